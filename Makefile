@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+PORT ?= 8000
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+MUTUALIS := $(BIN)/mutualis
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install assets demo serve test lint messages bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv>=0.9,<1"
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed
+
+# Compiled translations and collected static files (WhiteNoise serves them).
+assets: install
+	$(MUTUALIS) compilemessages --ignore=.venv --ignore=.tools -v0
+	$(MUTUALIS) collectstatic --noinput -v0
+
+demo: assets
+	$(MUTUALIS) migrate --noinput -v1
+	$(MUTUALIS) init_keys
+	$(MUTUALIS) import_territory --region 27
+	$(MUTUALIS) seed_demo
+	PORT=$(PORT) bin/demo
+
+test: assets
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+messages: install
+	cd src/mutualis && ../../$(MUTUALIS) makemessages -l fr -l en --no-location --no-obsolete -v0
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

@@ -1,0 +1,28 @@
+"""Errors of the platform core: a stable ``code`` and a translatable ``message``."""
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
+
+class MutualisError(Exception):
+    code = "error"
+    message = _("Something went wrong.")
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        if message is not None:
+            self.message = message
+        self.field = field
+        super().__init__(str(self.message))
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "field": self.field, "message": str(self.message)}
+
+
+class NoMembership(PermissionDenied):
+    code = "no_membership"
+    message = _("You do not act for any organisation.")
+
+
+class TerritoryFileError(MutualisError):
+    code = "territory_file_invalid"
+    message = _("A territory file is invalid.")

@@ -1,0 +1,27 @@
+from .audit import AuditChainHead, AuditCheckpoint, AuditEvent, AuditEventContext, AuditSubject
+from .mail import OutgoingEmail
+from .organisations import (
+    AdhesionStatus,
+    FeeCategory,
+    Organisation,
+    OrganisationKind,
+    Service,
+    Subscription,
+)
+from .tenancy import OrganisationOwned
+
+__all__ = [
+    "AdhesionStatus",
+    "AuditChainHead",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "AuditEventContext",
+    "AuditSubject",
+    "FeeCategory",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationOwned",
+    "OutgoingEmail",
+    "Service",
+    "Subscription",
+]

@@ -1,0 +1,20 @@
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+
+from mutualis.core.mail import queue_email
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    """Sends allauth's e-mails through the platform's outgoing-mail table."""
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        context = {**context, "email": email}
+        message = self.render_mail(template_prefix, email, context)
+        body_html = ""
+        for alternative, mimetype in getattr(message, "alternatives", []):
+            if mimetype == "text/html":
+                body_html = alternative
+        queue_email(
+            to=email, subject=message.subject, body_text=message.body, body_html=body_html
+        )

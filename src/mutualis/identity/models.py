@@ -1,0 +1,118 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core.models import OrganisationOwned
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> "User":
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """One account per person: agents, business representatives, citizens, operator staff.
+
+    The e-mail address is the login. ``audit_pseudonym`` names the person in the hashed
+    audit fields, so that erasing the person never breaks a chain.
+    """
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    audit_pseudonym = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+
+class Role(models.Model):
+    """A role a membership can carry. Services add their own roles as rows."""
+
+    ORG_ADMIN = "org_admin"
+    BUYER = "buyer"
+    COMMISSION_MEMBER = "commission_member"
+    SIGNATORY = "signatory"
+    SECRETARY = "secretary"
+
+    code = models.SlugField(_("code"), max_length=40, primary_key=True)
+    label = models.CharField(_("label"), max_length=120)
+    service = models.ForeignKey(
+        "core.Service", on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Membership(OrganisationOwned):
+    """A person in an organisation, with roles: the actor of every action taken there."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.ManyToManyField(Role, blank=True, related_name="+")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.organisation_id}"
+
+    def role_codes(self) -> set[str]:
+        # Uses the prefetched roles when the selector loaded them.
+        return {role.code for role in self.roles.all()}
+
+    def has_role(self, code: str) -> bool:
+        return code in self.role_codes()

@@ -1,0 +1,145 @@
+"""Shared fixtures: two member organisations, an agent of each, an outsider.
+
+Tests run on SQLite unless DATABASE_URL is set. Tests marked ``postgres`` are skipped on
+SQLite, ``browser`` tests where no Chromium is installed; with
+MUTUALIS_REQUIRE_ALL_TESTS=1 (CI) any such skip fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django_scopes import scope
+
+from mutualis.core import audit
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+_required_skips: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "browser" in item.keywords and not CHROMIUM:
+            item.add_marker(
+                pytest.mark.skip(reason="needs Chromium: apt-get install chromium")
+            )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and ("postgres" in report.keywords or "browser" in report.keywords):
+        _required_skips.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("MUTUALIS_REQUIRE_ALL_TESTS") == "1" and _required_skips:
+        print(  # noqa: T201
+            "\nMUTUALIS_REQUIRE_ALL_TESTS: these PostgreSQL or browser tests were skipped:\n  "
+            + "\n  ".join(_required_skips)
+        )
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_immediate(settings, tmp_path: Path) -> None:
+    # Argon2 is the production hasher; tests need not pay for it on every user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MUTUALIS_AUDIT_SIGNING_KEY = ""
+    settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH = tmp_path / "keys" / "audit.pem"
+    settings.MUTUALIS_AUDIT_CHECKPOINT_FILE = tmp_path / "audit" / "checkpoints.jsonl"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def make_org(db):
+    from tests.factories.core import OrganisationFactory
+
+    return OrganisationFactory
+
+
+@pytest.fixture
+def org_a(db):
+    from tests.factories.core import OrganisationFactory
+
+    return OrganisationFactory(name="Commune A", adhesion_status="member")
+
+
+@pytest.fixture
+def org_b(db):
+    from tests.factories.core import OrganisationFactory
+
+    return OrganisationFactory(name="Commune B", adhesion_status="member")
+
+
+@pytest.fixture
+def operator_org(db):
+    from tests.factories.core import OrganisationFactory
+
+    return OrganisationFactory(name="Opérateur", kind="operator", siren="")
+
+
+@pytest.fixture
+def agent_a(org_a):
+    from tests.factories.identity import make_member
+
+    return make_member(org_a, "agent.a@example.org", roles=["org_admin", "buyer"])
+
+
+@pytest.fixture
+def agent_b(org_b):
+    from tests.factories.identity import make_member
+
+    return make_member(org_b, "agent.b@example.org", roles=["org_admin", "buyer"])
+
+
+@pytest.fixture
+def operator_staff(operator_org):
+    from tests.factories.identity import make_member
+
+    return make_member(operator_org, "staff@example.org", roles=["org_admin"])
+
+
+@pytest.fixture
+def outsider(db):
+    from tests.factories.identity import UserFactory
+
+    return UserFactory(email="outsider@example.org")
+
+
+@pytest.fixture
+def in_scope_of():
+    """``with in_scope_of(org): ...`` — run ORM code as the organisation's request would."""
+    return lambda organisation: scope(organisation=organisation.pk)
+
+
+@pytest.fixture
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
