@@ -1,6 +1,6 @@
 import factory
 from faker import Faker
-from stdnum.fr import siren
+from stdnum import luhn
 
 from mutualis.core.models import Organisation
 
@@ -9,8 +9,8 @@ _fake = Faker("fr_FR")
 
 def valid_siren(n: int) -> str:
     """A valid SIREN derived from a number (Luhn check digit from python-stdnum)."""
-    body = f"{200000000 + n:09d}"[:8]
-    return body + siren.calc_check_digit(body)
+    body = f"{30000000 + n:08d}"
+    return body + luhn.calc_check_digit(body)
 
 
 class OrganisationFactory(factory.django.DjangoModelFactory):
