@@ -7,6 +7,7 @@ MUTUALIS_REQUIRE_ALL_TESTS=1 (CI) any such skip fails the run.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -64,6 +65,30 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
+
+
+def _reseed_migration_data() -> None:
+    """Re-apply the data migrations' rows (roles, services, fee categories).
+
+    Transactional tests (``transaction=True``, ``live_server``) end with a flush that empties
+    every table, seeded rows included; the next test needs them back.
+    """
+    from django.apps import apps
+
+    for module, function in [
+        ("mutualis.core.migrations.0002_service_catalogue", "add_catalogue"),
+        ("mutualis.identity.migrations.0002_roles", "add_roles"),
+    ]:
+        getattr(importlib.import_module(module), function)(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows(request) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("_django_db_helper")
+        _reseed_migration_data()
 
 
 @pytest.fixture
@@ -133,7 +158,7 @@ def in_scope_of():
     return lambda organisation: scope(organisation=organisation.pk)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,

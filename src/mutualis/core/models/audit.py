@@ -10,11 +10,12 @@ class AuditEvent(models.Model):
 
     There is one chain per organisation (``org:<id>``), one per company (``company:<id>``)
     and one for the platform (``platform``). The hash of an event covers the hash of the
-    previous one, its chain, sequence number, time, actor, action, object and the digest
-    of its payload. Personal data never enters these fields: the actor is a pseudonym whose
-    identity lives in ``AuditSubject``, the source address in ``AuditEventContext``, so
-    that an erasure request blanks those rows and never breaks a chain.
-    On PostgreSQL a trigger refuses UPDATE and DELETE on this table.
+    previous one, its chain, sequence number, time, organisation, actor, action, object
+    and the digest of its payload. Personal data never enters these fields: the actor is a
+    pseudonym whose identity lives in ``AuditSubject``, the source address in
+    ``AuditEventContext``, so that an erasure request blanks those rows and never breaks a
+    chain. A trigger refuses UPDATE and DELETE on this table on PostgreSQL, UPDATE on
+    SQLite (migration ``0003_audit_append_only`` says why).
     """
 
     chain = models.CharField(max_length=64)
@@ -79,6 +80,10 @@ class AuditEventContext(models.Model):
     event = models.OneToOneField(AuditEvent, on_delete=models.CASCADE, related_name="context")
     source_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True, default="")
+
+    def __str__(self) -> str:
+        # No address here: the string shows up in logs and the admin.
+        return f"context of event {self.event_id}"
 
 
 class AuditCheckpoint(models.Model):

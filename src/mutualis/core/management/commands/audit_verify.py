@@ -1,0 +1,43 @@
+"""Check every audit chain against itself and against the signed checkpoints."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, ngettext
+
+from mutualis.core import audit
+
+
+class Command(BaseCommand):
+    help = (
+        "Check every audit chain against itself and the signed checkpoints (database and "
+        "file); exit non-zero and name the first broken event when one was altered, "
+        "deleted, reordered or cut off."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = audit.verify_all_chains()
+        except (FileNotFoundError, TypeError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            gettext("Chains: %(chains)d, events: %(events)d, checkpoints checked: %(checkpoints)d.")
+            % {
+                "chains": report.chains,
+                "events": report.events,
+                "checkpoints": report.checkpoints_checked,
+            }
+        )
+        if report.ok:
+            self.stdout.write(self.style.SUCCESS(gettext("The audit trail is intact.")))
+            return
+        for problem in report.problems:
+            self.stderr.write(str(problem))
+        raise CommandError(
+            ngettext(
+                "The audit trail is broken (%(count)d problem). First: %(first)s",
+                "The audit trail is broken (%(count)d problems). First: %(first)s",
+                len(report.problems),
+            )
+            % {"count": len(report.problems), "first": report.problems[0]}
+        )
