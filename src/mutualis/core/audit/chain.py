@@ -1,0 +1,270 @@
+"""Audit chains: hashing rules, recording events, erasing a person's identity."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from mutualis.core.models import (
+    AuditChainHead,
+    AuditEvent,
+    AuditEventContext,
+    AuditSubject,
+    Organisation,
+)
+
+if TYPE_CHECKING:
+    from mutualis.identity.models import Membership, User
+
+
+PLATFORM_CHAIN = "platform"
+GENESIS_HASH = "0" * 64
+# Tags the hashed and signed material, so that a future format can never be mistaken
+# for this one.
+EVENT_FORMAT = "mutualis-audit-event/1"
+CHECKPOINT_FORMAT = "mutualis-audit-checkpoint/1"
+
+
+def organisation_chain(organisation_id: int) -> str:
+    return f"org:{organisation_id}"
+
+
+def company_chain(company_id: int) -> str:
+    return f"company:{company_id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemActor:
+    """A background job or command acting on its own (``system:<name>`` in the trail)."""
+
+    name: str
+
+    @property
+    def reference(self) -> str:
+        return f"system:{self.name}"
+
+
+SYSTEM = SystemActor("platform")
+
+
+# --- Hashing ---------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    """One byte string per value: sorted keys, no spaces, UTF-8.
+
+    NaN and infinities are refused: neither JSON nor PostgreSQL's jsonb stores them, so
+    their digest could never be recomputed from the stored payload.
+    """
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=str,
+    ).encode()
+
+
+def normalise_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload as the database gives it back: tuples become lists, keys strings,
+    dates and decimals strings. Hashing this form, not the caller's objects, lets
+    verification recompute the digest from the stored row."""
+    return json.loads(canonical_json(payload or {}))  # type: ignore[no-any-return]
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def event_hash(
+    *,
+    chain: str,
+    sequence: int,
+    prev_hash: str,
+    occurred_at: datetime,
+    organisation_id: int | None,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    digest: str,
+) -> str:
+    # A JSON array, not a joined string: no separator can be smuggled into a field. The
+    # organisation is hashed too, since it decides which member may read the event.
+    material = [
+        EVENT_FORMAT,
+        chain,
+        sequence,
+        prev_hash,
+        occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        organisation_id,
+        actor,
+        action,
+        object_type,
+        object_id,
+        digest,
+    ]
+    return hashlib.sha256(canonical_json(material)).hexdigest()
+
+
+def hash_of(event: AuditEvent) -> str:
+    """The hash an event should carry, recomputed from its stored fields."""
+    return event_hash(
+        chain=event.chain,
+        sequence=event.sequence,
+        prev_hash=event.prev_hash,
+        occurred_at=event.occurred_at,
+        organisation_id=event.organisation_id,
+        actor=event.actor,
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        digest=event.payload_digest,
+    )
+
+
+# --- Recording -------------------------------------------------------------------------
+
+
+def _actor_reference(actor: Membership | User | SystemActor | None) -> tuple[str, Any]:
+    """The pseudonymous reference of an actor, and the user behind it if any."""
+    if actor is None:
+        return SYSTEM.reference, None
+    if isinstance(actor, SystemActor):
+        return actor.reference, None
+    user = getattr(actor, "user", actor)
+    return subject_reference(user.audit_pseudonym), user
+
+
+def subject_reference(pseudonym: uuid.UUID | str) -> str:
+    """How a person appears in the ``actor`` field of the events."""
+    return f"user:{uuid.UUID(str(pseudonym))}"
+
+
+def _remember_subject(user: Any) -> None:
+    name = user.get_full_name() or user.email
+    subject, created = AuditSubject.objects.get_or_create(
+        pseudonym=user.audit_pseudonym, defaults={"display_name": name, "email": user.email}
+    )
+    # Erasure is final: a late write (a job finishing after the account was deleted)
+    # must not bring the name back.
+    if created or subject.erased_at is not None:
+        return
+    if (subject.display_name, subject.email) != (name, user.email):
+        subject.display_name, subject.email = name, user.email
+        subject.save(update_fields=["display_name", "email"])
+
+
+def record(
+    *,
+    actor: Membership | User | SystemActor | None,
+    action: str,
+    organisation: Organisation | None = None,
+    chain: str | None = None,
+    target: Any = None,
+    payload: dict[str, Any] | None = None,
+    source_address: str | None = None,
+    user_agent: str = "",
+) -> AuditEvent:
+    """Append an event to a chain, inside the caller's transaction.
+
+    The chain is the organisation's when one is given (or the acting membership's),
+    else the platform's; ``chain`` names another one (a company's). The payload must be
+    JSON (identifiers, amounts as strings, no names); floats are best avoided, as
+    PostgreSQL may print a large one back differently.
+    """
+    if organisation is None and actor is not None and hasattr(actor, "organisation_id"):
+        organisation = actor.organisation
+    if chain is None:
+        chain = organisation_chain(organisation.pk) if organisation else PLATFORM_CHAIN
+    payload = normalise_payload(payload)
+    digest = payload_digest(payload)
+    reference, user = _actor_reference(actor)
+    object_type = target._meta.label_lower if target is not None else ""
+    object_id = str(target.pk) if target is not None else ""
+    organisation_id = organisation.pk if organisation is not None else None
+
+    with transaction.atomic():
+        # The lock on the head serialises the writers of one chain: the second waits,
+        # then reads the head the first one committed (a fresh snapshot under READ
+        # COMMITTED), so no two events ever share a sequence or a previous hash. Two
+        # writers creating the same head collide on its primary key; get_or_create
+        # then reads the winner's row.
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(
+            chain=chain, defaults={"sequence": 0, "hash": GENESIS_HASH}
+        )
+        sequence = head.sequence + 1
+        occurred_at = timezone.now()
+        current = event_hash(
+            chain=chain,
+            sequence=sequence,
+            prev_hash=head.hash,
+            occurred_at=occurred_at,
+            organisation_id=organisation_id,
+            actor=reference,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            digest=digest,
+        )
+        event = AuditEvent.objects.create(
+            chain=chain,
+            sequence=sequence,
+            organisation_id=organisation_id,
+            occurred_at=occurred_at,
+            actor=reference,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+            payload_digest=digest,
+            prev_hash=head.hash,
+            hash=current,
+        )
+        head.sequence = sequence
+        head.hash = current
+        head.save(update_fields=["sequence", "hash"])
+        if user is not None:
+            _remember_subject(user)
+        if source_address or user_agent:
+            AuditEventContext.objects.create(
+                event=event, source_address=source_address or None, user_agent=user_agent[:300]
+            )
+    return event
+
+
+def request_context(request: Any) -> dict[str, Any]:
+    """Source address and browser of a request, for ``record(**request_context(r))``."""
+    return {
+        "source_address": request.META.get("REMOTE_ADDR"),
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
+def erase_subject(pseudonym: uuid.UUID | str) -> int:
+    """Erase what the trail knows of a person: name, e-mail, the context of their events.
+
+    The events keep the bare pseudonym, so every chain stays intact. Runs inside the
+    caller's transaction (account deletion records its own event). Returns the number
+    of event contexts deleted.
+    """
+    with transaction.atomic():
+        AuditSubject.objects.update_or_create(
+            pseudonym=uuid.UUID(str(pseudonym)),
+            defaults={"display_name": "", "email": "", "erased_at": timezone.now()},
+        )
+        deleted, _by_model = AuditEventContext.objects.filter(
+            event__actor=subject_reference(pseudonym)
+        ).delete()
+    return deleted
+
+
+# --- Signing key -----------------------------------------------------------------------
