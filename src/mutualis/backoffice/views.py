@@ -1,9 +1,403 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Views of the operator back office: parse input, call one service, render.
 
+Every view is for operator staff only and reads every member's rows inside the named
+crossing ``crossings.operator_view()``, entered after the staff check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from mutualis.core import audit, crossings
+from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.permissions import operator_required
 
+from . import errors, forms, selectors, services
 
-@operator_required
+PAGE_SIZE = 50
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Operator staff only (others get 403, anonymous people the login page); the view
+    then reads across members."""
+
+    @wraps(view)
+    def crossing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with crossings.operator_view():
+            return view(request, *args, **kwargs)
+
+    return operator_required(crossing)
+
+
+def _actor(request: HttpRequest) -> Any:
+    return request.membership  # type: ignore[attr-defined]
+
+
+def _posted(request: HttpRequest) -> Any:
+    # Not ``request.POST or None``: a form whose check boxes are all cleared posts nothing
+    # and must still be bound.
+    return request.POST if request.method == "POST" else None
+
+
+def _posted_files(request: HttpRequest) -> Any:
+    return request.FILES if request.method == "POST" else None
+
+
+def _page(request: HttpRequest, queryset: Any) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- Dashboard -------------------------------------------------------------------------
+
+
+@staff_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "backoffice/dashboard.html", {})
+    return render(request, "backoffice/dashboard.html", {"counts": selectors.dashboard_counts()})
+
+
+# --- Organisations ---------------------------------------------------------------------
+
+
+@staff_view
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    form = forms.OrganisationFilterForm(request.GET)
+    page = _page(request, selectors.search_organisations(**form.filters()))
+    return render(request, "backoffice/organisation_list.html", {"form": form, "page": page})
+
+
+@staff_view
+def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = selectors.organisation(pk)
+    if organisation is None:
+        raise Http404
+    is_grouping = organisation.is_epci
+    return render(
+        request,
+        "backoffice/organisation_detail.html",
+        {
+            "organisation": organisation,
+            "members": selectors.organisation_memberships(organisation),
+            "service_states": selectors.organisation_services(organisation),
+            "departements_spanned": (
+                selectors.departements_spanned(organisation) if is_grouping else []
+            ),
+            "member_communes": selectors.member_communes(organisation) if is_grouping else [],
+            "audit_chain": audit.organisation_chain(organisation.pk),
+        },
+    )
+
+
+@staff_view
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = forms.OrganisationCreateForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            organisation = services.create_organisation(
+                actor=_actor(request),
+                name=data["name"],
+                kind=data["kind"],
+                siren=data["siren"],
+                departement=data["departement"],
+                request_context=audit.request_context(request),
+            )
+        except errors.BackofficeError as exc:
+            forms.show_error(form, exc)
+        else:
+            messages.success(request, _("%(name)s has been created.") % {"name": organisation.name})
+            return redirect("backoffice:organisation_detail", pk=organisation.pk)
+    return render(request, "backoffice/organisation_create.html", {"form": form})
+
+
+@staff_view
+def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = selectors.organisation(pk)
+    if organisation is None:
+        raise Http404
+    form = forms.OrganisationEditForm.for_organisation(
+        organisation, _posted(request), _posted_files(request)
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_organisation(
+                actor=_actor(request),
+                organisation_id=organisation.pk,
+                name=data["name"],
+                siren=data["siren"],
+                adhesion_status=data["adhesion_status"],
+                adhesion_since=data["adhesion_since"],
+                fee_category=data["fee_category"],
+                primary_colour=data["primary_colour"],
+                secondary_colour=data["secondary_colour"],
+                logo=data["logo"] or None,
+                remove_logo=data["remove_logo"],
+                request_context=audit.request_context(request),
+            )
+        except errors.BackofficeError as exc:
+            forms.show_error(form, exc)
+        else:
+            messages.success(request, _("The organisation has been updated."))
+            return redirect("backoffice:organisation_detail", pk=organisation.pk)
+    return render(
+        request,
+        "backoffice/organisation_edit.html",
+        {"organisation": organisation, "form": form},
+    )
+
+
+@staff_view
+@require_POST
+def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -> HttpResponse:
+    organisation = selectors.organisation(pk)
+    if organisation is None:
+        raise Http404
+    service = get_object_or_404(Service, code=code)
+    use_case, done = {
+        "subscribe": (services.subscribe, _("%(org)s now subscribes to %(service)s.")),
+        "suspend": (
+            services.suspend_subscription,
+            _("The subscription of %(org)s to %(service)s is suspended."),
+        ),
+        "resume": (
+            services.resume_subscription,
+            _("The subscription of %(org)s to %(service)s is resumed."),
+        ),
+    }[action]
+    try:
+        use_case(
+            actor=_actor(request),
+            organisation_id=organisation.pk,
+            service_code=service.code,
+            request_context=audit.request_context(request),
+        )
+    except errors.BackofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done % {"org": organisation.name, "service": service.name})
+    return redirect(
+        reverse("backoffice:organisation_detail", kwargs={"pk": organisation.pk}) + "#services"
+    )
+
+
+@staff_view
+def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
+    organisation = selectors.organisation(pk)
+    if organisation is None:
+        raise Http404
+    form = forms.MembershipAddForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.add_membership(
+                actor=_actor(request),
+                organisation_id=organisation.pk,
+                email=form.cleaned_data["email"],
+                roles=form.cleaned_data["roles"],
+                request_context=audit.request_context(request),
+            )
+        except errors.BackofficeError as exc:
+            forms.show_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(person)s is now a member of %(org)s.")
+                % {"person": membership.user, "org": organisation.name},
+            )
+            return redirect(
+                reverse("backoffice:organisation_detail", kwargs={"pk": organisation.pk})
+                + "#members"
+            )
+    return render(
+        request,
+        "backoffice/membership_add.html",
+        {"organisation": organisation, "form": form},
+    )
+
+
+# --- Users and memberships -------------------------------------------------------------
+
+
+@staff_view
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = forms.UserSearchForm(request.GET)
+    text = form.cleaned_data["q"] if form.is_valid() else ""
+    page = _page(request, selectors.search_users(text=text))
+    return render(request, "backoffice/user_list.html", {"form": form, "page": page})
+
+
+@staff_view
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = selectors.user(pk)
+    if person is None:
+        raise Http404
+    return render(request, "backoffice/user_detail.html", {"person": person})
+
+
+@staff_view
+def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = selectors.membership(pk)
+    if membership is None:
+        raise Http404
+    initial = {"roles": sorted(membership.role_codes())}
+    form = forms.RolesForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_roles(
+                actor=_actor(request),
+                membership_id=membership.pk,
+                roles=form.cleaned_data["roles"],
+                request_context=audit.request_context(request),
+            )
+        except errors.BackofficeError as exc:
+            forms.show_error(form, exc)
+        else:
+            messages.success(request, _("The roles have been saved."))
+            return redirect("backoffice:membership_detail", pk=membership.pk)
+    return render(
+        request,
+        "backoffice/membership_detail.html",
+        {
+            "membership": membership,
+            "form": form,
+            "is_own": membership.pk == _actor(request).pk,
+        },
+    )
+
+
+def _membership_switch(
+    request: HttpRequest, pk: int, use_case: Callable[..., Any], done: str
+) -> HttpResponse:
+    membership = selectors.membership(pk)
+    if membership is None:
+        raise Http404
+    try:
+        use_case(
+            actor=_actor(request),
+            membership_id=membership.pk,
+            request_context=audit.request_context(request),
+        )
+    except errors.BackofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return redirect("backoffice:membership_detail", pk=membership.pk)
+
+
+@staff_view
+@require_POST
+def membership_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _membership_switch(
+        request, pk, services.deactivate_membership, _("The membership has been deactivated.")
+    )
+
+
+@staff_view
+@require_POST
+def membership_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _membership_switch(
+        request, pk, services.reactivate_membership, _("The membership has been reactivated.")
+    )
+
+
+# --- Audit trail -----------------------------------------------------------------------
+
+# Objects of the trail that have a page in the back office.
+_OBJECT_PAGES = {
+    "core.organisation": "backoffice:organisation_detail",
+    "identity.membership": "backoffice:membership_detail",
+    "identity.user": "backoffice:user_detail",
+    "core.outgoingemail": "backoffice:email_detail",
+}
+
+
+def _object_url(event: AuditEvent) -> str:
+    name = _OBJECT_PAGES.get(event.object_type)
+    if name is None or not event.object_id.isdigit():
+        return ""
+    return reverse(name, kwargs={"pk": int(event.object_id)})
+
+
+@staff_view
+def audit_list(request: HttpRequest) -> HttpResponse:
+    form = forms.AuditFilterForm(request.GET)
+    filters = form.filters()
+    events = selectors.audit_events(**filters) if filters is not None else AuditEvent.objects.none()
+    page = _page(request, events)
+    rows = list(page.object_list)
+    names = selectors.actor_names(rows)
+    return render(
+        request,
+        "backoffice/audit_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": [
+                {
+                    "event": event,
+                    "actor_name": names.get(event.actor, ""),
+                    "object_url": _object_url(event),
+                    "payload": json.dumps(
+                        event.payload, indent=2, sort_keys=True, ensure_ascii=False, default=str
+                    ),
+                }
+                for event in rows
+            ],
+        },
+    )
+
+
+@staff_view
+@require_POST
+def audit_verify(request: HttpRequest) -> HttpResponse:
+    # Without a usable key no checkpoint can be checked: say so rather than fail.
+    try:
+        audit.load_signing_key()
+    except (OSError, TypeError, ValueError) as exc:
+        return render(request, "backoffice/audit_verify.html", {"report": None, "error": str(exc)})
+    # A read, however long: synchronous by design, run on demand by the staff.
+    report = audit.verify_all_chains()
+    return render(request, "backoffice/audit_verify.html", {"report": report, "error": ""})
+
+
+# --- Outgoing e-mail -------------------------------------------------------------------
+
+
+@staff_view
+def email_list(request: HttpRequest) -> HttpResponse:
+    form = forms.EmailFilterForm(request.GET)
+    page = _page(request, selectors.outgoing_emails(**form.filters()))
+    return render(request, "backoffice/email_list.html", {"form": form, "page": page})
+
+
+@staff_view
+def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    email = get_object_or_404(OutgoingEmail, pk=pk)
+    return render(request, "backoffice/email_detail.html", {"email": email})
+
+
+@staff_view
+@require_POST
+def email_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    email = get_object_or_404(OutgoingEmail, pk=pk)
+    try:
+        services.retry_email(
+            actor=_actor(request),
+            email_id=email.pk,
+            request_context=audit.request_context(request),
+        )
+    except errors.BackofficeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The e-mail is queued again."))
+    return redirect("backoffice:email_detail", pk=email.pk)
