@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import translation
 from django_scopes import scopes_disabled
 
-from mutualis.backoffice import errors, services
 from mutualis.core import audit
 from mutualis.core.models import AuditEvent
+from mutualis.identity import errors, services
 from mutualis.identity.models import Membership
 from tests.factories.identity import UserFactory, make_member
 

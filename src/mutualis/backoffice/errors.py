@@ -10,10 +10,6 @@ from mutualis.core.errors import MutualisError
 
 class BackofficeError(MutualisError):
     code = "backoffice_error"
-    field_name: str | None = None
-
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        super().__init__(message, field=field or self.field_name)
 
 
 # --- Organisations ---------------------------------------------------------------------
@@ -123,48 +119,6 @@ class SubscriptionNotActive(BackofficeError):
 class SubscriptionAlreadyActive(BackofficeError):
     code = "subscription_already_active"
     message = _("This subscription is already active.")
-
-
-# --- Memberships -----------------------------------------------------------------------
-
-
-class UserNotFound(BackofficeError):
-    code = "user_not_found"
-    field_name = "email"
-    message = _("No account has this e-mail address. The person must sign up first.")
-
-
-class UserInactive(BackofficeError):
-    code = "user_inactive"
-    field_name = "email"
-    message = _("This account is deactivated.")
-
-
-class MembershipExists(BackofficeError):
-    code = "membership_exists"
-    field_name = "email"
-    message = _("This person is already a member of this organisation: change their roles.")
-
-
-class UnknownRole(BackofficeError):
-    code = "unknown_role"
-    field_name = "roles"
-    message = _("Unknown role.")
-
-
-class OwnMembership(BackofficeError):
-    code = "own_membership"
-    message = _("You cannot deactivate the membership you are acting through.")
-
-
-class MembershipNotActive(BackofficeError):
-    code = "membership_not_active"
-    message = _("This membership is already inactive.")
-
-
-class MembershipAlreadyActive(BackofficeError):
-    code = "membership_already_active"
-    message = _("This membership is already active.")
 
 
 # --- E-mails ---------------------------------------------------------------------------

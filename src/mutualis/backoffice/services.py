@@ -11,7 +11,7 @@ when a request is behind the call.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -21,7 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
-from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 from stdnum.fr import siren as siren_rules
 
@@ -39,7 +38,7 @@ from mutualis.core.models.organisations import KINDS_REQUIRING_SIREN, colour_val
 from mutualis.core.permissions import require_operator
 from mutualis.core.tasks import send_outgoing_email
 from mutualis.core.validators import validate_siren
-from mutualis.identity.models import Membership, Role, User
+from mutualis.identity.models import Membership
 
 from . import errors
 
@@ -436,167 +435,6 @@ def resume_subscription(
             **_context(request_context),
         )
     return subscription
-
-
-# --- Memberships -----------------------------------------------------------------------
-
-
-def _roles(codes: Iterable[str]) -> list[Role]:
-    wanted = set(codes)
-    roles = list(Role.objects.filter(code__in=wanted).order_by("code"))
-    unknown = sorted(wanted - {role.code for role in roles})
-    if unknown:
-        raise errors.UnknownRole(
-            ngettext("Unknown role: %(codes)s.", "Unknown roles: %(codes)s.", len(unknown))
-            % {"codes": ", ".join(unknown)}
-        )
-    return roles
-
-
-@transaction.atomic(durable=True)
-def add_membership(
-    *,
-    actor: Membership,
-    organisation_id: int,
-    email: str,
-    roles: Iterable[str],
-    request_context: Mapping[str, Any] | None = None,
-) -> Membership:
-    """Attach an existing account to an organisation with roles (a deactivated
-    membership of the same person is reactivated)."""
-    require_operator(actor)
-    with crossings.operator_view():
-        organisation = Organisation.objects.get(pk=organisation_id)
-        user = User.objects.filter(email__iexact=email.strip()).first()
-        if user is None:
-            raise errors.UserNotFound()
-        if not user.is_active:
-            raise errors.UserInactive()
-        wanted = _roles(roles)
-        membership = (
-            Membership.objects.select_for_update()
-            .filter(user=user, organisation=organisation)
-            .first()
-        )
-        if membership is not None and membership.is_active:
-            raise errors.MembershipExists()
-        if membership is None:
-            membership = Membership.objects.create(user=user, organisation=organisation)
-            action, roles_before = "membership.granted", []
-        else:
-            roles_before = sorted(membership.role_codes())
-            membership.is_active = True
-            membership.save(update_fields=["is_active"])
-            action = "membership.reactivated"
-        membership.roles.set(wanted)
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action=action,
-            target=membership,
-            payload={"roles_before": roles_before, "roles_after": [r.code for r in wanted]},
-            **_context(request_context),
-        )
-    return membership
-
-
-@transaction.atomic(durable=True)
-def change_roles(
-    *,
-    actor: Membership,
-    membership_id: int,
-    roles: Iterable[str],
-    request_context: Mapping[str, Any] | None = None,
-) -> Membership:
-    """Give a membership exactly ``roles``; an unchanged set writes nothing."""
-    require_operator(actor)
-    with crossings.operator_view():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .get(pk=membership_id)
-        )
-        wanted = _roles(roles)
-        before = sorted(membership.role_codes())
-        after = [role.code for role in wanted]
-        if before == after:
-            return membership
-        membership.roles.set(wanted)
-        audit.record(
-            actor=actor,
-            organisation=membership.organisation,
-            action="membership.roles_changed",
-            target=membership,
-            payload={"roles_before": before, "roles_after": after},
-            **_context(request_context),
-        )
-    return membership
-
-
-@transaction.atomic(durable=True)
-def deactivate_membership(
-    *,
-    actor: Membership,
-    membership_id: int,
-    request_context: Mapping[str, Any] | None = None,
-) -> Membership:
-    """End a person's membership of an organisation (kept, with its roles, for history)."""
-    require_operator(actor)
-    with crossings.operator_view():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .get(pk=membership_id)
-        )
-        # Deactivating one's own membership would lock the person out mid-request.
-        if membership.pk == actor.pk:
-            raise errors.OwnMembership()
-        if not membership.is_active:
-            raise errors.MembershipNotActive()
-        membership.is_active = False
-        membership.save(update_fields=["is_active"])
-        audit.record(
-            actor=actor,
-            organisation=membership.organisation,
-            action="membership.deactivated",
-            target=membership,
-            payload={"roles": sorted(membership.role_codes())},
-            **_context(request_context),
-        )
-    return membership
-
-
-@transaction.atomic(durable=True)
-def reactivate_membership(
-    *,
-    actor: Membership,
-    membership_id: int,
-    request_context: Mapping[str, Any] | None = None,
-) -> Membership:
-    """Give back a deactivated membership, with the roles it had."""
-    require_operator(actor)
-    with crossings.operator_view():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organisation", "user")
-            .get(pk=membership_id)
-        )
-        if membership.is_active:
-            raise errors.MembershipAlreadyActive()
-        if not membership.user.is_active:
-            raise errors.UserInactive()
-        membership.is_active = True
-        membership.save(update_fields=["is_active"])
-        roles = sorted(membership.role_codes())
-        audit.record(
-            actor=actor,
-            organisation=membership.organisation,
-            action="membership.reactivated",
-            target=membership,
-            payload={"roles_before": roles, "roles_after": roles},
-            **_context(request_context),
-        )
-    return membership
 
 
 # --- Outgoing e-mail -------------------------------------------------------------------

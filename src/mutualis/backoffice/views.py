@@ -20,10 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mutualis.core import audit, crossings
+from mutualis.core.errors import MutualisError
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.permissions import operator_required
+from mutualis.identity import services as identity_services
 
-from . import errors, forms, selectors, services
+from . import forms, selectors, services
 
 PAGE_SIZE = 50
 
@@ -112,7 +114,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
                 departement=data["departement"],
                 request_context=audit.request_context(request),
             )
-        except errors.BackofficeError as exc:
+        except MutualisError as exc:
             forms.show_error(form, exc)
         else:
             messages.success(request, _("%(name)s has been created.") % {"name": organisation.name})
@@ -145,7 +147,7 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 remove_logo=data["remove_logo"],
                 request_context=audit.request_context(request),
             )
-        except errors.BackofficeError as exc:
+        except MutualisError as exc:
             forms.show_error(form, exc)
         else:
             messages.success(request, _("The organisation has been updated."))
@@ -182,7 +184,7 @@ def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -
             service_code=service.code,
             request_context=audit.request_context(request),
         )
-    except errors.BackofficeError as exc:
+    except MutualisError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, done % {"org": organisation.name, "service": service.name})
@@ -199,14 +201,14 @@ def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.MembershipAddForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.add_membership(
+            membership = identity_services.add_membership(
                 actor=_actor(request),
                 organisation_id=organisation.pk,
                 email=form.cleaned_data["email"],
                 roles=form.cleaned_data["roles"],
                 request_context=audit.request_context(request),
             )
-        except errors.BackofficeError as exc:
+        except MutualisError as exc:
             forms.show_error(form, exc)
         else:
             messages.success(
@@ -253,13 +255,13 @@ def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.RolesForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.change_roles(
+            identity_services.change_roles(
                 actor=_actor(request),
                 membership_id=membership.pk,
                 roles=form.cleaned_data["roles"],
                 request_context=audit.request_context(request),
             )
-        except errors.BackofficeError as exc:
+        except MutualisError as exc:
             forms.show_error(form, exc)
         else:
             messages.success(request, _("The roles have been saved."))
@@ -287,7 +289,7 @@ def _membership_switch(
             membership_id=membership.pk,
             request_context=audit.request_context(request),
         )
-    except errors.BackofficeError as exc:
+    except MutualisError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, done)
@@ -298,7 +300,10 @@ def _membership_switch(
 @require_POST
 def membership_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _membership_switch(
-        request, pk, services.deactivate_membership, _("The membership has been deactivated.")
+        request,
+        pk,
+        identity_services.deactivate_membership,
+        _("The membership has been deactivated."),
     )
 
 
@@ -306,7 +311,10 @@ def membership_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def membership_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     return _membership_switch(
-        request, pk, services.reactivate_membership, _("The membership has been reactivated.")
+        request,
+        pk,
+        identity_services.reactivate_membership,
+        _("The membership has been reactivated."),
     )
 
 
@@ -396,7 +404,7 @@ def email_retry(request: HttpRequest, pk: int) -> HttpResponse:
             email_id=email.pk,
             request_context=audit.request_context(request),
         )
-    except errors.BackofficeError as exc:
+    except MutualisError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The e-mail is queued again."))

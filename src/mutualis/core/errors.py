@@ -5,13 +5,17 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MutualisError(Exception):
+    """A refused use case: ``code`` is stable, ``message`` translated, and ``field`` names
+    the input a form shows it on (``field_name`` gives the default)."""
+
     code = "error"
     message = _("Something went wrong.")
+    field_name: str | None = None
 
     def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
         if message is not None:
             self.message = message
-        self.field = field
+        self.field = field or self.field_name
         super().__init__(str(self.message))
 
     def as_dict(self) -> dict[str, str | None]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
-from mutualis.core import audit
+from mutualis.core import audit, crossings
+from mutualis.core.models import Organisation
+from mutualis.core.permissions import require_operator
 
+from . import errors
 from .models import Membership, Role, User
 
 
@@ -28,39 +33,191 @@ def ensure_user(*, email: str, password: str, first_name: str = "", last_name: s
     return user
 
 
-@transaction.atomic
-def grant_membership(
-    *, actor: Any, user: User, organisation: Any, roles: list[str], **context: Any
-) -> Membership:
-    """Give ``user`` a membership of ``organisation`` with exactly ``roles``.
+# --- Memberships -----------------------------------------------------------------------
 
-    Writes to the member's audit chain; idempotent (an unchanged membership writes nothing).
-    """
-    wanted = list(Role.objects.filter(code__in=roles).order_by("code"))
-    if len(wanted) != len(set(roles)):
-        unknown = sorted(set(roles) - {r.code for r in wanted})
-        raise ValueError(f"Unknown roles: {', '.join(unknown)}")
-    membership = (
-        Membership.objects.with_scope(organisation=organisation.pk)
-        .filter(user=user, organisation=organisation)
-        .first()
-    )
-    created = membership is None
-    if created:
-        membership = Membership.objects.create(user=user, organisation=organisation)
-    before = sorted(membership.role_codes())
-    after = sorted(r.code for r in wanted)
-    if not created and before == after and membership.is_active:
-        return membership
-    membership.is_active = True
-    membership.save(update_fields=["is_active"])
-    membership.roles.set(wanted)
-    audit.record(
-        actor=actor,
-        organisation=organisation,
-        action="membership.granted" if created else "membership.roles_changed",
-        target=membership,
-        payload={"roles_before": before, "roles_after": after},
-        **context,
-    )
+
+def _roles(codes: Iterable[str]) -> list[Role]:
+    wanted = set(codes)
+    roles = list(Role.objects.filter(code__in=wanted).order_by("code"))
+    unknown = sorted(wanted - {role.code for role in roles})
+    if unknown:
+        raise errors.UnknownRole(
+            ngettext("Unknown role: %(codes)s.", "Unknown roles: %(codes)s.", len(unknown))
+            % {"codes": ", ".join(unknown)}
+        )
+    return roles
+
+
+@transaction.atomic(durable=True)
+def add_membership(
+    *,
+    actor: Membership,
+    organisation_id: int,
+    email: str,
+    roles: Iterable[str],
+    request_context: Mapping[str, Any] | None = None,
+) -> Membership:
+    """Attach an existing account to an organisation with roles (a deactivated
+    membership of the same person is reactivated)."""
+    require_operator(actor)
+    with crossings.operator_view():
+        organisation = Organisation.objects.get(pk=organisation_id)
+        user = User.objects.filter(email__iexact=email.strip()).first()
+        if user is None:
+            raise errors.UserNotFound()
+        if not user.is_active:
+            raise errors.UserInactive()
+        wanted = _roles(roles)
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(user=user, organisation=organisation)
+            .first()
+        )
+        if membership is not None and membership.is_active:
+            raise errors.MembershipExists()
+        if membership is None:
+            membership = Membership.objects.create(user=user, organisation=organisation)
+            action, roles_before = "membership.granted", []
+        else:
+            roles_before = sorted(membership.role_codes())
+            membership.is_active = True
+            membership.save(update_fields=["is_active"])
+            action = "membership.reactivated"
+        membership.roles.set(wanted)
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action=action,
+            target=membership,
+            payload={"roles_before": roles_before, "roles_after": [r.code for r in wanted]},
+            **dict(request_context or {}),
+        )
+    return membership
+
+
+@transaction.atomic(durable=True)
+def change_roles(
+    *,
+    actor: Membership,
+    membership_id: int,
+    roles: Iterable[str],
+    request_context: Mapping[str, Any] | None = None,
+) -> Membership:
+    """Give a membership exactly ``roles``; an unchanged set writes nothing."""
+    require_operator(actor)
+    with crossings.operator_view():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organisation")
+            .get(pk=membership_id)
+        )
+        wanted = _roles(roles)
+        before = sorted(membership.role_codes())
+        after = [role.code for role in wanted]
+        if before == after:
+            return membership
+        membership.roles.set(wanted)
+        audit.record(
+            actor=actor,
+            organisation=membership.organisation,
+            action="membership.roles_changed",
+            target=membership,
+            payload={"roles_before": before, "roles_after": after},
+            **dict(request_context or {}),
+        )
+    return membership
+
+
+@transaction.atomic(durable=True)
+def deactivate_membership(
+    *,
+    actor: Membership,
+    membership_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> Membership:
+    """End a person's membership of an organisation (kept, with its roles, for history)."""
+    require_operator(actor)
+    with crossings.operator_view():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organisation")
+            .get(pk=membership_id)
+        )
+        # Deactivating one's own membership would lock the person out mid-request.
+        if membership.pk == actor.pk:
+            raise errors.OwnMembership()
+        if not membership.is_active:
+            raise errors.MembershipNotActive()
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        audit.record(
+            actor=actor,
+            organisation=membership.organisation,
+            action="membership.deactivated",
+            target=membership,
+            payload={"roles": sorted(membership.role_codes())},
+            **dict(request_context or {}),
+        )
+    return membership
+
+
+@transaction.atomic(durable=True)
+def reactivate_membership(
+    *,
+    actor: Membership,
+    membership_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> Membership:
+    """Give back a deactivated membership, with the roles it had."""
+    require_operator(actor)
+    with crossings.operator_view():
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("organisation", "user")
+            .get(pk=membership_id)
+        )
+        if membership.is_active:
+            raise errors.MembershipAlreadyActive()
+        if not membership.user.is_active:
+            raise errors.UserInactive()
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+        roles = sorted(membership.role_codes())
+        audit.record(
+            actor=actor,
+            organisation=membership.organisation,
+            action="membership.reactivated",
+            target=membership,
+            payload={"roles_before": roles, "roles_after": roles},
+            **dict(request_context or {}),
+        )
+    return membership
+
+
+def grant_membership(
+    *, actor: Any, user: User, organisation: Organisation, roles: Iterable[str]
+) -> Membership:
+    """Give ``user`` a membership of ``organisation`` with exactly ``roles``, on behalf of
+    the platform itself (demo seeding, tests, later accepted invitations): no operator
+    check. Idempotent: an unchanged membership writes nothing."""
+    wanted = _roles(roles)
+    with transaction.atomic(), crossings.for_every_member():
+        membership = Membership.objects.filter(user=user, organisation=organisation).first()
+        created = membership is None
+        if created:
+            membership = Membership.objects.create(user=user, organisation=organisation)
+        before = [] if created else sorted(membership.role_codes())
+        after = [role.code for role in wanted]
+        if not created and before == after and membership.is_active:
+            return membership
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+        membership.roles.set(wanted)
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action="membership.granted" if created else "membership.roles_changed",
+            target=membership,
+            payload={"roles_before": before, "roles_after": after},
+        )
     return membership
