@@ -1,4 +1,6 @@
-from django.urls import include, path
+from django.conf import settings
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from mutualis.directory.api import api
 
@@ -10,4 +12,10 @@ urlpatterns = [
     path("organisations/", include("mutualis.directory.urls")),
     path("operator/", include("mutualis.backoffice.urls")),
     path("api/v1/", api.urls),
+    # Members' logos are public and small; the app serves them itself so that the demo
+    # needs no other server. In production MEDIA_URL points to the object storage.
+    re_path(
+        r"^media/(?P<path>logos/[\w.-]+)$", serve, {"document_root": settings.MEDIA_ROOT},
+        name="media_logo",
+    ),
 ]

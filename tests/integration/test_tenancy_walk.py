@@ -24,6 +24,7 @@ SAMPLE_KWARGS = {
     "key": "abc-def",
     "uidb36": "1",
     "pk": 1,
+    "path": "logos/none.png",
 }
 
 

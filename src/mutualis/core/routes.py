@@ -23,6 +23,7 @@ ROUTES: dict[str, Access] = {
     "core:organisation_audit": Access.TENANT,
     "core:service_home": Access.TENANT,
     "set_language": Access.PUBLIC,
+    "media_logo": Access.PUBLIC,  # members' logos, shown on their public pages
 }
 
 # Whole namespaces or name prefixes classified at once, each for a stated reason.
