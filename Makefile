@@ -28,7 +28,9 @@ assets: install
 
 demo: assets
 	$(MUTUALIS) migrate --noinput -v1
+	$(MUTUALIS) createcachetable
 	$(MUTUALIS) init_keys
+	$(MUTUALIS) init_oidc_key
 	$(MUTUALIS) import_territory --region 27
 	$(MUTUALIS) seed_demo
 	PORT=$(PORT) bin/demo

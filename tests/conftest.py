@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django_scopes import scope
 
@@ -32,9 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "browser" in item.keywords and not CHROMIUM:
-            item.add_marker(
-                pytest.mark.skip(reason="needs Chromium: apt-get install chromium")
-            )
+            item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install chromium"))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -65,6 +64,10 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
+    # Rate-limit counters and OpenID codes live in the cache: a per-process one in tests
+    # (the live server's threads share it), emptied so that none survives a test.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
 
 
 def _reseed_migration_data() -> None:
@@ -84,10 +87,16 @@ def _reseed_migration_data() -> None:
 
 @pytest.fixture(autouse=True)
 def _seeded_rows(request) -> None:
-    marker = request.node.get_closest_marker("django_db")
-    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
-    if transactional or "transactional_db" in request.fixturenames:
-        request.getfixturevalue("_django_db_helper")
+    """Every test with database access finds the data migrations' rows, even after a
+    transactional test (or a live server) flushed them."""
+    db_fixtures = {"db", "transactional_db", "live_server", "django_db_setup"}
+    uses_db = db_fixtures & set(request.fixturenames)
+    if not (request.node.get_closest_marker("django_db") or uses_db):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from mutualis.identity.models import Role
+
+    if not Role.objects.filter(pk="org_admin").exists():
         _reseed_migration_data()
 
 
@@ -164,7 +173,12 @@ def browser_type_launch_args(browser_type_launch_args):
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
         "args": [
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
         ],
     }

@@ -5,6 +5,7 @@ production differs only by environment values (see docs/operations.md). Secrets 
 given as ``NAME_FILE`` pointing to a file (django-environ's FileAwareEnv).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# One cache shared by every web process: allauth keeps OpenID Connect authorization codes
+# and its rate-limit counters there, so a per-process cache would lose a code issued by
+# one gunicorn worker when another one serves the token request. The database cache
+# needs no extra service; its table is made by `mutualis createcachetable`. Above
+# max_entries it deletes a share of all entries, codes in flight included: hence a high one.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="dbcache://mutualis_cache?max_entries=20000")
+}
+
 INSTALLED_APPS = [
     "mutualis.core",
     "mutualis.identity",
@@ -59,6 +69,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.idp.oidc",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "ninja",
@@ -76,6 +87,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "mutualis.core.tenancy.TenancyMiddleware",
+    "mutualis.identity.oidc.RequirePkceS256Middleware",
+    # Last, as django-axes requires: it turns a flagged login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mutualis.urls"
@@ -100,6 +114,8 @@ TEMPLATES = [
 
 AUTH_USER_MODEL = "identity.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -109,8 +125,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 12}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -131,6 +149,57 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MUTUALIS_WEBAUTHN_INSECURE_ORIGIN", default=DEBUG)
 
+# Brute-force lock-out (django-axes, see mutualis.identity.lockout): an account is locked
+# after MUTUALIS_LOGIN_FAILURE_LIMIT failures from anywhere, a source address after
+# MUTUALIS_LOGIN_FAILURE_LIMIT_PER_ADDRESS failures on any accounts (higher, since a town
+# hall's agents share one address), both for MUTUALIS_LOGIN_COOLOFF_MINUTES.
+AXES_ENABLED = env.bool("MUTUALIS_AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("MUTUALIS_LOGIN_FAILURE_LIMIT", default=5)
+MUTUALIS_LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int(
+    "MUTUALIS_LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20
+)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MUTUALIS_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = "mutualis.identity.lockout.lockout_parameters"
+AXES_USERNAME_CALLABLE = "mutualis.identity.lockout.username_from"
+AXES_CLIENT_IP_CALLABLE = "mutualis.core.network.client_address"
+AXES_LOCKOUT_CALLABLE = "mutualis.identity.lockout.locked_out_response"
+# A failure during the lock-out does not restart it: the page can promise a time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Successful logins are not logged by axes (personal data with no retention rule here).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "login"]
+# Number of reverse proxies that append to X-Forwarded-For; 0 trusts only REMOTE_ADDR.
+MUTUALIS_TRUSTED_PROXY_COUNT = env.int("MUTUALIS_TRUSTED_PROXY_COUNT", default=0)
+if AXES_ENABLED:
+    # axes is the one lock-out: allauth's own counter of failed logins would answer the
+    # attempt after the limit with a different message, before axes could show its page.
+    ACCOUNT_RATE_LIMITS = {"login_failed": None}
+
+# OpenID Connect provider (allauth.idp.oidc, see mutualis.identity.oidc and docs/oidc.md).
+# The signing key is read when used, from MUTUALIS_OIDC_PRIVATE_KEY (PEM, or _FILE) or else
+# from the file `mutualis init_oidc_key` writes; the previous key, kept after a rotation,
+# stays in the published key set so that tokens it signed still verify.
+IDP_OIDC_ADAPTER = "mutualis.identity.oidc.OIDCAdapter"
+MUTUALIS_OIDC_PRIVATE_KEY = env.str("MUTUALIS_OIDC_PRIVATE_KEY", default="")
+MUTUALIS_OIDC_PRIVATE_KEY_PATH = Path(
+    env.str("MUTUALIS_OIDC_PRIVATE_KEY_PATH", default=str(VAR_DIR / "keys" / "oidc-rsa.pem"))
+)
+MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY = env.str("MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY", default="")
+MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY_PATH = Path(
+    env.str(
+        "MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY_PATH",
+        default=str(VAR_DIR / "keys" / "oidc-rsa.previous.pem"),
+    )
+)
+IDP_OIDC_ID_TOKEN_EXPIRES_IN = env.int("MUTUALIS_OIDC_ID_TOKEN_SECONDS", default=5 * 60)
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env.int("MUTUALIS_OIDC_ACCESS_TOKEN_SECONDS", default=3600)
+# Refresh tokens are rotated at each use (allauth's default) and expire after 30 days.
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = env.int(
+    "MUTUALIS_OIDC_REFRESH_TOKEN_SECONDS", default=30 * 24 * 3600
+)
+
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -139,6 +208,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Project-wide assets (vendored CSS, our stylesheet) that belong to no single app.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("MUTUALIS_STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -196,4 +267,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("MUTUALIS_LOG_LEVEL", default="INFO")},
+    # django-axes logs every login and logout at INFO; its failures and lock-outs are
+    # warnings, which is what an operator needs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -15,7 +15,9 @@ urlpatterns = [
     # Members' logos are public and small; the app serves them itself so that the demo
     # needs no other server. In production MEDIA_URL points to the object storage.
     re_path(
-        r"^media/(?P<path>logos/[\w.-]+)$", serve, {"document_root": settings.MEDIA_ROOT},
+        r"^media/(?P<path>logos/[\w.-]+)$",
+        serve,
+        {"document_root": settings.MEDIA_ROOT},
         name="media_logo",
     ),
 ]

@@ -15,8 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def agent_of_two(db):
     commune = OrganisationFactory(name="Commune de Dijon", kind="commune")
     epci = OrganisationFactory(name="Dijon Métropole", kind="epci_metro")
-    user = identity.ensure_user(email="camille@example.org", password=PASSWORD,
-                                first_name="Camille", last_name="Bernard")
+    user = identity.ensure_user(
+        email="camille@example.org", password=PASSWORD, first_name="Camille", last_name="Bernard"
+    )
     identity.grant_membership(actor=None, user=user, organisation=commune, roles=["org_admin"])
     identity.grant_membership(actor=None, user=user, organisation=epci, roles=["buyer"])
     return user, commune, epci
@@ -39,9 +40,7 @@ def test_login_switch_organisation_and_audit_page(
     switcher.select_option(str(_membership_id(user, epci)))
     with page.expect_navigation():
         page.locator("form[action$='/switch-organisation/'] [type=submit]").click()
-    assert page.locator("select[name=membership]").input_value() == str(
-        _membership_id(user, epci)
-    )
+    assert page.locator("select[name=membership]").input_value() == str(_membership_id(user, epci))
     assert "Dijon Métropole" in page.locator("[role=status], .messages, main").first.inner_text()
     check_accessibility(page)
 
@@ -65,7 +64,7 @@ def _membership_id(user, organisation) -> int:
 
 
 def test_audit_page_lists_only_the_current_organisation_events(agent_of_two):
-    user, commune, epci = agent_of_two
+    _user, commune, epci = agent_of_two
     with scopes_disabled():
         assert AuditEvent.objects.filter(organisation=commune).count() == 1
         assert AuditEvent.objects.filter(organisation=epci).count() == 1

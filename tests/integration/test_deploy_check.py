@@ -18,7 +18,10 @@ def test_check_deploy_is_clean_with_production_values(tmp_path: Path):
     }
     result = subprocess.run(
         [sys.executable, "-m", "mutualis", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

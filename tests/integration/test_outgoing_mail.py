@@ -15,8 +15,9 @@ from mutualis.core.tasks import retry_due_emails
 @pytest.mark.django_db
 def test_a_queued_email_is_sent_by_the_job_after_commit(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        email = mail.queue_email(to="a@example.org", subject="Hello", body_text="Text",
-                                 body_html="<p>Text</p>")
+        email = mail.queue_email(
+            to="a@example.org", subject="Hello", body_text="Text", body_html="<p>Text</p>"
+        )
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.SENT
     assert email.attempts == 1
@@ -74,7 +75,9 @@ def test_the_retry_job_sends_only_due_emails():
         to="due@example.org", subject="S", body_text="T", next_attempt_at=timezone.now()
     )
     later = OutgoingEmail.objects.create(
-        to="later@example.org", subject="S", body_text="T",
+        to="later@example.org",
+        subject="S",
+        body_text="T",
         next_attempt_at=timezone.now() + timedelta(hours=1),
     )
     retry_due_emails.call()

@@ -6,11 +6,11 @@ Fails when a route is added that nobody classified in ``mutualis.core.routes``.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from mutualis.core import audit
@@ -67,7 +67,9 @@ def org_a_secrets(org_a, agent_a):
     """Private facts of org A that no page may show to anyone else."""
     with scopes_disabled():
         Subscription.objects.create(
-            organisation=org_a, service=Service.objects.get(code="procurement"), since=date.today()
+            organisation=org_a,
+            service=Service.objects.get(code="procurement"),
+            since=timezone.localdate(),
         )
     audit.record(actor=agent_a, action="test.secret", payload={"note": SECRET})
     return org_a

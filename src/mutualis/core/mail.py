@@ -21,7 +21,10 @@ logger = logging.getLogger(__name__)
 
 def queue_email(*, to: str, subject: str, body_text: str, body_html: str = "") -> OutgoingEmail:
     email = OutgoingEmail.objects.create(
-        to=to, subject=subject[:300], body_text=body_text, body_html=body_html,
+        to=to,
+        subject=subject[:300],
+        body_text=body_text,
+        body_html=body_html,
         next_attempt_at=timezone.now(),
     )
     from .tasks import send_outgoing_email
@@ -31,7 +34,7 @@ def queue_email(*, to: str, subject: str, body_text: str, body_html: str = "") -
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Back-off after the n-th failed attempt: base, 2×base, 4×base…"""
+    """Back-off after the n-th failed attempt: base, 2 * base, 4 * base..."""
     return timedelta(seconds=settings.MUTUALIS_EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
@@ -47,15 +50,17 @@ def deliver(email_id: int) -> OutgoingEmail | None:
         if email is None:
             return None
         message = EmailMultiAlternatives(
-            subject=email.subject, body=email.body_text,
-            from_email=settings.DEFAULT_FROM_EMAIL, to=[email.to],
+            subject=email.subject,
+            body=email.body_text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[email.to],
         )
         if email.body_html:
             message.attach_alternative(email.body_html, "text/html")
         email.attempts += 1
         try:
             message.send()
-        except Exception as exc:  # noqa: BLE001 - any transport failure is retried
+        except Exception as exc:  # any transport failure is retried, then reported
             email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if email.attempts >= settings.MUTUALIS_EMAIL_MAX_ATTEMPTS:
                 email.status = OutgoingEmail.Status.FAILED

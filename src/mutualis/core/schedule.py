@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import tasks
@@ -26,11 +27,21 @@ class PeriodicJob:
 def schedule() -> list[PeriodicJob]:
     return [
         PeriodicJob(
-            "audit_checkpoint", tasks.audit_checkpoint, IntervalTrigger(minutes=1),
+            "audit_checkpoint",
+            tasks.audit_checkpoint,
+            IntervalTrigger(minutes=1),
             "Sign the head of every audit chain that moved.",
         ),
         PeriodicJob(
-            "retry_due_emails", tasks.retry_due_emails, IntervalTrigger(minutes=1),
+            "retry_due_emails",
+            tasks.retry_due_emails,
+            IntervalTrigger(minutes=1),
             "Send queued e-mails whose next attempt is due (back-off after SMTP failures).",
+        ),
+        PeriodicJob(
+            "clear_expired_oidc_tokens",
+            tasks.clear_expired_oidc_tokens,
+            CronTrigger(hour=3, minute=17),
+            "Delete expired OpenID Connect codes and tokens.",
         ),
     ]

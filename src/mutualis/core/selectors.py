@@ -12,9 +12,9 @@ from .models import AuditEvent, Subscription
 def subscribed_services(membership: Any) -> list[Any]:
     return [
         s.service
-        for s in Subscription.objects.filter(
-            organisation=membership.organisation, is_active=True
-        ).select_related("service").order_by("service__position")
+        for s in Subscription.objects.filter(organisation=membership.organisation, is_active=True)
+        .select_related("service")
+        .order_by("service__position")
     ]
 
 

@@ -1,44 +1,78 @@
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from mutualis.core import crossings
-from mutualis.core.models import AdhesionStatus, Organisation, OrganisationKind
+from mutualis.core.models import AdhesionStatus, OrganisationKind
 
-from . import selectors
+from . import colours, selectors
+from .forms import DirectoryFilterForm
+
+PAGE_SIZE = 50
+
+
+def _page_links(request: HttpRequest, page: Page, param: str) -> dict[str, str]:
+    """Addresses of the first, previous, next and last pages, keeping every other
+    parameter of the query string (the filters)."""
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query[param] = str(number)
+        return "?" + query.urlencode()
+
+    links = {}
+    if page.has_previous():
+        links["previous"] = url(page.previous_page_number())
+        if page.number > 2:
+            links["first"] = url(1)
+    if page.has_next():
+        links["next"] = url(page.next_page_number())
+        if page.number < page.paginator.num_pages - 1:
+            links["last"] = url(page.paginator.num_pages)
+    return links
 
 
 def organisation_list(request: HttpRequest) -> HttpResponse:
-    filters = {
-        "kind": request.GET.get("kind", ""),
-        "departement": request.GET.get("departement", ""),
-        "adhesion": request.GET.get("adhesion", ""),
-        "text": request.GET.get("q", ""),
-    }
-    qs = selectors.search_organisations(**filters)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    form = DirectoryFilterForm(request.GET, departements=selectors.departement_choices())
+    filters = form.filters()
+    page = Paginator(selectors.search_organisations(**filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "directory/organisation_list.html",
         {
+            "form": form,
             "page": page,
-            "filters": filters,
-            "kinds": OrganisationKind.choices,
-            "adhesions": AdhesionStatus.choices,
-            "departements": selectors.departements(),
+            "page_links": _page_links(request, page, "page"),
+            "is_filtered": any(filters.values()),
         },
     )
 
 
 def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    organisation = get_object_or_404(
-        Organisation.objects.select_related("departement", "region", "epci"), slug=slug
+    organisation = selectors.public_organisation(slug=slug)
+    if organisation is None:
+        raise Http404
+    communes = communes_links = None
+    if organisation.is_epci:
+        communes = selectors.member_communes_page(
+            epci=organisation, page=request.GET.get("communes")
+        )
+        communes_links = _page_links(request, communes, "communes")
+    theme = colours.public_theme(
+        primary=organisation.primary_colour, secondary=organisation.secondary_colour
     )
     return render(
         request,
         "directory/organisation_detail.html",
         {
             "organisation": organisation,
+            "theme_style": "; ".join(f"{name}: {value}" for name, value in theme.items()),
+            "communes": communes,
+            "communes_links": communes_links,
             "subscriptions": crossings.active_subscriptions_public(organisation.pk),
+            "is_member": organisation.adhesion_status == AdhesionStatus.MEMBER,
+            "is_departement": organisation.kind == OrganisationKind.DEPARTEMENT,
         },
     )

@@ -15,6 +15,4 @@ class AccountAdapter(DefaultAccountAdapter):
         for alternative, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
                 body_html = alternative
-        queue_email(
-            to=email, subject=message.subject, body_text=message.body, body_html=body_html
-        )
+        queue_email(to=email, subject=message.subject, body_text=message.body, body_html=body_html)

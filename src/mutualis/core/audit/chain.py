@@ -19,6 +19,7 @@ from mutualis.core.models import (
     AuditSubject,
     Organisation,
 )
+from mutualis.core.network import client_address
 
 if TYPE_CHECKING:
     from mutualis.identity.models import Membership, User
@@ -244,7 +245,7 @@ def record(
 def request_context(request: Any) -> dict[str, Any]:
     """Source address and browser of a request, for ``record(**request_context(r))``."""
     return {
-        "source_address": request.META.get("REMOTE_ADDR"),
+        "source_address": client_address(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", ""),
     }
 

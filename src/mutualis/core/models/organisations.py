@@ -85,30 +85,52 @@ class Organisation(models.Model):
     slug = models.SlugField(_("public address"), max_length=120, unique=True)
 
     region = models.ForeignKey(
-        "self", verbose_name=_("région"), on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+", limit_choices_to={"kind": OrganisationKind.REGION},
+        "self",
+        verbose_name=_("région"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.REGION},
     )
     departement = models.ForeignKey(
-        "self", verbose_name=_("département"), on_delete=models.PROTECT, null=True,
-        blank=True, related_name="+", limit_choices_to={"kind": OrganisationKind.DEPARTEMENT},
+        "self",
+        verbose_name=_("département"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"kind": OrganisationKind.DEPARTEMENT},
     )
     epci = models.ForeignKey(
-        "self", verbose_name=_("grouping of communes (EPCI)"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="member_communes",
+        "self",
+        verbose_name=_("grouping of communes (EPCI)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member_communes",
     )
     # An EPCI may span several départements (and régions): derived from its communes.
     departements_spanned = models.ManyToManyField(
-        "self", symmetrical=False, blank=True, related_name="epcis_spanning",
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="epcis_spanning",
         verbose_name=_("départements spanned"),
     )
 
     adhesion_status = models.CharField(
-        _("adhesion"), max_length=10, choices=AdhesionStatus.choices,
+        _("adhesion"),
+        max_length=10,
+        choices=AdhesionStatus.choices,
         default=AdhesionStatus.PROSPECT,
     )
     adhesion_since = models.DateField(_("member since"), null=True, blank=True)
     fee_category = models.ForeignKey(
-        FeeCategory, verbose_name=_("fee category"), on_delete=models.PROTECT, null=True,
+        FeeCategory,
+        verbose_name=_("fee category"),
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
     )
 
@@ -132,7 +154,8 @@ class Organisation(models.Model):
                 fields=["siren"], condition=~Q(siren=""), name="organisation_siren_unique"
             ),
             models.UniqueConstraint(
-                fields=["source_key"], condition=~Q(source_key=""),
+                fields=["source_key"],
+                condition=~Q(source_key=""),
                 name="organisation_source_key_unique",
             ),
             models.CheckConstraint(
@@ -191,9 +214,7 @@ class Subscription(OrganisationOwned):
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
         constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "service"], name="subscription_unique"
-            )
+            models.UniqueConstraint(fields=["organisation", "service"], name="subscription_unique")
         ]
 
     def __str__(self) -> str:

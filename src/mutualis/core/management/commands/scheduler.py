@@ -29,11 +29,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--once", action="store_true",
+            "--once",
+            action="store_true",
             help="Enqueue every periodic job once, then exit (needs the lock too).",
         )
         parser.add_argument(
-            "--standby-interval", type=float, default=15.0,
+            "--standby-interval",
+            type=float,
+            default=15.0,
             help="Seconds between two attempts to take the lock while another runs.",
         )
 
@@ -55,8 +58,13 @@ class Command(BaseCommand):
             scheduler = BlockingScheduler(timezone="Europe/Paris")
             for job in jobs:
                 scheduler.add_job(
-                    _enqueue, job.trigger, args=[job.name, job.task], id=job.name,
-                    name=job.description, coalesce=True, max_instances=1,
+                    _enqueue,
+                    job.trigger,
+                    args=[job.name, job.task],
+                    id=job.name,
+                    name=job.description,
+                    coalesce=True,
+                    max_instances=1,
                     misfire_grace_time=30,
                 )
             self.stdout.write(f"Scheduler started with {len(jobs)} periodic jobs.")

@@ -15,12 +15,27 @@ DEMO_ACTOR = audit.SystemActor("seed_demo")
 
 # (e-mail, password, first name, last name, [(organisation source key, roles)])
 ACCOUNTS = [
-    ("operateur@mutualis.localhost", "demo-operateur-2026", "Odile", "Perrin",
-     [("operator", ["org_admin"])]),
-    ("mairie@dijon.localhost", "demo-dijon-2026", "Camille", "Bernard",
-     [("commune:21231", ["org_admin", "buyer"]), ("epci:242100410", ["buyer"])]),
-    ("secretariat@beaune.localhost", "demo-beaune-2026", "Lucas", "Moreau",
-     [("commune:21054", ["org_admin", "secretary"])]),
+    (
+        "operateur@mutualis.localhost",
+        "demo-operateur-2026",
+        "Odile",
+        "Perrin",
+        [("operator", ["org_admin"])],
+    ),
+    (
+        "mairie@dijon.localhost",
+        "demo-dijon-2026",
+        "Camille",
+        "Bernard",
+        [("commune:21231", ["org_admin", "buyer"]), ("epci:242100410", ["buyer"])],
+    ),
+    (
+        "secretariat@beaune.localhost",
+        "demo-beaune-2026",
+        "Lucas",
+        "Moreau",
+        [("commune:21054", ["org_admin", "secretary"])],
+    ),
 ]
 
 MEMBERS = ["commune:21231", "commune:21054", "epci:242100410", "departement:21", "region:27"]
@@ -55,8 +70,7 @@ class Command(BaseCommand):
                     )
                 where = ", ".join(f"{orgs[k].name} ({'/'.join(r)})" for k, r in memberships)
                 lines.append((email, password, where))
-        port = "8000"
-        self.stdout.write(self.style.SUCCESS("\nDemo accounts (log in at http://localhost:%s/accounts/login/):" % port))
+        self.stdout.write(self.style.SUCCESS("\nDemo accounts (log in at /accounts/login/):"))
         for email, password, where in lines:
             self.stdout.write(f"  {email:32} {password:22} {where}")
 
@@ -81,8 +95,11 @@ class Command(BaseCommand):
             org.fee_category = category
             org.save(update_fields=["adhesion_status", "adhesion_since", "fee_category"])
             audit.record(
-                actor=DEMO_ACTOR, organisation=org, action="organisation.adhesion_changed",
-                target=org, payload={"to": "member", "fee_category": category.code},
+                actor=DEMO_ACTOR,
+                organisation=org,
+                action="organisation.adhesion_changed",
+                target=org,
+                payload={"to": "member", "fee_category": category.code},
             )
         for service in Service.objects.filter(code__in=["procurement", "signature"]):
             _, created = Subscription.objects.get_or_create(
@@ -90,8 +107,11 @@ class Command(BaseCommand):
             )
             if created:
                 audit.record(
-                    actor=DEMO_ACTOR, organisation=org, action="subscription.created",
-                    target=org, payload={"service": service.code},
+                    actor=DEMO_ACTOR,
+                    organisation=org,
+                    action="subscription.created",
+                    target=org,
+                    payload={"service": service.code},
                 )
 
     @staticmethod
@@ -99,8 +119,10 @@ class Command(BaseCommand):
         if org.kind == "commune":
             population = org.population or 0
             code = (
-                "commune-under-500" if population < 500
-                else "commune-500-3500" if population <= 3500
+                "commune-under-500"
+                if population < 500
+                else "commune-500-3500"
+                if population <= 3500
                 else "commune-over-3500"
             )
         elif org.is_epci:

@@ -1,0 +1,215 @@
+"""The platform as an OpenID Connect provider (django-allauth's ``allauth.idp.oidc``).
+
+allauth serves the protocol: discovery, JWKS, authorization with consent, token, userinfo,
+revocation and RP-initiated logout. This module adds what is the platform's own: the
+``organisations`` scope and claim, the signing keys read from the environment or from
+files, and PKCE restricted to S256. Clients are registered through
+``mutualis.identity.oidc_clients``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from allauth.idp.oidc.adapter import DefaultOIDCAdapter
+from allauth.idp.oidc.internal.clientkit import is_redirect_uri_allowed, lookup_client
+from allauth.idp.oidc.internal.oauthlib.utils import respond_html_error
+from allauth.idp.oidc.internal.private_keys import filter_keys
+from allauth.idp.oidc.models import PrivateKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
+
+from mutualis.core import crossings
+
+# The scopes a client may be registered for, with what the consent page says of each.
+SCOPES: dict[str, Any] = {
+    "openid": _("Know that you have an account on the platform"),
+    "email": _("View your e-mail address"),
+    "profile": _("View your name"),
+    "organisations": _("View the organisations you act for and your roles in each"),
+}
+CLAIMS = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "organisations",
+    "groups",
+]
+RSA_KEY_BITS = 2048
+
+
+def organisations_claim(memberships: Iterable[Any]) -> list[dict[str, Any]]:
+    """The ``organisations`` claim: one entry per active membership.
+
+    ``siren`` is null for the few bodies without one (the operator, some associations);
+    ``slug`` then identifies the organisation, as in its public address.
+    """
+    return [
+        {
+            "siren": m.organisation.siren or None,
+            "slug": m.organisation.slug,
+            "name": m.organisation.name,
+            "roles": sorted(m.role_codes()),
+        }
+        for m in memberships
+        if m.is_active
+    ]
+
+
+class OIDCAdapter(DefaultOIDCAdapter):
+    scope_display = SCOPES
+
+    def get_claims(
+        self,
+        purpose: Literal["id_token", "userinfo"],
+        user: Any,
+        client: Any,
+        scopes: Iterable[str],
+        email: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        scopes = list(scopes)
+        claims = super().get_claims(purpose, user, client, scopes, email=email, **kwargs)
+        if "profile" in scopes and "name" not in claims:
+            # Tools show a display name; a person who gave none is shown by e-mail.
+            claims["name"] = user.email
+        if "profile" in scopes and "email" in scopes:
+            # Accounts have no user name; tools that key their accounts on
+            # preferred_username (LimeSurvey's OpenID Connect plugins) get the e-mail.
+            claims["preferred_username"] = claims.get("email", user.email)
+        if "organisations" in scopes:
+            claims["organisations"] = organisations_claim(crossings.memberships_of_user(user))
+            # The same organisations as plain names, in the shape tools map to their own
+            # groups (Nextcloud's user_oidc: --mapping-groups=groups).
+            claims["groups"] = [entry["slug"] for entry in claims["organisations"]]
+        return claims
+
+    def populate_server_metadata(self, data: dict[str, Any]) -> None:
+        data["scopes_supported"] = list(SCOPES)
+        data["claims_supported"] = CLAIMS
+
+    def list_private_keys(
+        self,
+        *,
+        did_activate: Literal[True] | None = None,
+        is_active: Literal[True] | None = None,
+    ) -> list[PrivateKey]:
+        keys = [PrivateKey(pem=pem) for pem in (current_private_key(), previous_private_key())]
+        return filter_keys(
+            [k for k in keys if k.pem], did_activate=did_activate, is_active=is_active
+        )
+
+    def get_signing_key(self) -> PrivateKey:
+        # Always the current key: the previous one is only published, for verification.
+        pem = current_private_key()
+        if not pem:
+            raise ImproperlyConfigured(
+                "No OpenID Connect signing key: set MUTUALIS_OIDC_PRIVATE_KEY or run "
+                "`mutualis init_oidc_key`."
+            )
+        return PrivateKey(pem=pem)
+
+
+# --- Keys ------------------------------------------------------------------------------
+
+
+def _read_key(value: str, path: Path) -> str:
+    if value:
+        return value
+    path = Path(path)
+    return path.read_text() if path.exists() else ""
+
+
+def current_private_key() -> str:
+    """PEM of the key that signs tokens ("" when none is configured)."""
+    return _read_key(settings.MUTUALIS_OIDC_PRIVATE_KEY, settings.MUTUALIS_OIDC_PRIVATE_KEY_PATH)
+
+
+def previous_private_key() -> str:
+    """PEM of the key retired by the last rotation, still published in the JWKS."""
+    return _read_key(
+        settings.MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY,
+        settings.MUTUALIS_OIDC_PREVIOUS_PRIVATE_KEY_PATH,
+    )
+
+
+def new_private_key_pem(bits: int = RSA_KEY_BITS) -> str:
+    """A new RSA key (ID tokens are signed with RS256, the algorithm every client knows)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def write_private_key(path: Path, pem: str) -> None:
+    """Write ``pem`` to a new file readable by its owner only; refuses to overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(pem)
+
+
+# --- PKCE ------------------------------------------------------------------------------
+
+
+class RequirePkceS256Middleware:
+    """Refuse authorization requests whose PKCE method is not S256.
+
+    allauth advertises S256 only and requires PKCE from public clients, but the library
+    under it (oauthlib) also accepts ``plain``, and assumes ``plain`` when a client sends a
+    challenge without a method: a ``plain`` challenge is the verifier itself, visible to
+    whoever sees the authorization request. The error goes back as RFC 6749 (4.1.2.1) says:
+    to the client's redirect URI when that URI is registered, else on an error page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == reverse("idp:oidc:authorization"):
+            params = request.POST if request.method == "POST" else request.GET
+            if "code_challenge" in params and params.get("code_challenge_method") != "S256":
+                return _refuse_pkce_method(request, params)
+        return self.get_response(request)
+
+
+def _refuse_pkce_method(request: HttpRequest, params: Any) -> HttpResponse:
+    error = InvalidRequestError(
+        description="PKCE: code_challenge_method must be S256.", state=params.get("state")
+    )
+    client = lookup_client(params.get("client_id") or "")
+    redirect_uri = params.get("redirect_uri") or ""
+    if (
+        client
+        and redirect_uri
+        and is_redirect_uri_allowed(
+            redirect_uri, client.get_redirect_uris(), client.allow_uri_wildcards
+        )
+    ):
+        response = HttpResponse(status=302)
+        response["Location"] = error.in_uri(redirect_uri)
+        return response
+    response = respond_html_error(request, error=error)
+    response.status_code = 400
+    return response

@@ -1,0 +1,181 @@
+"""Registering the applications that sign their users in through the platform (OpenID
+Connect clients): the operator's use case, for its back office and its command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from allauth.idp.oidc.adapter import get_adapter
+from allauth.idp.oidc.models import Client
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core import audit
+from mutualis.core.errors import MutualisError
+from mutualis.core.permissions import require_operator
+
+from .oidc import SCOPES
+
+GRANT_TYPES = (
+    Client.GrantType.AUTHORIZATION_CODE,
+    Client.GrantType.REFRESH_TOKEN,
+    Client.GrantType.CLIENT_CREDENTIALS,
+)
+# Plain http is allowed for a tool running on the developer's own machine only.
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class ClientRegistrationError(MutualisError):
+    code = "oidc_client_invalid"
+    field_name: str | None = None
+
+    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+        super().__init__(message, field=field or self.field_name)
+
+
+class NameRequired(ClientRegistrationError):
+    code = "oidc_client_name_required"
+    field_name = "name"
+    message = _("Give the application a name.")
+
+
+class RedirectUriInvalid(ClientRegistrationError):
+    code = "oidc_redirect_uri_invalid"
+    field_name = "redirect_uris"
+    message = _(
+        "Each redirect address must be a full https:// address without a fragment "
+        "(http:// only for localhost)."
+    )
+
+
+class RedirectUriRequired(ClientRegistrationError):
+    code = "oidc_redirect_uri_required"
+    field_name = "redirect_uris"
+    message = _("An application that signs people in needs at least one redirect address.")
+
+
+class ScopeUnknown(ClientRegistrationError):
+    code = "oidc_scope_unknown"
+    field_name = "scopes"
+    message = _("Unknown scope. Known scopes: openid, email, profile, organisations.")
+
+
+class GrantTypeUnknown(ClientRegistrationError):
+    code = "oidc_grant_type_unknown"
+    field_name = "grant_types"
+    message = _(
+        "Unknown grant type. Known grant types: authorization_code, refresh_token, "
+        "client_credentials."
+    )
+
+
+class PublicClientCredentials(ClientRegistrationError):
+    code = "oidc_public_client_credentials"
+    field_name = "grant_types"
+    message = _("A public application has no secret, so it cannot use client credentials.")
+
+
+def validate_redirect_uri(uri: str) -> str:
+    """An absolute https URI (http for a loopback host), no fragment, no wildcard."""
+    uri = uri.strip()
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise RedirectUriInvalid() from exc
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    )
+    if not secure or not parts.hostname or parts.fragment or "*" in uri or " " in uri:
+        raise RedirectUriInvalid()
+    return uri
+
+
+def _clean_list(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+def _check_actor(actor: Any) -> None:
+    # Operator staff act through their membership; a command run on the server acts as
+    # a SystemActor, the shell access being the right.
+    if not isinstance(actor, audit.SystemActor):
+        require_operator(actor)
+
+
+@transaction.atomic(durable=True)
+def register_client(
+    *,
+    actor: Any,
+    name: str,
+    redirect_uris: Iterable[str] = (),
+    scopes: Iterable[str] = ("openid", "email", "profile", "organisations"),
+    confidential: bool = True,
+    grant_types: Iterable[str] = (Client.GrantType.AUTHORIZATION_CODE,),
+    post_logout_redirect_uris: Iterable[str] = (),
+    skip_consent: bool = False,
+    request_context: dict[str, Any] | None = None,
+) -> tuple[Client, str | None]:
+    """Register an application; return it and its secret, shown once and stored hashed.
+
+    A public application (one that cannot keep a secret: a single-page or native app)
+    gets no secret and must use PKCE. ``skip_consent`` is for the operator's own tools,
+    whose users need not be asked whether the tool may know them.
+    """
+    _check_actor(actor)
+    name = " ".join(name.split())
+    if not name:
+        raise NameRequired()
+    redirect_uris = [validate_redirect_uri(u) for u in _clean_list(redirect_uris)]
+    post_logout_redirect_uris = [
+        validate_redirect_uri(u) for u in _clean_list(post_logout_redirect_uris)
+    ]
+    scopes = _clean_list(scopes)
+    if any(scope not in SCOPES for scope in scopes):
+        raise ScopeUnknown()
+    grant_types = _clean_list(grant_types)
+    if any(grant not in GRANT_TYPES for grant in grant_types):
+        raise GrantTypeUnknown()
+    if not confidential and Client.GrantType.CLIENT_CREDENTIALS in grant_types:
+        raise PublicClientCredentials()
+    if Client.GrantType.AUTHORIZATION_CODE in grant_types and not redirect_uris:
+        raise RedirectUriRequired()
+
+    client = Client(
+        name=name,
+        type=Client.Type.CONFIDENTIAL if confidential else Client.Type.PUBLIC,
+        skip_consent=skip_consent,
+    )
+    client.set_redirect_uris(redirect_uris)
+    client.set_scopes(scopes)
+    client.set_default_scopes(scopes)
+    client.set_grant_types(grant_types)
+    client.set_response_types(
+        ["code"] if Client.GrantType.AUTHORIZATION_CODE in grant_types else []
+    )
+    if post_logout_redirect_uris:
+        client.set_post_logout_redirect_uris(post_logout_redirect_uris)
+    secret: str | None = None
+    if confidential:
+        secret = get_adapter().generate_client_secret()
+        client.set_secret(secret)
+    client.clean()
+    client.save()
+    audit.record(
+        actor=getattr(actor, "user", actor),
+        chain=audit.PLATFORM_CHAIN,
+        action="oidc.client_registered",
+        target=client,
+        payload={
+            "name": client.name,
+            "type": client.type,
+            "scopes": scopes,
+            "grant_types": grant_types,
+            "redirect_uris": redirect_uris,
+            "post_logout_redirect_uris": post_logout_redirect_uris,
+            "skip_consent": skip_consent,
+        },
+        **(request_context or {}),
+    )
+    return client, secret
