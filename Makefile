@@ -39,8 +39,8 @@ test: assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 messages: install
 	cd src/mutualis && ../../$(MUTUALIS) makemessages -l fr -l en --no-location --no-obsolete -v0
