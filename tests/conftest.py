@@ -81,6 +81,7 @@ def _reseed_migration_data() -> None:
     for module, function in [
         ("mutualis.core.migrations.0002_service_catalogue", "add_catalogue"),
         ("mutualis.identity.migrations.0002_roles", "add_roles"),
+        ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
 

@@ -57,6 +57,7 @@ CACHES = {
 INSTALLED_APPS = [
     "mutualis.core",
     "mutualis.identity",
+    "mutualis.companies",
     "mutualis.directory",
     "mutualis.backoffice",
     "django.contrib.auth",

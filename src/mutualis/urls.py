@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("organisations/", include("mutualis.directory.urls")),
     path("operator/", include("mutualis.backoffice.urls")),
+    path("companies/", include("mutualis.companies.urls")),
     path("api/v1/", api.urls),
     # Members' logos are public and small; the app serves them itself so that the demo
     # needs no other server. In production MEDIA_URL points to the object storage.

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -47,4 +47,11 @@ urlpatterns = [
     path("emails/", views.email_list, name="email_list"),
     path("emails/<int:pk>/", views.email_detail, name="email_detail"),
     path("emails/<int:pk>/retry/", views.email_retry, name="email_retry"),
+]
+
+# Pages added by later issues, each in its own module, in the same namespace.
+urlpatterns += [
+    path("", include("mutualis.backoffice.urls_security")),
+    path("", include("mutualis.backoffice.urls_companies")),
+    path("", include("mutualis.backoffice.urls_sso")),
 ]

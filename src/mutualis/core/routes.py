@@ -33,6 +33,8 @@ PREFIXES: dict[str, Access] = {
     # The public directory and the public API: public facts about organisations.
     "directory:": Access.PUBLIC,
     "api:": Access.PUBLIC,
+    # Businesses' own pages: scoped to the company the person represents.
+    "companies:": Access.TENANT,
     # django-allauth: sign-in, sign-up, the person's own e-mail, password and MFA.
     "account_": Access.ACCOUNT,
     "mfa_": Access.ACCOUNT,

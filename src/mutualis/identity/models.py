@@ -82,6 +82,9 @@ class Role(models.Model):
         "core.Service", on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
     )
     position = models.PositiveSmallIntegerField(default=100)
+    # A person holding this role in any active membership must have a second factor;
+    # the operator changes it in the back office.
+    requires_mfa = models.BooleanField(_("requires a second factor"), default=False)
 
     class Meta:
         verbose_name = _("role")

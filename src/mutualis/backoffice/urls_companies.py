@@ -1,0 +1,3 @@
+"""Back-office pages: companies (included by backoffice/urls.py, same namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Back-office pages: security (included by backoffice/urls.py, same namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Back-office pages: sso (included by backoffice/urls.py, same namespace)."""
+
+urlpatterns: list = []
