@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from django_scopes import scope
 
 from mutualis.core import audit
@@ -52,6 +53,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(autouse=True)
 def _fast_and_immediate(settings, tmp_path: Path) -> None:
+    # Tests read the source (English) strings; French rendering has its own tests
+    # (tests/integration/test_french_default.py, tests/unit/test_translations.py) and the
+    # browser journeys that run in a French browser.
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("en")
     # Argon2 is the production hasher; tests need not pay for it on every user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

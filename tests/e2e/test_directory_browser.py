@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.utils import translation
 from django_scopes import scope
 
 import mutualis
@@ -22,12 +23,10 @@ AXE = Axe()
 PROJECT_STATIC = Path(mutualis.__file__).parent / "static"
 
 
-@pytest.fixture(autouse=True)
-def _project_static_files(settings):
-    # The platform's own static files (Pico, site.css) live outside any app: the finders
-    # see them only when settings.STATICFILES_DIRS lists the folder.
-    if PROJECT_STATIC not in [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]:
-        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), PROJECT_STATIC]
+def fr(text: str) -> str:
+    """The French of a source string: the browser below is a French one."""
+    with translation.override("fr"):
+        return translation.gettext(text)
 
 
 @pytest.fixture
@@ -99,18 +98,20 @@ def test_visitor_finds_an_organisation_by_departement(live_server, page, territo
     assert skip.bounding_box()["y"] >= 0
 
     # The directory, from the main menu.
-    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Directory").click()
+    page.get_by_role("navigation", name=fr("Main menu")).get_by_role(
+        "link", name=fr("Directory")
+    ).click()
     page.wait_for_url("**/organisations/")
     assert page.locator("table tbody tr").count() == 5
     assert_no_axe_violation(page)
 
     # Filter by département.
     page.get_by_label("Département").select_option("71")
-    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("button", name=fr("Filter")).click()
     page.wait_for_url("**/organisations/?*departement=71*")
     rows = page.locator("table tbody tr")
     assert rows.count() == 2
-    assert "2 organisations" in page.locator("#result-count").inner_text()
+    assert "2 organismes" in page.locator("#result-count").inner_text()
     assert_no_axe_violation(page)
 
     # The organisation's public page, in its own colours.
