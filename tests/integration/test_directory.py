@@ -317,7 +317,8 @@ def test_outsider_and_other_member_see_the_same_public_page(
 
 
 @pytest.mark.django_db
-def test_directory_renders_in_english_after_choosing_it(client, territory):
+def test_directory_renders_in_english_after_choosing_it(client, territory, settings):
+    settings.LANGUAGE_CODE = "fr"  # the platform's default language
     french = client.get(LIST_URL)
     assert '<html lang="fr">' in french.content.decode()
 
