@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django_scopes import scopes_disabled
 
 if TYPE_CHECKING:
+    from mutualis.companies.models import JoinRequest, Representative
     from mutualis.identity.models import Membership
 
 
@@ -27,6 +28,9 @@ def memberships_of_user(user: Any) -> list[Membership]:
     with scopes_disabled():
         memberships = list(
             Membership.objects.filter(user=user, is_active=True)
+            # Whether the person also represents a company: spares the many agents who
+            # do not a query of their own on every page (see representations_of_user).
+            .annotate(represents_company=_represents_a_company())
             .select_related("organisation")
             .prefetch_related("roles")
             .order_by("organisation__name", "pk")
@@ -55,4 +59,50 @@ def active_subscriptions_public(organisation_id: int) -> QuerySet[Any]:
             Subscription.objects.filter(organisation_id=organisation_id, is_active=True)
             .select_related("service")
             .order_by("service__position")
+        )
+
+
+def representations_of_user(user: Any, *, refresh: bool = False) -> list[Representative]:
+    """A person's own active representations of every company: the switcher needs them
+    before any company is chosen. ``refresh`` rereads them after the person joined one
+    in the same request."""
+    from mutualis.companies.models import Representative
+
+    if not user.is_authenticated:
+        return []
+    cache = getattr(user, "_mutualis_representations", None)
+    if cache is not None and not refresh:
+        return cache
+    memberships = [] if refresh else memberships_of_user(user)
+    if memberships and not any(m.represents_company for m in memberships):
+        user._mutualis_representations = []
+        return []
+    with scopes_disabled():
+        representations = list(
+            Representative.objects.filter(user=user, is_active=True)
+            .select_related("company")
+            .order_by("company__name", "pk")
+        )
+    user._mutualis_representations = representations
+    return representations
+
+
+def _represents_a_company() -> Exists:
+    from mutualis.companies.models import Representative
+
+    return Exists(Representative.objects.filter(user=OuterRef("user"), is_active=True))
+
+
+def join_requests_of_user(user: Any) -> list[JoinRequest]:
+    """A person's own requests to join companies, in every company: the person follows
+    them before any company accepts them."""
+    from mutualis.companies.models import JoinRequest
+
+    if not user.is_authenticated:
+        return []
+    with scopes_disabled():
+        return list(
+            JoinRequest.objects.filter(user=user)
+            .select_related("company")
+            .order_by("-created_at", "-pk")
         )

@@ -1,0 +1,106 @@
+"""Back-office pages about businesses: the list, a company's details, verify and suspend.
+
+Operator staff only, reading every company inside ``crossings.operator_view()`` (the
+``staff_view`` guard of the other back-office pages).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from mutualis.companies import selectors, services
+from mutualis.companies.models import CompanyStatus
+from mutualis.core import audit
+from mutualis.core.errors import MutualisError
+
+from .views import PAGE_SIZE, staff_view
+
+
+class CompanyFilterForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Name, SIREN or SIRET."),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[("", gettext_lazy("All")), *CompanyStatus.choices],
+    )
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters; an invalid form filters nothing rather than failing."""
+        if not self.is_valid():
+            return {"text": "", "status": ""}
+        return {"text": self.cleaned_data["q"], "status": self.cleaned_data["status"]}
+
+
+@staff_view
+def company_list(request: HttpRequest) -> HttpResponse:
+    form = CompanyFilterForm(request.GET)
+    page = Paginator(selectors.search_companies(**form.filters()), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "backoffice/company_list.html", {"form": form, "page": page})
+
+
+@staff_view
+def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    company = selectors.company(pk)
+    if company is None:
+        raise Http404
+    return render(
+        request,
+        "backoffice/company_detail.html",
+        {
+            "company": company,
+            "establishments": selectors.establishments(company),
+            "representatives": selectors.representatives(company),
+            "join_requests": selectors.join_requests(company),
+            "invitations": selectors.open_invitations(company),
+            "audit_chain": audit.company_chain(company.pk),
+            "may_verify": company.status != CompanyStatus.VERIFIED,
+            "may_suspend": company.status != CompanyStatus.SUSPENDED,
+        },
+    )
+
+
+def _change_status(request: HttpRequest, pk: int, *, verify: bool) -> HttpResponse:
+    company = selectors.company(pk)
+    if company is None:
+        raise Http404
+    use_case = services.verify_company if verify else services.suspend_company
+    try:
+        use_case(
+            actor=request.membership,  # type: ignore[attr-defined]
+            company_id=company.pk,
+            site_url=request.build_absolute_uri("/"),
+            request_context=audit.request_context(request),
+        )
+    except MutualisError as exc:
+        messages.error(request, exc.message)
+    else:
+        done = _("%(name)s is verified.") if verify else _("%(name)s is suspended.")
+        messages.success(request, done % {"name": company.name})
+    return redirect("backoffice:company_detail", pk=company.pk)
+
+
+@staff_view
+@require_POST
+def company_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_status(request, pk, verify=True)
+
+
+@staff_view
+@require_POST
+def company_suspend(request: HttpRequest, pk: int) -> HttpResponse:
+    return _change_status(request, pk, verify=False)

@@ -1,0 +1,161 @@
+"""Errors of the companies context: a stable ``code``, a translatable ``message`` and,
+when the error is about one input, the ``field`` a form shows it on."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core.errors import MutualisError
+
+
+class CompanyError(MutualisError):
+    code = "company_error"
+
+
+# --- SIRET -----------------------------------------------------------------------------
+
+
+class InvalidSiret(CompanyError):
+    code = "invalid_siret"
+    field_name = "siret"
+    message = _("This is not a valid SIRET number.")
+
+
+class SiretWrongLength(InvalidSiret):
+    code = "siret_wrong_length"
+    message = _("A SIRET number has 14 digits: the 9 of the SIREN, then the 5 of the NIC.")
+
+
+class SiretNotDigits(InvalidSiret):
+    code = "siret_not_digits"
+    message = _("A SIRET number is made of digits only (spaces are ignored).")
+
+
+class SiretBadCheckDigit(InvalidSiret):
+    code = "siret_bad_check_digit"
+    message = _(
+        "This SIRET number does not exist: its check digit is wrong. Check it against "
+        "your Kbis extract or the SIRENE register."
+    )
+
+
+class SiretOfAnotherCompany(CompanyError):
+    code = "siret_of_another_company"
+    field_name = "siret"
+    message = _(
+        "This SIRET number belongs to another company: its first 9 digits must be your "
+        "company's SIREN."
+    )
+
+
+class SiretTaken(CompanyError):
+    code = "siret_taken"
+    field_name = "siret"
+    message = _("This establishment is already registered.")
+
+
+# --- Sign-up and joining ---------------------------------------------------------------
+
+
+class EmailNotVerified(CompanyError):
+    code = "email_not_verified"
+    message = _("Confirm your e-mail address before registering a business.")
+
+
+class NameRequired(CompanyError):
+    code = "company_name_required"
+    field_name = "name"
+    message = _("Enter the company's name, as in the SIRENE register.")
+
+
+class AlreadyRepresentative(CompanyError):
+    code = "already_representative"
+    field_name = "siret"
+    message = _("You already represent this company.")
+
+
+class JoinRequestPending(CompanyError):
+    code = "join_request_pending"
+    field_name = "siret"
+    message = _(
+        "You have already asked to join this company: its administrators have not answered yet."
+    )
+
+
+class JoinRequestDecided(CompanyError):
+    code = "join_request_decided"
+    message = _("This request has already been answered.")
+
+
+class CompanySuspended(CompanyError):
+    code = "company_suspended"
+    message = _(
+        "This company is suspended by the platform's operator: nobody can join it until "
+        "it is reinstated."
+    )
+
+
+# --- Colleagues ------------------------------------------------------------------------
+
+
+class LastAdministrator(CompanyError):
+    code = "last_administrator"
+    message = _(
+        "The company must keep at least one administrator: make a colleague administrator first."
+    )
+
+
+class UnknownRole(CompanyError):
+    code = "unknown_company_role"
+    field_name = "role"
+    message = _("Choose administrator or member.")
+
+
+class RepresentativeNotActive(CompanyError):
+    code = "representative_not_active"
+    message = _("This person no longer represents the company.")
+
+
+class ColleagueAlreadyActive(CompanyError):
+    code = "colleague_already_active"
+    field_name = "email"
+    message = _("This person already represents the company.")
+
+
+class InvitationUnknown(CompanyError):
+    code = "invitation_unknown"
+    message = _(
+        "This invitation link is not valid. Check that you copied the whole link, or ask "
+        "for a new invitation."
+    )
+
+
+class InvitationUsed(CompanyError):
+    code = "invitation_used"
+    message = _("This invitation has already been used: a link is good only once.")
+
+
+class InvitationExpired(CompanyError):
+    code = "invitation_expired"
+    message = _("This invitation has expired: ask the company's administrator for a new one.")
+
+
+class InvitationRevoked(CompanyError):
+    code = "invitation_revoked"
+    message = _("This invitation has been withdrawn by the company.")
+
+
+class InvitationForAnotherEmail(CompanyError):
+    code = "invitation_other_email"
+    message = _(
+        "This invitation was sent to another e-mail address: log in with the account of "
+        "that address (confirmed), then open the link again."
+    )
+
+
+# --- Status ----------------------------------------------------------------------------
+
+
+class TransitionNotAllowed(CompanyError):
+    code = "company_transition_not_allowed"
+    message = _("The company's status does not allow this change.")

@@ -1,0 +1,234 @@
+"""Businesses: companies (SIREN), their establishments (SIRET) and their representatives.
+
+A company is the tenant of its own rows, as an organisation is of its members' rows:
+everything it owns derives from ``CompanyOwned`` and is read inside ``scope(company=…)``.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from mutualis.core.validators import validate_siren
+
+
+class CompanyStatus(models.TextChoices):
+    UNVERIFIED = "unverified", _("Unverified")
+    VERIFIED = "verified", _("Verified")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Company(models.Model):
+    """A business identified by its SIREN.
+
+    It stays "unverified" until operator staff confirm that it exists and that its first
+    representative may speak for it; buyers are shown that status.
+    """
+
+    siren = models.CharField(_("SIREN"), max_length=9, unique=True, validators=[validate_siren])
+    name = models.CharField(_("name"), max_length=200)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=CompanyStatus.choices,
+        default=CompanyStatus.UNVERIFIED,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(_("verified on"), null=True, blank=True)
+    # Accounts are anonymised, never deleted; SET_NULL only guards a manual clean-up.
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CompanyStatus.values), name="company_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.siren})"
+
+
+class CompanyOwned(models.Model):
+    """A row that belongs to one company.
+
+    Its default manager refuses every query outside a scope on the ``company`` dimension
+    (django-scopes), the same mechanism as ``OrganisationOwned``; a row that concerns an
+    organisation and a company at once (a bid) will carry both dimensions.
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager(company="company")
+
+    class Meta:
+        abstract = True
+
+
+class Establishment(CompanyOwned):
+    """A place of business of a company, identified by its SIRET (SIREN + NIC).
+
+    The services alone write SIRETs, checked by python-stdnum and against the company's
+    SIREN; no regular-expression constraint repeats it, since SQLite has REGEXP only
+    inside Django's own connections (a restore through the sqlite3 shell would fail).
+    """
+
+    siret = models.CharField(_("SIRET"), max_length=14, unique=True)
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    address = models.TextField(_("address"), blank=True, default="")
+    is_head_office = models.BooleanField(_("head office"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("establishment")
+        verbose_name_plural = _("establishments")
+        ordering = ["-is_head_office", "siret"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company"],
+                condition=Q(is_head_office=True),
+                name="establishment_one_head_office",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.siret
+
+
+class RepresentativeRole(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MEMBER = "member", _("Member")
+
+
+class Representative(CompanyOwned):
+    """A person who acts for a company. Removal deactivates the row: the company's audit
+    chain still names it, and a later invitation reactivates it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="representations"
+    )
+    role = models.CharField(
+        _("role"),
+        max_length=10,
+        choices=RepresentativeRole.choices,
+        default=RepresentativeRole.MEMBER,
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("representative")
+        verbose_name_plural = _("representatives")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "company"], name="representative_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=RepresentativeRole.values), name="representative_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@company:{self.company_id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and self.role == RepresentativeRole.ADMIN
+
+
+class JoinRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REFUSED = "refused", _("Refused")
+
+
+class JoinRequest(CompanyOwned):
+    """A person who signed up with the SIRET of a company that already has representatives
+    asks to join it; one of its administrators decides."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="company_join_requests"
+    )
+    siret = models.CharField(_("SIRET"), max_length=14)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=JoinRequestStatus.choices,
+        default=JoinRequestStatus.PENDING,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("request to join a company")
+        verbose_name_plural = _("requests to join a company")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=JoinRequestStatus.values), name="join_request_status_valid"
+            ),
+            # One open request per person and company: a second sign-up shows the first.
+            models.UniqueConstraint(
+                fields=["user", "company"],
+                condition=Q(status="pending"),
+                name="join_request_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}→company:{self.company_id} ({self.status})"
+
+
+class CompanyInvitation(CompanyOwned):
+    """An administrator's invitation of a colleague by e-mail.
+
+    Only the SHA-256 digest of the link's token is stored: someone who reads the table
+    cannot accept an invitation. A link is good once, until ``expires_at``.
+    """
+
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(
+        _("role"),
+        max_length=10,
+        choices=RepresentativeRole.choices,
+        default=RepresentativeRole.MEMBER,
+    )
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("colleague invitation")
+        verbose_name_plural = _("colleague invitations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=RepresentativeRole.values), name="company_invitation_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} to company:{self.company_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None

@@ -1,0 +1,735 @@
+"""Use cases of the companies context: sign-up by SIRET, requests to join, colleagues,
+establishments, and the operator's verification.
+
+Every use case runs in one transaction and appends its event to the company's own audit
+chain (``audit.company_chain``), never to an organisation's: the events carry no
+organisation, so no member's audit page ever lists them. A company administrator acts
+through their ``Representative`` row (the request's ``representation``); the services
+reread it, locked behind the company's row, so that a right withdrawn a moment ago no
+longer works and two administrators cannot both step down at once.
+
+A company's rows are read inside ``scope(company=<id>)`` of that one company. The
+sign-up and the invitation link enter the scope of a company the person does not
+represent yet: the SIREN typed, or the number at the head of the link's token, names
+that company, and nothing outside it is read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_scopes import scope
+
+from mutualis.core import audit
+from mutualis.core.mail import queue_email
+from mutualis.core.permissions import require_operator
+from mutualis.identity.models import Membership, User
+
+from . import errors, transitions
+from .models import (
+    Company,
+    CompanyInvitation,
+    CompanyStatus,
+    Establishment,
+    JoinRequest,
+    JoinRequestStatus,
+    Representative,
+    RepresentativeRole,
+)
+from .numbers import parse_siret, siren_of
+
+NAME_MAX_LENGTH = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class SignUpResult:
+    """What a sign-up with a SIRET did: registered a new company (``representative`` is
+    the person's new administrator row) or asked to join an existing one."""
+
+    company: Company
+    representative: Representative | None = None
+    join_request: JoinRequest | None = None
+
+
+def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(request_context or {})
+
+
+def _record(
+    company: Company, *, actor: Any, action: str, target: Any, payload: dict[str, Any], **ctx: Any
+) -> None:
+    # The person, not a membership, is the actor: a membership would file the event
+    # under an organisation, and members must never read a company's events.
+    audit.record(
+        actor=actor,
+        action=action,
+        chain=audit.company_chain(company.pk),
+        target=target,
+        payload=payload,
+        **ctx,
+    )
+
+
+def has_verified_email(user: Any) -> bool:
+    """Whether the account's own address is confirmed: a company is registered only by
+    someone reachable at the address the platform writes to."""
+    return EmailAddress.objects.filter(
+        user_id=user.pk, email__iexact=user.email, verified=True
+    ).exists()
+
+
+def _clean_name(name: str) -> str:
+    return " ".join((name or "").split())[:NAME_MAX_LENGTH]
+
+
+def _link(site_url: str, name: str, **kwargs: Any) -> str:
+    return site_url.rstrip("/") + reverse(name, kwargs=kwargs or None)
+
+
+def _mail(*, to: str, template: str, context: dict[str, Any]) -> None:
+    """Queue one e-mail in the platform's language: the recipient's own is unknown."""
+    context = {**context, "platform_name": settings.MUTUALIS_PLATFORM_NAME}
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"companies/email/{template}_subject.txt", context)
+        body = render_to_string(f"companies/email/{template}_message.txt", context)
+    queue_email(to=to, subject=" ".join(subject.split()), body_text=body)
+
+
+def _active_admins(company: Company) -> list[Representative]:
+    return list(
+        Representative.objects.filter(
+            company=company, role=RepresentativeRole.ADMIN, is_active=True
+        ).select_related("user")
+    )
+
+
+def _mail_admins(company: Company, *, template: str, context: dict[str, Any]) -> None:
+    for admin in _active_admins(company):
+        _mail(to=admin.user.email, template=template, context={**context, "company": company})
+
+
+# --- Sign-up with a SIRET --------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def sign_up_with_siret(
+    *,
+    user: User,
+    siret: str,
+    name: str = "",
+    is_head_office: bool = True,
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> SignUpResult:
+    """Register the company a SIRET belongs to, with ``user`` as its administrator; or,
+    when its SIREN is already registered, ask that company to let ``user`` join it.
+
+    A new company starts "unverified" until operator staff confirm it.
+    """
+    if not has_verified_email(user):
+        raise errors.EmailNotVerified()
+    siret = parse_siret(siret)
+    siren = siren_of(siret)
+    ctx = _context(request_context)
+    # Locked: the company's requests to join are decided one at a time against it.
+    company = Company.objects.select_for_update().filter(siren=siren).first()
+    if company is not None:
+        return _ask_to_join(company, user=user, siret=siret, site_url=site_url, ctx=ctx)
+    name = _clean_name(name)
+    if not name:
+        raise errors.NameRequired()
+    try:
+        with transaction.atomic():
+            company = Company.objects.create(siren=siren, name=name)
+    except IntegrityError:
+        # Someone registered the same SIREN in the meantime (the unique index made this
+        # transaction wait for theirs): the person asks to join it instead.
+        company = Company.objects.select_for_update().get(siren=siren)
+        return _ask_to_join(company, user=user, siret=siret, site_url=site_url, ctx=ctx)
+    with scope(company=company.pk):
+        establishment = Establishment.objects.create(
+            company=company, siret=siret, is_head_office=is_head_office
+        )
+        representative = Representative.objects.create(
+            company=company, user=user, role=RepresentativeRole.ADMIN
+        )
+        _record(
+            company,
+            actor=user,
+            action="company.registered",
+            target=company,
+            payload={
+                "siren": siren,
+                "siret": siret,
+                "establishment": establishment.pk,
+                "representative": representative.pk,
+                "head_office": is_head_office,
+            },
+            **ctx,
+        )
+        _mail(
+            to=user.email,
+            template="registered",
+            context={"company": company, "link": _link(site_url, "companies:home")},
+        )
+    return SignUpResult(company=company, representative=representative)
+
+
+def _ask_to_join(
+    company: Company, *, user: User, siret: str, site_url: str, ctx: dict[str, Any]
+) -> SignUpResult:
+    with scope(company=company.pk):
+        representative = Representative.objects.filter(company=company, user=user).first()
+        if representative is not None and representative.is_active:
+            raise errors.AlreadyRepresentative()
+        if JoinRequest.objects.filter(
+            company=company, user=user, status=JoinRequestStatus.PENDING
+        ).exists():
+            raise errors.JoinRequestPending()
+        join_request = JoinRequest.objects.create(company=company, user=user, siret=siret)
+        _record(
+            company,
+            actor=user,
+            action="company.join_requested",
+            target=join_request,
+            payload={"siret": siret},
+            **ctx,
+        )
+        _mail_admins(
+            company,
+            template="join_requested",
+            context={
+                "requester": user.email,
+                "siret": siret,
+                "link": _link(site_url, "companies:requests"),
+            },
+        )
+    return SignUpResult(company=company, join_request=join_request)
+
+
+# --- Acting as a company's administrator -----------------------------------------------
+
+
+def _lock_as_admin(actor: Representative) -> tuple[Company, Representative]:
+    """The actor's company, locked, and the actor's row read again behind that lock:
+    refuses a person who is no longer an active administrator of it."""
+    company = Company.objects.select_for_update().get(pk=actor.company_id)
+    current = Representative.objects.filter(pk=actor.pk, company=company).first()
+    if current is None or not current.is_admin:
+        raise PermissionDenied
+    return company, current
+
+
+def _grant(company: Company, user: User, role: str) -> tuple[Representative, str]:
+    """Make ``user`` an active representative (new, or given back); an active one keeps
+    the role they have. Returns the row and the role it had before ("" if none)."""
+    representative = (
+        Representative.objects.select_for_update().filter(company=company, user=user).first()
+    )
+    if representative is None:
+        representative = Representative.objects.create(company=company, user=user, role=role)
+        return representative, ""
+    if representative.is_active:
+        return representative, representative.role
+    representative.is_active = True
+    representative.role = role
+    representative.save(update_fields=["is_active", "role"])
+    return representative, ""
+
+
+@transaction.atomic(durable=True)
+def accept_join_request(
+    *,
+    actor: Representative,
+    join_request_id: int,
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> Representative:
+    """Let the person who asked join the company as a member."""
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        join_request = JoinRequest.objects.select_for_update().get(
+            pk=join_request_id, company=company
+        )
+        if join_request.status != JoinRequestStatus.PENDING:
+            raise errors.JoinRequestDecided()
+        if company.status == CompanyStatus.SUSPENDED:
+            raise errors.CompanySuspended()
+        requester = User.objects.get(pk=join_request.user_id)
+        representative, _before = _grant(company, requester, RepresentativeRole.MEMBER)
+        _decide(join_request, JoinRequestStatus.ACCEPTED, by=actor.user)
+        _record(
+            company,
+            actor=actor.user,
+            action="company.join_accepted",
+            target=join_request,
+            payload={"representative": representative.pk, "role": representative.role},
+            **_context(request_context),
+        )
+        _mail(
+            to=requester.email,
+            template="join_accepted",
+            context={"company": company, "link": _link(site_url, "companies:home")},
+        )
+    return representative
+
+
+@transaction.atomic(durable=True)
+def refuse_join_request(
+    *,
+    actor: Representative,
+    join_request_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> JoinRequest:
+    """Turn down a request to join; the person may ask again later."""
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        join_request = JoinRequest.objects.select_for_update().get(
+            pk=join_request_id, company=company
+        )
+        if join_request.status != JoinRequestStatus.PENDING:
+            raise errors.JoinRequestDecided()
+        _decide(join_request, JoinRequestStatus.REFUSED, by=actor.user)
+        _record(
+            company,
+            actor=actor.user,
+            action="company.join_refused",
+            target=join_request,
+            payload={},
+            **_context(request_context),
+        )
+        requester = User.objects.get(pk=join_request.user_id)
+        _mail(to=requester.email, template="join_refused", context={"company": company})
+    return join_request
+
+
+def _decide(join_request: JoinRequest, status: str, *, by: Any) -> None:
+    join_request.status = status
+    join_request.decided_at = timezone.now()
+    join_request.decided_by = by
+    join_request.save(update_fields=["status", "decided_at", "decided_by"])
+
+
+# --- Colleagues ------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _new_token(company_id: int) -> str:
+    # The company's number leads the token so that the link is looked up inside that
+    # company's scope alone; the random part is what proves the link.
+    return f"{company_id}.{secrets.token_urlsafe(32)}"
+
+
+def _company_of_token(token: str) -> int | None:
+    prefix, dot, secret = (token or "").partition(".")
+    if not (dot and secret and prefix.isascii() and prefix.isdigit()) or len(prefix) > 18:
+        return None
+    return int(prefix)
+
+
+def _check_role(role: str) -> str:
+    if role not in RepresentativeRole.values:
+        raise errors.UnknownRole()
+    return role
+
+
+@transaction.atomic(durable=True)
+def invite_colleague(
+    *,
+    actor: Representative,
+    email: str,
+    role: str,
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> CompanyInvitation:
+    """Send a colleague a link to join the company with ``role``. A new invitation to the
+    same address withdraws the earlier one: only the last link sent works."""
+    email = (email or "").strip().lower()
+    role = _check_role(role)
+    ctx = _context(request_context)
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        if company.status == CompanyStatus.SUSPENDED:
+            raise errors.CompanySuspended()
+        if Representative.objects.filter(
+            company=company, is_active=True, user__email__iexact=email
+        ).exists():
+            raise errors.ColleagueAlreadyActive()
+        now = timezone.now()
+        replaced = list(
+            CompanyInvitation.objects.select_for_update()
+            .filter(company=company, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+            .order_by("pk")
+        )
+        for old in replaced:
+            old.revoked_at = now
+            old.save(update_fields=["revoked_at"])
+        token = _new_token(company.pk)
+        invitation = CompanyInvitation.objects.create(
+            company=company,
+            email=email,
+            role=role,
+            token_digest=hash_token(token),
+            invited_by=actor.user,
+            expires_at=now + timedelta(days=settings.MUTUALIS_INVITATION_DAYS),
+        )
+        # The address stays out of the hashed payload: the event names the row.
+        _record(
+            company,
+            actor=actor.user,
+            action="company.colleague_invited",
+            target=invitation,
+            payload={
+                "role": role,
+                "expires_at": invitation.expires_at.isoformat(),
+                "replaces": [old.pk for old in replaced],
+            },
+            **ctx,
+        )
+        _mail(
+            to=email,
+            template="invitation",
+            context={
+                "company": company,
+                "inviter": actor.user.get_full_name() or actor.user.email,
+                "role": invitation.get_role_display(),
+                "expires_at": invitation.expires_at,
+                "link": _link(site_url, "companies:invitation", token=token),
+            },
+        )
+    return invitation
+
+
+@transaction.atomic(durable=True)
+def revoke_invitation(
+    *,
+    actor: Representative,
+    invitation_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> CompanyInvitation:
+    """Withdraw an invitation nobody accepted: its link stops working."""
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        invitation = CompanyInvitation.objects.select_for_update().get(
+            pk=invitation_id, company=company
+        )
+        if invitation.accepted_at is not None:
+            raise errors.InvitationUsed()
+        if invitation.revoked_at is not None:
+            raise errors.InvitationRevoked()
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        _record(
+            company,
+            actor=actor.user,
+            action="company.invitation_revoked",
+            target=invitation,
+            payload={},
+            **_context(request_context),
+        )
+    return invitation
+
+
+def _usable(invitation: CompanyInvitation | None) -> CompanyInvitation:
+    """The invitation if its link still works, else the error that says why not."""
+    if invitation is None:
+        raise errors.InvitationUnknown()
+    if invitation.accepted_at is not None:
+        raise errors.InvitationUsed()
+    if invitation.revoked_at is not None:
+        raise errors.InvitationRevoked()
+    if invitation.expires_at <= timezone.now():
+        raise errors.InvitationExpired()
+    return invitation
+
+
+def find_invitation(*, token: str) -> CompanyInvitation:
+    """The invitation a link opens, with its company, for the acceptance page; raises
+    the error to show when the link does not work (any more)."""
+    company_id = _company_of_token(token)
+    if company_id is None:
+        raise errors.InvitationUnknown()
+    with scope(company=company_id):
+        return _usable(
+            CompanyInvitation.objects.select_related("company")
+            .filter(company_id=company_id, token_digest=hash_token(token))
+            .first()
+        )
+
+
+def may_accept(user: Any, invitation: CompanyInvitation) -> bool:
+    """Whether the invited address is a confirmed address of ``user``'s account."""
+    return EmailAddress.objects.filter(
+        user_id=user.pk, email__iexact=invitation.email, verified=True
+    ).exists()
+
+
+@transaction.atomic(durable=True)
+def accept_invitation(
+    *,
+    user: User,
+    token: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> Representative:
+    """Make ``user`` a representative with the invited role, and use the link up.
+
+    The invited address must be a confirmed address of the account: a forwarded link
+    lets nobody else in.
+    """
+    company_id = _company_of_token(token)
+    if company_id is None:
+        raise errors.InvitationUnknown()
+    with scope(company=company_id):
+        # Locked: two clicks on the link give one representative; the second is told
+        # the link is used.
+        invitation = _usable(
+            CompanyInvitation.objects.select_for_update()
+            .filter(company_id=company_id, token_digest=hash_token(token))
+            .first()
+        )
+        if not may_accept(user, invitation):
+            raise errors.InvitationForAnotherEmail()
+        company = Company.objects.select_for_update().get(pk=company_id)
+        if company.status == CompanyStatus.SUSPENDED:
+            raise errors.CompanySuspended()
+        representative, role_before = _grant(company, user, invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        _record(
+            company,
+            actor=user,
+            action="company.invitation_accepted",
+            target=invitation,
+            payload={
+                "representative": representative.pk,
+                "role_before": role_before,
+                "role_after": representative.role,
+            },
+            **_context(request_context),
+        )
+    return representative
+
+
+@transaction.atomic(durable=True)
+def change_colleague_role(
+    *,
+    actor: Representative,
+    representative_id: int,
+    role: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> Representative:
+    """Give a colleague another role; the company always keeps one administrator."""
+    role = _check_role(role)
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        colleague = Representative.objects.select_for_update().get(
+            pk=representative_id, company=company
+        )
+        if not colleague.is_active:
+            raise errors.RepresentativeNotActive()
+        before = colleague.role
+        if before == role:
+            return colleague
+        if before == RepresentativeRole.ADMIN and not _other_admins(company, colleague):
+            raise errors.LastAdministrator()
+        colleague.role = role
+        colleague.save(update_fields=["role"])
+        _record(
+            company,
+            actor=actor.user,
+            action="company.role_changed",
+            target=colleague,
+            payload={"role_before": before, "role_after": role},
+            **_context(request_context),
+        )
+    return colleague
+
+
+@transaction.atomic(durable=True)
+def remove_colleague(
+    *,
+    actor: Representative,
+    representative_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> Representative:
+    """End a colleague's representation (kept, inactive, for history); an administrator
+    may leave too, unless they are the last one."""
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        colleague = Representative.objects.select_for_update().get(
+            pk=representative_id, company=company
+        )
+        if not colleague.is_active:
+            raise errors.RepresentativeNotActive()
+        if colleague.role == RepresentativeRole.ADMIN and not _other_admins(company, colleague):
+            raise errors.LastAdministrator()
+        colleague.is_active = False
+        colleague.save(update_fields=["is_active"])
+        _record(
+            company,
+            actor=actor.user,
+            action="company.colleague_removed",
+            target=colleague,
+            payload={"role": colleague.role},
+            **_context(request_context),
+        )
+    return colleague
+
+
+def _other_admins(company: Company, colleague: Representative) -> bool:
+    # Exact under concurrency: every writer of roles holds the company's row lock.
+    return (
+        Representative.objects.filter(
+            company=company, role=RepresentativeRole.ADMIN, is_active=True
+        )
+        .exclude(pk=colleague.pk)
+        .exists()
+    )
+
+
+# --- Establishments --------------------------------------------------------------------
+
+
+@transaction.atomic(durable=True)
+def add_establishment(
+    *,
+    actor: Representative,
+    siret: str,
+    name: str = "",
+    address: str = "",
+    is_head_office: bool = False,
+    request_context: Mapping[str, Any] | None = None,
+) -> Establishment:
+    """Register another establishment of the company; a new head office replaces the
+    previous one (a company has one)."""
+    siret = parse_siret(siret)
+    with scope(company=actor.company_id):
+        company, _admin = _lock_as_admin(actor)
+        if siren_of(siret) != company.siren:
+            raise errors.SiretOfAnotherCompany()
+        # Its SIREN is this company's, so any row with this SIRET is one of its own.
+        if Establishment.objects.filter(company=company, siret=siret).exists():
+            raise errors.SiretTaken()
+        previous_head_office = None
+        if is_head_office:
+            previous_head_office = Establishment.objects.filter(
+                company=company, is_head_office=True
+            ).first()
+            if previous_head_office is not None:
+                previous_head_office.is_head_office = False
+                previous_head_office.save(update_fields=["is_head_office"])
+        establishment = Establishment.objects.create(
+            company=company,
+            siret=siret,
+            name=_clean_name(name),
+            address=(address or "").strip(),
+            is_head_office=is_head_office,
+        )
+        _record(
+            company,
+            actor=actor.user,
+            action="company.establishment_added",
+            target=establishment,
+            payload={
+                "siret": siret,
+                "head_office": is_head_office,
+                "previous_head_office": previous_head_office.pk if previous_head_office else None,
+            },
+            **_context(request_context),
+        )
+    return establishment
+
+
+# --- Operator --------------------------------------------------------------------------
+
+
+def _change_status(
+    *,
+    actor: Membership,
+    company_id: int,
+    event: transitions.Event,
+    action: str,
+    template: str,
+    site_url: str,
+    request_context: Mapping[str, Any] | None,
+) -> Company:
+    require_operator(actor)
+    company = Company.objects.select_for_update().get(pk=company_id)
+    before = company.status
+    transitions.apply(company, event)
+    fields = ["status"]
+    if event is transitions.Event.VERIFY:
+        company.verified_at = timezone.now()
+        company.verified_by = actor.user
+        fields += ["verified_at", "verified_by"]
+    company.save(update_fields=fields)
+    with scope(company=company.pk):
+        _record(
+            company,
+            actor=actor.user,
+            action=action,
+            target=company,
+            payload={"status_before": before, "status_after": company.status, "by": "operator"},
+            **_context(request_context),
+        )
+        _mail_admins(
+            company, template=template, context={"link": _link(site_url, "companies:home")}
+        )
+    return company
+
+
+@transaction.atomic(durable=True)
+def verify_company(
+    *,
+    actor: Membership,
+    company_id: int,
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> Company:
+    """Operator staff confirm that the company exists and that its representatives may
+    speak for it (or reinstate a suspended one)."""
+    return _change_status(
+        actor=actor,
+        company_id=company_id,
+        event=transitions.Event.VERIFY,
+        action="company.verified",
+        template="verified",
+        site_url=site_url,
+        request_context=request_context,
+    )
+
+
+@transaction.atomic(durable=True)
+def suspend_company(
+    *,
+    actor: Membership,
+    company_id: int,
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> Company:
+    """Operator staff suspend a company: nobody joins it until it is verified again."""
+    return _change_status(
+        actor=actor,
+        company_id=company_id,
+        event=transitions.Event.SUSPEND,
+        action="company.suspended",
+        template="suspended",
+        site_url=site_url,
+        request_context=request_context,
+    )

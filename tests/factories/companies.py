@@ -1,0 +1,38 @@
+"""Businesses for tests: valid SIRETs, and companies set up through the services."""
+
+from __future__ import annotations
+
+from stdnum import luhn
+
+from mutualis.companies import services
+from mutualis.identity import services as identity
+from tests.factories.core import valid_siren
+from tests.factories.identity import PASSWORD
+
+SITE_URL = "http://testserver"
+
+
+def valid_siret(siren: str, establishment: int = 1) -> str:
+    """A valid SIRET of ``siren``: a 4-digit establishment number and the Luhn digit
+    over all 14 digits (python-stdnum computes it)."""
+    body = f"{siren}{establishment:04d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def company_siren(n: int) -> str:
+    # Far from the organisations' SIRENs (tests.factories.core), never La Poste's.
+    return valid_siren(5_000_000 + n)
+
+
+def verified_person(email: str, **names: str):
+    """An account whose e-mail address is confirmed, as after allauth's sign-up."""
+    return identity.ensure_user(email=email, password=PASSWORD, **names)
+
+
+def register_company(user, *, siren: str, name: str = "Menuiserie Dupont", establishment=1):
+    """``user`` registers a new company through the sign-up service: its administrator."""
+    result = services.sign_up_with_siret(
+        user=user, siret=valid_siret(siren, establishment), name=name, site_url=SITE_URL
+    )
+    assert result.representative is not None
+    return result.representative
