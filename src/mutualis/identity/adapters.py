@@ -1,6 +1,7 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
 
 from mutualis.core.mail import queue_email
 
@@ -16,3 +17,10 @@ class AccountAdapter(DefaultAccountAdapter):
             if mimetype == "text/html":
                 body_html = alternative
         queue_email(to=email, subject=message.subject, body_text=message.body, body_html=body_html)
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Someone who opened an invitation link signed out (typically before having an
+        # account) comes back to it once logged in; an explicit ``next`` still wins.
+        from .invitation_views import pending_invitation_url
+
+        return pending_invitation_url(request) or super().get_login_redirect_url(request)

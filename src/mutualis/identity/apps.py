@@ -6,3 +6,8 @@ class IdentityConfig(AppConfig):
     name = "mutualis.identity"
     label = "identity"
     verbose_name = _("Identity")
+
+    def ready(self) -> None:
+        from . import mfa
+
+        mfa.connect_signals()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import audit
@@ -179,3 +180,86 @@ def register_client(
         **(request_context or {}),
     )
     return client, secret
+
+
+# --- Reading, rotating, deleting -----------------------------------------------------------
+
+
+class ClientUnknown(ClientRegistrationError):
+    code = "oidc_client_unknown"
+    message = _("There is no such client application.")
+
+
+class PublicClientHasNoSecret(ClientRegistrationError):
+    code = "oidc_public_client_no_secret"
+    message = _("A public application has no secret to renew.")
+
+
+def list_clients() -> QuerySet[Client]:
+    """Every registered application, by name. Clients belong to the platform, not to a
+    member: no tenancy scope applies."""
+    return Client.objects.order_by("name", "created_at")
+
+
+def get_client(client_id: str) -> Client | None:
+    return Client.objects.filter(pk=client_id).first()
+
+
+@transaction.atomic(durable=True)
+def rotate_client_secret(
+    *, actor: Any, client_id: str, request_context: dict[str, Any] | None = None
+) -> tuple[Client, str]:
+    """Give a confidential application a new secret; the old one stops working at once.
+
+    Tokens already issued stay valid: refreshing them needs the new secret, so whoever
+    holds only the old one cannot use them past the access token's short life, and the
+    people using the tool are not all signed out of it.
+    """
+    _check_actor(actor)
+    client = Client.objects.select_for_update().filter(pk=client_id).first()
+    if client is None:
+        raise ClientUnknown()
+    if client.type != Client.Type.CONFIDENTIAL:
+        raise PublicClientHasNoSecret()
+    secret = get_adapter().generate_client_secret()
+    client.set_secret(secret)
+    client.save(update_fields=["secret"])
+    audit.record(
+        actor=getattr(actor, "user", actor),
+        chain=audit.PLATFORM_CHAIN,
+        action="oidc.client_secret_rotated",
+        target=client,
+        payload={"name": client.name},
+        **(request_context or {}),
+    )
+    return client, secret
+
+
+@transaction.atomic(durable=True)
+def delete_client(
+    *, actor: Any, client_id: str, request_context: dict[str, Any] | None = None
+) -> None:
+    """Remove an application: its access and refresh tokens go with it (allauth deletes
+    them in cascade), and its pending authorization codes no longer find their client.
+
+    allauth's client has no "disabled" state that its endpoints would honour, hence
+    deletion rather than suspension; registering the tool again gives it a new id.
+    """
+    _check_actor(actor)
+    client = Client.objects.select_for_update().filter(pk=client_id).first()
+    if client is None:
+        raise ClientUnknown()
+    # Recorded before the row goes, while the target still has its primary key.
+    audit.record(
+        actor=getattr(actor, "user", actor),
+        chain=audit.PLATFORM_CHAIN,
+        action="oidc.client_deleted",
+        target=client,
+        payload={
+            "name": client.name,
+            "type": client.type,
+            "redirect_uris": client.get_redirect_uris(),
+        },
+        **(request_context or {}),
+    )
+    client.delete()

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import ngettext
+from django_scopes import scope
 
 from mutualis.core import audit, crossings
 from mutualis.core.models import Organisation
-from mutualis.core.permissions import require_operator
+from mutualis.core.permissions import is_operator_staff, require_operator, require_role
 
 from . import errors
 from .models import Membership, Role, User
@@ -46,6 +48,81 @@ def _roles(codes: Iterable[str]) -> list[Role]:
             % {"codes": ", ".join(unknown)}
         )
     return roles
+
+
+def _require_membership_manager(actor: Membership) -> bool:
+    """Refuse unless the actor may manage memberships; True for operator staff (every
+    member), False for an administrator of the actor's own organisation."""
+    if is_operator_staff(actor):
+        return True
+    require_role(actor, Role.ORG_ADMIN)
+    return False
+
+
+def _managed_members(actor: Membership) -> Any:
+    """Where the actor's lookups run: operator staff read every member (the back office's
+    crossing), an organisation's administrator only their own organisation's scope."""
+    if is_operator_staff(actor):
+        return crossings.operator_view()
+    return scope(organisation=actor.organisation_id)
+
+
+def lock_organisations(organisation_ids: Iterable[int]) -> None:
+    """Lock organisations' rows, in number order, until the end of the transaction.
+
+    Whoever changes who administers an organisation takes this lock first, before any
+    membership row: two administrators demoting each other (or deleting their accounts)
+    at the same time then run one after the other, and the second one reads, under
+    PostgreSQL's READ COMMITTED, what the first one committed. One lock taken first in a
+    fixed order, rather than the administrators' rows as they come, leaves no room for a
+    deadlock.
+    """
+    list(
+        Organisation.objects.select_for_update()
+        .filter(pk__in=sorted(set(organisation_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _membership_for_update(actor: Membership, membership_id: int) -> Membership:
+    queryset = Membership.objects.select_for_update(of=("self",)).select_related("organisation")
+    if is_operator_staff(actor):
+        return queryset.get(pk=membership_id)
+    lock_organisations([actor.organisation_id])
+    # Read again under the lock: the actor may have been stepped down meanwhile.
+    still_admin = Membership.objects.filter(
+        pk=actor.pk, is_active=True, roles__code=Role.ORG_ADMIN
+    ).exists()
+    if not still_admin:
+        raise PermissionDenied
+    membership = queryset.filter(pk=membership_id, organisation_id=actor.organisation_id).first()
+    if membership is None:
+        # Another member's membership, or none: the same refusal, so that an
+        # administrator learns nothing of other organisations.
+        raise PermissionDenied
+    return membership
+
+
+def other_org_admins(membership: Membership) -> list[int]:
+    """The other active administrators of ``membership``'s organisation; runs in a scope
+    that includes that organisation, after ``lock_organisations`` when acting on it."""
+    return list(
+        Membership.objects.filter(
+            organisation_id=membership.organisation_id,
+            is_active=True,
+            roles__code=Role.ORG_ADMIN,
+        )
+        .exclude(pk=membership.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _keep_another_org_admin(membership: Membership) -> None:
+    """Refuse a change that would leave the organisation without an administrator."""
+    if not other_org_admins(membership):
+        raise errors.LastOrgAdmin()
 
 
 @transaction.atomic(durable=True)
@@ -103,19 +180,20 @@ def change_roles(
     roles: Iterable[str],
     request_context: Mapping[str, Any] | None = None,
 ) -> Membership:
-    """Give a membership exactly ``roles``; an unchanged set writes nothing."""
-    require_operator(actor)
-    with crossings.operator_view():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .get(pk=membership_id)
-        )
+    """Give a membership exactly ``roles``; an unchanged set writes nothing.
+
+    Operator staff may do it for any member; an administrator of an organisation for
+    its own members, as long as the organisation keeps an administrator."""
+    staff = _require_membership_manager(actor)
+    with _managed_members(actor):
+        membership = _membership_for_update(actor, membership_id)
         wanted = _roles(roles)
         before = sorted(membership.role_codes())
         after = [role.code for role in wanted]
         if before == after:
             return membership
+        if not staff and Role.ORG_ADMIN in before and Role.ORG_ADMIN not in after:
+            _keep_another_org_admin(membership)
         membership.roles.set(wanted)
         audit.record(
             actor=actor,
@@ -135,19 +213,20 @@ def deactivate_membership(
     membership_id: int,
     request_context: Mapping[str, Any] | None = None,
 ) -> Membership:
-    """End a person's membership of an organisation (kept, with its roles, for history)."""
-    require_operator(actor)
-    with crossings.operator_view():
-        membership = (
-            Membership.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .get(pk=membership_id)
-        )
+    """End a person's membership of an organisation (kept, with its roles, for history).
+
+    Operator staff may do it for any member; an administrator of an organisation for
+    its own members, as long as the organisation keeps an administrator."""
+    staff = _require_membership_manager(actor)
+    with _managed_members(actor):
+        membership = _membership_for_update(actor, membership_id)
         # Deactivating one's own membership would lock the person out mid-request.
         if membership.pk == actor.pk:
             raise errors.OwnMembership()
         if not membership.is_active:
             raise errors.MembershipNotActive()
+        if not staff and membership.has_role(Role.ORG_ADMIN):
+            _keep_another_org_admin(membership)
         membership.is_active = False
         membership.save(update_fields=["is_active"])
         audit.record(

@@ -1,0 +1,60 @@
+"""Forms of the members pages: they parse input; the rules live in the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core.errors import MutualisError
+
+from .models import Role
+
+
+def show_error(form: forms.Form, error: MutualisError) -> None:
+    """Put a service's error on the field it is about, else on the whole form."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, ValidationError(error.message, code=error.code))
+
+
+class RolesField(forms.MultipleChoiceField):
+    """Roles as check boxes; the choices are read when the form is made, since services
+    add their own roles as rows."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Roles"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("error_messages", {"invalid_choice": _("%(value)s is not a known role.")})
+        super().__init__(**kwargs)
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [(role.code, role.label) for role in Role.objects.order_by("position", "code")]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_(
+            "The person receives a link valid for a limited time. Without an account yet, "
+            "they create one with this address."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    roles = RolesField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = _role_choices()
+
+
+class RolesForm(forms.Form):
+    roles = RolesField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = _role_choices()
