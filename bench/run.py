@@ -13,6 +13,8 @@ from pathlib import Path
 
 BENCHMARKS = [
     "import_france",
+    "login_throughput",
+    "token_throughput",
 ]
 
 HERE = Path(__file__).resolve().parent

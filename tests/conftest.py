@@ -143,22 +143,34 @@ def operator_org(db):
 @pytest.fixture
 def agent_a(org_a):
     from tests.factories.identity import make_member
+    from tests.factories.mfa import give_authenticator_app
 
-    return make_member(org_a, "agent.a@example.org", roles=["org_admin", "buyer"])
+    membership = make_member(org_a, "agent.a@example.org", roles=["org_admin", "buyer"])
+    # Their roles require a second factor: without one, every page would lead to its set-up.
+    give_authenticator_app(membership.user)
+    return membership
 
 
 @pytest.fixture
 def agent_b(org_b):
     from tests.factories.identity import make_member
+    from tests.factories.mfa import give_authenticator_app
 
-    return make_member(org_b, "agent.b@example.org", roles=["org_admin", "buyer"])
+    membership = make_member(org_b, "agent.b@example.org", roles=["org_admin", "buyer"])
+    # Their roles require a second factor: without one, every page would lead to its set-up.
+    give_authenticator_app(membership.user)
+    return membership
 
 
 @pytest.fixture
 def operator_staff(operator_org):
     from tests.factories.identity import make_member
+    from tests.factories.mfa import give_authenticator_app
 
-    return make_member(operator_org, "staff@example.org", roles=["org_admin"])
+    membership = make_member(operator_org, "staff@example.org", roles=["org_admin"])
+    # Operator staff always need a second factor.
+    give_authenticator_app(membership.user)
+    return membership
 
 
 @pytest.fixture

@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "mutualis.core.tenancy.TenancyMiddleware",
+    # After tenancy, whose loaded memberships it reads: leads a person whose role requires
+    # a second factor and who has none to set one up (see mutualis.identity.mfa).
+    "mutualis.identity.mfa.RequireSecondFactorMiddleware",
     "mutualis.identity.oidc.RequirePkceS256Middleware",
     # Last, as django-axes requires: it turns a flagged login into the lock-out page.
     "axes.middleware.AxesMiddleware",
@@ -177,6 +180,13 @@ if AXES_ENABLED:
     # axes is the one lock-out: allauth's own counter of failed logins would answer the
     # attempt after the limit with a different message, before axes could show its page.
     ACCOUNT_RATE_LIMITS = {"login_failed": None}
+# allauth's rate limits (logins 30 a minute per address, …) stay on, except for a load
+# benchmark whose clients all share the loopback address (bench/login_throughput.py): it
+# switches them off, with axes, through its own environment. Never in production.
+if not env.bool("MUTUALIS_RATE_LIMITS_ENABLED", default=True):
+    ACCOUNT_RATE_LIMITS = False
+    MFA_RATE_LIMITS = False
+    IDP_OIDC_RATE_LIMITS = False
 
 # OpenID Connect provider (allauth.idp.oidc, see mutualis.identity.oidc and docs/oidc.md).
 # The signing key is read when used, from MUTUALIS_OIDC_PRIVATE_KEY (PEM, or _FILE) or else
@@ -246,6 +256,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # The platform's own settings.
 MUTUALIS_PLATFORM_NAME = env.str("MUTUALIS_PLATFORM_NAME", default="Mutualis")
+# The name authenticator apps show next to the account (allauth's default is the host).
+MFA_TOTP_ISSUER = MUTUALIS_PLATFORM_NAME
 MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
 MUTUALIS_AUDIT_SIGNING_KEY = env.str("MUTUALIS_AUDIT_SIGNING_KEY", default="")
 MUTUALIS_AUDIT_SIGNING_KEY_PATH = Path(
@@ -257,6 +269,8 @@ MUTUALIS_AUDIT_CHECKPOINT_FILE = Path(
 MUTUALIS_TERRITORY_DIR = Path(
     env.str("MUTUALIS_TERRITORY_DIR", default=str(BASE_DIR / "core" / "data" / "territory"))
 )
+# How long an invitation link (to an organisation or a company) stays valid.
+MUTUALIS_INVITATION_DAYS = env.int("MUTUALIS_INVITATION_DAYS", default=7)
 MUTUALIS_EMAIL_MAX_ATTEMPTS = env.int("MUTUALIS_EMAIL_MAX_ATTEMPTS", default=6)
 MUTUALIS_EMAIL_RETRY_BASE_SECONDS = env.int("MUTUALIS_EMAIL_RETRY_BASE_SECONDS", default=60)
 MUTUALIS_SCHEDULER_LOCK_FILE = Path(

@@ -7,6 +7,7 @@ from mutualis.core.models import AuditEvent
 from mutualis.identity import services as identity
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD
+from tests.factories.mfa import TOTP_SECRET, give_authenticator_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +21,8 @@ def agent_of_two(db):
     )
     identity.grant_membership(actor=None, user=user, organisation=commune, roles=["org_admin"])
     identity.grant_membership(actor=None, user=user, organisation=epci, roles=["buyer"])
+    # Both roles require a second factor: log_in answers allauth's code step.
+    give_authenticator_app(user)
     return user, commune, epci
 
 
@@ -30,7 +33,7 @@ def test_login_switch_organisation_and_audit_page(
     page.goto(f"{live_server.url}/accounts/login/")
     check_accessibility(page)
 
-    log_in(page, user.email, PASSWORD)
+    log_in(page, user.email, PASSWORD, totp_secret=TOTP_SECRET)
     switcher = page.locator("select[name=membership]")
     assert switcher.count() == 1
     # Memberships are ordered by organisation name: the commune comes first.

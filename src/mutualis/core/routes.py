@@ -24,6 +24,16 @@ ROUTES: dict[str, Access] = {
     "core:service_home": Access.TENANT,
     "set_language": Access.PUBLIC,
     "media_logo": Access.PUBLIC,  # members' logos, shown on their public pages
+    # Why the person must set up a second factor: about their own account only.
+    "identity:mfa_required": Access.ACCOUNT,
+    # Shown once the account is deleted and the person logged out: no personal data.
+    "my_account:deleted": Access.PUBLIC,
+    # Businesses: the sign-up by SIRET is open to anyone (it asks visitors to sign in);
+    # whoever holds a colleague's invitation link sees the company and the role, and
+    # accepting needs the account of the invited address; the switcher is the person's.
+    "companies:signup": Access.PUBLIC,
+    "companies:invitation": Access.PUBLIC,
+    "companies:switch": Access.ACCOUNT,
 }
 
 # Whole namespaces or name prefixes classified at once, each for a stated reason.
@@ -35,6 +45,13 @@ PREFIXES: dict[str, Access] = {
     "api:": Access.PUBLIC,
     # Businesses' own pages: scoped to the company the person represents.
     "companies:": Access.TENANT,
+    # An organisation's administrators manage its members, in its scope.
+    "members:": Access.TENANT,
+    # Invitation links: whoever holds the link sees the organisation and the roles;
+    # accepting needs the account of the invited address.
+    "invitations:": Access.PUBLIC,
+    # The person's own account beyond allauth's pages (the deletion request).
+    "my_account:": Access.ACCOUNT,
     # django-allauth: sign-in, sign-up, the person's own e-mail, password and MFA.
     "account_": Access.ACCOUNT,
     "mfa_": Access.ACCOUNT,

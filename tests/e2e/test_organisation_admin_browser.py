@@ -1,0 +1,182 @@
+"""An administrator of a commune uses the platform in Chromium; axe-core checks every page.
+
+Their services, their organisation's audit trail (and no other's), a service page, the
+404 and 403 pages with the site's layout, and the home page once switched to English.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pyotp
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP
+from django.utils import translation
+from django_scopes import scopes_disabled
+from playwright.sync_api import expect
+
+from mutualis.backoffice import services as backoffice
+from mutualis.core.models import AuditEvent, Service
+from mutualis.identity import services as identity
+from tests.factories.core import OrganisationFactory
+from tests.factories.identity import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def t(message: str) -> str:
+    """The page's text for ``message``, in the browser's language (French)."""
+    with translation.override("fr"):
+        return translation.gettext(message)
+
+
+def give_authenticator_app(user) -> str:
+    """Set up an authenticator app (TOTP) for ``user``, as its security page would; return
+    the secret the app holds."""
+    secret = pyotp.random_base32()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def log_in_with_app(log_in, check_accessibility, settings):
+    """Log in with the password, then the authenticator app's code, which allauth asks
+    for as soon as the account has one (a second factor is compulsory for these roles)."""
+    # The code is computed a moment before the server checks it: accept the previous
+    # period too, so that a login at the turn of a 30-second period does not fail.
+    settings.MFA_TOTP_TOLERANCE = 1
+
+    def do(page, email: str, secret: str) -> None:
+        log_in(page, email, PASSWORD)
+        assert urlsplit(page.url).path == "/accounts/2fa/authenticate/"
+        check_accessibility(page)
+        page.locator("input[name=code]").fill(pyotp.TOTP(secret).now())
+        with page.expect_navigation():
+            page.locator("form[action$='/accounts/2fa/authenticate/'] [type=submit]").click()
+
+    return do
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    # A French browser, as the platform's people have: LocaleMiddleware follows it.
+    return {**browser_context_args, "locale": "fr-FR"}
+
+
+@pytest.fixture
+def communes(transactional_db):
+    """Semur subscribes to procurement, Montbard to legality; each has its own trail."""
+    operator = OrganisationFactory(name="Groupement numérique", kind="operator", siren="")
+    staff = identity.ensure_user(email="operateur@example.org", password=PASSWORD)
+    staff_membership = identity.grant_membership(
+        actor=None, user=staff, organisation=operator, roles=["org_admin"]
+    )
+    semur = OrganisationFactory(name="Semur-en-Auxois", adhesion_status="member")
+    montbard = OrganisationFactory(name="Montbard", adhesion_status="member")
+    admin = identity.ensure_user(
+        email="alix.moreau@example.org", password=PASSWORD, first_name="Alix", last_name="Moreau"
+    )
+    identity.grant_membership(actor=None, user=admin, organisation=semur, roles=["org_admin"])
+    neighbour = identity.ensure_user(email="sacha@example.org", password=PASSWORD)
+    identity.grant_membership(actor=None, user=neighbour, organisation=montbard, roles=["buyer"])
+    backoffice.subscribe(
+        actor=staff_membership, organisation_id=semur.pk, service_code="procurement"
+    )
+    backoffice.subscribe(
+        actor=staff_membership, organisation_id=montbard.pk, service_code="legality"
+    )
+    return {
+        "admin": admin,
+        "admin_secret": give_authenticator_app(admin),
+        "semur": semur,
+        "montbard": montbard,
+    }
+
+
+def test_organisation_administrator_journey(
+    live_server, page, log_in_with_app, check_accessibility, communes
+):
+    semur, montbard = communes["semur"], communes["montbard"]
+    procurement, legality = _service_name("procurement"), _service_name("legality")
+
+    # --- Home: the services their organisation subscribes to, and only those.
+    log_in_with_app(page, communes["admin"].email, communes["admin_secret"])
+    assert urlsplit(page.url).path == "/"
+    assert page.locator("html").get_attribute("lang") == "fr"
+    # Pico's stylesheet is loaded: axe's contrast checks depend on it.
+    assert "system-ui" in page.evaluate("getComputedStyle(document.body).fontFamily")
+    services = page.locator("#services-title + ul")
+    expect(page.locator("#services-title")).to_have_text(
+        t("Services of %(name)s") % {"name": "Semur-en-Auxois"}
+    )
+    expect(services.get_by_role("link")).to_have_count(1)
+    expect(services.get_by_role("link", name=procurement)).to_be_visible()
+    expect(page.get_by_text(legality)).to_have_count(0)
+    check_accessibility(page)
+
+    # --- The organisation's audit trail, from the main menu.
+    main_menu = page.get_by_role("navigation", name=t("Main menu"))
+    with page.expect_navigation():
+        main_menu.get_by_role("link", name=t("Audit trail")).click()
+    assert urlsplit(page.url).path == "/my-organisation/audit/"
+    expect(main_menu.get_by_role("link", name=t("Audit trail"))).to_have_attribute(
+        "aria-current", "page"
+    )
+    with scopes_disabled():
+        own = list(AuditEvent.objects.filter(organisation=semur))
+        others = list(AuditEvent.objects.filter(organisation=montbard))
+    assert own, "the membership and the subscription wrote events"
+    assert others, "so did the other commune's"
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(len(own))
+    # Rows read (sequence, action, object), newest first.
+    shown = [
+        (cells[0], cells[2], cells[3])
+        for cells in (row.locator("td").all_inner_texts() for row in rows.all())
+    ]
+    assert shown == [
+        (str(e.sequence), e.action, f"{e.object_type} {e.object_id}")
+        for e in sorted(own, key=lambda e: -e.sequence)
+    ]
+    assert not {f"{e.object_type} {e.object_id}" for e in others} & {row[2] for row in shown}
+    check_accessibility(page)
+
+    # --- A service it subscribes to.
+    with page.expect_navigation():
+        main_menu.get_by_role("link", name=procurement).click()
+    assert urlsplit(page.url).path == "/services/procurement/"
+    expect(page.locator("h1")).to_have_text(procurement)
+    check_accessibility(page)
+
+    # --- A service it does not subscribe to: the 404 page, in the site's layout.
+    response = page.goto(f"{live_server.url}/services/legality/")
+    assert response.status == 404
+    expect(page.locator("h1")).to_have_text(t("Page not found"))
+    expect(page.get_by_role("navigation", name=t("Main menu"))).to_be_visible()
+    expect(page.get_by_role("contentinfo")).to_be_visible()
+    check_accessibility(page)
+
+    # --- The operator's back office is closed to it: the 403 page.
+    response = page.goto(f"{live_server.url}/operator/")
+    assert response.status == 403
+    expect(page.locator("h1")).to_have_text(t("Access refused"))
+    expect(page.get_by_role("navigation", name=t("Main menu"))).to_be_visible()
+    check_accessibility(page)
+
+    # --- In English, from the header's language button.
+    page.goto(f"{live_server.url}/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    assert urlsplit(page.url).path == "/"
+    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("h1")).to_have_text("Shared digital services of the territory")
+    expect(page.locator("#services-title")).to_have_text("Services of Semur-en-Auxois")
+    expect(
+        page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Audit trail")
+    ).to_be_visible()
+    expect(page.get_by_role("button", name="Français")).to_have_attribute("lang", "fr")
+    check_accessibility(page)
+
+
+def _service_name(code: str) -> str:
+    return Service.objects.get(code=code).name
