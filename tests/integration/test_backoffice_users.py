@@ -275,3 +275,30 @@ def test_membership_services_refuse_a_member_agent(agent_a, agent_b):
     with pytest.raises(PermissionDenied):
         services.change_roles(actor=agent_a, membership_id=agent_b.pk, roles=[])
     assert active(agent_b)
+
+
+@pytest.mark.django_db
+def test_operator_invites_a_newcomer_to_a_member_by_email(staff_client, org_a):
+    from mutualis.core.models import OutgoingEmail
+    from mutualis.identity.models import Invitation
+
+    response = staff_client.post(
+        reverse("backoffice:membership_invite", args=[org_a.pk]),
+        {"email": "Newcomer@Example.org", "roles": ["buyer"]},
+    )
+    assert response.status_code == 302
+    with scopes_disabled():
+        invitation = Invitation.objects.get(organisation=org_a)
+    assert invitation.email == "newcomer@example.org"
+    assert OutgoingEmail.objects.filter(to="newcomer@example.org").count() == 1
+    assert "invitation.sent" in [e.action for e in events_of(org_a)]
+
+
+@pytest.mark.django_db
+def test_operator_cannot_invite_an_active_member_again(staff_client, agent_a):
+    response = staff_client.post(
+        reverse("backoffice:membership_invite", args=[agent_a.organisation_id]),
+        {"email": agent_a.user.email, "roles": ["buyer"]},
+    )
+    assert response.status_code == 200
+    assert error_codes(response, "email") == ["membership_exists"]

@@ -12,6 +12,11 @@ urlpatterns = [
     path("organisations/<int:pk>/edit/", views.organisation_edit, name="organisation_edit"),
     path("organisations/<int:pk>/members/add/", views.membership_add, name="membership_add"),
     path(
+        "organisations/<int:pk>/members/invite/",
+        views.membership_invite,
+        name="membership_invite",
+    ),
+    path(
         "organisations/<int:pk>/services/<slug:code>/subscribe/",
         views.subscription_change,
         {"action": "subscribe"},

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.utils import build_absolute_uri
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from mutualis.core import audit, crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.permissions import operator_required
+from mutualis.identity import invitations
 from mutualis.identity import services as identity_services
 
 from . import forms, selectors, services
@@ -223,6 +225,43 @@ def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "backoffice/membership_add.html",
+        {"organisation": organisation, "form": form},
+    )
+
+
+@staff_view
+def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    """Invite a person by e-mail, as the member's administrators can: the person signs up
+    (or logs in) through the link and accepts."""
+    organisation = selectors.organisation(pk)
+    if organisation is None:
+        raise Http404
+    form = forms.MembershipAddForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = invitations.send_invitation(
+                actor=_actor(request),
+                organisation_id=organisation.pk,
+                email=form.cleaned_data["email"],
+                roles=form.cleaned_data["roles"],
+                site_url=build_absolute_uri(request, "/"),
+                request_context=audit.request_context(request),
+            )
+        except MutualisError as exc:
+            forms.show_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("An invitation to %(org)s has been sent to %(email)s.")
+                % {"org": organisation.name, "email": invitation.email},
+            )
+            return redirect(
+                reverse("backoffice:organisation_detail", kwargs={"pk": organisation.pk})
+                + "#members"
+            )
+    return render(
+        request,
+        "backoffice/membership_invite.html",
         {"organisation": organisation, "form": form},
     )
 
