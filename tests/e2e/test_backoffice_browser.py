@@ -10,61 +10,28 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import pyotp
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import formats, timezone, translation
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from mutualis.core.models import OutgoingEmail, Service
 from mutualis.identity import services as identity
+from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory, valid_siren
 from tests.factories.identity import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PRIMARY = "#7a1f5c"  # dark: the public banner must write in white on it
-SECONDARY = "#e3efd6"  # light: the facts box must write in black on it
-
-
-def t(message: str) -> str:
-    """The page's text for ``message``, in the browser's language (French)."""
-    with translation.override("fr"):
-        return translation.gettext(message)
-
-
-def give_authenticator_app(user) -> str:
-    """Set up an authenticator app (TOTP) for ``user``, as its security page would; return
-    the secret the app holds."""
-    secret = pyotp.random_base32()
-    TOTP.activate(user, secret)
-    return secret
-
-
-@pytest.fixture
-def log_in_with_app(log_in, check_accessibility, settings):
-    """Log in with the password, then the authenticator app's code, which allauth asks
-    for as soon as the account has one (a second factor is compulsory for these roles)."""
-    # The code is computed a moment before the server checks it: accept the previous
-    # period too, so that a login at the turn of a 30-second period does not fail.
-    settings.MFA_TOTP_TOLERANCE = 1
-
-    def do(page, email: str, secret: str) -> None:
-        log_in(page, email, PASSWORD)
-        assert urlsplit(page.url).path == "/accounts/2fa/authenticate/"
-        check_accessibility(page)
-        page.locator("input[name=code]").fill(pyotp.TOTP(secret).now())
-        with page.expect_navigation():
-            page.locator("form[action$='/accounts/2fa/authenticate/'] [type=submit]").click()
-
-    return do
 
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
     # A French browser, as the platform's people have: LocaleMiddleware follows it.
     return {**browser_context_args, "locale": "fr-FR"}
+
+
+PRIMARY = "#7a1f5c"  # dark: the public banner must write in white on it
+SECONDARY = "#e3efd6"  # light: the facts box must write in black on it
 
 
 @pytest.fixture

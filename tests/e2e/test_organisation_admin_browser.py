@@ -8,53 +8,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import pyotp
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP
-from django.utils import translation
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from mutualis.backoffice import services as backoffice
 from mutualis.core.models import AuditEvent, Service
 from mutualis.identity import services as identity
+from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def t(message: str) -> str:
-    """The page's text for ``message``, in the browser's language (French)."""
-    with translation.override("fr"):
-        return translation.gettext(message)
-
-
-def give_authenticator_app(user) -> str:
-    """Set up an authenticator app (TOTP) for ``user``, as its security page would; return
-    the secret the app holds."""
-    secret = pyotp.random_base32()
-    TOTP.activate(user, secret)
-    return secret
-
-
-@pytest.fixture
-def log_in_with_app(log_in, check_accessibility, settings):
-    """Log in with the password, then the authenticator app's code, which allauth asks
-    for as soon as the account has one (a second factor is compulsory for these roles)."""
-    # The code is computed a moment before the server checks it: accept the previous
-    # period too, so that a login at the turn of a 30-second period does not fail.
-    settings.MFA_TOTP_TOLERANCE = 1
-
-    def do(page, email: str, secret: str) -> None:
-        log_in(page, email, PASSWORD)
-        assert urlsplit(page.url).path == "/accounts/2fa/authenticate/"
-        check_accessibility(page)
-        page.locator("input[name=code]").fill(pyotp.TOTP(secret).now())
-        with page.expect_navigation():
-            page.locator("form[action$='/accounts/2fa/authenticate/'] [type=submit]").click()
-
-    return do
 
 
 @pytest.fixture
