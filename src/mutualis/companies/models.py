@@ -8,15 +8,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from mutualis.core.validators import validate_siren
 
 
 class CompanyStatus(models.TextChoices):
-    UNVERIFIED = "unverified", _("Unverified")
-    VERIFIED = "verified", _("Verified")
-    SUSPENDED = "suspended", _("Suspended")
+    UNVERIFIED = "unverified", pgettext_lazy("company status", "Unverified")
+    VERIFIED = "verified", pgettext_lazy("company status", "Verified")
+    SUSPENDED = "suspended", pgettext_lazy("company status", "Suspended")
 
 
 class Company(models.Model):
@@ -106,8 +107,8 @@ class Establishment(CompanyOwned):
 
 
 class RepresentativeRole(models.TextChoices):
-    ADMIN = "admin", _("Administrator")
-    MEMBER = "member", _("Member")
+    ADMIN = "admin", pgettext_lazy("company representative", "Administrator")
+    MEMBER = "member", pgettext_lazy("company representative", "Member")
 
 
 class Representative(CompanyOwned):
