@@ -585,3 +585,36 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get(SECURITY)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.django_db
+def test_adding_and_removing_a_second_factor_is_audited(org_a):
+    from allauth.mfa import signals as mfa_signals
+    from allauth.mfa.models import Authenticator
+    from django_scopes import scopes_disabled
+
+    from mutualis.core import audit as core_audit
+    from mutualis.core.models import AuditEvent
+    from tests.factories.identity import make_member
+    from tests.factories.mfa import give_authenticator_app
+
+    user = make_member(org_a, "new.agent@example.org", roles=["secretary"]).user
+    give_authenticator_app(user)
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    # allauth sends these once the change is committed.
+    mfa_signals.authenticator_added.send(
+        sender=Authenticator, request=None, user=user, authenticator=authenticator
+    )
+    mfa_signals.authenticator_removed.send(
+        sender=Authenticator, request=None, user=user, authenticator=authenticator
+    )
+    with scopes_disabled():
+        events = list(
+            AuditEvent.objects.filter(
+                chain=core_audit.PLATFORM_CHAIN, action__startswith="mfa.authenticator_"
+            ).order_by("sequence")
+        )
+    assert [e.action for e in events] == ["mfa.authenticator_added", "mfa.authenticator_removed"]
+    assert all(e.payload == {"type": "totp"} for e in events)
+    assert all(e.actor == core_audit.subject_reference(user.audit_pseudonym) for e in events)
+    assert core_audit.verify_all_chains().ok

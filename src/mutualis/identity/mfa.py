@@ -21,6 +21,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import ResolverMatch
 
+from mutualis.core import audit
+
 from . import selectors
 
 # Pages open to a signed-in person who still has to set up a second factor, by URL name.
@@ -75,8 +77,39 @@ def _on_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
 
 
 # Connected when the identity app is ready (see apps.py).
+def _audit_authenticator(action: str) -> Callable[..., None]:
+    """A receiver that writes an added, removed or reset second factor to the audit
+    trail: the person's security changes are evidence like any other (platform chain,
+    since a second factor belongs to the person, not to one organisation)."""
+
+    def receiver(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        authenticator = kwargs["authenticator"]
+        audit.record(
+            actor=kwargs["user"],
+            chain=audit.PLATFORM_CHAIN,
+            action=action,
+            target=authenticator,
+            payload={"type": authenticator.type},
+            **(audit.request_context(request) if request is not None else {}),
+        )
+
+    return receiver
+
+
+_AUTHENTICATOR_RECEIVERS = {
+    name: _audit_authenticator(f"mfa.authenticator_{name}")
+    for name in ("added", "removed", "reset")
+}
+
+
 def connect_signals() -> None:
+    from allauth.mfa import signals as mfa_signals
+
     user_logged_in.connect(_on_login, dispatch_uid="mutualis.identity.mfa.remember")
+    for name, receiver in _AUTHENTICATOR_RECEIVERS.items():
+        getattr(mfa_signals, f"authenticator_{name}").connect(
+            receiver, dispatch_uid=f"mutualis.identity.mfa.audit_{name}"
+        )
 
 
 class RequireSecondFactorMiddleware:
