@@ -195,37 +195,50 @@ def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -
     )
 
 
-@staff_view
-def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
+def _person_to_organisation(
+    request: HttpRequest,
+    pk: int,
+    *,
+    template: str,
+    submit: Callable[[Any, dict[str, Any]], str],
+) -> HttpResponse:
+    """The e-mail + roles form shared by attaching an account and inviting a person:
+    ``submit`` calls the service and returns the success message."""
     organisation = selectors.organisation(pk)
     if organisation is None:
         raise Http404
     form = forms.MembershipAddForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            membership = identity_services.add_membership(
-                actor=_actor(request),
-                organisation_id=organisation.pk,
-                email=form.cleaned_data["email"],
-                roles=form.cleaned_data["roles"],
-                request_context=audit.request_context(request),
-            )
+            message = submit(organisation, form.cleaned_data)
         except MutualisError as exc:
             forms.show_error(form, exc)
         else:
-            messages.success(
-                request,
-                _("%(person)s is now a member of %(org)s.")
-                % {"person": membership.user, "org": organisation.name},
-            )
+            messages.success(request, message)
             return redirect(
                 reverse("backoffice:organisation_detail", kwargs={"pk": organisation.pk})
                 + "#members"
             )
-    return render(
-        request,
-        "backoffice/membership_add.html",
-        {"organisation": organisation, "form": form},
+    return render(request, template, {"organisation": organisation, "form": form})
+
+
+@staff_view
+def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
+    def submit(organisation: Any, data: dict[str, Any]) -> str:
+        membership = identity_services.add_membership(
+            actor=_actor(request),
+            organisation_id=organisation.pk,
+            email=data["email"],
+            roles=data["roles"],
+            request_context=audit.request_context(request),
+        )
+        return _("%(person)s is now a member of %(org)s.") % {
+            "person": membership.user,
+            "org": organisation.name,
+        }
+
+    return _person_to_organisation(
+        request, pk, template="backoffice/membership_add.html", submit=submit
     )
 
 
@@ -233,36 +246,23 @@ def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
 def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
     """Invite a person by e-mail, as the member's administrators can: the person signs up
     (or logs in) through the link and accepts."""
-    organisation = selectors.organisation(pk)
-    if organisation is None:
-        raise Http404
-    form = forms.MembershipAddForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation = invitations.send_invitation(
-                actor=_actor(request),
-                organisation_id=organisation.pk,
-                email=form.cleaned_data["email"],
-                roles=form.cleaned_data["roles"],
-                site_url=build_absolute_uri(request, "/"),
-                request_context=audit.request_context(request),
-            )
-        except MutualisError as exc:
-            forms.show_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("An invitation to %(org)s has been sent to %(email)s.")
-                % {"org": organisation.name, "email": invitation.email},
-            )
-            return redirect(
-                reverse("backoffice:organisation_detail", kwargs={"pk": organisation.pk})
-                + "#members"
-            )
-    return render(
-        request,
-        "backoffice/membership_invite.html",
-        {"organisation": organisation, "form": form},
+
+    def submit(organisation: Any, data: dict[str, Any]) -> str:
+        invitation = invitations.send_invitation(
+            actor=_actor(request),
+            organisation_id=organisation.pk,
+            email=data["email"],
+            roles=data["roles"],
+            site_url=build_absolute_uri(request, "/"),
+            request_context=audit.request_context(request),
+        )
+        return _("An invitation to %(org)s has been sent to %(email)s.") % {
+            "org": organisation.name,
+            "email": invitation.email,
+        }
+
+    return _person_to_organisation(
+        request, pk, template="backoffice/membership_invite.html", submit=submit
     )
 
 
