@@ -29,11 +29,8 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 class ClientRegistrationError(MutualisError):
+    # MutualisError puts ``field_name`` on ``field`` for the form.
     code = "oidc_client_invalid"
-    field_name: str | None = None
-
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
-        super().__init__(message, field=field or self.field_name)
 
 
 class NameRequired(ClientRegistrationError):
