@@ -24,12 +24,6 @@ from . import errors, selectors, services
 ALL = [("", _("All"))]
 
 
-def show_error(form: forms.Form, error: errors.BackofficeError) -> None:
-    """Put a service's error on the field it is about, else on the whole form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, ValidationError(error.message, code=error.code))
-
-
 class SirenField(forms.CharField):
     """A SIREN typed with or without spaces; stored as its 9 digits."""
 

@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mutualis.core import audit
+from mutualis.core.forms import show_error
 from mutualis.identity import oidc_clients
 from mutualis.identity.oidc import SCOPES
 
@@ -145,8 +146,7 @@ class ClientForm(forms.Form):
         return self._clean_uris("post_logout_redirect_uris")
 
     def show_error(self, error: oidc_clients.ClientRegistrationError) -> None:
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, ValidationError(error.message, code=error.code))
+        show_error(self, error)
 
 
 def _client_or_404(client_id: str) -> Client:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from mutualis.core import audit, crossings
 from mutualis.core.errors import MutualisError
+from mutualis.core.forms import show_error
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.permissions import operator_required
 from mutualis.identity import invitations
@@ -117,7 +118,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(request, _("%(name)s has been created.") % {"name": organisation.name})
             return redirect("backoffice:organisation_detail", pk=organisation.pk)
@@ -150,7 +151,7 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(request, _("The organisation has been updated."))
             return redirect("backoffice:organisation_detail", pk=organisation.pk)
@@ -212,7 +213,7 @@ def _person_to_organisation(
         try:
             message = submit(organisation, form.cleaned_data)
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(request, message)
             return redirect(
@@ -301,7 +302,7 @@ def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(request, _("The roles have been saved."))
             return redirect("backoffice:membership_detail", pk=membership.pk)

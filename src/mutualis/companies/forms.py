@@ -6,18 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from mutualis.core.errors import MutualisError
-
 from .models import RepresentativeRole
-
-
-def show_error(form: forms.Form, error: MutualisError) -> None:
-    """Put a service's error on the field it is about, else on the whole form."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, ValidationError(error.message, code=error.code))
 
 
 class SiretField(forms.CharField):

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from mutualis.core import audit, crossings, tenancy
 from mutualis.core.errors import MutualisError
+from mutualis.core.forms import show_error
 
 from . import errors, forms, selectors, services
 from .models import RepresentativeRole
@@ -95,7 +96,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             if result.representative is not None:
                 tenancy.choose_representation(request, result.representative.pk)
@@ -163,7 +164,7 @@ def establishment_add(request: HttpRequest) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(
                 request,
@@ -257,7 +258,7 @@ def colleagues(request: HttpRequest) -> HttpResponse:
                     request_context=audit.request_context(request),
                 )
             except MutualisError as exc:
-                forms.show_error(form, exc)
+                show_error(form, exc)
             else:
                 messages.success(
                     request,

@@ -8,7 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from . import accounts, errors, member_forms
+from mutualis.core.forms import show_error
+
+from . import accounts, errors
 
 
 @login_required
@@ -24,7 +26,7 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         try:
             accounts.delete_account(user=user)  # type: ignore[arg-type]
         except errors.IdentityError as exc:
-            member_forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             logout(request)
             return redirect("my_account:deleted")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
+from mutualis.core.forms import show_error
 
 from . import invitations, member_forms, member_selectors, services
 from .models import Role
@@ -83,7 +84,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            member_forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(
                 request,
@@ -121,7 +122,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
-            member_forms.show_error(form, exc)
+            show_error(form, exc)
         else:
             messages.success(request, _("The roles have been saved."))
             return redirect("members:list")
