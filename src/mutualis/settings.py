@@ -256,6 +256,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # The platform's own settings.
 MUTUALIS_PLATFORM_NAME = env.str("MUTUALIS_PLATFORM_NAME", default="Mutualis")
+# The public address of the instance, scheme included: links in e-mails and documents
+# written by background jobs are built from it (mutualis.core.links.absolute_url).
+MUTUALIS_SITE_URL = env.str("MUTUALIS_SITE_URL", default="http://localhost:8000")
 # The name authenticator apps show next to the account (allauth's default is the host).
 MFA_TOTP_ISSUER = MUTUALIS_PLATFORM_NAME
 MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
