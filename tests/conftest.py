@@ -123,14 +123,14 @@ def make_org(db):
 def org_a(db):
     from tests.factories.core import OrganisationFactory
 
-    return OrganisationFactory(name="Commune A", adhesion_status="member")
+    return OrganisationFactory(name="Commune A", slug="commune-a", adhesion_status="member")
 
 
 @pytest.fixture
 def org_b(db):
     from tests.factories.core import OrganisationFactory
 
-    return OrganisationFactory(name="Commune B", adhesion_status="member")
+    return OrganisationFactory(name="Commune B", slug="commune-b", adhesion_status="member")
 
 
 @pytest.fixture

@@ -36,3 +36,11 @@ def register_company(user, *, siren: str, name: str = "Menuiserie Dupont", estab
     )
     assert result.representative is not None
     return result.representative
+
+
+def company_url(name: str, siren: str | None = None, **kwargs: object) -> str:
+    """The URL of a company's page (``/c/<siren>/…``), company X's (the tests' first
+    company, ``company_siren(1)``) unless told."""
+    from django.urls import reverse
+
+    return reverse(name, kwargs={"company": siren or company_siren(1), **kwargs})

@@ -23,3 +23,15 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     insee_code = factory.Sequence(lambda n: f"{90000 + n:05d}")
     population = 500
     slug = factory.Sequence(lambda n: f"organisation-{n}")
+
+
+# The two members of the shared fixtures (tests/conftest.py), by the slug in their URLs.
+ORG_A = "commune-a"
+ORG_B = "commune-b"
+
+
+def org_url(name: str, org: str = ORG_A, **kwargs: object) -> str:
+    """The URL of an organisation's page (``/o/<slug>/…``), org A's unless told."""
+    from django.urls import reverse
+
+    return reverse(name, kwargs={"org": org, **kwargs})

@@ -131,21 +131,21 @@ def secretary_a(org_a):
     return make_member(org_a, "secretary.a@example.org", roles=["secretary"])
 
 
-def test_a_member_agent_gets_403_on_every_page(client, secretary_a, registered):
+def test_a_member_agent_gets_404_on_every_page(client, secretary_a, registered):
     client.force_login(secretary_a.user)
     urls = sso_urls(registered[0].pk)
     for url in urls["get"]:
-        assert client.get(url).status_code == 403, url
+        assert client.get(url).status_code == 404, url
     for url in urls["post"]:
-        assert client.post(url, form_data()).status_code == 403, url
+        assert client.post(url, form_data()).status_code == 404, url
     assert Client.objects.count() == 1
     assert Client.objects.get().check_secret(registered[1])
 
 
-def test_an_outsider_without_membership_gets_403(client, outsider, registered):
+def test_an_outsider_without_membership_gets_404(client, outsider, registered):
     client.force_login(outsider)
     for url in sso_urls(registered[0].pk)["get"]:
-        assert client.get(url).status_code == 403, url
+        assert client.get(url).status_code == 404, url
 
 
 def test_anonymous_people_are_sent_to_the_login_page(client, registered):

@@ -14,6 +14,7 @@ from mutualis.core import audit
 from mutualis.core.models import AuditEvent
 from mutualis.identity import errors, services
 from mutualis.identity.models import Membership
+from tests.factories.core import org_url
 from tests.factories.identity import UserFactory, make_member
 
 pytestmark = pytest.mark.django_db
@@ -240,7 +241,7 @@ def test_deactivate_and_reactivate(staff_client, operator_staff, agent_a):
     assert not active(agent_a)
     # The person no longer acts for the organisation.
     staff_client.force_login(agent_a.user)
-    assert staff_client.get(reverse("core:organisation_audit")).status_code == 403
+    assert staff_client.get(org_url("organisation:audit")).status_code == 404
 
     staff_client.force_login(operator_staff.user)
     staff_client.post(reverse("backoffice:membership_reactivate", args=[agent_a.pk]))

@@ -27,18 +27,20 @@ from mutualis.identity.models import Membership
 from tests.factories.companies import (
     SITE_URL,
     company_siren,
+    company_url,
     register_company,
     valid_siret,
     verified_person,
 )
+from tests.factories.core import org_url
 from tests.factories.identity import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = reverse("companies:signup")
-HOME = reverse("companies:home")
-COLLEAGUES = reverse("companies:colleagues")
-REQUESTS = reverse("companies:requests")
+SIGNUP = reverse("business:signup")
+HOME = company_url("companies:home")
+COLLEAGUES = company_url("companies:colleagues")
+REQUESTS = company_url("companies:requests")
 
 
 # --- Helpers ---------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def test_a_new_siret_registers_an_unverified_company_with_its_first_user_as_admi
     )
 
     assert response.status_code == 302
-    assert response["Location"] == HOME
+    assert response["Location"] == company_url("companies:home", siren=siren)
     company = Company.objects.get(siren=siren)
     assert (company.name, company.status) == ("Menuiserie Dupont", "unverified")
     establishment = row(Establishment, company=company)
@@ -206,7 +208,7 @@ def test_a_new_siret_registers_an_unverified_company_with_its_first_user_as_admi
     assert alice.email not in str(event.payload)
     assert [m.subject for m in mails_to(alice.email)] != []
     # The person now acts for the company, which shows as unverified.
-    page = client.get(HOME)
+    page = client.get(company_url("companies:home", siren=siren))
     assert page.status_code == 200
     assert page.context["company"] == company
     assert "company-status-unverified" in page.content.decode()
@@ -253,7 +255,7 @@ def test_a_known_siren_becomes_a_request_to_join_that_its_admins_hear_of(client_
     assert Company.objects.get(pk=company_x.pk).name == "Menuiserie X"
     assert actions_of(company_x) == ["company.registered", "company.join_requested"]
     [mail] = mails_to("alice@menuiserie.example")[1:]
-    assert reverse("companies:requests") in mail.body_text
+    assert company_url("companies:requests") in mail.body_text
     assert bob.email in mail.body_text
     # The requester follows the request's state on the sign-up page.
     assert [jr.pk for jr in response.context["join_requests"]] == [request.pk]
@@ -285,7 +287,7 @@ def test_an_admin_accepts_a_request_to_join(client_of, company_x, alice, bob, bo
     page = client.get(REQUESTS)
     assert [jr.pk for jr in page.context["pending"]] == [bobs_request.pk]
 
-    response = client.post(reverse("companies:request_accept", args=[bobs_request.pk]))
+    response = client.post(company_url("companies:request_accept", pk=bobs_request.pk))
 
     assert response.status_code == 302
     request = row(JoinRequest, pk=bobs_request.pk)
@@ -300,7 +302,7 @@ def test_an_admin_accepts_a_request_to_join(client_of, company_x, alice, bob, bo
     assert client.get(HOME).context["company"] == company_x
     # Answered once only.
     client.force_login(alice)
-    again = client.post(reverse("companies:request_accept", args=[bobs_request.pk]), follow=True)
+    again = client.post(company_url("companies:request_accept", pk=bobs_request.pk), follow=True)
     assert page_text(errors.JoinRequestDecided.message) in shown_messages(again)
     assert actions_of(company_x).count("company.join_accepted") == 1
 
@@ -308,7 +310,7 @@ def test_an_admin_accepts_a_request_to_join(client_of, company_x, alice, bob, bo
 def test_an_admin_refuses_a_request_to_join(client_of, company_x, alice, bob, bobs_request):
     client = client_of(alice)
 
-    client.post(reverse("companies:request_refuse", args=[bobs_request.pk]))
+    client.post(company_url("companies:request_refuse", pk=bobs_request.pk))
 
     assert row(JoinRequest, pk=bobs_request.pk).status == "refused"
     assert rows(Representative, company=company_x, user=bob) == []
@@ -319,7 +321,7 @@ def test_an_admin_refuses_a_request_to_join(client_of, company_x, alice, bob, bo
         page_text(JoinRequest(status="refused").get_status_display())
     ]
     # Bob does not act for the company: its pages are not his.
-    assert client.get(HOME).status_code == 302
+    assert client.get(HOME).status_code == 404
     assert client.get(COLLEAGUES).status_code == 404
 
 
@@ -331,8 +333,9 @@ def test_a_member_cannot_answer_requests(client_of, member_x, company_x):
     pending = row(JoinRequest, company=company_x, user=carol)
     client = client_of(member_x.user)
 
-    assert client.get(REQUESTS).status_code == 403
-    assert client.post(reverse("companies:request_accept", args=[pending.pk])).status_code == 403
+    # Pages for administrators only do not exist for others (the one guard convention).
+    assert client.get(REQUESTS).status_code == 404
+    assert client.post(company_url("companies:request_accept", pk=pending.pk)).status_code == 404
     assert row(JoinRequest, pk=pending.pk).status == "pending"
 
 
@@ -423,7 +426,7 @@ def test_an_invitation_is_for_the_invited_address_only(client_of, company_x, adm
 
 @pytest.mark.parametrize("token", ["nothing", "1.forged", "99999.forged-token"])
 def test_an_unknown_invitation_link_says_so(client, company_x, token):
-    response = client.get(reverse("companies:invitation", args=[token]))
+    response = client.get(reverse("business:invitation", args=[token]))
 
     assert response.status_code == 404
     assert response.context["error"] == page_text(errors.InvitationUnknown.message)
@@ -447,7 +450,7 @@ def test_an_admin_withdraws_an_invitation(client_of, company_x, admin_x, alice, 
     )
     path = link_in(mails_to(bob.email)[-1])
 
-    client_of(alice).post(reverse("companies:invitation_revoke", args=[invitation.pk]))
+    client_of(alice).post(company_url("companies:invitation_revoke", pk=invitation.pk))
 
     assert row(CompanyInvitation, pk=invitation.pk).revoked_at is not None
     assert actions_of(company_x)[-1] == "company.invitation_revoked"
@@ -464,9 +467,9 @@ def test_an_admin_invites_no_active_colleague(company_x, admin_x, member_x):
 def test_an_admin_changes_a_role_and_removes_a_colleague(client_of, company_x, alice, member_x):
     client = client_of(alice)
 
-    client.post(reverse("companies:colleague_role", args=[member_x.pk]), {"role": "admin"})
+    client.post(company_url("companies:colleague_role", pk=member_x.pk), {"role": "admin"})
     assert row(Representative, pk=member_x.pk).role == "admin"
-    client.post(reverse("companies:colleague_remove", args=[member_x.pk]))
+    client.post(company_url("companies:colleague_remove", pk=member_x.pk))
 
     assert row(Representative, pk=member_x.pk).is_active is False
     assert actions_of(company_x)[-2:] == ["company.role_changed", "company.colleague_removed"]
@@ -483,9 +486,9 @@ def test_the_last_admin_can_be_neither_removed_nor_demoted(
     client = client_of(alice)
     before = all_events()
 
-    removed = client.post(reverse("companies:colleague_remove", args=[admin_x.pk]), follow=True)
+    removed = client.post(company_url("companies:colleague_remove", pk=admin_x.pk), follow=True)
     demoted = client.post(
-        reverse("companies:colleague_role", args=[admin_x.pk]), {"role": "member"}, follow=True
+        company_url("companies:colleague_role", pk=admin_x.pk), {"role": "member"}, follow=True
     )
 
     assert page_text(errors.LastAdministrator.message) in shown_messages(removed)
@@ -505,7 +508,7 @@ def test_a_member_sees_colleagues_but_manages_none(client_of, company_x, admin_x
     assert page.status_code == 200
     assert page.context["form"] is None
     assert client.post(COLLEAGUES, {"email": "x@example.org", "role": "admin"}).status_code == 403
-    assert client.post(reverse("companies:colleague_remove", args=[admin_x.pk])).status_code == 403
+    assert client.post(company_url("companies:colleague_remove", pk=admin_x.pk)).status_code == 404
     assert rows(CompanyInvitation) == []
 
 
@@ -514,7 +517,7 @@ def test_a_member_sees_colleagues_but_manages_none(client_of, company_x, admin_x
 
 def test_an_admin_adds_an_establishment_of_the_company_only(client_of, company_x, company_y, alice):
     client = client_of(alice)
-    url = reverse("companies:establishment_add")
+    url = company_url("companies:establishment_add")
     other = valid_siret(company_y.siren, 4)
 
     refused = client.post(url, {"siret": other})
@@ -552,11 +555,11 @@ def test_another_companys_rows_give_404_and_change_nothing(
     client = client_of(alice)
 
     for url in [
-        reverse("companies:request_accept", args=[request_y.pk]),
-        reverse("companies:request_refuse", args=[request_y.pk]),
-        reverse("companies:colleague_role", args=[admin_y.pk]),
-        reverse("companies:colleague_remove", args=[admin_y.pk]),
-        reverse("companies:invitation_revoke", args=[invitation_y.pk]),
+        company_url("companies:request_accept", pk=request_y.pk),
+        company_url("companies:request_refuse", pk=request_y.pk),
+        company_url("companies:colleague_role", pk=admin_y.pk),
+        company_url("companies:colleague_remove", pk=admin_y.pk),
+        company_url("companies:invitation_revoke", pk=invitation_y.pk),
     ]:
         assert client.post(url, {"role": "member"}).status_code == 404, url
 
@@ -573,8 +576,7 @@ def test_another_companys_rows_give_404_and_change_nothing(
 def test_an_outsider_and_an_agent_reach_no_company_page(client_of, outsider, agent_b, company_x):
     for person in (outsider, agent_b.user):
         client = client_of(person)
-        assert client.get(HOME).status_code == 302
-        for url in [COLLEAGUES, REQUESTS, reverse("companies:establishment_add")]:
+        for url in [HOME, COLLEAGUES, REQUESTS, company_url("companies:establishment_add")]:
             assert client.get(url).status_code == 404, url
 
 
@@ -586,8 +588,9 @@ def test_company_pages_send_visitors_to_login(client):
 
 
 def test_a_representative_works_in_the_company_scope_only(rf, company_x, alice, company_y):
-    """Acting for a company, the request has no organisation dimension: a query on an
-    organisation's rows fails loudly, a query on another company's rows finds nothing."""
+    """Acting for the company in the path, the request has no organisation dimension: a
+    query on an organisation's rows fails loudly, a query on another company's rows finds
+    nothing."""
     seen = {}
 
     def view(request):
@@ -598,7 +601,7 @@ def test_a_representative_works_in_the_company_scope_only(rf, company_x, alice, 
             list(Membership.objects.all())
         return None
 
-    request = rf.get("/")
+    request = rf.get(HOME)
     request.user = alice
     request.session = {}
     tenancy.TenancyMiddleware(view)(request)
@@ -608,52 +611,49 @@ def test_a_representative_works_in_the_company_scope_only(rf, company_x, alice, 
     assert {r.company_id for r in seen["representatives"]} == {company_x.pk}
 
 
-def test_an_agent_who_represents_a_company_switches_between_them(client_of, agent_a, org_a):
+def test_an_agent_who_represents_a_company_acts_for_each_at_its_own_address(
+    client_of, agent_a, org_a
+):
+    """Given an agent of org A who also represents a company, each space has its own
+    address: two tabs act for both at once, and the switcher only navigates."""
     user = agent_a.user
     verified_person(user.email)
     company = register_company(user, siren=company_siren(4), name="Conseil A").company
-    representation = row(Representative, user=user, company=company)
     client = client_of(user)
+    company_home = company_url("companies:home", siren=company.siren)
+    org_home = org_url("organisation:home")
 
-    # An agent acts for their organisation until they choose the company.
     page = client.get(reverse("core:home"))
-    assert page.wsgi_request.membership == agent_a
     html = page.content.decode()
-    assert '<select id="acting-for-switch" name="acting_for">' in html
-    assert f'<option value="organisation:{agent_a.pk}" selected>' in html
-    assert f'<option value="company:{representation.pk}">' in html
-    assert client.get(HOME).status_code == 302
+    assert f'href="{org_home}"' in html
+    assert f'href="{company_home}"' in html
 
-    switched = client.post(
-        reverse("companies:switch"), {"acting_for": f"company:{representation.pk}"}
-    )
-    assert switched["Location"] == HOME
-    page = client.get(HOME)
-    assert page.status_code == 200
-    assert page.wsgi_request.membership is None
-    assert f'<option value="company:{representation.pk}" selected>' in page.content.decode()
-    # The organisation's pages are out of reach meanwhile.
-    assert client.get(reverse("core:organisation_audit")).status_code == 403
-
-    back = client.post(
-        reverse("companies:switch"), {"acting_for": f"organisation:{agent_a.pk}", "next": HOME}
-    )
-    assert back["Location"] == "/"
-    assert client.get(reverse("core:organisation_audit")).status_code == 200
-    assert client.get(HOME).status_code == 302
+    as_company = client.get(company_home)
+    assert as_company.status_code == 200
+    assert as_company.wsgi_request.membership is None
+    assert as_company.wsgi_request.representation.company == company
+    as_org = client.get(org_url("organisation:audit"))
+    assert as_org.status_code == 200
+    assert as_org.wsgi_request.membership == agent_a
+    assert as_org.wsgi_request.representation is None
+    # Both stay open: nothing in the session chose one over the other.
+    assert client.get(company_home).status_code == 200
 
 
-def test_the_switcher_refuses_what_the_person_does_not_have(client_of, agent_a, company_x, admin_x):
+def test_a_path_naming_what_the_person_does_not_have_gives_404(
+    client_of, agent_a, company_x, org_b
+):
     client = client_of(agent_a.user)
-    for choice in [f"company:{admin_x.pk}", "organisation:999999", "company:x", "nonsense"]:
-        assert client.post(reverse("companies:switch"), {"acting_for": choice}).status_code == 404
+    assert client.get(HOME).status_code == 404
+    assert client.get(org_url("organisation:home", org=org_b.slug)).status_code == 404
+    assert client.get(company_url("companies:home", siren="000000000")).status_code == 404
+    assert client.get("/o/no-such-organisation/").status_code == 404
 
 
 def test_a_person_representing_one_company_only_sees_its_name(client_of, company_x, alice):
-    html = client_of(alice).get(reverse("core:home")).content.decode()
+    html = client_of(alice).get(HOME).content.decode()
 
-    assert "acting-for-switch" not in html
-    assert "Menuiserie X" in html
+    assert "Acting for Menuiserie X" in html
     assert f'href="{HOME}"' in html
 
 
@@ -745,9 +745,9 @@ def test_only_operator_staff_reach_the_businesses_pages(
     for person in (agent_a.user, alice):
         signed_in = client_of(person)
         for url in urls:
-            assert signed_in.get(url).status_code == 403, url
+            assert signed_in.get(url).status_code == 404, url
         for url in posts:
-            assert signed_in.post(url).status_code == 403, url
+            assert signed_in.post(url).status_code == 404, url
     assert Company.objects.get(pk=company_x.pk).status == "unverified"
     with pytest.raises(PermissionDenied):
         services.verify_company(actor=agent_a, company_id=company_x.pk, site_url=SITE_URL)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from mutualis.core import audit, tenancy
+from mutualis.core import audit
 from mutualis.core.models import AuditEvent, OutgoingEmail
 from mutualis.identity import errors, invitation_views, invitations, services
 from mutualis.identity.models import Invitation, Membership
@@ -203,12 +203,11 @@ def test_a_signed_in_person_with_the_invited_address_accepts(client, agent_a, ne
 
     response = client.post(path_of(link))
     assert response.status_code == 302
-    assert response["Location"] == reverse("core:home")
+    # The person is taken to the organisation that invited them.
+    assert response["Location"] == f"/o/{agent_a.organisation.slug}/"
     membership = membership_of(newcomer, agent_a.organisation)
     assert membership.is_active
     assert sorted(membership.role_codes()) == ["secretary", "signatory"]
-    # The person now acts for the organisation that invited them.
-    assert client.session[tenancy.SESSION_KEY] == membership.pk
 
     invitation = reload(invitation)
     assert invitation.accepted_at is not None

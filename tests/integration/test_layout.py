@@ -6,12 +6,10 @@ import re
 from datetime import date
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
-from django.template.loader import render_to_string
-from django.test import RequestFactory
 from django.urls import reverse
 
-from mutualis.core.models import Service, Subscription
+from mutualis.core.models import Subscription
+from tests.factories.core import org_url
 from tests.factories.identity import make_member
 
 HOME = reverse("core:home")
@@ -47,29 +45,33 @@ def test_home_for_a_visitor(client, settings):
 
 
 @pytest.mark.django_db
-def test_home_lists_the_services_of_the_current_organisation(client, agent_a, in_scope_of):
+def test_an_organisation_page_lists_its_services(client, agent_a, in_scope_of):
+    """A subscribed service no context provides yet is listed as not available, unlinked."""
     with in_scope_of(agent_a.organisation):
         Subscription.objects.create(
             organisation=agent_a.organisation, service_id="procurement", since=date(2025, 1, 1)
         )
     client.force_login(agent_a.user)
 
-    html = client.get(HOME).content.decode()
+    html = client.get(org_url("organisation:home")).content.decode()
 
     assert_accessible_skeleton(html)
-    assert f'href="{reverse("core:service_home", args=["procurement"])}"' in html
     assert "Commune A" in html
+    assert "Marchés publics" in html
+    assert "not available yet on this platform" in html
+    assert org_url("organisation:service_home", code="procurement") not in html
 
 
 @pytest.mark.django_db
 def test_audit_trail_in_the_menu_of_organisation_admins_only(client, org_a, agent_a):
     buyer = make_member(org_a, "buyer@example.org", roles=["buyer"])
-    audit_link = f'href="{reverse("core:organisation_audit")}"'
+    audit_link = f'href="{org_url("organisation:audit")}"'
+    page = org_url("organisation:home")
 
     client.force_login(agent_a.user)
-    assert audit_link in client.get(HOME).content.decode()
+    assert audit_link in client.get(page).content.decode()
     client.force_login(buyer.user)
-    assert audit_link not in client.get(HOME).content.decode()
+    assert audit_link not in client.get(page).content.decode()
 
 
 @pytest.mark.django_db
@@ -87,43 +89,27 @@ def test_outsider_sees_no_organisation_menu(client, outsider):
     client.force_login(outsider)
     html = client.get(HOME).content.decode()
     assert "Log out" in html
-    assert "membership-switch" not in html
+    assert 'class="dropdown spaces"' not in html
     assert "Audit trail" not in html
 
 
-def test_menu_shows_the_subscribed_services_given_by_the_context():
-    request = RequestFactory().get("/")
-    request.user = AnonymousUser()
-    services = [Service(code="procurement", name="Procurement")]
-
-    html = render_to_string("base.html", {"subscribed_services": services}, request=request)
-
-    assert f'<a href="{reverse("core:service_home", args=["procurement"])}">Procurement</a>' in (
-        html
-    )
-
-
 @pytest.mark.django_db
-def test_person_in_two_organisations_switches_with_a_labelled_select(client, org_a, org_b, agent_a):
-    second = make_member(org_b, agent_a.user.email, roles=["buyer"])
+def test_person_in_two_organisations_navigates_between_their_addresses(
+    client, org_a, org_b, agent_a
+):
+    """The switcher is a list of links: switching is navigating, nothing is stored."""
+    make_member(org_b, agent_a.user.email, roles=["buyer"])
     client.force_login(agent_a.user)
 
-    html = client.get(reverse("directory:list")).content.decode()
-    assert '<label for="membership-switch">' in html
-    assert '<select id="membership-switch" name="membership">' in html
-    assert f'<input type="hidden" name="next" value="{reverse("directory:list")}">' in html
+    html = client.get(org_url("organisation:home")).content.decode()
+    assert "Acting for Commune A" in html
+    assert f'<a href="{org_url("organisation:home")}" aria-current="true">Commune A</a>' in html
+    assert f'<a href="{org_url("organisation:home", org="commune-b")}">Commune B</a>' in html
 
-    response = client.post(
-        reverse("core:switch_organisation"), {"membership": second.pk, "next": HOME}, follow=True
-    )
-
-    html = response.content.decode()
-    assert response.redirect_chain[-1][0] == HOME
-    messages = re.search(
-        r'<div class="messages" role="status" aria-live="polite">(.*?)</div>', html, re.S
-    ).group(1)
-    assert "Commune B" in messages
-    assert re.search(rf'<option value="{second.pk}" selected>Commune B</option>', html)
+    html = client.get(org_url("organisation:home", org="commune-b")).content.decode()
+    assert "Acting for Commune B" in html
+    # The first tab still acts for Commune A.
+    assert client.get(org_url("organisation:audit")).wsgi_request.membership == agent_a
 
 
 @pytest.mark.django_db

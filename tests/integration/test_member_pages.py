@@ -14,6 +14,7 @@ from mutualis.core import audit
 from mutualis.core.models import AuditEvent, OutgoingEmail
 from mutualis.identity import errors, invitations, services
 from mutualis.identity.models import Invitation, Membership
+from tests.factories.core import org_url
 from tests.factories.identity import UserFactory, make_member
 from tests.factories.mfa import give_authenticator_app
 
@@ -73,16 +74,16 @@ def error_codes(response, field) -> list[str]:
 def object_urls(colleague, invitation) -> list[tuple[str, str]]:
     """(method, URL) of every page about one member or invitation of org A."""
     return [
-        ("get", reverse("members:detail", args=[colleague.pk])),
-        ("post", reverse("members:detail", args=[colleague.pk])),
-        ("post", reverse("members:remove", args=[colleague.pk])),
-        ("get", reverse("members:remove", args=[colleague.pk])),
-        ("post", reverse("members:invitation_revoke", args=[invitation.pk])),
-        ("get", reverse("members:invitation_revoke", args=[invitation.pk])),
+        ("get", org_url("members:detail", pk=colleague.pk)),
+        ("post", org_url("members:detail", pk=colleague.pk)),
+        ("post", org_url("members:remove", pk=colleague.pk)),
+        ("get", org_url("members:remove", pk=colleague.pk)),
+        ("post", org_url("members:invitation_revoke", pk=invitation.pk)),
+        ("get", org_url("members:invitation_revoke", pk=invitation.pk)),
     ]
 
 
-LIST_URLS = [reverse("members:list"), reverse("members:invite")]
+LIST_URLS = [org_url("members:list"), org_url("members:invite")]
 
 
 # --- Who may see the pages -------------------------------------------------------------
@@ -110,12 +111,13 @@ def test_an_outsider_gets_404(client, outsider, colleague, invitation_a):
         assert getattr(client, method)(url).status_code == 404, (method, url)
 
 
-def test_an_agent_who_is_not_administrator_gets_403(client, colleague, agent_a, invitation_a):
+def test_an_agent_who_is_not_administrator_gets_404(client, colleague, agent_a, invitation_a):
+    """The one guard convention: a page a person may not see does not exist for them."""
     client.force_login(colleague.user)
     for url in LIST_URLS:
-        assert client.get(url).status_code == 403
+        assert client.get(url).status_code == 404
     for method, url in object_urls(agent_a, invitation_a):
-        assert getattr(client, method)(url).status_code == 403, (method, url)
+        assert getattr(client, method)(url).status_code == 404, (method, url)
 
 
 def test_anonymous_people_are_sent_to_login(client, colleague, invitation_a):
@@ -126,10 +128,11 @@ def test_anonymous_people_are_sent_to_login(client, colleague, invitation_a):
 
 
 def test_the_menu_shows_members_to_administrators_only(admin_client, client, colleague):
-    members_url = reverse("members:list")
-    assert f'href="{members_url}"' in admin_client.get(reverse("core:home")).content.decode()
+    members_url = org_url("members:list")
+    home = org_url("organisation:home")
+    assert f'href="{members_url}"' in admin_client.get(home).content.decode()
     client.force_login(colleague.user)
-    assert f'href="{members_url}"' not in client.get(reverse("core:home")).content.decode()
+    assert f'href="{members_url}"' not in client.get(home).content.decode()
 
 
 # --- The list --------------------------------------------------------------------------
@@ -143,7 +146,7 @@ def test_the_list_shows_active_members_and_open_invitations_of_the_organisation_
     invitations.send_invitation(
         actor=agent_b, email="elsewhere@example.org", roles=[], site_url="http://testserver"
     )
-    response = admin_client.get(reverse("members:list"))
+    response = admin_client.get(org_url("members:list"))
     assert response.status_code == 200
     assert [m.user.email for m in response.context["members"]] == sorted(
         ["agent.a@example.org", "colleague@example.org"]
@@ -159,7 +162,7 @@ def test_the_list_shows_active_members_and_open_invitations_of_the_organisation_
 def test_the_list_queries_do_not_grow_with_the_rows(
     admin_client, agent_a, org_a, colleague, invitation_a, django_assert_max_num_queries
 ):
-    url = reverse("members:list")
+    url = org_url("members:list")
     admin_client.get(url)
     # Session, person, memberships and their roles, the menu's services, then the
     # members with their roles, the invitations with their roles.
@@ -185,17 +188,17 @@ def test_the_list_queries_do_not_grow_with_the_rows(
 
 def test_an_administrator_invites_from_the_page(admin_client, agent_a):
     response = admin_client.post(
-        reverse("members:invite"),
+        org_url("members:invite"),
         {"email": "Dominique@Example.org", "roles": ["buyer", "secretary"]},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("members:list")
+    assert response["Location"] == org_url("members:list")
     mail = OutgoingEmail.objects.get(to="dominique@example.org")
     assert "/invitations/" in mail.body_text
     [event] = events_of(agent_a.organisation)
     assert event.action == "invitation.sent"
     assert event.payload["roles"] == ["buyer", "secretary"]
-    assert "dominique" in admin_client.get(reverse("members:list")).content.decode()
+    assert "dominique" in admin_client.get(org_url("members:list")).content.decode()
 
 
 @pytest.mark.parametrize(
@@ -209,7 +212,7 @@ def test_an_administrator_invites_from_the_page(admin_client, agent_a):
 def test_inviting_with_bad_input_gives_a_form_error_and_sends_nothing(
     admin_client, agent_a, colleague, data, field, code
 ):
-    response = admin_client.post(reverse("members:invite"), data)
+    response = admin_client.post(org_url("members:invite"), data)
     assert response.status_code == 200
     assert error_codes(response, field) == [code]
     assert not OutgoingEmail.objects.exists()
@@ -218,7 +221,7 @@ def test_inviting_with_bad_input_gives_a_form_error_and_sends_nothing(
 
 def test_the_invitation_form_says_how_long_the_link_lasts(admin_client, settings):
     settings.MUTUALIS_INVITATION_DAYS = 3
-    response = admin_client.get(reverse("members:invite"))
+    response = admin_client.get(org_url("members:invite"))
     assert response.context["invitation_days"] == 3
 
 
@@ -226,7 +229,7 @@ def test_the_invitation_form_says_how_long_the_link_lasts(admin_client, settings
 
 
 def test_an_administrator_changes_a_members_roles(admin_client, colleague):
-    url = reverse("members:detail", args=[colleague.pk])
+    url = org_url("members:detail", pk=colleague.pk)
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(url, {"roles": ["buyer", "signatory"]})
     assert response.status_code == 302
@@ -240,7 +243,7 @@ def test_an_administrator_changes_a_members_roles(admin_client, colleague):
 
 
 def test_the_last_administrator_cannot_drop_their_own_role(admin_client, agent_a):
-    response = admin_client.post(reverse("members:detail", args=[agent_a.pk]), {"roles": ["buyer"]})
+    response = admin_client.post(org_url("members:detail", pk=agent_a.pk), {"roles": ["buyer"]})
     assert response.status_code == 200
     assert response.context["form"].non_field_errors().as_data()[0].code == "last_org_admin"
     assert sorted(reload(agent_a).role_codes()) == ["buyer", "org_admin"]
@@ -252,13 +255,13 @@ def test_an_administrator_may_step_down_once_another_one_is_appointed(
 ):
     give_authenticator_app(colleague.user)
     admin_client.post(
-        reverse("members:detail", args=[colleague.pk]), {"roles": ["org_admin", "secretary"]}
+        org_url("members:detail", pk=colleague.pk), {"roles": ["org_admin", "secretary"]}
     )
-    response = admin_client.post(reverse("members:detail", args=[agent_a.pk]), {"roles": ["buyer"]})
+    response = admin_client.post(org_url("members:detail", pk=agent_a.pk), {"roles": ["buyer"]})
     assert response.status_code == 302
     assert sorted(reload(agent_a).role_codes()) == ["buyer"]
     # No longer an administrator: the members pages are closed to them.
-    assert admin_client.get(reverse("members:list")).status_code == 403
+    assert admin_client.get(org_url("members:list")).status_code == 404
 
 
 def test_the_service_refuses_to_demote_the_last_administrator(agent_a):
@@ -271,28 +274,28 @@ def test_the_service_refuses_to_demote_the_last_administrator(agent_a):
 
 
 def test_an_administrator_removes_a_member(admin_client, colleague, client):
-    response = admin_client.post(reverse("members:remove", args=[colleague.pk]), follow=True)
-    assert response.redirect_chain[-1][0] == reverse("members:list")
+    response = admin_client.post(org_url("members:remove", pk=colleague.pk), follow=True)
+    assert response.redirect_chain[-1][0] == org_url("members:list")
     assert not reload(colleague).is_active
     [event] = events_of(colleague.organisation)
     assert event.action == "membership.deactivated"
     assert event.payload == {"roles": ["secretary"]}
     # The page of a removed member is gone.
-    assert admin_client.get(reverse("members:detail", args=[colleague.pk])).status_code == 404
+    assert admin_client.get(org_url("members:detail", pk=colleague.pk)).status_code == 404
 
 
 def test_an_administrator_cannot_remove_themselves(admin_client, agent_a):
-    response = admin_client.post(reverse("members:remove", args=[agent_a.pk]), follow=True)
+    response = admin_client.post(org_url("members:remove", pk=agent_a.pk), follow=True)
     assert shown_messages(response) == [page_text(errors.OwnMembership.message)]
     assert reload(agent_a).is_active
     assert events_of(agent_a.organisation) == []
-    page = admin_client.get(reverse("members:detail", args=[agent_a.pk])).content.decode()
-    assert reverse("members:remove", args=[agent_a.pk]) not in page
+    page = admin_client.get(org_url("members:detail", pk=agent_a.pk)).content.decode()
+    assert org_url("members:remove", pk=agent_a.pk) not in page
 
 
 def test_removing_another_administrator_keeps_one(admin_client, agent_a, org_a):
     other = make_member(org_a, "other.admin@example.org", roles=["org_admin"])
-    admin_client.post(reverse("members:remove", args=[other.pk]))
+    admin_client.post(org_url("members:remove", pk=other.pk))
     assert not reload(other).is_active
     assert reload(agent_a).is_active
 
@@ -320,9 +323,9 @@ def test_an_administrator_withdraws_an_invitation(admin_client, client, invitati
     link = OutgoingEmail.objects.get(to="pending@example.org").body_text
     path = "/invitations/" + link.split("/invitations/")[1].split("/")[0] + "/"
     response = admin_client.post(
-        reverse("members:invitation_revoke", args=[invitation_a.pk]), follow=True
+        org_url("members:invitation_revoke", pk=invitation_a.pk), follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("members:list")
+    assert response.redirect_chain[-1][0] == org_url("members:list")
     assert "pending@example.org" not in [i.email for i in response.context["invitations"]]
     assert client.get(path).status_code == 410
     assert [e.action for e in events_of(invitation_a.organisation)] == [
@@ -330,20 +333,18 @@ def test_an_administrator_withdraws_an_invitation(admin_client, client, invitati
         "invitation.revoked",
     ]
 
-    again = admin_client.post(
-        reverse("members:invitation_revoke", args=[invitation_a.pk]), follow=True
-    )
+    again = admin_client.post(org_url("members:invitation_revoke", pk=invitation_a.pk), follow=True)
     assert shown_messages(again) == [page_text(errors.InvitationNotOpen.message)]
 
 
 def test_an_unknown_number_gives_404(admin_client):
     for name in ["members:detail", "members:remove", "members:invitation_revoke"]:
-        assert admin_client.post(reverse(name, args=[999999])).status_code == 404
+        assert admin_client.post(org_url(name, pk=999999)).status_code == 404
 
 
 def test_a_user_without_membership_row_in_the_organisation_is_not_listed(admin_client):
     UserFactory(email="stranger@example.org")
-    html = admin_client.get(reverse("members:list")).content.decode()
+    html = admin_client.get(org_url("members:list")).content.decode()
     assert "stranger@example.org" not in html
 
 

@@ -24,17 +24,17 @@ from mutualis.core import audit, crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
-from mutualis.core.permissions import operator_required
 from mutualis.identity import invitations
 from mutualis.identity import services as identity_services
 
 from . import forms, selectors, services
+from .guards import operator_required
 
 PAGE_SIZE = 50
 
 
 def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Operator staff only (others get 403, anonymous people the login page); the view
+    """Operator staff only (others get 404, anonymous people the login page); the view
     then reads across members."""
 
     @wraps(view)

@@ -182,7 +182,10 @@ def sign_up_with_siret(
         _mail(
             to=user.email,
             template="registered",
-            context={"company": company, "link": _link(site_url, "companies:home")},
+            context={
+                "company": company,
+                "link": _link(site_url, "companies:home", company=company.siren),
+            },
         )
     return SignUpResult(company=company, representative=representative)
 
@@ -213,7 +216,7 @@ def _ask_to_join(
             context={
                 "requester": user.email,
                 "siret": siret,
-                "link": _link(site_url, "companies:requests"),
+                "link": _link(site_url, "companies:requests", company=company.siren),
             },
         )
     return SignUpResult(company=company, join_request=join_request)
@@ -281,7 +284,10 @@ def accept_join_request(
         _mail(
             to=requester.email,
             template="join_accepted",
-            context={"company": company, "link": _link(site_url, "companies:home")},
+            context={
+                "company": company,
+                "link": _link(site_url, "companies:home", company=company.siren),
+            },
         )
     return representative
 
@@ -409,7 +415,7 @@ def invite_colleague(
                 "inviter": actor.user.get_full_name() or actor.user.email,
                 "role": invitation.get_role_display(),
                 "expires_at": invitation.expires_at,
-                "link": _link(site_url, "companies:invitation", token=token),
+                "link": _link(site_url, "business:invitation", token=token),
             },
         )
     return invitation
@@ -689,7 +695,9 @@ def _change_status(
             **_context(request_context),
         )
         _mail_admins(
-            company, template=template, context={"link": _link(site_url, "companies:home")}
+            company,
+            template=template,
+            context={"link": _link(site_url, "companies:home", company=company.siren)},
         )
     return company
 

@@ -1,21 +1,13 @@
+"""The businesses' public pages: sign-up by SIRET and colleagues' invitation links."""
+
 from django.urls import path
 
 from . import views
 
-app_name = "companies"
+app_name = "business"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("signup/", views.signup, name="signup"),
-    path("switch/", views.switch, name="switch"),
-    path("establishments/new/", views.establishment_add, name="establishment_add"),
-    path("requests/", views.requests, name="requests"),
-    path("requests/<int:pk>/accept/", views.request_accept, name="request_accept"),
-    path("requests/<int:pk>/refuse/", views.request_refuse, name="request_refuse"),
-    path("colleagues/", views.colleagues, name="colleagues"),
-    path("colleagues/<int:pk>/role/", views.colleague_role, name="colleague_role"),
-    path("colleagues/<int:pk>/remove/", views.colleague_remove, name="colleague_remove"),
-    path("invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     # The token is the link's secret; its head names the company (see services).
     path("invitations/<str:token>/", views.invitation, name="invitation"),
 ]

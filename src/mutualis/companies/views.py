@@ -19,15 +19,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mutualis.core import audit, crossings, tenancy
+from mutualis.core import audit
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
+from mutualis.core.tenancy import tenant_redirect
 
-from . import errors, forms, selectors, services
+from . import crossings, errors, forms, selectors, services
 from .models import RepresentativeRole
 
 View = Callable[..., HttpResponse]
@@ -44,8 +44,9 @@ def representative_required(*, admin: bool = False) -> Callable[[View], View]:
             representation = getattr(request, "representation", None)
             if representation is None:
                 raise Http404
+            # Like another company's page: the platform's one guard convention.
             if admin and not representation.is_admin:
-                raise PermissionDenied
+                raise Http404
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -71,7 +72,7 @@ def _site_url(request: HttpRequest) -> str:
 def signup(request: HttpRequest) -> HttpResponse:
     """Register a business by SIRET, or ask to join it when its SIREN is registered."""
     user = request.user
-    here = reverse("companies:signup")
+    here = reverse("business:signup")
     context: dict[str, Any] = {
         "signup_url": reverse("account_signup") + "?" + urlencode({"next": here}),
         "login_url": reverse("account_login") + "?" + urlencode({"next": here}),
@@ -99,7 +100,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             show_error(form, exc)
         else:
             if result.representative is not None:
-                tenancy.choose_representation(request, result.representative.pk)
+                crossings.representations_of_user(user, refresh=True)
                 messages.success(
                     request,
                     _(
@@ -108,7 +109,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     )
                     % {"name": result.company.name},
                 )
-                return redirect("companies:home")
+                return redirect("companies:home", company=result.company.siren)
             messages.success(
                 request,
                 _(
@@ -117,22 +118,15 @@ def signup(request: HttpRequest) -> HttpResponse:
                 )
                 % {"name": result.company.name},
             )
-            return redirect("companies:signup")
+            return redirect("business:signup")
     return render(request, "companies/signup.html", context)
 
 
 # --- The company -----------------------------------------------------------------------
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and getattr(request, "representation", None) is None:
-        # Nothing to show yet: the way in is the sign-up.
-        return redirect("companies:signup")
-    return _home(request)
-
-
 @representative_required()
-def _home(request: HttpRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
     representation = _actor(request)
     company = representation.company
     return render(
@@ -170,7 +164,7 @@ def establishment_add(request: HttpRequest) -> HttpResponse:
                 request,
                 _("The establishment %(siret)s has been added.") % {"siret": establishment.siret},
             )
-            return redirect("companies:home")
+            return tenant_redirect(request, "companies:home")
     return render(
         request,
         "companies/establishment_add.html",
@@ -221,7 +215,7 @@ def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
             request,
             _("The request has been accepted.") if accept else _("The request has been refused."),
         )
-    return redirect("companies:requests")
+    return tenant_redirect(request, "companies:requests")
 
 
 @representative_required(admin=True)
@@ -264,7 +258,7 @@ def colleagues(request: HttpRequest) -> HttpResponse:
                     request,
                     _("An invitation has been sent to %(email)s.") % {"email": invitation.email},
                 )
-                return redirect("companies:colleagues")
+                return tenant_redirect(request, "companies:colleagues")
     return render(
         request,
         "companies/colleagues.html",
@@ -305,7 +299,7 @@ def colleague_role(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, errors.UnknownRole.message)
-        return redirect("companies:colleagues")
+        return tenant_redirect(request, "companies:colleagues")
     colleague = _colleague_action(
         request, pk, services.change_colleague_role, role=form.cleaned_data["role"]
     )
@@ -315,7 +309,7 @@ def colleague_role(request: HttpRequest, pk: int) -> HttpResponse:
             _("The role of %(person)s is now: %(role)s.")
             % {"person": colleague.user.email, "role": colleague.get_role_display()},
         )
-    return redirect("companies:colleagues")
+    return tenant_redirect(request, "companies:colleagues")
 
 
 @representative_required(admin=True)
@@ -327,7 +321,7 @@ def colleague_remove(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("%(person)s no longer represents the company.") % {"person": colleague.user.email},
         )
-    return redirect("companies:colleagues")
+    return tenant_redirect(request, "companies:colleagues")
 
 
 @representative_required(admin=True)
@@ -347,7 +341,7 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The invitation has been withdrawn."))
-    return redirect("companies:colleagues")
+    return tenant_redirect(request, "companies:colleagues")
 
 
 # --- Accepting an invitation -----------------------------------------------------------
@@ -377,7 +371,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         context["may_accept"] = services.may_accept(user, found)
     if request.method == "POST" and user.is_authenticated:
         try:
-            representative = services.accept_invitation(
+            services.accept_invitation(
                 user=user,  # type: ignore[arg-type]
                 token=token,
                 request_context=audit.request_context(request),
@@ -385,45 +379,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         except errors.CompanyError as exc:
             context["error"] = exc.message
         else:
-            tenancy.choose_representation(request, representative.pk)
+            crossings.representations_of_user(user, refresh=True)
             messages.success(
                 request,
                 _("You now represent %(name)s.") % {"name": found.company.name},
             )
-            return redirect("companies:home")
+            return redirect("companies:home", company=found.company.siren)
     return render(request, "companies/invitation.html", context)
-
-
-# --- Switching between organisations and companies -------------------------------------
-
-
-@require_POST
-def switch(request: HttpRequest) -> HttpResponse:
-    """The header's switcher for a person who acts for organisations and companies: its
-    choices read ``organisation:<membership>`` or ``company:<representation>``."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(reverse("core:home"))
-    kind, _colon, number = request.POST.get("acting_for", "").partition(":")
-    chosen_id = int(number) if number.isdigit() and len(number) < 19 else 0
-    if kind == "company":
-        representation = tenancy.choose_representation(request, chosen_id)
-        if representation is None:
-            raise Http404
-        name = representation.company.name
-    elif kind == "organisation":
-        membership = tenancy.choose_membership(request, chosen_id)
-        if membership is None:
-            raise Http404
-        name = membership.organisation.name
-    else:
-        raise Http404
-    messages.success(request, _("You now act for %(name)s.") % {"name": name})
-    if kind == "company":
-        return redirect("companies:home")
-    target = request.POST.get("next") or "/"
-    # A company's page would answer 404 to the organisation now chosen.
-    if target.startswith(reverse("companies:home")) or not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}
-    ):
-        target = "/"
-    return redirect(target)

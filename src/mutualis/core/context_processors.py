@@ -4,7 +4,33 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from . import selectors
+from . import registry
+
+
+def _menu(request: HttpRequest) -> list[dict[str, Any]]:
+    entries = []
+    for entry in registry.menu_entries():
+        url = entry.url(request)
+        if url is not None:
+            entries.append({"key": entry.key, "label": entry.label, "url": url})
+    return entries
+
+
+def _spaces(request: HttpRequest) -> list[dict[str, Any]]:
+    """The organisations and companies the person acts for: the switcher's links."""
+    if not request.user.is_authenticated:
+        return []
+    spaces = []
+    for kind in registry.tenant_kinds().values():
+        current = getattr(request, kind.attribute, None)
+        for name, url in kind.spaces(request.user):
+            spaces.append({"name": name, "url": url, "kind": kind.prefix})
+        if current is not None:
+            for space in spaces:
+                space["current"] = space.get("current") or (
+                    space["kind"] == kind.prefix and request.path.startswith(space["url"])
+                )
+    return spaces
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
@@ -12,12 +38,7 @@ def platform(request: HttpRequest) -> dict[str, Any]:
     return {
         "platform_name": settings.MUTUALIS_PLATFORM_NAME,
         "current_membership": membership,
-        "memberships": getattr(request, "memberships", []),
-        "is_operator_staff": bool(membership and membership.organisation.is_operator),
-        # Lazy: no query unless the menu is drawn.
-        "subscribed_services": (
-            SimpleLazyObject(lambda: selectors.subscribed_services(membership))
-            if membership
-            else []
-        ),
+        # Lazy: no query unless the header is drawn.
+        "menu": SimpleLazyObject(lambda: _menu(request)),
+        "spaces": SimpleLazyObject(lambda: _spaces(request)),
     }

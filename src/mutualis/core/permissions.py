@@ -1,4 +1,10 @@
-"""Rights of the current membership: roles, operator staff, subscriptions."""
+"""Rights of the acting membership: roles, operator staff, subscriptions.
+
+One convention for pages: a person who may not see a tenant page gets 404, exactly as for
+an object that does not exist, so that nobody learns what another member holds. Services
+raise ``PermissionDenied`` (or a context's error) when called without the right; views
+never rely on it alone.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from .errors import NoMembership
+
+View = Callable[..., HttpResponse]
 
 
 def require_role(membership: Any, *codes: str) -> None:
@@ -30,13 +38,20 @@ def require_operator(membership: Any) -> None:
         raise PermissionDenied
 
 
-def _guard(check: Callable[[Any], None]) -> Callable[[Callable[..., HttpResponse]], Any]:
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def role_required(*codes: str) -> Callable[[View], View]:
+    """A page of the organisation in the path, for its agents holding one of the roles
+    (any agent when no role is given); anyone else gets 404."""
+
+    def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            check(getattr(request, "membership", None))
+            membership = getattr(request, "membership", None)
+            if membership is None or not membership.is_active:
+                raise Http404
+            if codes and not membership.role_codes() & set(codes):
+                raise Http404
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -44,16 +59,4 @@ def _guard(check: Callable[[Any], None]) -> Callable[[Callable[..., HttpResponse
     return decorator
 
 
-operator_required = _guard(require_operator)
-
-
-def membership_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    def check(membership: Any) -> None:
-        if membership is None:
-            raise PermissionDenied
-
-    return _guard(check)(view)
-
-
-def role_required(*codes: str) -> Callable[[Callable[..., HttpResponse]], Any]:
-    return _guard(lambda membership: require_role(membership, *codes))
+membership_required = role_required()

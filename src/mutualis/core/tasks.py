@@ -3,7 +3,6 @@
 Each job only calls services and is idempotent: the scheduler or a retry may run it twice.
 """
 
-from django.core.management import call_command
 from django_tasks import task
 
 from . import audit, mail
@@ -26,9 +25,3 @@ def retry_due_emails() -> int:
 @task()
 def audit_checkpoint() -> int:
     return len(audit.checkpoint_all_chains())
-
-
-@task()
-def clear_expired_oidc_tokens() -> None:
-    # allauth's own cleanup of expired authorization codes and access/refresh tokens.
-    call_command("oidc_cleartokens")

@@ -1,85 +1,42 @@
-"""Tenancy: the current membership of a request and the scope it enters.
+"""Tenancy: the party a request acts for is named in its path, and its scope entered.
 
-Every request of a signed-in agent runs inside ``scope(organisation=<id>)`` of its current
-membership; anonymous requests and people without a membership run in a scope with no
-dimension, where any query on an organisation-owned table fails loudly.
+A tenant page carries the organisation (``/o/<slug>/…``) or the company (``/c/<siren>/…``)
+it acts for, so that two tabs, a bookmark or a link in an e-mail always act for the right
+party, whatever else the person has open. The contexts declare these kinds of party
+(``registry.TenantKind``: identity the organisations, companies the companies); this
+middleware reads the path, asks the kind for the person's standing in that party (a
+membership, a representation) and enters that party's scope only:
 
-A business representative's request runs inside ``scope(company=<id>)`` of the company
-they act for, with no organisation dimension. A person who is both an agent and a
-representative acts for one of them at a time: their organisation unless they chose a
-company in the switcher (``choose_representation``); choosing an organisation again
-(``choose_membership``) leaves the company.
+- an anonymous visitor is sent to the login page, and back afterwards;
+- a person with no active standing in the named party gets 404, exactly as for a party
+  that does not exist (nobody learns which slugs are members);
+- every other request (public pages, the person's own account, the back office) runs in
+  a scope with no dimension, where any query on a tenant's table fails loudly.
+
+The party's URL argument (``org``, ``company``) is consumed here: views read the actor
+from the request (``request.membership``, ``request.representation``), never from the URL.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
 from django_scopes import scope
 
-from . import crossings
-
-if TYPE_CHECKING:
-    from mutualis.companies.models import Representative
-    from mutualis.identity.models import Membership
-
-SESSION_KEY = "mutualis_membership_id"
-REPRESENTATION_SESSION_KEY = "mutualis_representation_id"
+from . import registry
 
 
-def current_membership(request: HttpRequest) -> Membership | None:
-    """The membership the person acts through: the one chosen in the session, else the
-    first active one."""
-    user = request.user
-    if not user.is_authenticated:
+def tenant_path(path: str) -> tuple[registry.TenantKind, str] | None:
+    """The kind of party and its key named by a path, if it is a tenant path."""
+    match = re.match(r"^/([a-z]+)/([^/]+)/", path)
+    if match is None:
         return None
-    memberships = crossings.memberships_of_user(user)
-    chosen = request.session.get(SESSION_KEY)
-    for membership in memberships:
-        if membership.pk == chosen:
-            return membership
-    return memberships[0] if memberships else None
-
-
-def choose_membership(request: HttpRequest, membership_id: int) -> Membership | None:
-    """Switch the current organisation; None when the person has no such membership."""
-    for membership in crossings.memberships_of_user(request.user):
-        if membership.pk == membership_id:
-            request.session[SESSION_KEY] = membership.pk
-            request.session.pop(REPRESENTATION_SESSION_KEY, None)
-            return membership
-    return None
-
-
-def current_representation(request: HttpRequest) -> Representative | None:
-    """The company representation the person acts through, if they act for a company:
-    the one chosen in the session; else the first one, for a person who is no agent."""
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    representations = crossings.representations_of_user(user)
-    if not representations:
-        return None
-    chosen = request.session.get(REPRESENTATION_SESSION_KEY)
-    for representation in representations:
-        if representation.pk == chosen:
-            return representation
-    # An agent acts for their organisation until they choose a company.
-    if crossings.memberships_of_user(user):
-        return None
-    return representations[0]
-
-
-def choose_representation(request: HttpRequest, representation_id: int) -> Representative | None:
-    """Act for a company from now on; None when the person does not represent it. Reads
-    the representations afresh: the person may have joined the company in this request."""
-    for representation in crossings.representations_of_user(request.user, refresh=True):
-        if representation.pk == representation_id:
-            request.session[REPRESENTATION_SESSION_KEY] = representation.pk
-            return representation
-    return None
+    kind = registry.tenant_kinds().get(match.group(1))
+    return (kind, match.group(2)) if kind else None
 
 
 class TenancyMiddleware:
@@ -87,25 +44,54 @@ class TenancyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        representation = current_representation(request)
-        request.representation = representation  # type: ignore[attr-defined]
-        request.representations = (  # type: ignore[attr-defined]
-            crossings.representations_of_user(request.user) if request.user.is_authenticated else []
-        )
-        if representation is not None:
-            # Acting for a company: no organisation dimension at all, so that a query on
-            # an organisation's rows fails loudly instead of reading a stale membership.
-            request.membership = None  # type: ignore[attr-defined]
-            request.memberships = crossings.memberships_of_user(request.user)  # type: ignore[attr-defined]
-            with scope(company=representation.company_id):
-                return self.get_response(request)
-        membership = current_membership(request)
-        request.membership = membership  # type: ignore[attr-defined]
-        request.memberships = (  # type: ignore[attr-defined]
-            crossings.memberships_of_user(request.user) if membership else []
-        )
-        if membership is None:
+        kinds = registry.tenant_kinds().values()
+        for kind in kinds:
+            setattr(request, kind.attribute, None)
+        named = tenant_path(request.path_info)
+        if named is None:
             with scope():
                 return self.get_response(request)
-        with scope(organisation=membership.organisation_id):
+        kind, key = named
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        actor = kind.resolve(request, key)
+        if actor is None:
+            raise Http404
+        setattr(request, kind.attribute, actor)
+        request.tenant_kind = kind  # type: ignore[attr-defined]
+        request.tenant_key = key  # type: ignore[attr-defined]
+        with scope(**{kind.dimension: kind.scope_id(actor)}):
             return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        kind = getattr(request, "tenant_kind", None)
+        if kind is not None:
+            # The party was resolved from the path above; the view reads the actor.
+            view_kwargs.pop(kind.url_kwarg, None)
+
+
+def tenant_kwargs(request: HttpRequest) -> dict[str, str]:
+    """The URL argument naming the party the request acts for (``{"org": "dijon"}``)."""
+    kind = getattr(request, "tenant_kind", None)
+    if kind is None:
+        return {}
+    return {kind.url_kwarg: request.tenant_key}  # type: ignore[attr-defined]
+
+
+def tenant_reverse(request: HttpRequest, name: str, **kwargs: Any) -> str:
+    """``reverse`` for a page of the same party as the request (its slug or SIREN added)."""
+    from django.urls import reverse
+
+    return reverse(name, kwargs={**tenant_kwargs(request), **kwargs})
+
+
+def tenant_redirect(request: HttpRequest, name: str, **kwargs: Any) -> HttpResponse:
+    from django.shortcuts import redirect
+
+    return redirect(tenant_reverse(request, name, **kwargs))

@@ -6,7 +6,4 @@ app_name = "core"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("switch-organisation/", views.switch_organisation, name="switch_organisation"),
-    path("my-organisation/audit/", views.organisation_audit, name="organisation_audit"),
-    path("services/<slug:code>/", views.service_home, name="service_home"),
 ]

@@ -1,38 +1,26 @@
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.shortcuts import render
 
-from . import selectors, tenancy
+from . import registry, selectors
 from .permissions import membership_required, role_required
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    membership = getattr(request, "membership", None)
-    services = selectors.subscribed_services(membership) if membership else []
-    return render(request, "core/home.html", {"services": services})
+    """The platform's front page; for a signed-in person, the spaces they act in."""
+    return render(request, "core/home.html")
 
 
-@require_POST
-@login_required
-def switch_organisation(request: HttpRequest) -> HttpResponse:
-    try:
-        membership_id = int(request.POST.get("membership", ""))
-    except ValueError:
-        membership_id = 0
-    membership = tenancy.choose_membership(request, membership_id)
-    if membership is None:
-        raise Http404
-    messages.success(
-        request, _("You now act for %(name)s.") % {"name": membership.organisation.name}
+@membership_required
+def organisation_home(request: HttpRequest) -> HttpResponse:
+    """An organisation's space: the services it subscribes to."""
+    membership = request.membership  # type: ignore[attr-defined]
+    services = selectors.subscribed_services(membership)
+    declared = registry.services()
+    return render(
+        request,
+        "core/organisation_home.html",
+        {"services": [(service, service.code in declared) for service in services]},
     )
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return redirect(target)
 
 
 @role_required("org_admin")

@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
-from mutualis.core import crossings
+from mutualis.core import registry
 from mutualis.core.models import AdhesionStatus, OrganisationKind
 
 from . import colours, selectors
@@ -50,6 +53,16 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _sections(request: HttpRequest, organisation: Any) -> list[str]:
+    rendered = []
+    for section in registry.page_sections():
+        context = section.context(organisation)
+        if context is not None:
+            context = {**context, "organisation": organisation}
+            rendered.append(render_to_string(section.template, context, request=request))
+    return rendered
+
+
 def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = selectors.public_organisation(slug=slug)
     if organisation is None:
@@ -71,7 +84,8 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "theme_style": "; ".join(f"{name}: {value}" for name, value in theme.items()),
             "communes": communes,
             "communes_links": communes_links,
-            "subscriptions": crossings.active_subscriptions_public(organisation.pk),
+            # What the services add to a member's public page (registry.PageSection).
+            "sections": _sections(request, organisation),
             "is_member": organisation.adhesion_status == AdhesionStatus.MEMBER,
             "is_departement": organisation.kind == OrganisationKind.DEPARTEMENT,
         },

@@ -19,7 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
-from mutualis.core import audit, crossings
+from mutualis.core import audit
+from mutualis.identity import crossings as identity_crossings
 
 from . import errors
 from .models import Invitation, Membership, Role, User
@@ -36,7 +37,9 @@ def organisations_left_without_admin(user: User, *, lock: bool = False) -> list[
     """Names of the organisations the person is the last active administrator of: the
     account cannot be deleted yet. ``lock`` (inside a transaction) first locks those
     organisations, so that no other administrator leaves meanwhile."""
-    administered = [m for m in crossings.memberships_of_user(user) if m.has_role(Role.ORG_ADMIN)]
+    administered = [
+        m for m in identity_crossings.memberships_of_user(user) if m.has_role(Role.ORG_ADMIN)
+    ]
     if lock:
         lock_organisations(m.organisation_id for m in administered)
     names = []
@@ -66,7 +69,7 @@ def delete_account(*, user: User) -> User:
         raise errors.LastOrgAdminOfAccount(
             errors.LastOrgAdminOfAccount.message % {"organisations": ", ".join(last_admin_of)}
         )
-    memberships = crossings.memberships_of_user(user)
+    memberships = identity_crossings.memberships_of_user(user)
     addresses = {user.email.lower()} | {
         address.lower()
         for address in EmailAddress.objects.filter(user=user).values_list("email", flat=True)

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from mutualis.core import audit, crossings, tenancy
+from mutualis.core import audit
 
-from . import errors, invitations
+from . import crossings, errors, invitations
 from .models import User
 
 PENDING_SESSION_KEY = "mutualis_invitation_token"
@@ -84,13 +84,11 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         except errors.IdentityError as exc:
             messages.error(request, exc.message)
             return redirect("core:home")
-        # The person now acts for the organisation that invited them. The memberships
-        # the tenancy middleware loaded at the start of the request lack the new one.
-        user._mutualis_memberships = None  # type: ignore[attr-defined]
-        tenancy.choose_membership(request, membership.pk)
+        # The memberships loaded at the start of the request lack the new one.
+        crossings.forget_memberships(user)
         messages.success(
             request,
             _("Welcome: you now act for %(name)s.") % {"name": invitation.organisation.name},
         )
-        return redirect("core:home")
+        return redirect("organisation:home", org=membership.organisation.slug)
     return render(request, "identity/invitation_accept.html", context)

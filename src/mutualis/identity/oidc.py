@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
-from mutualis.core import crossings
+from . import crossings as identity_crossings
 
 # The scopes a client may be registered for, with what the consent page says of each.
 SCOPES: dict[str, Any] = {
@@ -97,7 +97,9 @@ class OIDCAdapter(DefaultOIDCAdapter):
             # preferred_username (LimeSurvey's OpenID Connect plugins) get the e-mail.
             claims["preferred_username"] = claims.get("email", user.email)
         if "organisations" in scopes:
-            claims["organisations"] = organisations_claim(crossings.memberships_of_user(user))
+            claims["organisations"] = organisations_claim(
+                identity_crossings.memberships_of_user(user)
+            )
             # The same organisations as plain names, in the shape tools map to their own
             # groups (Nextcloud's user_oidc: --mapping-groups=groups).
             claims["groups"] = [entry["slug"] for entry in claims["organisations"]]

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from allauth.mfa.models import Authenticator
 
-from mutualis.core import crossings
-
+from . import crossings as identity_crossings
 from .models import Role
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def mfa_reasons(user: Any) -> list[MfaReason]:
     memberships, with their organisations and roles.
     """
     reasons = []
-    for membership in crossings.memberships_of_user(user):
+    for membership in identity_crossings.memberships_of_user(user):
         roles = [role for role in membership.roles.all() if role.requires_mfa]
         # Operator staff reach every member's data: not a rule the operator can lift.
         operator_staff = membership.organisation.is_operator

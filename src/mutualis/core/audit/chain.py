@@ -7,7 +7,7 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,8 +21,9 @@ from mutualis.core.models import (
 )
 from mutualis.core.network import client_address
 
-if TYPE_CHECKING:
-    from mutualis.identity.models import Membership, User
+# The actors come from the contexts above core (a membership, a person, a company's
+# representative): core knows them only by the attributes it reads.
+Actor = Any
 
 
 PLATFORM_CHAIN = "platform"
@@ -135,7 +136,7 @@ def hash_of(event: AuditEvent) -> str:
 # --- Recording -------------------------------------------------------------------------
 
 
-def _actor_reference(actor: Membership | User | SystemActor | None) -> tuple[str, Any]:
+def _actor_reference(actor: Actor | SystemActor | None) -> tuple[str, Any]:
     """The pseudonymous reference of an actor, and the user behind it if any."""
     if actor is None:
         return SYSTEM.reference, None
@@ -166,7 +167,7 @@ def _remember_subject(user: Any) -> None:
 
 def record(
     *,
-    actor: Membership | User | SystemActor | None,
+    actor: Actor | SystemActor | None,
     action: str,
     organisation: Organisation | None = None,
     chain: str | None = None,
@@ -178,10 +179,16 @@ def record(
     """Append an event to a chain, inside the caller's transaction.
 
     The chain is the organisation's when one is given (or the acting membership's),
-    else the platform's; ``chain`` names another one (a company's). The payload must be
+    else the platform's; ``chain`` names another one. A company's events always name
+    their chain (``company_chain``): an actor acting for a company (a representative)
+    without it is refused, so that a company's event never lands on the platform's or
+    an organisation's chain. The payload must be
     JSON (identifiers, amounts as strings, no names); floats are best avoided, as
     PostgreSQL may print a large one back differently.
     """
+    company_id = getattr(actor, "company_id", None)
+    if company_id is not None and chain != company_chain(company_id):
+        raise ValueError("A company representative's event must name the company's chain.")
     if organisation is None and actor is not None and hasattr(actor, "organisation_id"):
         organisation = actor.organisation
     if chain is None:

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from mutualis.core import audit, crossings
+from mutualis.core import audit
 from mutualis.core.permissions import is_operator_staff
+from mutualis.identity import crossings as identity_crossings
 from mutualis.identity.models import User
 
 
@@ -26,7 +27,9 @@ def resolve_actor(email: str | None, command: str) -> Any:
         return audit.SystemActor(f"command:{command}")
     user = User.objects.filter(email=email.strip().lower()).first()
     membership = (
-        next((m for m in crossings.memberships_of_user(user) if is_operator_staff(m)), None)
+        next(
+            (m for m in identity_crossings.memberships_of_user(user) if is_operator_staff(m)), None
+        )
         if user
         else None
     )

@@ -1,0 +1,91 @@
+"""The platform core's demo data: the operator and the demo's members, their adhesion
+and subscriptions (a step of ``mutualis seed_demo``, see ``registry.declare_demo_step``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from . import audit
+from .models import FeeCategory, Organisation, Service, Subscription
+
+DEMO_ACTOR = audit.SystemActor("seed_demo")
+
+MEMBERS = ["commune:21231", "commune:21054", "epci:242100410", "departement:21", "region:27"]
+
+
+def demo_organisation(key: str) -> Organisation:
+    """An organisation of the demo by its import key ("commune:21231"), or "operator"."""
+    if key == "operator":
+        return Organisation.objects.get(slug=settings.MUTUALIS_OPERATOR_SLUG)
+    org = Organisation.objects.filter(source_key=key).first()
+    if org is None:
+        raise CommandError(f"{key} is missing: run `mutualis import_territory --region 27` first.")
+    return org
+
+
+@transaction.atomic
+def seed_members(stdout: Any) -> None:
+    operator, created = Organisation.objects.get_or_create(
+        slug=settings.MUTUALIS_OPERATOR_SLUG,
+        defaults={
+            "name": "Mutualis — groupement d'intérêt public",
+            "kind": "operator",
+            "adhesion_status": "member",
+        },
+    )
+    if created:
+        audit.record(actor=DEMO_ACTOR, action="organisation.created", target=operator)
+    for key in MEMBERS:
+        _make_member(demo_organisation(key))
+
+
+def _make_member(org: Organisation) -> None:
+    category = _fee_category(org)
+    if org.adhesion_status != "member":
+        org.adhesion_status = "member"
+        org.adhesion_since = date(2024, 1, 1)
+        org.fee_category = category
+        org.save(update_fields=["adhesion_status", "adhesion_since", "fee_category"])
+        audit.record(
+            actor=DEMO_ACTOR,
+            organisation=org,
+            action="organisation.adhesion_changed",
+            target=org,
+            payload={"to": "member", "fee_category": category.code},
+        )
+    for service in Service.objects.filter(code__in=["procurement", "signature"]):
+        _, created = Subscription.objects.get_or_create(
+            organisation=org, service=service, defaults={"since": date(2024, 1, 1)}
+        )
+        if created:
+            audit.record(
+                actor=DEMO_ACTOR,
+                organisation=org,
+                action="subscription.created",
+                target=org,
+                payload={"service": service.code},
+            )
+
+
+def _fee_category(org: Organisation) -> FeeCategory:
+    if org.kind == "commune":
+        population = org.population or 0
+        code = (
+            "commune-under-500"
+            if population < 500
+            else "commune-500-3500"
+            if population <= 3500
+            else "commune-over-3500"
+        )
+    elif org.is_epci:
+        code = "epci"
+    elif org.kind in ("departement", "region"):
+        code = "departement-region"
+    else:
+        code = "other"
+    return FeeCategory.objects.get(code=code)

@@ -1,0 +1,75 @@
+"""What the platform core declares, like any context (see ``registry``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from . import registry, tasks
+from .registry import Access
+
+registry.declare_routes(
+    exact={
+        "core:home": Access.PUBLIC,
+        "set_language": Access.PUBLIC,
+        "media_logo": Access.PUBLIC,  # members' logos, shown on their public pages
+    },
+    prefixes={
+        # An organisation's own pages (its services, its audit trail), under /o/<slug>/.
+        "organisation:": Access.TENANT,
+    },
+)
+
+registry.declare_urls(registry.Urls("", "mutualis.core.urls", order=10))
+registry.declare_urls(registry.Urls("", "mutualis.core.tenant_urls", tenant="o"))
+registry.declare_urls(registry.Urls("i18n/", "django.conf.urls.i18n"))
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "audit_checkpoint",
+        tasks.audit_checkpoint,
+        IntervalTrigger(minutes=1),
+        "Sign the head of every audit chain that moved.",
+    )
+)
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "retry_due_emails",
+        tasks.retry_due_emails,
+        IntervalTrigger(minutes=1),
+        "Send queued e-mails whose next attempt is due (back-off after SMTP failures).",
+    )
+)
+
+
+def _audit_url(request: Any) -> str | None:
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.has_role("org_admin"):
+        return None
+    return reverse("organisation:audit", kwargs={"org": membership.organisation.slug})
+
+
+registry.declare_menu_entry(registry.MenuEntry("audit", _("Audit trail"), _audit_url, 80))
+
+
+def _services_section(organisation: Any) -> dict[str, Any] | None:
+    from . import crossings
+
+    return {"subscriptions": crossings.active_subscriptions_public(organisation.pk)}
+
+
+registry.declare_page_section(
+    registry.PageSection("services", "core/section_services.html", _services_section, 10)
+)
+
+
+def _seed_members(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_members(stdout)
+
+
+registry.declare_demo_step(registry.Step("core.members", 10, _seed_members))
