@@ -262,6 +262,9 @@ MUTUALIS_SITE_URL = env.str("MUTUALIS_SITE_URL", default="http://localhost:8000"
 # The name authenticator apps show next to the account (allauth's default is the host).
 MFA_TOTP_ISSUER = MUTUALIS_PLATFORM_NAME
 MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
+# Whom members write to about their adhesion and subscriptions (shown on the page of a
+# suspended service).
+MUTUALIS_OPERATOR_CONTACT = env.str("MUTUALIS_OPERATOR_CONTACT", default="contact@localhost")
 MUTUALIS_AUDIT_SIGNING_KEY = env.str("MUTUALIS_AUDIT_SIGNING_KEY", default="")
 MUTUALIS_AUDIT_SIGNING_KEY_PATH = Path(
     env.str("MUTUALIS_AUDIT_SIGNING_KEY_PATH", default=str(VAR_DIR / "keys" / "audit-ed25519.pem"))

@@ -3,6 +3,8 @@ remove, withdraw an invitation; only in their own organisation."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -11,7 +13,7 @@ from django.utils import translation
 from django_scopes import scopes_disabled
 
 from mutualis.core import audit
-from mutualis.core.models import AuditEvent, OutgoingEmail
+from mutualis.core.models import AuditEvent, OutgoingEmail, Subscription
 from mutualis.identity import errors, invitations, services
 from mutualis.identity.models import Invitation, Membership
 from tests.factories.core import org_url
@@ -23,6 +25,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(client, agent_a):
+    """Org A's administrator; org A subscribes to procurement, whose roles (buyer,
+    commission member) its administrators may therefore give."""
+    with scopes_disabled():
+        Subscription.objects.create(
+            organisation=agent_a.organisation, service_id="procurement", since=date(2025, 1, 1)
+        )
     client.force_login(agent_a.user)
     return client
 
@@ -404,4 +412,23 @@ def test_an_administrator_stepped_down_meanwhile_can_no_longer_act(agent_a, org_
     assert stale.has_role("org_admin")
     with pytest.raises(PermissionDenied):
         services.change_roles(actor=stale, membership_id=colleague.pk, roles=["buyer"])
+    assert sorted(reload(colleague).role_codes()) == ["secretary"]
+
+
+def test_roles_of_a_service_the_organisation_does_not_subscribe_to_are_not_offered(
+    client, agent_a, colleague
+):
+    """Given org A without procurement, its administrator is not offered procurement's
+    roles, and posting one is refused as an unknown choice."""
+    client.force_login(agent_a.user)
+    offered = {
+        c for c, _ in client.get(org_url("members:invite")).context["form"].fields["roles"].choices
+    }
+    assert "buyer" not in offered
+    assert {"org_admin", "secretary", "signatory"} <= offered
+
+    response = client.post(org_url("members:detail", pk=colleague.pk), {"roles": ["buyer"]})
+
+    assert response.status_code == 200
+    assert error_codes(response, "roles") == ["invalid_choice"]
     assert sorted(reload(colleague).role_codes()) == ["secretary"]

@@ -1,31 +1,42 @@
-"""Walk every route as a person of another organisation: nothing of org A leaks to B.
+"""Walk every route, built from real objects of organisation A and company X, as a person
+of another organisation and as a representative of another company: nothing of A or X
+is shown, nothing of theirs changes.
 
-Fails when a route is added that nobody classified in ``mutualis.core.routes``.
+Fails when a route is added that no context classified (``registry.declare_routes``), or
+whose URL arguments the walk cannot build from real objects (add them to ``ARGUMENTS``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from allauth.idp.oidc.models import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from mutualis.core import audit
-from mutualis.core.models import AuditEvent, Service, Subscription
+from mutualis.companies import services as company_services
+from mutualis.companies.models import JoinRequest, Representative
+from mutualis.core import audit, registry
+from mutualis.core.models import AuditEvent, OutgoingEmail, Service, Subscription
 from mutualis.core.routes import Access, classify
+from mutualis.identity import invitations
+from tests.factories.companies import (
+    SITE_URL,
+    company_siren,
+    register_company,
+    valid_siret,
+    verified_person,
+)
+from tests.factories.identity import make_member
+from tests.plugged.models import Note, SharedNote
 
 SECRET = "secret-marker-of-org-a"
-
-SAMPLE_KWARGS = {
-    "code": "procurement",
-    "key": "abc-def",
-    "uidb36": "1",
-    "pk": 1,
-    "path": "logos/none.png",
-}
 
 
 def walk(patterns, namespace="", groups=()):
@@ -39,32 +50,93 @@ def walk(patterns, namespace="", groups=()):
             yield (namespace + p.name) if p.name else str(p.pattern), groups + own
 
 
-def all_routes():
+def all_routes() -> list[tuple[str, tuple[str, ...]]]:
     return list(walk(get_resolver().url_patterns))
 
 
-def kwargs_for(names: tuple[str, ...], org_a) -> dict:
-    kwargs = {}
-    for name in names:
-        if name == "slug":
-            kwargs[name] = org_a.slug
-        elif name in SAMPLE_KWARGS:
-            kwargs[name] = SAMPLE_KWARGS[name]
-        elif name.endswith(("pk", "_id", "id")):
-            kwargs[name] = org_a.pk
-        else:
-            kwargs[name] = "x"
-    return kwargs
+@dataclass
+class World:
+    """Real objects of organisation A and company X, the targets of the walk."""
+
+    org_a: Any
+    agent_a: Any
+    colleague_a: Any
+    invitation_a: Any
+    invitation_token_a: str
+    company_x: Any
+    admin_x: Any
+    member_x: Any
+    join_request_x: Any
+    invitation_x: Any
+    invitation_token_x: str
+    email: Any
+    sso_client: Any
+    shared_note: Any
 
 
-def test_every_route_is_classified():
-    unclassified = [name for name, _ in all_routes() if not classify(name)]
-    assert unclassified == [], f"Classify these routes in mutualis/core/routes.py: {unclassified}"
+# How each route's arguments come from the world. Arguments named alike in every route
+# (the party in the path) are built once; the others per route.
+COMMON: dict[str, Callable[[World], Any]] = {
+    "org": lambda w: w.org_a.slug,
+    "company": lambda w: w.company_x.siren,
+}
+ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "organisation:service_home": lambda w: {"code": "procurement"},
+    "members:detail": lambda w: {"pk": w.colleague_a.pk},
+    "members:remove": lambda w: {"pk": w.colleague_a.pk},
+    "members:invitation_revoke": lambda w: {"pk": w.invitation_a.pk},
+    "invitations:accept": lambda w: {"token": w.invitation_token_a},
+    "companies:request_accept": lambda w: {"pk": w.join_request_x.pk},
+    "companies:request_refuse": lambda w: {"pk": w.join_request_x.pk},
+    "companies:colleague_role": lambda w: {"pk": w.member_x.pk},
+    "companies:colleague_remove": lambda w: {"pk": w.member_x.pk},
+    "companies:invitation_revoke": lambda w: {"pk": w.invitation_x.pk},
+    "business:invitation": lambda w: {"token": w.invitation_token_x},
+    "directory:detail": lambda w: {"slug": w.org_a.slug},
+    "backoffice:organisation_detail": lambda w: {"pk": w.org_a.pk},
+    "backoffice:organisation_edit": lambda w: {"pk": w.org_a.pk},
+    "backoffice:membership_add": lambda w: {"pk": w.org_a.pk},
+    "backoffice:membership_invite": lambda w: {"pk": w.org_a.pk},
+    "backoffice:subscription_subscribe": lambda w: {"pk": w.org_a.pk, "code": "signature"},
+    "backoffice:subscription_suspend": lambda w: {"pk": w.org_a.pk, "code": "procurement"},
+    "backoffice:subscription_resume": lambda w: {"pk": w.org_a.pk, "code": "procurement"},
+    "backoffice:user_detail": lambda w: {"pk": w.agent_a.user.pk},
+    "backoffice:membership_detail": lambda w: {"pk": w.colleague_a.pk},
+    "backoffice:membership_deactivate": lambda w: {"pk": w.colleague_a.pk},
+    "backoffice:membership_reactivate": lambda w: {"pk": w.colleague_a.pk},
+    "backoffice:email_detail": lambda w: {"pk": w.email.pk},
+    "backoffice:email_retry": lambda w: {"pk": w.email.pk},
+    "backoffice:company_detail": lambda w: {"pk": w.company_x.pk},
+    "backoffice:company_verify": lambda w: {"pk": w.company_x.pk},
+    "backoffice:company_suspend": lambda w: {"pk": w.company_x.pk},
+    "backoffice:sso_client_detail": lambda w: {"client_id": w.sso_client.id},
+    "backoffice:sso_client_rotate_secret": lambda w: {"client_id": w.sso_client.id},
+    "backoffice:sso_client_delete": lambda w: {"client_id": w.sso_client.id},
+    # allauth's pages about the person's own account: keys and objects of the signed-in
+    # person only, whatever the link says (the walk shows they leak nothing of A).
+    "account_confirm_email": lambda w: {"key": "not-a-key"},
+    "account_reset_password_from_key": lambda w: {"uidb36": "1", "key": "set-password"},
+    "mfa_remove_webauthn": lambda w: {"pk": w.agent_a.user.pk},
+    "mfa_edit_webauthn": lambda w: {"pk": w.agent_a.user.pk},
+    "media_logo": lambda w: {"path": "logos/none.png"},
+    # The test-only context (tests/plugged): a row org A and company X both hold.
+    "plugged:shared": lambda w: {"pk": w.shared_note.pk},
+    "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
+}
+
+
+def url_of(name: str, arguments: tuple[str, ...], world: World) -> str:
+    kwargs = ARGUMENTS[name](world) if name in ARGUMENTS else {}
+    for argument in arguments:
+        if argument not in kwargs and argument in COMMON:
+            kwargs[argument] = COMMON[argument](world)
+    missing = set(arguments) - set(kwargs)
+    assert not missing, f"Tell the walk how to build {missing} of {name} (ARGUMENTS)"
+    return reverse(name, kwargs=kwargs)
 
 
 @pytest.fixture
-def org_a_secrets(org_a, agent_a):
-    """Private facts of org A that no page may show to anyone else."""
+def world(org_a, agent_a) -> World:
     with scopes_disabled():
         Subscription.objects.create(
             organisation=org_a,
@@ -72,50 +144,133 @@ def org_a_secrets(org_a, agent_a):
             since=timezone.localdate(),
         )
     audit.record(actor=agent_a, action="test.secret", payload={"note": SECRET})
-    return org_a
+    colleague = make_member(org_a, "colleague.a@example.org", roles=["secretary"])
+    invitation = invitations.send_invitation(
+        actor=agent_a, email="invited.a@example.org", roles=["secretary"], site_url=SITE_URL
+    )
+    token_a = _token_in(OutgoingEmail.objects.filter(to="invited.a@example.org").last())
 
-
-def _chain_length(org) -> int:
+    alice = verified_person("alice.x@example.org")
+    admin_x = register_company(alice, siren=company_siren(1), name="Menuiserie X")
+    company_x = admin_x.company
+    bob = verified_person("bob.x@example.org")
+    company_services.sign_up_with_siret(
+        user=bob, siret=valid_siret(company_x.siren, 2), site_url=SITE_URL
+    )
+    carol = verified_person("carol.x@example.org")
+    company_services.sign_up_with_siret(
+        user=carol, siret=valid_siret(company_x.siren, 3), site_url=SITE_URL
+    )
     with scopes_disabled():
-        return AuditEvent.objects.filter(chain=audit.organisation_chain(org.pk)).count()
+        company_services.accept_join_request(
+            actor=admin_x,
+            join_request_id=JoinRequest.objects.get(user=carol).pk,
+            site_url=SITE_URL,
+        )
+        member_x = Representative.objects.get(user=carol)
+        join_request = JoinRequest.objects.get(user=bob)
+    invitation_x = company_services.invite_colleague(
+        actor=admin_x, email="invited.x@example.org", role="member", site_url=SITE_URL
+    )
+    token_x = _token_in(OutgoingEmail.objects.filter(to="invited.x@example.org").last())
+    client = Client.objects.create(name="Tool of the operator", type=Client.Type.CONFIDENTIAL)
+    with scopes_disabled():
+        Note.objects.create(organisation=org_a, text=SECRET)
+        shared = SharedNote.for_organisation.create(
+            organisation=org_a, company=company_x, text=SECRET
+        )
+    return World(
+        org_a=org_a,
+        agent_a=agent_a,
+        colleague_a=colleague,
+        invitation_a=invitation,
+        invitation_token_a=token_a,
+        company_x=company_x,
+        admin_x=admin_x,
+        member_x=member_x,
+        join_request_x=join_request,
+        invitation_x=invitation_x,
+        invitation_token_x=token_x,
+        email=OutgoingEmail.objects.filter(to="invited.a@example.org").last(),
+        sso_client=client,
+        shared_note=shared,
+    )
+
+
+def _token_in(email: Any) -> str:
+    match = re.search(r"/invitations/([^/\s]+)/", email.body_text)
+    assert match, email.body_text
+    return match.group(1)
+
+
+def _chain_lengths(world: World) -> dict[str, int]:
+    chains = [audit.organisation_chain(world.org_a.pk), audit.company_chain(world.company_x.pk)]
+    with scopes_disabled():
+        return {chain: AuditEvent.objects.filter(chain=chain).count() for chain in chains}
+
+
+def test_every_route_is_classified():
+    unclassified = [name for name, _ in all_routes() if not classify(name)]
+    assert unclassified == [], f"Classify these routes (registry.declare_routes): {unclassified}"
 
 
 @pytest.mark.django_db
-def test_a_person_of_another_organisation_sees_nothing_of_org_a(client, org_a_secrets, agent_b):
-    org_a = org_a_secrets
-    for name, pattern in all_routes():
+def test_every_route_can_be_built_from_real_objects(world):
+    for name, arguments in all_routes():
+        url_of(name, arguments, world)
+
+
+def _walk_as(client, person, world: World) -> None:
+    """GET then POST every route as ``person``: A's and X's secrets never show, their
+    tenant and operator pages answer 404, and nothing of theirs changes."""
+    before = _chain_lengths(world)
+    for name, arguments in all_routes():
         access = classify(name)
-        url = reverse(name, kwargs=kwargs_for(pattern, org_a))
-        client.force_login(agent_b.user)
+        url = url_of(name, arguments, world)
+        client.force_login(person)
         response = client.get(url)
         body = response.content.decode(errors="replace") if not response.streaming else ""
-        assert SECRET not in body, f"{name} ({url}) shows org A's private data to org B"
-        assert "agent.a@example.org" not in body, f"{name} ({url}) shows org A's agent to B"
-        if access is Access.OPERATOR:
-            assert response.status_code in (403, 404), f"{name} lets a member in"
-        if access is Access.TENANT and pattern:
+        assert SECRET not in body, f"{name} ({url}) shows org A's private data"
+        assert "agent.a@example.org" not in body, f"{name} ({url}) shows org A's agent"
+        assert "carol.x@example.org" not in body, f"{name} ({url}) shows company X's member"
+        if access in (Access.TENANT, Access.OPERATOR):
             assert response.status_code == 404, f"{name} ({url}) gives {response.status_code}"
+        if access is Access.PUBLIC and name in ("invitations:accept", "business:invitation"):
+            continue  # whoever holds a link may accept it: the link is the secret
+        client.force_login(person)
+        posted = client.post(url, {"roles": ["org_admin"], "role": "admin", "email": "x@x.org"})
+        if access in (Access.TENANT, Access.OPERATOR):
+            assert posted.status_code == 404, f"POST {name} ({url}) gives {posted.status_code}"
+    assert _chain_lengths(world) == before
 
 
 @pytest.mark.django_db
-def test_posting_to_every_route_as_org_b_changes_nothing_of_org_a(client, org_a_secrets, agent_b):
-    org_a = org_a_secrets
-    before = _chain_length(org_a)
-    for name, pattern in all_routes():
-        url = reverse(name, kwargs=kwargs_for(pattern, org_a))
-        client.force_login(agent_b.user)
-        client.post(url, {"organisation": org_a.pk, "membership": 1, "service": "procurement"})
-    assert _chain_length(org_a) == before
+def test_an_agent_of_another_organisation_reaches_nothing_of_a_or_x(client, world, agent_b):
+    _walk_as(client, agent_b.user, world)
 
 
 @pytest.mark.django_db
-def test_operator_routes_send_anonymous_people_to_login(client, org_a):
-    for name, pattern in all_routes():
-        if classify(name) is not Access.OPERATOR:
+def test_a_representative_of_another_company_reaches_nothing_of_a_or_x(client, world):
+    dave = verified_person("dave.y@example.org")
+    register_company(dave, siren=company_siren(2), name="Plomberie Y")
+    _walk_as(client, dave, world)
+
+
+@pytest.mark.django_db
+def test_tenant_and_operator_routes_send_anonymous_people_to_login(client, world):
+    for name, arguments in all_routes():
+        if classify(name) not in (Access.TENANT, Access.OPERATOR):
             continue
-        response = client.get(reverse(name, kwargs=kwargs_for(pattern, org_a)))
-        assert response.status_code == 302
+        response = client.get(url_of(name, arguments, world))
+        assert response.status_code == 302, name
         assert "/accounts/login/" in response["Location"]
+
+
+def test_every_crossing_says_why():
+    """Every function that reads across members is named, with its reason."""
+    named = {c.name for c in registry.crossings()}
+    assert "mutualis.identity.crossings.memberships_of_user" in named
+    assert all(c.reason for c in registry.crossings())
 
 
 def test_scopes_are_disabled_only_in_named_crossings():

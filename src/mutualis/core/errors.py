@@ -30,3 +30,14 @@ class NoMembership(PermissionDenied):
 class TerritoryFileError(MutualisError):
     code = "territory_file_invalid"
     message = _("A territory file is invalid.")
+
+
+class ServiceNotSubscribed(MutualisError):
+    """The acting organisation has no active subscription to the service: new actions of
+    the member stop; what it published and what others are entitled to goes on."""
+
+    code = "service_not_subscribed"
+    message = _(
+        "Your organisation's subscription to this service is suspended or missing: "
+        "nothing new can be done in it for now."
+    )

@@ -73,3 +73,12 @@ def _seed_members(stdout: Any) -> None:
 
 
 registry.declare_demo_step(registry.Step("core.members", 10, _seed_members))
+
+
+def _sync_catalogue(stdout: Any) -> None:
+    from . import catalogue
+
+    catalogue.run_setup_step(stdout)
+
+
+registry.declare_setup_step(registry.Step("core.catalogue", 50, _sync_catalogue))

@@ -6,7 +6,7 @@ functions below, what the context brings: the classification of its routes, its 
 jobs, its named crossings, its roles, its menu entries, its services, its sections of a
 member's public page, its demo data, its release steps and how a URL names the party a
 person acts for. Adding a context therefore touches no file of core: it ships its own
-``platform.py`` (``tests/plugged/`` shows one).
+``platform.py`` (a context that exists only in the test suite shows it).
 
 The declarations are plain data kept in module-level tables. They are written once, while
 Django loads its apps (single-threaded), and only read afterwards.

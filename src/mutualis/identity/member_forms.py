@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Role
+from . import selectors
 
 
 class RolesField(forms.MultipleChoiceField):
@@ -23,8 +23,8 @@ class RolesField(forms.MultipleChoiceField):
         super().__init__(**kwargs)
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return [(role.code, role.label) for role in Role.objects.order_by("position", "code")]
+def _role_choices(organisation_id: int) -> list[tuple[str, str]]:
+    return [(role.code, role.label) for role in selectors.roles_offered_to(organisation_id)]
 
 
 class InvitationForm(forms.Form):
@@ -38,14 +38,14 @@ class InvitationForm(forms.Form):
     )
     roles = RolesField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = _role_choices()
+        self.fields["roles"].choices = _role_choices(organisation_id)
 
 
 class RolesForm(forms.Form):
     roles = RolesField()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = _role_choices()
+        self.fields["roles"].choices = _role_choices(organisation_id)

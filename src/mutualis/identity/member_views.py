@@ -56,7 +56,9 @@ def member_list(request: HttpRequest) -> HttpResponse:
 
 @org_admin_view
 def member_invite(request: HttpRequest) -> HttpResponse:
-    form = member_forms.InvitationForm(_posted(request))
+    form = member_forms.InvitationForm(
+        _posted(request), organisation_id=_actor(request).organisation_id
+    )
     if request.method == "POST" and form.is_valid():
         try:
             invitation = invitations.send_invitation(
@@ -94,7 +96,9 @@ def _member_or_404(request: HttpRequest, pk: int) -> Any:
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _member_or_404(request, pk)
     form = member_forms.RolesForm(
-        _posted(request), initial={"roles": sorted(membership.role_codes())}
+        _posted(request),
+        initial={"roles": sorted(membership.role_codes())},
+        organisation_id=_actor(request).organisation_id,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -112,3 +112,13 @@ def _seed_accounts(stdout: Any) -> None:
 
 
 registry.declare_demo_step(registry.Step("identity.accounts", 20, _seed_accounts))
+
+
+def _sync_roles(stdout: Any) -> None:
+    from . import roles
+
+    roles.run_setup_step(stdout)
+
+
+# After the catalogue (core.catalogue, 50): a role may name a service.
+registry.declare_setup_step(registry.Step("identity.roles", 60, _sync_roles))

@@ -68,3 +68,20 @@ def has_unverified_address(user: Any) -> bool:
     from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user_id=user.pk, verified=False).exists()
+
+
+def roles_offered_to(organisation_id: int) -> list[Role]:
+    """The roles an administrator may give in the organisation: those of every member,
+    and those of the services it subscribes to now (inside its scope)."""
+    from django.db.models import Q
+
+    from mutualis.core.models import Subscription
+
+    subscribed = Subscription.objects.filter(
+        organisation_id=organisation_id, is_active=True
+    ).values("service_id")
+    return list(
+        Role.objects.filter(Q(service__isnull=True) | Q(service__in=subscribed)).order_by(
+            "position", "code"
+        )
+    )

@@ -8,7 +8,7 @@ from .organisations import (
     Service,
     Subscription,
 )
-from .tenancy import OrganisationOwned
+from .tenancy import OrganisationOwned, TwoPartyOwned
 
 __all__ = [
     "AdhesionStatus",
@@ -24,4 +24,5 @@ __all__ = [
     "OutgoingEmail",
     "Service",
     "Subscription",
+    "TwoPartyOwned",
 ]

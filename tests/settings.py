@@ -1,0 +1,6 @@
+"""Settings of the test suite: the project's own, plus a test-only context that plugs into
+the platform without any change to core (tests/plugged)."""
+
+from mutualis.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.plugged"]  # noqa: F405
