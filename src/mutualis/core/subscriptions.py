@@ -45,9 +45,7 @@ def subscription_required(code: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             membership = getattr(request, "membership", None)
-            if membership is not None and not has_subscription(
-                membership.organisation_id, code
-            ):
+            if membership is not None and not has_subscription(membership.organisation_id, code):
                 return service_unavailable(request, code)
             return view(request, *args, **kwargs)
 
