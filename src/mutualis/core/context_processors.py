@@ -17,20 +17,21 @@ def _menu(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 def _spaces(request: HttpRequest) -> list[dict[str, Any]]:
-    """The organisations and companies the person acts for: the switcher's links."""
+    """The organisations and companies the person acts for: the switcher's links, the one
+    the page acts for marked ``current``."""
     if not request.user.is_authenticated:
         return []
     spaces = []
     for kind in registry.tenant_kinds().values():
-        current = getattr(request, kind.attribute, None)
+        acting = getattr(request, kind.attribute, None) is not None
         for name, url in kind.spaces(request.user):
-            spaces.append({"name": name, "url": url, "kind": kind.prefix})
-        if current is not None:
-            for space in spaces:
-                space["current"] = space.get("current") or (
-                    space["kind"] == kind.prefix and request.path.startswith(space["url"])
-                )
+            current = acting and request.path.startswith(url)
+            spaces.append({"name": name, "url": url, "kind": kind.prefix, "current": current})
     return spaces
+
+
+def _current_space(request: HttpRequest) -> dict[str, Any] | None:
+    return next((space for space in _spaces(request) if space["current"]), None)
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
@@ -41,4 +42,5 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         # Lazy: no query unless the header is drawn.
         "menu": SimpleLazyObject(lambda: _menu(request)),
         "spaces": SimpleLazyObject(lambda: _spaces(request)),
+        "current_space": SimpleLazyObject(lambda: _current_space(request)),
     }
