@@ -15,30 +15,6 @@ class CompanyError(MutualisError):
 # --- SIRET -----------------------------------------------------------------------------
 
 
-class InvalidSiret(CompanyError):
-    code = "invalid_siret"
-    field_name = "siret"
-    message = _("This is not a valid SIRET number.")
-
-
-class SiretWrongLength(InvalidSiret):
-    code = "siret_wrong_length"
-    message = _("A SIRET number has 14 digits: the 9 of the SIREN, then the 5 of the NIC.")
-
-
-class SiretNotDigits(InvalidSiret):
-    code = "siret_not_digits"
-    message = _("A SIRET number is made of digits only (spaces are ignored).")
-
-
-class SiretBadCheckDigit(InvalidSiret):
-    code = "siret_bad_check_digit"
-    message = _(
-        "This SIRET number does not exist: its check digit is wrong. Check it against "
-        "your Kbis extract or the SIRENE register."
-    )
-
-
 class SiretOfAnotherCompany(CompanyError):
     code = "siret_of_another_company"
     field_name = "siret"

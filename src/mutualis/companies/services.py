@@ -34,6 +34,7 @@ from django_scopes import scope
 
 from mutualis.core import audit
 from mutualis.core.mail import queue_email
+from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
 from mutualis.identity.models import Membership, User
 
@@ -48,7 +49,6 @@ from .models import (
     Representative,
     RepresentativeRole,
 )
-from .numbers import parse_siret, siren_of
 
 NAME_MAX_LENGTH = 200
 
