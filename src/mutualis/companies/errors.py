@@ -98,37 +98,6 @@ class ColleagueAlreadyActive(CompanyError):
     message = _("This person already represents the company.")
 
 
-class InvitationUnknown(CompanyError):
-    code = "invitation_unknown"
-    message = _(
-        "This invitation link is not valid. Check that you copied the whole link, or ask "
-        "for a new invitation."
-    )
-
-
-class InvitationUsed(CompanyError):
-    code = "invitation_used"
-    message = _("This invitation has already been used: a link is good only once.")
-
-
-class InvitationExpired(CompanyError):
-    code = "invitation_expired"
-    message = _("This invitation has expired: ask the company's administrator for a new one.")
-
-
-class InvitationRevoked(CompanyError):
-    code = "invitation_revoked"
-    message = _("This invitation has been withdrawn by the company.")
-
-
-class InvitationForAnotherEmail(CompanyError):
-    code = "invitation_other_email"
-    message = _(
-        "This invitation was sent to another e-mail address: log in with the account of "
-        "that address (confirmed), then open the link again."
-    )
-
-
 # --- Status ----------------------------------------------------------------------------
 
 

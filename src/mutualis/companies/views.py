@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mutualis.core import audit, crossings, tenancy
-from mutualis.core.errors import MutualisError
+from mutualis.core.errors import InvitationError, InvitationNotFound, MutualisError
 from mutualis.core.forms import show_error
 
 from . import errors, forms, selectors, services
@@ -360,9 +360,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {}
     try:
         found = services.find_invitation(token=token)
-    except errors.CompanyError as exc:
+    except InvitationError as exc:
         context["error"] = exc.message
-        status = 404 if isinstance(exc, errors.InvitationUnknown) else 410
+        status = 404 if isinstance(exc, InvitationNotFound) else 410
         return render(request, "companies/invitation.html", context, status=status)
     context.update(
         invitation=found,
@@ -382,7 +382,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 request_context=audit.request_context(request),
             )
-        except errors.CompanyError as exc:
+        except MutualisError as exc:
             context["error"] = exc.message
         else:
             tenancy.choose_representation(request, representative.pk)
