@@ -12,8 +12,8 @@ import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
-from mutualis.backoffice import services as backoffice
 from mutualis.core.models import AuditEvent, Service
+from mutualis.core.services import subscriptions
 from mutualis.identity import services as identity
 from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
@@ -44,10 +44,10 @@ def communes(transactional_db):
     identity.grant_membership(actor=None, user=admin, organisation=semur, roles=["org_admin"])
     neighbour = identity.ensure_user(email="sacha@example.org", password=PASSWORD)
     identity.grant_membership(actor=None, user=neighbour, organisation=montbard, roles=["buyer"])
-    backoffice.subscribe(
+    subscriptions.subscribe(
         actor=staff_membership, organisation_id=semur.pk, service_code="procurement"
     )
-    backoffice.subscribe(
+    subscriptions.subscribe(
         actor=staff_membership, organisation_id=montbard.pk, service_code="legality"
     )
     return {

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scopes_disabled
 
-from mutualis.backoffice import errors, services
-from mutualis.core import audit
+from mutualis.core import audit, errors
 from mutualis.core.models import AuditEvent, OutgoingEmail
+from mutualis.core.services import emails as email_services
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_retry_service_refuses_a_member_agent(agent_a):
 
     email = make_email(status="failed")
     with pytest.raises(PermissionDenied):
-        services.retry_email(actor=agent_a, email_id=email.pk)
+        email_services.retry_email(actor=agent_a, email_id=email.pk)
     email.refresh_from_db()
     assert email.status == "failed"
 

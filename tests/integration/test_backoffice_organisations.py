@@ -14,9 +14,9 @@ from django.utils import timezone, translation
 from django_scopes import scopes_disabled
 from PIL import Image
 
-from mutualis.backoffice import errors, services
-from mutualis.core import audit
+from mutualis.core import audit, errors
 from mutualis.core.models import AuditEvent, FeeCategory, Organisation, Service, Subscription
+from mutualis.core.services import organisations, subscriptions
 from tests.factories.core import OrganisationFactory, valid_siren
 from tests.factories.identity import make_member
 
@@ -230,9 +230,11 @@ def test_create_makes_a_slug_from_the_name_and_records_the_event(
 def test_slug_numbering_ignores_longer_addresses_with_the_same_start(operator_staff):
     OrganisationFactory(slug="saint-apollinaire")
     OrganisationFactory(slug="ccas-2")
-    first = services.create_organisation(actor=operator_staff, name="Saint", kind="other_public")
-    second = services.create_organisation(actor=operator_staff, name="CCAS", kind="ccas")
-    third = services.create_organisation(actor=operator_staff, name="CCAS", kind="ccas")
+    first = organisations.create_organisation(
+        actor=operator_staff, name="Saint", kind="other_public"
+    )
+    second = organisations.create_organisation(actor=operator_staff, name="CCAS", kind="ccas")
+    third = organisations.create_organisation(actor=operator_staff, name="CCAS", kind="ccas")
     assert (first.slug, second.slug, third.slug) == ("saint", "ccas", "ccas-3")
 
 
@@ -272,7 +274,7 @@ def test_create_refuses_imported_kinds(staff_client, operator_staff):
     )
     assert error_codes(response, "kind") == ["invalid_choice"]
     with pytest.raises(errors.KindNotCreatable):
-        services.create_organisation(actor=operator_staff, name="Dijon", kind="commune")
+        organisations.create_organisation(actor=operator_staff, name="Dijon", kind="commune")
 
 
 def test_a_second_operator_is_refused(staff_client, operator_staff):
@@ -285,9 +287,9 @@ def test_a_second_operator_is_refused(staff_client, operator_staff):
 
 def test_services_refuse_a_member_agent(agent_a, org_a):
     with pytest.raises(PermissionDenied):
-        services.create_organisation(actor=agent_a, name="X", kind="ccas")
+        organisations.create_organisation(actor=agent_a, name="X", kind="ccas")
     with pytest.raises(PermissionDenied):
-        services.subscribe(actor=agent_a, organisation_id=org_a.pk, service_code="procurement")
+        subscriptions.subscribe(actor=agent_a, organisation_id=org_a.pk, service_code="procurement")
     assert events_of(org_a) == []
 
 
@@ -520,7 +522,7 @@ def test_subscription_rules_give_messages_and_change_nothing(staff_client, make_
 
     Service.objects.filter(code="website").update(is_available=False)
     with pytest.raises(errors.ServiceUnavailable):
-        services.subscribe(
+        subscriptions.subscribe(
             actor=response.wsgi_request.membership,
             organisation_id=org_a.pk,
             service_code="website",

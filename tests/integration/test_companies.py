@@ -22,6 +22,8 @@ from mutualis.companies.models import (
     Representative,
 )
 from mutualis.core import audit, tenancy
+from mutualis.core import errors as link_errors
+from mutualis.core import invitations as links
 from mutualis.core.models import AuditEvent, OutgoingEmail
 from mutualis.identity.models import Membership
 from tests.factories.companies import (
@@ -365,7 +367,7 @@ def test_an_admin_invites_a_colleague_who_accepts_the_link_once(client_of, compa
     path = link_in(mails_to(bob.email)[-1])
     token = path.rstrip("/").rsplit("/", 1)[1]
     # Only the token's digest is kept.
-    assert invitation.token_digest == services.hash_token(token)
+    assert invitation.token_digest == links.digest(token)
     assert token not in invitation.token_digest
     assert actions_of(company_x)[-1] == "company.colleague_invited"
 
@@ -387,7 +389,7 @@ def test_an_admin_invites_a_colleague_who_accepts_the_link_once(client_of, compa
     before = all_events()
     reused = client.post(path)
     assert reused.status_code == 410
-    assert reused.context["error"] == page_text(errors.InvitationUsed.message)
+    assert reused.context["error"] == page_text(link_errors.InvitationUsed.message)
     assert all_events() == before
 
 
@@ -403,7 +405,7 @@ def test_an_expired_invitation_is_refused_and_changes_nothing(client_of, company
     response = client.post(path)
 
     assert response.status_code == 410
-    assert response.context["error"] == page_text(errors.InvitationExpired.message)
+    assert response.context["error"] == page_text(link_errors.InvitationExpired.message)
     assert rows(Representative, company=company_x, user=bob) == []
     assert all_events() == before
 
@@ -417,7 +419,7 @@ def test_an_invitation_is_for_the_invited_address_only(client_of, company_x, adm
     assert client.get(path).context["may_accept"] is False
     response = client.post(path)
 
-    assert response.context["error"] == page_text(errors.InvitationForAnotherEmail.message)
+    assert response.context["error"] == page_text(link_errors.InvitationForAnotherAddress.message)
     assert rows(Representative, company=company_x, user=mallory) == []
     # Still good for Bob.
     client.force_login(bob)
@@ -429,7 +431,7 @@ def test_an_unknown_invitation_link_says_so(client, company_x, token):
     response = client.get(reverse("business:invitation", args=[token]))
 
     assert response.status_code == 404
-    assert response.context["error"] == page_text(errors.InvitationUnknown.message)
+    assert response.context["error"] == page_text(link_errors.InvitationNotFound.message)
 
 
 def test_a_new_invitation_withdraws_the_previous_link(client_of, company_x, admin_x, bob):
@@ -439,7 +441,7 @@ def test_a_new_invitation_withdraws_the_previous_link(client_of, company_x, admi
     second = link_in(mails_to(bob.email)[-1])
     client = client_of(bob)
 
-    assert client.post(first).context["error"] == page_text(errors.InvitationRevoked.message)
+    assert client.post(first).context["error"] == page_text(link_errors.InvitationRevoked.message)
     client.post(second)
     assert row(Representative, company=company_x, user=bob).role == "admin"
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from mutualis.core import audit
+from mutualis.core import errors as link_errors
 from mutualis.core.models import AuditEvent, OutgoingEmail
 from mutualis.identity import errors, invitation_views, invitations, services
 from mutualis.identity.models import Invitation, Membership
@@ -86,7 +87,7 @@ def test_an_administrator_invites_an_agent_and_only_a_hash_is_stored(agent_a):
     assert invitation.invited_by == agent_a
     assert sorted(r.code for r in invitation.roles.all()) == ["buyer", "secretary"]
     # The token itself is nowhere in the database: only its SHA-256.
-    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert invitation.token_digest == hashlib.sha256(token.encode()).hexdigest()
     with scopes_disabled():
         assert token not in str(Invitation.objects.filter(pk=invitation.pk).values().first())
     # Valid for the default seven days.
@@ -122,7 +123,7 @@ def test_inviting_the_same_address_again_withdraws_the_previous_link(agent_a, ne
 
     assert reload(first).revoked_at is not None
     assert reload(second).is_open
-    with pytest.raises(errors.InvitationRevoked):
+    with pytest.raises(link_errors.InvitationRevoked):
         invitations.accept_invitation(user=newcomer, token=first_token)
     actions = [(e.action, e.payload.get("reason")) for e in events_of(agent_a.organisation)]
     assert actions == [
@@ -170,7 +171,7 @@ def test_inviting_an_active_member_or_an_unknown_role_is_refused(agent_a):
 def test_a_withdrawn_invitation_cannot_be_withdrawn_again(agent_a):
     invitation = invite(agent_a)
     invitations.revoke_invitation(actor=agent_a, invitation_id=invitation.pk)
-    with pytest.raises(errors.InvitationNotOpen) as excinfo:
+    with pytest.raises(link_errors.InvitationNotOpen) as excinfo:
         invitations.revoke_invitation(actor=agent_a, invitation_id=invitation.pk)
     assert excinfo.value.code == "invitation_not_open"
     assert [e.action for e in events_of(agent_a.organisation)] == [
@@ -233,7 +234,7 @@ def test_a_link_works_only_once(client, agent_a, newcomer):
     invitations.accept_invitation(user=newcomer, token=token)
     count = len(events_of(agent_a.organisation))
 
-    with pytest.raises(errors.InvitationUsed):
+    with pytest.raises(link_errors.InvitationUsed):
         invitations.accept_invitation(user=newcomer, token=token)
     client.force_login(newcomer)
     for response in (client.get(path_of(link)), client.post(path_of(link))):
@@ -255,10 +256,10 @@ def test_an_expired_link_shows_a_clear_message_and_changes_nothing(client, agent
     for response in (client.get(path_of(link)), client.post(path_of(link))):
         assert response.status_code == 410
         assert response.context["code"] == "invitation_expired"
-        assert str(errors.InvitationExpired.message)[:20] in response.content.decode()
+        assert str(link_errors.InvitationExpired.message)[:20] in response.content.decode()
     assert membership_of(newcomer, agent_a.organisation) is None
     assert reload(invitation).accepted_at is None
-    with pytest.raises(errors.InvitationExpired):
+    with pytest.raises(link_errors.InvitationExpired):
         invitations.accept_invitation(user=newcomer, token=token)
 
 
@@ -291,7 +292,7 @@ def test_an_unknown_or_malformed_link_is_not_found(client, agent_a, newcomer, to
     response = client.get(reverse("invitations:accept", kwargs={"token": token}))
     assert response.status_code == 404
     assert response.context["code"] == "invitation_not_found"
-    with pytest.raises(errors.InvitationNotFound):
+    with pytest.raises(link_errors.InvitationNotFound):
         invitations.accept_invitation(user=newcomer, token=token)
 
 
@@ -303,7 +304,7 @@ def test_a_forwarded_link_does_not_let_someone_else_in(client, agent_a, agent_b)
     assert response.status_code == 403
     assert "agent.b@example.org" in response.content.decode()
     assert membership_of(agent_b.user, agent_a.organisation) is None
-    with pytest.raises(errors.InvitationForAnotherAddress) as excinfo:
+    with pytest.raises(link_errors.InvitationForAnotherAddress) as excinfo:
         invitations.accept_invitation(user=agent_b.user, token=token)
     assert excinfo.value.code == "invitation_other_address"
 
@@ -312,7 +313,7 @@ def test_an_unverified_address_cannot_accept(agent_a, newcomer):
     EmailAddress.objects.filter(user=newcomer).update(verified=False)
     invite(agent_a)
     _link, token = sent_link(newcomer.email)
-    with pytest.raises(errors.InvitationForAnotherAddress):
+    with pytest.raises(link_errors.InvitationForAnotherAddress):
         invitations.accept_invitation(user=newcomer, token=token)
 
 

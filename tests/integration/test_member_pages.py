@@ -13,6 +13,7 @@ from django.utils import translation
 from django_scopes import scopes_disabled
 
 from mutualis.core import audit
+from mutualis.core import errors as link_errors
 from mutualis.core.models import AuditEvent, OutgoingEmail, Subscription
 from mutualis.identity import errors, invitations, services
 from mutualis.identity.models import Invitation, Membership
@@ -342,7 +343,7 @@ def test_an_administrator_withdraws_an_invitation(admin_client, client, invitati
     ]
 
     again = admin_client.post(org_url("members:invitation_revoke", pk=invitation_a.pk), follow=True)
-    assert shown_messages(again) == [page_text(errors.InvitationNotOpen.message)]
+    assert shown_messages(again) == [page_text(link_errors.InvitationNotOpen.message)]
 
 
 def test_an_unknown_number_gives_404(admin_client):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from stdnum import luhn
 from stdnum.fr import siret as siret_rules
 
-from mutualis.companies import errors
-from mutualis.companies.numbers import parse_siret, siren_of
+from mutualis.core import errors
+from mutualis.core.numbers import parse_siret, siren_of
 
 # La Poste: every establishment shares SIREN 356 000 000; the head office's SIRET passes
 # Luhn, the others only the rule "digit sum multiple of 5".

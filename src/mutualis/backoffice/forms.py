@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.fr import siren as siren_rules
 
+from mutualis.core.errors import PlatformError
 from mutualis.core.models import (
     AdhesionStatus,
     FeeCategory,
@@ -17,9 +18,11 @@ from mutualis.core.models import (
     OutgoingEmail,
 )
 from mutualis.core.models.organisations import colour_validator
+from mutualis.core.numbers import parse_siret
+from mutualis.core.services import organisations as organisation_services
 from mutualis.core.validators import validate_siren
 
-from . import errors, selectors, services
+from . import selectors
 
 ALL = [("", _("All"))]
 
@@ -105,7 +108,7 @@ class OrganisationCreateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(
         label=_("Kind"),
-        choices=[(kind.value, kind.label) for kind in services.CREATABLE_KINDS],
+        choices=[(kind.value, kind.label) for kind in organisation_services.CREATABLE_KINDS],
         help_text=_(
             "Communes, groupings of communes, départements and régions come from the "
             "territory import."
@@ -151,6 +154,39 @@ class OrganisationEditForm(forms.Form):
     remove_logo = forms.BooleanField(label=_("Remove the current logo"), required=False)
     primary_colour = ColourField(label=_("Primary colour"))
     secondary_colour = ColourField(label=_("Secondary colour"))
+    siret = forms.CharField(
+        label=_("SIRET of the main establishment"),
+        required=False,
+        max_length=20,
+        help_text=_("14 digits: the SIREN, then the 5 digits of the establishment."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    street = forms.CharField(label=_("Street address"), required=False, max_length=200)
+    street_extra = forms.CharField(
+        label=_("Address complement"),
+        required=False,
+        max_length=200,
+        help_text=_("Building, locality, PO box…"),
+    )
+    postcode = forms.CharField(
+        label=_("Postcode"),
+        required=False,
+        max_length=10,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    contact_email = forms.EmailField(
+        label=_("Contact e-mail address"),
+        required=False,
+        max_length=254,
+        help_text=_("Shown on the public directory: prefer a shared address."),
+    )
+    phone = forms.CharField(
+        label=_("Telephone"),
+        required=False,
+        max_length=25,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
 
     @classmethod
     def for_organisation(cls, organisation: Organisation, *args: Any, **kwargs: Any) -> Any:
@@ -162,17 +198,42 @@ class OrganisationEditForm(forms.Form):
             "siren": organisation.siren,
             "primary_colour": organisation.primary_colour,
             "secondary_colour": organisation.secondary_colour,
+            "siret": organisation.siret,
+            "street": organisation.street,
+            "street_extra": organisation.street_extra,
+            "postcode": organisation.postcode,
+            "city": organisation.city,
+            "contact_email": organisation.contact_email,
+            "phone": organisation.phone,
         }
         return cls(*args, initial=initial, **kwargs)
+
+    # Every input is checked at once, so that the page lists all its errors; the service
+    # checks them again (and the SIRET against the SIREN) when it writes.
 
     def clean_logo(self) -> Any:
         logo = self.cleaned_data.get("logo")
         if logo:
-            try:
-                services.check_logo(logo)
-            except errors.BackofficeError as exc:
-                raise ValidationError(exc.message, code=exc.code) from exc
+            _check(organisation_services.check_logo, logo)
         return logo
+
+    def clean_siret(self) -> str:
+        siret = self.cleaned_data["siret"]
+        return _check(parse_siret, siret) if siret.strip() else ""
+
+    def clean_postcode(self) -> str:
+        return _check(organisation_services.clean_postcode, self.cleaned_data["postcode"])
+
+    def clean_phone(self) -> str:
+        return _check(organisation_services.clean_phone, self.cleaned_data["phone"])
+
+
+def _check(rule: Any, value: Any) -> Any:
+    """A service's rule as a form field's validation."""
+    try:
+        return rule(value)
+    except PlatformError as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
 
 
 # --- Users and memberships -------------------------------------------------------------

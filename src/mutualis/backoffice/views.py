@@ -24,10 +24,13 @@ from mutualis.core import audit, crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
+from mutualis.core.services import emails as email_services
+from mutualis.core.services import organisations as organisation_services
+from mutualis.core.services import subscriptions as subscription_services
 from mutualis.identity import invitations
 from mutualis.identity import services as identity_services
 
-from . import forms, selectors, services
+from . import forms, selectors
 from .guards import operator_required
 
 PAGE_SIZE = 50
@@ -109,7 +112,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            organisation = services.create_organisation(
+            organisation = organisation_services.create_organisation(
                 actor=_actor(request),
                 name=data["name"],
                 kind=data["kind"],
@@ -136,7 +139,7 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.update_organisation(
+            organisation_services.update_organisation(
                 actor=_actor(request),
                 organisation_id=organisation.pk,
                 name=data["name"],
@@ -148,6 +151,7 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 secondary_colour=data["secondary_colour"],
                 logo=data["logo"] or None,
                 remove_logo=data["remove_logo"],
+                contact={field: data[field] for field in organisation_services.CONTACT_FIELDS},
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
@@ -170,13 +174,13 @@ def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -
         raise Http404
     service = get_object_or_404(Service, code=code)
     use_case, done = {
-        "subscribe": (services.subscribe, _("%(org)s now subscribes to %(service)s.")),
+        "subscribe": (subscription_services.subscribe, _("%(org)s now subscribes to %(service)s.")),
         "suspend": (
-            services.suspend_subscription,
+            subscription_services.suspend_subscription,
             _("The subscription of %(org)s to %(service)s is suspended."),
         ),
         "resume": (
-            services.resume_subscription,
+            subscription_services.resume_subscription,
             _("The subscription of %(org)s to %(service)s is resumed."),
         ),
     }[action]
@@ -439,7 +443,7 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def email_retry(request: HttpRequest, pk: int) -> HttpResponse:
     email = get_object_or_404(OutgoingEmail, pk=pk)
     try:
-        services.retry_email(
+        email_services.retry_email(
             actor=_actor(request),
             email_id=email.pk,
             request_context=audit.request_context(request),

@@ -15,30 +15,6 @@ class CompanyError(MutualisError):
 # --- SIRET -----------------------------------------------------------------------------
 
 
-class InvalidSiret(CompanyError):
-    code = "invalid_siret"
-    field_name = "siret"
-    message = _("This is not a valid SIRET number.")
-
-
-class SiretWrongLength(InvalidSiret):
-    code = "siret_wrong_length"
-    message = _("A SIRET number has 14 digits: the 9 of the SIREN, then the 5 of the NIC.")
-
-
-class SiretNotDigits(InvalidSiret):
-    code = "siret_not_digits"
-    message = _("A SIRET number is made of digits only (spaces are ignored).")
-
-
-class SiretBadCheckDigit(InvalidSiret):
-    code = "siret_bad_check_digit"
-    message = _(
-        "This SIRET number does not exist: its check digit is wrong. Check it against "
-        "your Kbis extract or the SIRENE register."
-    )
-
-
 class SiretOfAnotherCompany(CompanyError):
     code = "siret_of_another_company"
     field_name = "siret"
@@ -120,37 +96,6 @@ class ColleagueAlreadyActive(CompanyError):
     code = "colleague_already_active"
     field_name = "email"
     message = _("This person already represents the company.")
-
-
-class InvitationUnknown(CompanyError):
-    code = "invitation_unknown"
-    message = _(
-        "This invitation link is not valid. Check that you copied the whole link, or ask "
-        "for a new invitation."
-    )
-
-
-class InvitationUsed(CompanyError):
-    code = "invitation_used"
-    message = _("This invitation has already been used: a link is good only once.")
-
-
-class InvitationExpired(CompanyError):
-    code = "invitation_expired"
-    message = _("This invitation has expired: ask the company's administrator for a new one.")
-
-
-class InvitationRevoked(CompanyError):
-    code = "invitation_revoked"
-    message = _("This invitation has been withdrawn by the company.")
-
-
-class InvitationForAnotherEmail(CompanyError):
-    code = "invitation_other_email"
-    message = _(
-        "This invitation was sent to another e-mail address: log in with the account of "
-        "that address (confirmed), then open the link again."
-    )
 
 
 # --- Status ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
+from mutualis.core import invitations
 from mutualis.core.validators import validate_siren
 
 
@@ -191,31 +192,22 @@ class JoinRequest(CompanyOwned):
         return f"{self.user_id}→company:{self.company_id} ({self.status})"
 
 
-class CompanyInvitation(CompanyOwned):
-    """An administrator's invitation of a colleague by e-mail.
+class CompanyInvitation(CompanyOwned, invitations.Invitation):
+    """An administrator's invitation of a colleague by e-mail, with a single-use link
+    (the token, its digest and its lifetime: ``core.invitations``)."""
 
-    Only the SHA-256 digest of the link's token is stored: someone who reads the table
-    cannot accept an invitation. A link is good once, until ``expires_at``.
-    """
-
-    email = models.EmailField(_("e-mail address"))
     role = models.CharField(
         _("role"),
         max_length=10,
         choices=RepresentativeRole.choices,
         default=RepresentativeRole.MEMBER,
     )
-    token_digest = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("colleague invitation")
@@ -225,11 +217,11 @@ class CompanyInvitation(CompanyOwned):
             models.CheckConstraint(
                 condition=Q(role__in=RepresentativeRole.values), name="company_invitation_role"
             ),
+            models.CheckConstraint(
+                condition=invitations.not_both_condition(),
+                name="company_invitation_accepted_or_revoked",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"invitation {self.pk} to company:{self.company_id}"
-
-    @property
-    def is_open(self) -> bool:
-        return self.accepted_at is None and self.revoked_at is None

@@ -17,10 +17,7 @@ that company, and nothing outside it is read.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import secrets
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -33,7 +30,10 @@ from django.utils import timezone, translation
 from django_scopes import scope
 
 from mutualis.core import audit
+from mutualis.core import invitations as links
+from mutualis.core.errors import InvitationForAnotherAddress
 from mutualis.core.mail import queue_email
+from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
 from mutualis.identity.models import Membership, User
 
@@ -48,7 +48,6 @@ from .models import (
     Representative,
     RepresentativeRole,
 )
-from .numbers import parse_siret, siren_of
 
 NAME_MAX_LENGTH = 200
 
@@ -331,23 +330,6 @@ def _decide(join_request: JoinRequest, status: str, *, by: Any) -> None:
 # --- Colleagues ------------------------------------------------------------------------
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_token(company_id: int) -> str:
-    # The company's number leads the token so that the link is looked up inside that
-    # company's scope alone; the random part is what proves the link.
-    return f"{company_id}.{secrets.token_urlsafe(32)}"
-
-
-def _company_of_token(token: str) -> int | None:
-    prefix, dot, secret = (token or "").partition(".")
-    if not (dot and secret and prefix.isascii() and prefix.isdigit()) or len(prefix) > 18:
-        return None
-    return int(prefix)
-
-
 def _check_role(role: str) -> str:
     if role not in RepresentativeRole.values:
         raise errors.UnknownRole()
@@ -377,22 +359,18 @@ def invite_colleague(
         ).exists():
             raise errors.ColleagueAlreadyActive()
         now = timezone.now()
-        replaced = list(
-            CompanyInvitation.objects.select_for_update()
-            .filter(company=company, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
-            .order_by("pk")
+        replaced = links.withdraw_open(
+            CompanyInvitation.objects.filter(company=company, email=email), now=now
         )
-        for old in replaced:
-            old.revoked_at = now
-            old.save(update_fields=["revoked_at"])
-        token = _new_token(company.pk)
+        # The company's number leads the token: the link is looked up in its scope alone.
+        token, digest = links.issue_token(company.pk)
         invitation = CompanyInvitation.objects.create(
             company=company,
             email=email,
             role=role,
-            token_digest=hash_token(token),
+            token_digest=digest,
             invited_by=actor.user,
-            expires_at=now + timedelta(days=settings.MUTUALIS_INVITATION_DAYS),
+            expires_at=links.expiry(now),
         )
         # The address stays out of the hashed payload: the event names the row.
         _record(
@@ -434,12 +412,7 @@ def revoke_invitation(
         invitation = CompanyInvitation.objects.select_for_update().get(
             pk=invitation_id, company=company
         )
-        if invitation.accepted_at is not None:
-            raise errors.InvitationUsed()
-        if invitation.revoked_at is not None:
-            raise errors.InvitationRevoked()
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        links.revoke(invitation, now=timezone.now())
         _record(
             company,
             actor=actor.user,
@@ -451,30 +424,14 @@ def revoke_invitation(
     return invitation
 
 
-def _usable(invitation: CompanyInvitation | None) -> CompanyInvitation:
-    """The invitation if its link still works, else the error that says why not."""
-    if invitation is None:
-        raise errors.InvitationUnknown()
-    if invitation.accepted_at is not None:
-        raise errors.InvitationUsed()
-    if invitation.revoked_at is not None:
-        raise errors.InvitationRevoked()
-    if invitation.expires_at <= timezone.now():
-        raise errors.InvitationExpired()
-    return invitation
-
-
 def find_invitation(*, token: str) -> CompanyInvitation:
     """The invitation a link opens, with its company, for the acceptance page; raises
     the error to show when the link does not work (any more)."""
-    company_id = _company_of_token(token)
-    if company_id is None:
-        raise errors.InvitationUnknown()
+    company_id = links.owner_of(token)
     with scope(company=company_id):
-        return _usable(
-            CompanyInvitation.objects.select_related("company")
-            .filter(company_id=company_id, token_digest=hash_token(token))
-            .first()
+        return links.find_usable(
+            CompanyInvitation.objects.select_related("company").filter(company_id=company_id),
+            token,
         )
 
 
@@ -497,26 +454,20 @@ def accept_invitation(
     The invited address must be a confirmed address of the account: a forwarded link
     lets nobody else in.
     """
-    company_id = _company_of_token(token)
-    if company_id is None:
-        raise errors.InvitationUnknown()
+    company_id = links.owner_of(token)
     with scope(company=company_id):
         # Locked: two clicks on the link give one representative; the second is told
         # the link is used.
-        invitation = _usable(
-            CompanyInvitation.objects.select_for_update()
-            .filter(company_id=company_id, token_digest=hash_token(token))
-            .first()
+        invitation = links.lock_usable(
+            CompanyInvitation.objects.filter(company_id=company_id), token
         )
         if not may_accept(user, invitation):
-            raise errors.InvitationForAnotherEmail()
+            raise InvitationForAnotherAddress()
         company = Company.objects.select_for_update().get(pk=company_id)
         if company.status == CompanyStatus.SUSPENDED:
             raise errors.CompanySuspended()
         representative, role_before = _grant(company, user, invitation.role)
-        invitation.accepted_at = timezone.now()
-        invitation.accepted_by = user
-        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        links.mark_accepted(invitation, now=timezone.now(), accepted_by=user)
         _record(
             company,
             actor=user,

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mutualis.core import audit
-from mutualis.core.errors import MutualisError
+from mutualis.core.errors import InvitationError, InvitationNotFound, MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.tenancy import tenant_redirect
 
@@ -354,9 +354,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     context: dict[str, Any] = {}
     try:
         found = services.find_invitation(token=token)
-    except errors.CompanyError as exc:
+    except InvitationError as exc:
         context["error"] = exc.message
-        status = 404 if isinstance(exc, errors.InvitationUnknown) else 410
+        status = 404 if isinstance(exc, InvitationNotFound) else 410
         return render(request, "companies/invitation.html", context, status=status)
     context.update(
         invitation=found,
@@ -376,7 +376,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 token=token,
                 request_context=audit.request_context(request),
             )
-        except errors.CompanyError as exc:
+        except MutualisError as exc:
             context["error"] = exc.message
         else:
             crossings.representations_of_user(user, refresh=True)

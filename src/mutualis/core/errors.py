@@ -32,6 +32,239 @@ class TerritoryFileError(MutualisError):
     message = _("A territory file is invalid.")
 
 
+class PlatformError(MutualisError):
+    """A refused use case of the platform core (organisations, subscriptions, outbox)."""
+
+    code = "platform_error"
+
+
+# --- Organisations ---------------------------------------------------------------------
+
+
+class InvalidSiren(PlatformError):
+    code = "invalid_siren"
+    field_name = "siren"
+    message = _("This is not a valid SIREN number (9 digits with a valid check digit).")
+
+
+class SirenRequired(PlatformError):
+    code = "siren_required"
+    field_name = "siren"
+    message = _("Communes and groupings of communes (EPCI) must have a SIREN number.")
+
+
+class SirenTaken(PlatformError):
+    code = "siren_taken"
+    field_name = "siren"
+    message = _("Another organisation already has this SIREN number.")
+
+
+class InvalidColour(PlatformError):
+    code = "invalid_colour"
+    message = _("Enter a colour as #RRGGBB, for example #1d4e89.")
+
+
+class KindNotCreatable(PlatformError):
+    code = "kind_not_creatable"
+    field_name = "kind"
+    message = _(
+        "Organisations of this kind come from the territory import and cannot be created by hand."
+    )
+
+
+class OperatorExists(PlatformError):
+    code = "operator_exists"
+    field_name = "kind"
+    message = _("The platform already has its operator organisation.")
+
+
+class NameRequired(PlatformError):
+    code = "name_required"
+    field_name = "name"
+    message = _("Enter the organisation's name.")
+
+
+# --- Logos -----------------------------------------------------------------------------
+
+
+class LogoTooLarge(PlatformError):
+    code = "logo_too_large"
+    field_name = "logo"
+    message = _("The logo file is too large: at most 1 MB.")
+
+
+class LogoFormatRefused(PlatformError):
+    code = "logo_format_refused"
+    field_name = "logo"
+    message = _(
+        "The logo must be a PNG or JPEG image. Other formats (SVG, GIF, WebP, PDF…) "
+        "are not accepted."
+    )
+
+
+class LogoDamaged(PlatformError):
+    code = "logo_damaged"
+    field_name = "logo"
+    message = _("The logo file is damaged: it could not be read as a PNG or JPEG image.")
+
+
+class LogoDimensionsTooLarge(PlatformError):
+    code = "logo_dimensions_too_large"
+    field_name = "logo"
+    message = _("The logo is too large: at most 4000 by 4000 pixels.")
+
+
+# --- Subscriptions ---------------------------------------------------------------------
+
+
+class NotAMember(PlatformError):
+    code = "not_a_member"
+    message = _("Only members of the grouping can subscribe to its services.")
+
+
+class ServiceUnavailable(PlatformError):
+    code = "service_unavailable"
+    message = _("This service is not open to subscriptions.")
+
+
+class AlreadySubscribed(PlatformError):
+    code = "already_subscribed"
+    message = _("This organisation already subscribes to this service (resume it if suspended).")
+
+
+class SubscriptionNotFound(PlatformError):
+    code = "subscription_not_found"
+    message = _("This organisation does not subscribe to this service.")
+
+
+class SubscriptionNotActive(PlatformError):
+    code = "subscription_not_active"
+    message = _("This subscription is already suspended.")
+
+
+class SubscriptionAlreadyActive(PlatformError):
+    code = "subscription_already_active"
+    message = _("This subscription is already active.")
+
+
+# --- E-mails ---------------------------------------------------------------------------
+
+
+class EmailNotFailed(PlatformError):
+    code = "email_not_failed"
+    message = _("Only failed e-mails can be retried.")
+
+
+# --- Organisation contact data ---------------------------------------------------------
+
+
+class InvalidSiret(PlatformError):
+    code = "invalid_siret"
+    field_name = "siret"
+    message = _("This is not a valid SIRET number.")
+
+
+class SiretWrongLength(InvalidSiret):
+    code = "siret_wrong_length"
+    message = _("A SIRET number has 14 digits: the 9 of the SIREN, then the 5 of the NIC.")
+
+
+class SiretNotDigits(InvalidSiret):
+    code = "siret_not_digits"
+    message = _("A SIRET number is made of digits only (spaces are ignored).")
+
+
+class SiretBadCheckDigit(InvalidSiret):
+    code = "siret_bad_check_digit"
+    message = _(
+        "This SIRET number does not exist: its check digit is wrong. Check it against "
+        "your Kbis extract or the SIRENE register."
+    )
+
+
+class SiretOfAnotherSiren(PlatformError):
+    code = "siret_of_another_siren"
+    field_name = "siret"
+    message = _(
+        "This SIRET number is not an establishment of this organisation: its first 9 digits "
+        "must be the organisation's SIREN."
+    )
+
+
+class InvalidPostcode(PlatformError):
+    code = "invalid_postcode"
+    field_name = "postcode"
+    message = _("A postcode has 5 digits, for example 21000.")
+
+
+class InvalidPhone(PlatformError):
+    code = "invalid_phone"
+    field_name = "phone"
+    message = _(
+        "Enter a telephone number of 10 digits (03 80 12 34 56), or an international "
+        "number starting with + (+33 3 80 12 34 56)."
+    )
+
+
+class InvalidContactEmail(PlatformError):
+    code = "invalid_contact_email"
+    field_name = "contact_email"
+    message = _("Enter a valid e-mail address.")
+
+
+class TextTooLong(PlatformError):
+    code = "text_too_long"
+    message = _("This text is too long.")
+
+
+class NulCharacter(PlatformError):
+    code = "nul_character"
+    message = _("This text contains a character that is not allowed.")
+
+
+# --- Invitations -----------------------------------------------------------------------
+
+
+class InvitationError(MutualisError):
+    """A link that does not work (any more), or an invitation that cannot change: the
+    same codes for an organisation's and a company's invitations."""
+
+    code = "invitation_error"
+
+
+class InvitationNotFound(InvitationError):
+    code = "invitation_not_found"
+    message = _("This invitation link is not valid. Check that you copied the whole link.")
+
+
+class InvitationExpired(InvitationError):
+    code = "invitation_expired"
+    message = _("This invitation has expired. Ask the person who invited you to send a new one.")
+
+
+class InvitationRevoked(InvitationError):
+    code = "invitation_revoked"
+    message = _("This invitation has been withdrawn.")
+
+
+class InvitationUsed(InvitationError):
+    code = "invitation_used"
+    message = _("This invitation has already been accepted. Each link can be used only once.")
+
+
+class InvitationForAnotherAddress(InvitationError):
+    code = "invitation_other_address"
+    message = _(
+        "This invitation was sent to an e-mail address that is not a verified address of "
+        "your account. Log in with the account of that address, or add and verify it."
+    )
+
+
+class InvitationNotOpen(InvitationError):
+    code = "invitation_not_open"
+    message = _("This invitation has already been accepted or withdrawn.")
+
+
 class ServiceNotSubscribed(MutualisError):
     """The acting organisation has no active subscription to the service: new actions of
     the member stop; what it published and what others are entitled to goes on."""

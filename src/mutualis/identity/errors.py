@@ -60,44 +60,6 @@ class AlreadyMember(IdentityError):
     message = _("You already act for this organisation.")
 
 
-# --- Invitations -----------------------------------------------------------------------
-
-
-class InvitationNotFound(IdentityError):
-    code = "invitation_not_found"
-    message = _("This invitation link is not valid. Check that you copied the whole link.")
-
-
-class InvitationExpired(IdentityError):
-    code = "invitation_expired"
-    message = _(
-        "This invitation has expired. Ask an administrator of the organisation to invite you again."
-    )
-
-
-class InvitationRevoked(IdentityError):
-    code = "invitation_revoked"
-    message = _("This invitation has been withdrawn by the organisation.")
-
-
-class InvitationUsed(IdentityError):
-    code = "invitation_used"
-    message = _("This invitation has already been accepted. Each link can be used only once.")
-
-
-class InvitationForAnotherAddress(IdentityError):
-    code = "invitation_other_address"
-    message = _(
-        "This invitation was sent to an e-mail address that is not a verified address of "
-        "your account. Log in with the account of that address, or add and verify it."
-    )
-
-
-class InvitationNotOpen(IdentityError):
-    code = "invitation_not_open"
-    message = _("This invitation has already been accepted or withdrawn.")
-
-
 # --- Account deletion ------------------------------------------------------------------
 
 

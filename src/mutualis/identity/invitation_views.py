@@ -18,18 +18,26 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from mutualis.core import audit
+from mutualis.core.errors import (
+    InvitationError,
+    InvitationExpired,
+    InvitationNotFound,
+    InvitationRevoked,
+    InvitationUsed,
+    MutualisError,
+)
 
-from . import crossings, errors, invitations
+from . import crossings, invitations
 from .models import User
 
 PENDING_SESSION_KEY = "mutualis_invitation_token"
 
 # Links that worked once and no longer do: "gone" rather than "not found".
-GONE = (errors.InvitationExpired, errors.InvitationRevoked, errors.InvitationUsed)
+GONE = (InvitationExpired, InvitationRevoked, InvitationUsed)
 
 
-def _unusable(request: HttpRequest, error: errors.IdentityError) -> HttpResponse:
-    status = 404 if isinstance(error, errors.InvitationNotFound) else 410
+def _unusable(request: HttpRequest, error: InvitationError) -> HttpResponse:
+    status = 404 if isinstance(error, InvitationNotFound) else 410
     return render(
         request,
         "identity/invitation_unusable.html",
@@ -52,7 +60,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
         request.session.pop(PENDING_SESSION_KEY, None)
     try:
         invitation = invitations.find_invitation(token=token)
-    except (errors.InvitationNotFound, *GONE) as exc:
+    except (InvitationNotFound, *GONE) as exc:
         return _unusable(request, exc)
     context = {"invitation": invitation, "organisation": invitation.organisation}
     if not user.is_authenticated:
@@ -81,7 +89,7 @@ def accept(request: HttpRequest, token: str) -> HttpResponse:
             )
         except GONE as exc:
             return _unusable(request, exc)
-        except errors.IdentityError as exc:
+        except MutualisError as exc:
             messages.error(request, exc.message)
             return redirect("core:home")
         # The memberships loaded at the start of the request lack the new one.

@@ -1,19 +1,14 @@
 """Invitations: an organisation's administrator (or operator staff) invites an agent by
 e-mail; the person accepts through a single-use link that expires.
 
-The link carries a random token; only its SHA-256 is stored, so that reading the table
-(a backup, the back office) never gives a working link. The token starts with the
-organisation's number: the public acceptance page then looks the invitation up inside
-that organisation's scope, like any other tenant query, instead of crossing every member.
-A forged number only changes which scope is searched; the hash still has to match.
+The token, its digest, its lifetime and its single use are ``core.invitations``, shared
+with the companies' invitations. The token starts with the organisation's number: the
+public acceptance page looks the invitation up inside that organisation's scope alone.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -26,6 +21,8 @@ from django.utils import timezone, translation
 from django_scopes import scope
 
 from mutualis.core import audit, crossings
+from mutualis.core import invitations as links
+from mutualis.core.errors import InvitationForAnotherAddress
 from mutualis.core.mail import queue_email
 from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_role
@@ -33,28 +30,6 @@ from mutualis.core.permissions import is_operator_staff, require_role
 from . import errors
 from .models import Invitation, Membership, Role, User
 from .services import _roles
-
-DEFAULT_INVITATION_DAYS = 7
-
-
-def invitation_days() -> int:
-    """How long a link stays valid (``MUTUALIS_INVITATION_DAYS``), read at each use."""
-    return int(getattr(settings, "MUTUALIS_INVITATION_DAYS", DEFAULT_INVITATION_DAYS))
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _new_token(organisation_id: int) -> str:
-    return f"{organisation_id}.{secrets.token_urlsafe(32)}"
-
-
-def _organisation_id_of(token: str) -> int | None:
-    prefix, dot, secret = token.partition(".")
-    if not (dot and secret and prefix.isascii() and prefix.isdigit()) or len(prefix) > 18:
-        return None
-    return int(prefix)
 
 
 def _acting_scope(actor: Membership, organisation_id: int) -> Any:
@@ -104,19 +79,10 @@ def send_invitation(
                 raise errors.MembershipExists()
         now = timezone.now()
         context = dict(request_context or {})
-        replaced = list(
-            Invitation.objects.select_for_update()
-            .filter(
-                organisation=organisation,
-                email=email,
-                accepted_at__isnull=True,
-                revoked_at__isnull=True,
-            )
-            .order_by("pk")
+        replaced = links.withdraw_open(
+            Invitation.objects.filter(organisation=organisation, email=email), now=now
         )
         for old in replaced:
-            old.revoked_at = now
-            old.save(update_fields=["revoked_at"])
             audit.record(
                 actor=actor,
                 organisation=organisation,
@@ -125,13 +91,13 @@ def send_invitation(
                 payload={"reason": "replaced"},
                 **context,
             )
-        token = _new_token(organisation.pk)
+        token, digest = links.issue_token(organisation.pk)
         invitation = Invitation.objects.create(
             organisation=organisation,
             email=email,
             invited_by=actor,
-            token_hash=hash_token(token),
-            expires_at=now + timedelta(days=invitation_days()),
+            token_digest=digest,
+            expires_at=links.expiry(now),
         )
         invitation.roles.set(wanted)
         # No address in the hashed payload: the event names the invitation's row.
@@ -206,10 +172,7 @@ def revoke_invitation(
         if invitation is None:
             # Another member's invitation, or none: the same refusal.
             raise PermissionDenied
-        if not invitation.is_open:
-            raise errors.InvitationNotOpen()
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
+        links.revoke(invitation, now=timezone.now())
         audit.record(
             actor=actor,
             organisation=invitation.organisation,
@@ -224,33 +187,17 @@ def revoke_invitation(
 # --- Accepting -------------------------------------------------------------------------
 
 
-def _usable(invitation: Invitation | None) -> Invitation:
-    """The invitation if its link still works, else the error that says why not."""
-    if invitation is None:
-        raise errors.InvitationNotFound()
-    if invitation.accepted_at is not None:
-        raise errors.InvitationUsed()
-    if invitation.revoked_at is not None:
-        raise errors.InvitationRevoked()
-    if invitation.has_expired():
-        raise errors.InvitationExpired()
-    return invitation
-
-
 def find_invitation(*, token: str) -> Invitation:
     """The invitation a link opens, with its organisation and roles loaded, for the public
     acceptance page; raises the error to show when the link no longer works."""
-    organisation_id = _organisation_id_of(token)
-    if organisation_id is None:
-        raise errors.InvitationNotFound()
+    organisation_id = links.owner_of(token)
     with scope(organisation=organisation_id):
-        invitation = (
-            Invitation.objects.filter(organisation_id=organisation_id, token_hash=hash_token(token))
+        return links.find_usable(
+            Invitation.objects.filter(organisation_id=organisation_id)
             .select_related("organisation", "invited_by__user")
-            .prefetch_related("roles")
-            .first()
+            .prefetch_related("roles"),
+            token,
         )
-        return _usable(invitation)
 
 
 def may_accept(user: Any, invitation: Invitation) -> bool:
@@ -273,9 +220,7 @@ def accept_invitation(
     does not let someone else in. A deactivated membership of the same person is
     given back with the invited roles.
     """
-    organisation_id = _organisation_id_of(token)
-    if organisation_id is None:
-        raise errors.InvitationNotFound()
+    organisation_id = links.owner_of(token)
     context = dict(request_context or {})
     # The person's row first, as the account deletion does: an account deleted meanwhile
     # is seen as such, and never left with a membership made behind its back.
@@ -283,16 +228,16 @@ def accept_invitation(
     with scope(organisation=organisation_id):
         # Locked: two clicks on the link (or two tabs) give one membership, and the
         # second one is told the link is used.
-        invitation = _usable(
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("organisation")
-            .filter(organisation_id=organisation_id, token_hash=hash_token(token))
-            .first()
+        invitation = links.lock_usable(
+            Invitation.objects.filter(organisation_id=organisation_id).select_related(
+                "organisation"
+            ),
+            token,
         )
         if not user.is_active:
             raise errors.UserInactive()
         if not may_accept(user, invitation):
-            raise errors.InvitationForAnotherAddress()
+            raise InvitationForAnotherAddress()
         organisation = invitation.organisation
         roles = list(invitation.roles.order_by("code"))
         membership = (
@@ -311,9 +256,7 @@ def accept_invitation(
             membership.save(update_fields=["is_active"])
             action = "membership.reactivated"
         membership.roles.set(roles)
-        invitation.accepted_at = timezone.now()
-        invitation.membership = membership
-        invitation.save(update_fields=["accepted_at", "membership"])
+        links.mark_accepted(invitation, now=timezone.now(), membership=membership)
         audit.record(
             actor=user,
             organisation=organisation,

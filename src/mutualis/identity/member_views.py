@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mutualis.core import audit
+from mutualis.core import invitations as links
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.permissions import role_required
@@ -79,7 +80,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "identity/members_invite.html",
-        {"form": form, "invitation_days": invitations.invitation_days()},
+        {"form": form, "invitation_days": links.validity_days()},
     )
 
 

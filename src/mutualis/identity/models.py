@@ -1,5 +1,4 @@
 import uuid
-from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -7,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mutualis.core import invitations
 from mutualis.core.models import OrganisationOwned
 
 
@@ -122,28 +122,20 @@ class Membership(OrganisationOwned):
         return code in self.role_codes()
 
 
-class Invitation(OrganisationOwned):
-    """An invitation to act for an organisation, sent by e-mail with a single-use link.
-
-    Only the SHA-256 of the link's token is stored: whoever reads the table (a backup, the
-    back office) cannot accept an invitation. The e-mail address is personal data; it is
-    overwritten when the person deletes their account.
+class Invitation(OrganisationOwned, invitations.Invitation):
+    """An invitation to act for an organisation, sent by e-mail with a single-use link
+    (the token, its digest and its lifetime: ``core.invitations``). The e-mail address
+    is personal data; it is overwritten when the person deletes their account.
     """
 
-    email = models.EmailField(_("e-mail address"))
     roles = models.ManyToManyField(Role, blank=True, related_name="+")
     invited_by = models.ForeignKey(
         Membership, on_delete=models.PROTECT, related_name="+", verbose_name=_("invited by")
     )
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(_("expires at"))
-    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     # The membership the invitation gave (or gave back): where it led, for history.
     membership = models.ForeignKey(
         Membership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -152,18 +144,10 @@ class Invitation(OrganisationOwned):
         indexes = [models.Index(fields=["organisation", "email"], name="invitation_org_email")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(accepted_at__isnull=True) | models.Q(revoked_at__isnull=True),
+                condition=invitations.not_both_condition(),
                 name="invitation_accepted_or_revoked",
             )
         ]
 
     def __str__(self) -> str:
         return f"invitation {self.pk}@{self.organisation_id}"
-
-    @property
-    def is_open(self) -> bool:
-        """Neither accepted nor revoked (it may have expired)."""
-        return self.accepted_at is None and self.revoked_at is None
-
-    def has_expired(self, now: datetime | None = None) -> bool:
-        return (now or timezone.now()) >= self.expires_at

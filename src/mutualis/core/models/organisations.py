@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core.validators import validate_siren
@@ -142,6 +142,18 @@ class Organisation(models.Model):
         _("secondary colour"), max_length=7, default="#f2f5f9", validators=[colour_validator]
     )
 
+    # Contact data, completed by the operator through ``core.services.organisations``
+    # (which checks them) and shown on the public directory page. The SIRET names the
+    # main establishment, as procurement data (DECP) and transmissions (@ctes) need it.
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, default="")
+    street = models.CharField(_("street address"), max_length=200, blank=True, default="")
+    street_extra = models.CharField(_("address complement"), max_length=200, blank=True, default="")
+    postcode = models.CharField(_("postcode"), max_length=5, blank=True, default="")
+    city = models.CharField(_("city"), max_length=100, blank=True, default="")
+    contact_email = models.EmailField(_("contact e-mail address"), blank=True, default="")
+    # Digits only, with a leading "+" for an international number: "0380123456".
+    phone = models.CharField(_("telephone"), max_length=16, blank=True, default="")
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,6 +181,12 @@ class Organisation(models.Model):
                 condition=~Q(kind__in=KINDS_REQUIRING_SIREN) | ~Q(siren=""),
                 name="organisation_siren_required_for_communes_and_epci",
             ),
+            # The main establishment is one of the organisation's own: its SIRET starts
+            # with the SIREN. The check digits are python-stdnum's business (services).
+            models.CheckConstraint(
+                condition=Q(siret="") | Q(siren="") | Q(siret__startswith=F("siren")),
+                name="organisation_siret_of_its_siren",
+            ),
         ]
         indexes = [models.Index(fields=["kind", "name"]), models.Index(fields=["insee_code"])]
 
@@ -182,6 +200,17 @@ class Organisation(models.Model):
     @property
     def is_epci(self) -> bool:
         return self.kind in OrganisationKind.epci_kinds()
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.street or self.street_extra or self.postcode or self.city)
+
+    @property
+    def phone_display(self) -> str:
+        """A French number in pairs of digits ("03 80 12 34 56"), others as stored."""
+        if len(self.phone) == 10 and self.phone.isdigit():
+            return " ".join(self.phone[i : i + 2] for i in range(0, 10, 2))
+        return self.phone
 
 
 class Service(models.Model):

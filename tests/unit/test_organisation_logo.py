@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from mutualis.backoffice import errors
-from mutualis.backoffice.services import check_logo
+from mutualis.core import errors
+from mutualis.core.services.organisations import check_logo
 
 
 def upload(data: bytes, name: str = "logo") -> SimpleUploadedFile:

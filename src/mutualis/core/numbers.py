@@ -1,4 +1,5 @@
-"""SIRET numbers: read what a person typed, with python-stdnum's rules.
+"""SIRET numbers (of a company's or an organisation's establishments): read what a
+person typed, with python-stdnum's rules.
 
 python-stdnum knows La Poste's exception (its establishments share SIREN 356 000 000 and
 their SIRETs are checked by a digit sum multiple of 5, not by Luhn): never check by hand.

@@ -1,15 +1,13 @@
-"""Use cases of the operator back office.
+"""Organisations, as operator staff create and complete them: details, adhesion,
+branding, contact data.
 
-Each function takes the acting membership (operator staff) as ``actor``, checks it, runs
-in one transaction and appends one audit event per change: to the chain of the member
-concerned, or to the platform's chain for platform-level things (the outbox). The back
-office works on every member's rows, so each use case runs inside the named crossing
-``crossings.operator_view()``. ``request_context`` is ``audit.request_context(request)``
-when a request is behind the call.
+Every use case is for operator staff only and works on any member's row inside the named
+crossing ``crossings.operator_view()``.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import date
@@ -17,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -24,23 +23,14 @@ from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 from stdnum.fr import siren as siren_rules
 
-from mutualis.core import audit, crossings
-from mutualis.core.models import (
-    AdhesionStatus,
-    FeeCategory,
-    Organisation,
-    OrganisationKind,
-    OutgoingEmail,
-    Service,
-    Subscription,
-)
+from mutualis.core import audit, crossings, errors
+from mutualis.core.models import AdhesionStatus, FeeCategory, Organisation, OrganisationKind
 from mutualis.core.models.organisations import KINDS_REQUIRING_SIREN, colour_validator
+from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
-from mutualis.core.tasks import send_outgoing_email
 from mutualis.core.validators import validate_siren
-from mutualis.identity.models import Membership
 
-from . import errors
+from .subscriptions import suspend_all_subscriptions
 
 # Bodies the territory import does not bring: the operator creates them by hand.
 CREATABLE_KINDS = (
@@ -61,19 +51,34 @@ LOGO_MAX_SIDE = 4000
 # scripts, and the members' pages show logos on the platform's own origin.
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg"}
 
-# The edit form changes three groups of fields; each group changed writes one event.
+# The edit form changes four groups of fields; each group changed writes one event.
 _ORGANISATION_EVENTS = (
     ("organisation.adhesion_changed", ("adhesion_status", "adhesion_since", "fee_category")),
     ("organisation.details_changed", ("name", "siren")),
     ("organisation.branding_changed", ("logo", "primary_colour", "secondary_colour")),
+    (
+        "organisation.contact_changed",
+        ("siret", "street", "street_extra", "postcode", "city", "contact_email", "phone"),
+    ),
 )
+# The trail is hash-chained and never rewritten: a contact address or phone number may be
+# an agent's own, so the events name these fields without their values.
+_UNRECORDED_VALUES = frozenset({"contact_email", "phone"})
+
+CONTACT_FIELDS = ("siret", "street", "street_extra", "postcode", "city", "contact_email", "phone")
+# Lengths of the model's text fields, checked here so that a caller other than the
+# back-office form gets a clear error rather than a database one.
+_TEXT_LIMITS = {"street": 200, "street_extra": 200, "city": 100}
+EMAIL_MAX_LENGTH = 254
+_POSTCODE = re.compile(r"[0-9]{5}")
+# A French number (0 then 9 digits) or an international one (+, then 8 to 15 digits);
+# spaces, dots, hyphens, slashes and brackets are only presentation.
+_PHONE_PRESENTATION = re.compile(r"[\s.\-/()]")
+_PHONE = re.compile(r"0[1-9][0-9]{8}|\+[1-9][0-9]{7,14}")
 
 
 def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(request_context or {})
-
-
-# --- Organisations ---------------------------------------------------------------------
 
 
 def check_logo(file: File) -> str:
@@ -106,6 +111,9 @@ def check_logo(file: File) -> str:
     return LOGO_FORMATS[image_format]
 
 
+# --- Checking input --------------------------------------------------------------------
+
+
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
@@ -125,6 +133,54 @@ def _clean_siren(value: str, *, kind: str, exclude_pk: int | None = None) -> str
         raise errors.InvalidSiren() from exc
     if Organisation.objects.filter(siren=value).exclude(pk=exclude_pk).exists():
         raise errors.SirenTaken()
+    return value
+
+
+def clean_siret(value: str, *, siren: str) -> str:
+    """The 14 digits of the main establishment's SIRET (empty stays empty), which must be
+    an establishment of the organisation's SIREN when it has one."""
+    if not (value or "").strip():
+        return ""
+    siret = parse_siret(value)
+    if siren and siren_of(siret) != siren:
+        raise errors.SiretOfAnotherSiren()
+    return siret
+
+
+def _clean_text(value: str, *, field: str) -> str:
+    """One line of text, spaces collapsed; no NUL (PostgreSQL refuses it in text)."""
+    if "\x00" in value:
+        raise errors.NulCharacter(field=field)
+    value = " ".join(value.split())
+    if len(value) > _TEXT_LIMITS[field]:
+        raise errors.TextTooLong(field=field)
+    return value
+
+
+def clean_postcode(value: str) -> str:
+    value = "".join((value or "").split())
+    if value and not _POSTCODE.fullmatch(value):
+        raise errors.InvalidPostcode()
+    return value
+
+
+def clean_phone(value: str) -> str:
+    """A telephone number as its digits (and the "+" of an international one)."""
+    value = _PHONE_PRESENTATION.sub("", value or "")
+    if value and not _PHONE.fullmatch(value):
+        raise errors.InvalidPhone()
+    return value
+
+
+def _clean_contact_email(value: str) -> str:
+    value = (value or "").strip()
+    if len(value) > EMAIL_MAX_LENGTH:
+        raise errors.TextTooLong(field="contact_email")
+    if value:
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise errors.InvalidContactEmail() from exc
     return value
 
 
@@ -169,7 +225,7 @@ def _unique_slug(name: str) -> str:
 
 
 def _snapshot(organisation: Organisation) -> dict[str, Any]:
-    """The audited fields, as non-personal JSON values."""
+    """The audited fields, as JSON values."""
     return {
         "adhesion_status": organisation.adhesion_status,
         "adhesion_since": (
@@ -181,13 +237,52 @@ def _snapshot(organisation: Organisation) -> dict[str, Any]:
         "logo": organisation.logo.name or None,
         "primary_colour": organisation.primary_colour,
         "secondary_colour": organisation.secondary_colour,
+        "siret": organisation.siret,
+        "street": organisation.street,
+        "street_extra": organisation.street_extra,
+        "postcode": organisation.postcode,
+        "city": organisation.city,
+        "contact_email": organisation.contact_email,
+        "phone": organisation.phone,
     }
+
+
+def _record_changes(
+    *,
+    actor: Any,
+    organisation: Organisation,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    context: dict[str, Any],
+) -> None:
+    for action, fields in _ORGANISATION_EVENTS:
+        changed = [field for field in fields if before[field] != after[field]]
+        if not changed:
+            continue
+        recorded = [field for field in changed if field not in _UNRECORDED_VALUES]
+        payload: dict[str, Any] = {
+            "before": {field: before[field] for field in recorded},
+            "after": {field: after[field] for field in recorded},
+        }
+        if len(recorded) != len(changed):
+            payload["changed"] = changed
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action=action,
+            target=organisation,
+            payload=payload,
+            **context,
+        )
+
+
+# --- Use cases -------------------------------------------------------------------------
 
 
 @transaction.atomic(durable=True)
 def create_organisation(
     *,
-    actor: Membership,
+    actor: Any,
     name: str,
     kind: str,
     siren: str = "",
@@ -240,7 +335,7 @@ def create_organisation(
 @transaction.atomic(durable=True)
 def update_organisation(
     *,
-    actor: Membership,
+    actor: Any,
     organisation_id: int,
     name: str,
     siren: str,
@@ -251,16 +346,23 @@ def update_organisation(
     secondary_colour: str,
     logo: File | None = None,
     remove_logo: bool = False,
+    contact: Mapping[str, str] | None = None,
     request_context: Mapping[str, Any] | None = None,
 ) -> Organisation:
-    """Change a member's adhesion, details and branding.
+    """Change a member's adhesion, details, branding and contact data.
 
-    Writes one event per group of fields that changed (adhesion, details, branding).
-    A member that leaves the grouping has its active subscriptions suspended.
+    ``contact`` maps any of ``siret``, ``street``, ``street_extra``, ``postcode``,
+    ``city``, ``contact_email`` and ``phone`` to its new value ("" clears it); the
+    fields it leaves out keep theirs. Writes one event per group of fields that changed
+    (adhesion, details, branding, contact). A member that leaves the grouping has its
+    active subscriptions suspended.
     """
     require_operator(actor)
     if adhesion_status not in AdhesionStatus.values:
         raise ValueError(f"unknown adhesion status {adhesion_status!r}")
+    unknown = set(contact or {}) - set(CONTACT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown contact fields {sorted(unknown)!r}")
     with crossings.operator_view():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         before = _snapshot(organisation)
@@ -268,6 +370,7 @@ def update_organisation(
         organisation.siren = _clean_siren(siren, kind=organisation.kind, exclude_pk=organisation.pk)
         organisation.primary_colour = _clean_colour(primary_colour, "primary_colour")
         organisation.secondary_colour = _clean_colour(secondary_colour, "secondary_colour")
+        _apply_contact(organisation, contact or {})
         joining = (
             adhesion_status == AdhesionStatus.MEMBER
             and organisation.adhesion_status != AdhesionStatus.MEMBER
@@ -286,186 +389,35 @@ def update_organisation(
             # The old file is kept: past audit events name it.
             organisation.logo = ""
         _save_organisation(organisation)
-        after = _snapshot(organisation)
         context = _context(request_context)
-        for action, fields in _ORGANISATION_EVENTS:
-            changed = [field for field in fields if before[field] != after[field]]
-            if changed:
-                audit.record(
-                    actor=actor,
-                    organisation=organisation,
-                    action=action,
-                    target=organisation,
-                    payload={
-                        "before": {field: before[field] for field in changed},
-                        "after": {field: after[field] for field in changed},
-                    },
-                    **context,
-                )
+        _record_changes(
+            actor=actor,
+            organisation=organisation,
+            before=before,
+            after=_snapshot(organisation),
+            context=context,
+        )
         if (
             before["adhesion_status"] != AdhesionStatus.FORMER
             and adhesion_status == AdhesionStatus.FORMER
         ):
-            _suspend_all_subscriptions(actor, organisation, context)
+            suspend_all_subscriptions(
+                actor=actor, organisation=organisation, reason="adhesion_ended", context=context
+            )
     return organisation
 
 
-def _suspend_all_subscriptions(
-    actor: Membership, organisation: Organisation, context: dict[str, Any]
-) -> None:
-    subscriptions = (
-        Subscription.objects.select_for_update()
-        .filter(organisation=organisation, is_active=True)
-        .order_by("pk")
-    )
-    for subscription in subscriptions:
-        subscription.is_active = False
-        subscription.save(update_fields=["is_active"])
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action="subscription.suspended",
-            target=subscription,
-            payload={"service": subscription.service_id, "reason": "adhesion_ended"},
-            **context,
-        )
-
-
-# --- Subscriptions ---------------------------------------------------------------------
-
-
-def _locked_subscription(organisation: Organisation, service_code: str) -> Subscription:
-    subscription = (
-        Subscription.objects.select_for_update()
-        .filter(organisation=organisation, service_id=service_code)
-        .first()
-    )
-    if subscription is None:
-        raise errors.SubscriptionNotFound()
-    return subscription
-
-
-@transaction.atomic(durable=True)
-def subscribe(
-    *,
-    actor: Membership,
-    organisation_id: int,
-    service_code: str,
-    request_context: Mapping[str, Any] | None = None,
-) -> Subscription:
-    """Subscribe a member to a service of the catalogue, from today."""
-    require_operator(actor)
-    with crossings.operator_view():
-        # The organisation's row is the lock that serialises its subscription changes.
-        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        service = Service.objects.get(code=service_code)
-        if organisation.adhesion_status != AdhesionStatus.MEMBER:
-            raise errors.NotAMember()
-        if not service.is_available:
-            raise errors.ServiceUnavailable()
-        if Subscription.objects.filter(organisation=organisation, service=service).exists():
-            raise errors.AlreadySubscribed()
-        subscription = Subscription.objects.create(
-            organisation=organisation, service=service, since=timezone.localdate()
-        )
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action="subscription.created",
-            target=subscription,
-            payload={"service": service.code, "since": subscription.since.isoformat()},
-            **_context(request_context),
-        )
-    return subscription
-
-
-@transaction.atomic(durable=True)
-def suspend_subscription(
-    *,
-    actor: Membership,
-    organisation_id: int,
-    service_code: str,
-    request_context: Mapping[str, Any] | None = None,
-) -> Subscription:
-    """Suspend a member's subscription: the service disappears from its menus."""
-    require_operator(actor)
-    with crossings.operator_view():
-        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        subscription = _locked_subscription(organisation, service_code)
-        if not subscription.is_active:
-            raise errors.SubscriptionNotActive()
-        subscription.is_active = False
-        subscription.save(update_fields=["is_active"])
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action="subscription.suspended",
-            target=subscription,
-            payload={"service": service_code, "reason": "operator"},
-            **_context(request_context),
-        )
-    return subscription
-
-
-@transaction.atomic(durable=True)
-def resume_subscription(
-    *,
-    actor: Membership,
-    organisation_id: int,
-    service_code: str,
-    request_context: Mapping[str, Any] | None = None,
-) -> Subscription:
-    """Resume a suspended subscription (the member keeps its original start date)."""
-    require_operator(actor)
-    with crossings.operator_view():
-        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        subscription = _locked_subscription(organisation, service_code)
-        if subscription.is_active:
-            raise errors.SubscriptionAlreadyActive()
-        if organisation.adhesion_status != AdhesionStatus.MEMBER:
-            raise errors.NotAMember()
-        subscription.is_active = True
-        subscription.save(update_fields=["is_active"])
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action="subscription.resumed",
-            target=subscription,
-            payload={"service": service_code},
-            **_context(request_context),
-        )
-    return subscription
-
-
-# --- Outgoing e-mail -------------------------------------------------------------------
-
-
-@transaction.atomic(durable=True)
-def retry_email(
-    *,
-    actor: Membership,
-    email_id: int,
-    request_context: Mapping[str, Any] | None = None,
-) -> OutgoingEmail:
-    """Queue a failed e-mail again: one more attempt now (the attempts made are kept, so a
-    new failure marks it failed again at once rather than restarting the back-off)."""
-    require_operator(actor)
-    email = OutgoingEmail.objects.select_for_update().get(pk=email_id)
-    if email.status != OutgoingEmail.Status.FAILED:
-        raise errors.EmailNotFailed()
-    email.status = OutgoingEmail.Status.QUEUED
-    email.next_attempt_at = timezone.now()
-    email.save(update_fields=["status", "next_attempt_at"])
-    # The outbox is the platform's, not a member's: the platform chain. The person is
-    # passed rather than the membership, since ``record`` files a membership's events
-    # under its organisation (the operator's own chain).
-    audit.record(
-        actor=actor.user,
-        chain=audit.PLATFORM_CHAIN,
-        action="email.retried",
-        target=email,
-        payload={"attempts": email.attempts},
-        **_context(request_context),
-    )
-    transaction.on_commit(lambda: send_outgoing_email.enqueue(email_id=email.pk))
-    return email
+def _apply_contact(organisation: Organisation, contact: Mapping[str, str]) -> None:
+    """Check and set the contact fields given; the SIRET is checked against the SIREN the
+    organisation has after this change, whether or not the SIRET itself changes."""
+    for field in ("street", "street_extra", "city"):
+        if field in contact:
+            setattr(organisation, field, _clean_text(contact[field], field=field))
+    if "postcode" in contact:
+        organisation.postcode = clean_postcode(contact["postcode"])
+    if "contact_email" in contact:
+        organisation.contact_email = _clean_contact_email(contact["contact_email"])
+    if "phone" in contact:
+        organisation.phone = clean_phone(contact["phone"])
+    siret = contact.get("siret", organisation.siret)
+    organisation.siret = clean_siret(siret, siren=organisation.siren)
