@@ -3,6 +3,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
 
+from mutualis.core import registry
 from mutualis.core.mail import queue_email
 
 
@@ -23,4 +24,17 @@ class AccountAdapter(DefaultAccountAdapter):
         # account) comes back to it once logged in; an explicit ``next`` still wins.
         from .invitation_views import pending_invitation_url
 
-        return pending_invitation_url(request) or super().get_login_redirect_url(request)
+        return (
+            pending_invitation_url(request)
+            or _only_space(request)
+            or super().get_login_redirect_url(request)
+        )
+
+
+def _only_space(request: HttpRequest) -> str | None:
+    """A person who acts for one organisation (or one company) only — most agents of a
+    small commune — lands in it; others choose on the home page."""
+    spaces = [
+        url for kind in registry.tenant_kinds().values() for _name, url in kind.spaces(request.user)
+    ]
+    return spaces[0] if len(spaces) == 1 else None
