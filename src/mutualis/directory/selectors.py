@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 
+from mutualis.core import search
 from mutualis.core.models import Organisation, OrganisationKind
 
 # The columns the list page and the API show: the rest (fee category, colours, timestamps)
@@ -25,6 +26,9 @@ def search_organisations(
     *, kind: str = "", departement: str = "", adhesion: str = "", text: str = ""
 ) -> QuerySet[Organisation]:
     """Organisations matching the filters, by name; ``departement`` is an INSEE code ("21").
+
+    ``text``: every word must be in the name, whatever the accents, case and punctuation
+    ("cote d or" finds "Côte-d'Or"), or be its SIREN or INSEE code (``core.search``).
 
     A département filter keeps the département itself, the organisations attached to it,
     and the EPCIs whose communes lie partly in it. It uses subqueries rather than a join
@@ -45,8 +49,11 @@ def search_organisations(
         qs = qs.filter(
             Q(departement__in=departement_ids) | Q(pk__in=departement_ids) | Q(pk__in=spanning_ids)
         )
-    for word in text.split()[:8]:
-        qs = qs.filter(Q(name__icontains=word) | Q(siren=word) | Q(insee_code=word))
+    for raw, folded in search.query_words(text):
+        matches = search.contains_folded("search_name", folded)
+        if search.looks_like_code(raw):
+            matches |= Q(siren=raw) | Q(insee_code=raw.upper())
+        qs = qs.filter(matches)
     return qs.order_by("name", "pk")
 
 
