@@ -60,7 +60,10 @@ class OrganisationFilters(Schema):
     )
     q: str | None = Field(
         None,
-        description="Words of the name (all must match), or a SIREN, or an INSEE code.",
+        description=(
+            "Words of the name (all must match, whatever their accents, case and"
+            " punctuation: `cote d or` finds Côte-d'Or), or a SIREN, or an INSEE code."
+        ),
         max_length=100,
         json_schema_extra={"example": "Dijon"},
     )
@@ -107,7 +110,18 @@ class OrganisationOut(Schema):
 
 
 class OrganisationPage(Schema):
-    total: int = Field(description="Organisations matching the filters.", examples=[706])
+    total: int = Field(
+        description=(
+            "Organisations matching the filters, when `total_is_exact` is true. Counting"
+            " stops 1,000 organisations past the end of the page asked for: when more"
+            " match, `total` is that bound and `total_is_exact` is false (read: more than"
+            " `total`); asking for a later page counts further."
+        ),
+        examples=[706],
+    )
+    total_is_exact: bool = Field(
+        description="False when more organisations match than `total` says.", examples=[True]
+    )
     page: int = Field(examples=[1])
     page_size: int = Field(examples=[50])
     results: list[OrganisationOut]
@@ -179,7 +193,7 @@ def _as_out(o: Organisation) -> dict[str, Any]:
     summary="The territory's organisations",
     description=(
         "Organisations matching every filter given, sorted by name, a page at a time."
-        " Two queries whatever the page size: one count, one page."
+        " Two queries whatever the page size: one count (bounded, see `total`), one page."
     ),
     openapi_extra={
         "responses": {
@@ -195,11 +209,13 @@ def list_organisations(request: HttpRequest, filters: Query[OrganisationFilters]
         adhesion=filters.adhesion or "",
         text=filters.q or "",
     )
-    total = qs.count()
+    paginator = selectors.BoundedPaginator(qs, filters.page_size, number_asked=filters.page)
+    total = paginator.count
     start = (filters.page - 1) * filters.page_size
     rows = qs[start : start + filters.page_size] if start < total else []
     return {
         "total": total,
+        "total_is_exact": paginator.count_is_exact,
         "page": filters.page,
         "page_size": filters.page_size,
         "results": [_as_out(o) for o in rows],
