@@ -42,6 +42,17 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
         selectors.search_organisations(**filters), PAGE_SIZE, number_asked=number
     )
     page = paginator.get_page(number)
+    # Labels looked up once, not through ``get_kind_display`` per row (which translates
+    # every choice of the field each time).
+    kinds, adhesions = dict(OrganisationKind.choices), dict(AdhesionStatus.choices)
+    page.object_list = [
+        {
+            **row,
+            "kind_label": kinds[row["kind"]],
+            "adhesion_label": adhesions[row["adhesion_status"]],
+        }
+        for row in page.object_list
+    ]
     return render(
         request,
         "directory/organisation_list.html",
