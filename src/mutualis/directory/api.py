@@ -78,6 +78,14 @@ class OrganisationFilters(Schema):
         # An HTML form sends its empty fields as ``kind=``: the same as no filter.
         return None if value == "" else value
 
+    @field_validator("q")
+    @classmethod
+    def no_nul_byte(cls, value: str | None) -> str | None:
+        # As Django's forms do: no database stores it, no name contains it.
+        if value is not None and "\x00" in value:
+            raise ValueError("Null characters are not allowed.")
+        return value
+
 
 class OrganisationOut(Schema):
     siren: str = Field(
