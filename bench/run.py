@@ -15,6 +15,7 @@ BENCHMARKS = [
     "import_france",
     "login_throughput",
     "token_throughput",
+    "directory",
 ]
 
 HERE = Path(__file__).resolve().parent

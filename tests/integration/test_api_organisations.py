@@ -52,6 +52,7 @@ def test_lists_organisations_with_their_public_facts(client, territory):
     assert response.status_code == 200
     assert response.json() == {
         "total": 1,
+        "total_is_exact": True,
         "page": 1,
         "page_size": 50,
         "results": [
@@ -107,7 +108,13 @@ def test_pages_give_the_total_and_one_page_of_results(client, make_org):
     assert (first["total"], first["page"], first["page_size"]) == (7, 1, 3)
     assert [r["name"] for r in first["results"]] == ["Commune 0", "Commune 1", "Commune 2"]
     assert [r["name"] for r in last["results"]] == ["Commune 6"]
-    assert beyond == {"total": 7, "page": 4, "page_size": 3, "results": []}
+    assert beyond == {
+        "total": 7,
+        "total_is_exact": True,
+        "page": 4,
+        "page_size": 3,
+        "results": [],
+    }
 
 
 @pytest.mark.django_db
@@ -196,7 +203,7 @@ def test_openapi_document_has_schemas_with_examples(openapi):
     schemas = openapi["components"]["schemas"]
     assert {"OrganisationPage", "OrganisationOut", "ValidationErrorOut", "ErrorOut"} <= set(schemas)
     assert set(schemas["OrganisationPage"]["properties"]) == {
-        "total", "page", "page_size", "results",
+        "total", "total_is_exact", "page", "page_size", "results",
     }  # fmt: skip
     assert "commune" in schemas["OrganisationKind"]["enum"]
     assert schemas["OrganisationOut"]["properties"]["siren"]["examples"] == ["212102313"]

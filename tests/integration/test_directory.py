@@ -53,7 +53,7 @@ def territory(make_org):
 
 
 def names_listed(response) -> list[str]:
-    return [o.name for o in response.context["page"].object_list]
+    return [o["name"] for o in response.context["page"].object_list]
 
 
 # The list

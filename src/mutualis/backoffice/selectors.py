@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from mutualis.core import audit
+from mutualis.core import audit, search
 from mutualis.core.models import (
     AdhesionStatus,
     AuditEvent,
@@ -26,9 +26,6 @@ from mutualis.core.models import (
     Subscription,
 )
 from mutualis.identity.models import Membership, Role, User
-
-MAX_SEARCH_WORDS = 8
-
 
 # --- Dashboard -------------------------------------------------------------------------
 
@@ -117,8 +114,11 @@ def search_organisations(
             | Q(kind=OrganisationKind.DEPARTEMENT, insee_code=departement)
             | Q(pk__in=spanning)
         )
-    for word in text.split()[:MAX_SEARCH_WORDS]:
-        qs = qs.filter(Q(name__icontains=word) | Q(siren=word) | Q(insee_code=word) | Q(slug=word))
+    for raw, folded in search.query_words(text):
+        matches = search.contains_folded("search_name", folded) | Q(slug=raw)
+        if search.looks_like_code(raw):
+            matches |= Q(siren=raw) | Q(insee_code=raw.upper())
+        qs = qs.filter(matches)
     return qs.order_by("name", "pk")
 
 
@@ -181,12 +181,11 @@ def _memberships_with_roles() -> Prefetch:
 
 
 def search_users(*, text: str = "") -> QuerySet[User]:
-    """Accounts whose e-mail or name contains every word, with their memberships."""
+    """Accounts whose e-mail or name contains every word (accents, case and punctuation
+    aside), with their memberships."""
     qs = User.objects.prefetch_related(_memberships_with_roles())
-    for word in text.split()[:MAX_SEARCH_WORDS]:
-        qs = qs.filter(
-            Q(email__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        )
+    for _raw, folded in search.query_words(text):
+        qs = qs.filter(search.contains_folded("search_text", folded))
     return qs.order_by("email")
 
 

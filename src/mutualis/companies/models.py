@@ -4,6 +4,8 @@ A company is the tenant of its own rows, as an organisation is of its members' r
 everything it owns derives from ``CompanyOwned`` and is read inside ``scope(company=…)``.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from mutualis.core import invitations
+from mutualis.core.search import fold
 from mutualis.core.validators import validate_siren
 
 
@@ -30,6 +33,8 @@ class Company(models.Model):
 
     siren = models.CharField(_("SIREN"), max_length=9, unique=True, validators=[validate_siren])
     name = models.CharField(_("name"), max_length=200)
+    # ``name`` folded by ``core.search.fold`` (accent- and case-insensitive search).
+    search_name = models.TextField(blank=True, default="", editable=False)
     status = models.CharField(
         _("status"),
         max_length=12,
@@ -59,6 +64,13 @@ class Company(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.siren})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = fold(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
 
 class CompanyOwned(models.Model):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from mutualis.core import search
+
 from .models import (
     Company,
     CompanyInvitation,
@@ -18,7 +20,6 @@ from .models import (
     Representative,
 )
 
-MAX_SEARCH_WORDS = 8
 RECENT_DECISIONS = 20
 
 
@@ -80,13 +81,14 @@ def search_companies(*, text: str = "", status: str = "") -> QuerySet[Company]:
     qs = Company.objects.all()
     if status:
         qs = qs.filter(status=status)
-    for word in text.split()[:MAX_SEARCH_WORDS]:
-        compact = word.replace(".", "")
-        qs = qs.filter(
-            Q(name__icontains=word)
-            | Q(siren=compact)
-            | Q(pk__in=Establishment.objects.filter(siret=compact).values("company_id"))
-        )
+    for raw, folded in search.query_words(text):
+        matches = search.contains_folded("search_name", folded)
+        compact = raw.replace(".", "")
+        if search.looks_like_code(compact):
+            matches |= Q(siren=compact) | Q(
+                pk__in=Establishment.objects.filter(siret=compact).values("company_id")
+            )
+        qs = qs.filter(matches)
     return qs.annotate(
         active_representatives=_count(
             Representative.objects.filter(company=OuterRef("pk"), is_active=True)

@@ -16,7 +16,7 @@ from ninja.errors import ValidationError
 from ninja.openapi.docs import Swagger
 from pydantic import field_validator
 
-from mutualis.core.models import AdhesionStatus, Organisation, OrganisationKind
+from mutualis.core.models import AdhesionStatus, OrganisationKind
 
 from . import selectors
 
@@ -60,7 +60,10 @@ class OrganisationFilters(Schema):
     )
     q: str | None = Field(
         None,
-        description="Words of the name (all must match), or a SIREN, or an INSEE code.",
+        description=(
+            "Words of the name (all must match, whatever their accents, case and"
+            " punctuation: `cote d or` finds Côte-d'Or), or a SIREN, or an INSEE code."
+        ),
         max_length=100,
         json_schema_extra={"example": "Dijon"},
     )
@@ -74,6 +77,14 @@ class OrganisationFilters(Schema):
     def empty_means_no_filter(cls, value: Any) -> Any:
         # An HTML form sends its empty fields as ``kind=``: the same as no filter.
         return None if value == "" else value
+
+    @field_validator("q")
+    @classmethod
+    def no_nul_byte(cls, value: str | None) -> str | None:
+        # As Django's forms do: no database stores it, no name contains it.
+        if value is not None and "\x00" in value:
+            raise ValueError("Null characters are not allowed.")
+        return value
 
 
 class OrganisationOut(Schema):
@@ -107,7 +118,18 @@ class OrganisationOut(Schema):
 
 
 class OrganisationPage(Schema):
-    total: int = Field(description="Organisations matching the filters.", examples=[706])
+    total: int = Field(
+        description=(
+            "Organisations matching the filters, when `total_is_exact` is true. Counting"
+            " stops 1,000 organisations past the end of the page asked for: when more"
+            " match, `total` is that bound and `total_is_exact` is false (read: more than"
+            " `total`); asking for a later page counts further."
+        ),
+        examples=[706],
+    )
+    total_is_exact: bool = Field(
+        description="False when more organisations match than `total` says.", examples=[True]
+    )
     page: int = Field(examples=[1])
     page_size: int = Field(examples=[50])
     results: list[OrganisationOut]
@@ -154,20 +176,20 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     )
 
 
-def _as_out(o: Organisation) -> dict[str, Any]:
-    # The selector loaded the three related rows: reading them costs no query.
+def _as_out(row: dict[str, Any]) -> dict[str, Any]:
+    # The selector joined the three related rows: reading them costs no query.
     return {
-        "siren": o.siren,
-        "name": o.name,
-        "kind": o.kind,
-        "insee_code": o.insee_code,
-        "population": o.population,
-        "slug": o.slug,
-        "adhesion_status": o.adhesion_status,
-        "adhesion_since": o.adhesion_since,
-        "departement": o.departement.insee_code if o.departement else None,
-        "region": o.region.insee_code if o.region else None,
-        "epci_siren": o.epci.siren if o.epci else None,
+        "siren": row["siren"],
+        "name": row["name"],
+        "kind": row["kind"],
+        "insee_code": row["insee_code"],
+        "population": row["population"],
+        "slug": row["slug"],
+        "adhesion_status": row["adhesion_status"],
+        "adhesion_since": row["adhesion_since"],
+        "departement": row["departement_code"],
+        "region": row["region_code"],
+        "epci_siren": row["epci_siren"],
     }
 
 
@@ -179,7 +201,7 @@ def _as_out(o: Organisation) -> dict[str, Any]:
     summary="The territory's organisations",
     description=(
         "Organisations matching every filter given, sorted by name, a page at a time."
-        " Two queries whatever the page size: one count, one page."
+        " Two queries whatever the page size: one count (bounded, see `total`), one page."
     ),
     openapi_extra={
         "responses": {
@@ -195,11 +217,13 @@ def list_organisations(request: HttpRequest, filters: Query[OrganisationFilters]
         adhesion=filters.adhesion or "",
         text=filters.q or "",
     )
-    total = qs.count()
+    paginator = selectors.BoundedPaginator(qs, filters.page_size, number_asked=filters.page)
+    total = paginator.count
     start = (filters.page - 1) * filters.page_size
     rows = qs[start : start + filters.page_size] if start < total else []
     return {
         "total": total,
+        "total_is_exact": paginator.count_is_exact,
         "page": filters.page,
         "page_size": filters.page_size,
         "results": [_as_out(o) for o in rows],

@@ -6,48 +6,108 @@ read it. Subscriptions are, and are read through ``core.crossings``.
 
 from __future__ import annotations
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from functools import cached_property
+from typing import Any
 
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Q, QuerySet, Subquery
+
+from mutualis.core import search
 from mutualis.core.models import Organisation, OrganisationKind
 
-# The columns the list page and the API show: the rest (fee category, colours, timestamps)
-# is never read for a list.
-LIST_FIELDS = (
+# What the list page and the API show of each organisation, read as plain rows: building
+# four model instances per row (the organisation, its département, région and EPCI) cost
+# more than the query. The rest (fee category, colours, timestamps) is never read.
+LIST_VALUES = (
     "pk", "name", "slug", "kind", "siren", "insee_code", "population", "adhesion_status",
     "adhesion_since",
-    "departement__name", "departement__insee_code", "departement__slug",
-    "region__insee_code", "epci__siren",
 )  # fmt: skip
+LIST_RELATED = {
+    "departement_code": F("departement__insee_code"),
+    "departement_name": F("departement__name"),
+    "region_code": F("region__insee_code"),
+    "epci_siren": F("epci__siren"),
+}
 
 
 def search_organisations(
     *, kind: str = "", departement: str = "", adhesion: str = "", text: str = ""
-) -> QuerySet[Organisation]:
-    """Organisations matching the filters, by name; ``departement`` is an INSEE code ("21").
+) -> QuerySet[Organisation, dict[str, Any]]:
+    """Organisations matching the filters, by name, as rows (``LIST_VALUES`` and
+    ``LIST_RELATED``); ``departement`` is an INSEE code ("21").
+
+    ``text``: every word must be in the name, whatever the accents, case and punctuation
+    ("cote d or" finds "Côte-d'Or"), or be its SIREN or INSEE code (``core.search``).
 
     A département filter keeps the département itself, the organisations attached to it,
-    and the EPCIs whose communes lie partly in it. It uses subqueries rather than a join
-    on the spanned départements, so that no ``DISTINCT`` is needed over the whole table.
+    and the EPCIs whose communes lie partly in it. The département is looked up once, as a
+    scalar subquery, so that each of the three conditions is answered by an index and no
+    ``DISTINCT`` or scan of the whole table is needed.
     """
-    qs = Organisation.objects.select_related("departement", "region", "epci").only(*LIST_FIELDS)
+    qs = Organisation.objects.all()
     if kind:
         qs = qs.filter(kind=kind)
     if adhesion:
         qs = qs.filter(adhesion_status=adhesion)
     if departement:
-        departement_ids = Organisation.objects.filter(
-            kind=OrganisationKind.DEPARTEMENT, insee_code=departement
-        ).values("pk")
-        spanning_ids = Organisation.departements_spanned.through.objects.filter(
-            to_organisation__in=departement_ids
-        ).values("from_organisation")
-        qs = qs.filter(
-            Q(departement__in=departement_ids) | Q(pk__in=departement_ids) | Q(pk__in=spanning_ids)
+        departement_id = Subquery(
+            Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT, insee_code=departement)
+            .order_by("pk")
+            .values("pk")[:1]
         )
-    for word in text.split()[:8]:
-        qs = qs.filter(Q(name__icontains=word) | Q(siren=word) | Q(insee_code=word))
-    return qs.order_by("name", "pk")
+        spanning_ids = Organisation.departements_spanned.through.objects.filter(
+            to_organisation=departement_id
+        ).values("from_organisation")
+        # Only the territory import links spanned départements, and only to EPCIs: the
+        # kind lets PostgreSQL reach those rows from an index too.
+        qs = qs.filter(
+            Q(departement=departement_id)
+            | Q(pk=departement_id)
+            | Q(kind__in=OrganisationKind.epci_kinds(), pk__in=spanning_ids)
+        )
+    for raw, folded in search.query_words(text):
+        matches = search.contains_folded("search_name", folded)
+        if search.looks_like_code(raw):
+            matches |= Q(siren=raw) | Q(insee_code=raw.upper())
+        qs = qs.filter(matches)
+    return qs.order_by("name", "pk").values(*LIST_VALUES, **LIST_RELATED)
+
+
+# A list counts its rows up to this many past the page asked for, no further: counting
+# the whole of France (36,000 rows) on every page would cost more than the page itself.
+COUNT_AHEAD = 1000
+
+
+class BoundedPaginator(Paginator):
+    """A paginator that stops counting ``COUNT_AHEAD`` rows past the page asked for.
+
+    ``count`` is exact when ``count_is_exact``; otherwise it is a lower bound, and the
+    list says "more than" it. Every page stays reachable: asking for a later page counts
+    further. The count reads at most ``page * per_page + COUNT_AHEAD + 1`` index entries,
+    like the page itself reads its offset.
+    """
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, number_asked: int) -> None:
+        super().__init__(object_list, per_page)
+        self.number_asked = max(number_asked, 1)
+        self.count_is_exact = True
+
+    @cached_property
+    def count(self) -> int:
+        limit = self.number_asked * self.per_page + COUNT_AHEAD
+        counted = self.object_list.order_by().values("pk")[: limit + 1].count()
+        if counted > limit:
+            self.count_is_exact = False
+            return limit
+        return counted
+
+
+def page_number(value: object) -> int:
+    """The page a query string asks for: 1 when missing or not a number."""
+    try:
+        return max(int(str(value)), 1)
+    except ValueError:
+        return 1
 
 
 def departement_choices() -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -16,7 +16,7 @@ PAGE_SIZE = 50
 
 def _page_links(request: HttpRequest, page: Page, param: str) -> dict[str, str]:
     """Addresses of the first, previous, next and last pages, keeping every other
-    parameter of the query string (the filters)."""
+    parameter of the query string (the filters); no last page while it is not known."""
 
     def url(number: int) -> str:
         query = request.GET.copy()
@@ -30,7 +30,9 @@ def _page_links(request: HttpRequest, page: Page, param: str) -> dict[str, str]:
             links["first"] = url(1)
     if page.has_next():
         links["next"] = url(page.next_page_number())
-        if page.number < page.paginator.num_pages - 1:
+        if page.number < page.paginator.num_pages - 1 and getattr(
+            page.paginator, "count_is_exact", True
+        ):
             links["last"] = url(page.paginator.num_pages)
     return links
 
@@ -38,9 +40,22 @@ def _page_links(request: HttpRequest, page: Page, param: str) -> dict[str, str]:
 def organisation_list(request: HttpRequest) -> HttpResponse:
     form = DirectoryFilterForm(request.GET, departements=selectors.departement_choices())
     filters = form.filters()
-    page = Paginator(selectors.search_organisations(**filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    number = selectors.page_number(request.GET.get("page"))
+    paginator = selectors.BoundedPaginator(
+        selectors.search_organisations(**filters), PAGE_SIZE, number_asked=number
     )
+    page = paginator.get_page(number)
+    # Labels looked up once, not through ``get_kind_display`` per row (which translates
+    # every choice of the field each time).
+    kinds, adhesions = dict(OrganisationKind.choices), dict(AdhesionStatus.choices)
+    page.object_list = [
+        {
+            **row,
+            "kind_label": kinds[row["kind"]],
+            "adhesion_label": adhesions[row["adhesion_status"]],
+        }
+        for row in page.object_list
+    ]
     return render(
         request,
         "directory/organisation_list.html",

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import invitations
 from mutualis.core.models import OrganisationOwned
+from mutualis.core.search import fold
 
 
 class UserManager(BaseUserManager["User"]):
@@ -46,6 +48,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("Django admin access"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     audit_pseudonym = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # E-mail address and names folded by ``core.search.fold``, for the operator's search.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -60,6 +64,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = fold(f"{self.email} {self.first_name} {self.last_name}")
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"email", "first_name", "last_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

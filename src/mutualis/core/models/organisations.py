@@ -1,10 +1,12 @@
 from decimal import Decimal
+from typing import Any
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from mutualis.core.search import fold
 from mutualis.core.validators import validate_siren
 
 from .tenancy import OrganisationOwned
@@ -83,6 +85,9 @@ class Organisation(models.Model):
     insee_code = models.CharField(_("INSEE code"), max_length=5, blank=True, default="")
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     slug = models.SlugField(_("public address"), max_length=120, unique=True)
+    # ``name`` folded by ``core.search.fold``: written by ``save()`` and by the territory
+    # import (its bulk writes bypass ``save()``); PostgreSQL indexes it by trigrams.
+    search_name = models.TextField(blank=True, default="", editable=False)
 
     region = models.ForeignKey(
         "self",
@@ -188,10 +193,26 @@ class Organisation(models.Model):
                 name="organisation_siret_of_its_siren",
             ),
         ]
-        indexes = [models.Index(fields=["kind", "name"]), models.Index(fields=["insee_code"])]
+        # Each filter of the directory with the list's order (name, pk) after it, so that
+        # a page is read in order from an index and no list sorts the whole table.
+        indexes = [
+            models.Index(fields=["name", "id"], name="organisation_name_order"),
+            models.Index(fields=["kind", "name", "id"], name="organisation_kind_order"),
+            models.Index(
+                fields=["adhesion_status", "name", "id"], name="organisation_adhesion_order"
+            ),
+            models.Index(fields=["insee_code"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = fold(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
 
     @property
     def is_operator(self) -> bool:

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from mutualis.core import audit
 from mutualis.core.models import Organisation, OrganisationKind
+from mutualis.core.search import fold
 
 from .errors import TerritorySirenConflict
 from .reading import (
@@ -42,7 +43,7 @@ ACTOR = audit.SystemActor("import_territory")
 # --- Writing ---------------------------------------------------------------------------
 
 LOADED_FIELDS = (
-    *("pk", "source_key", "siren", "name", "kind", "insee_code", "population"),
+    *("pk", "source_key", "siren", "name", "search_name", "kind", "insee_code", "population"),
     *("region_id", "departement_id", "epci_id"),
 )
 
@@ -71,7 +72,15 @@ class _Wanted:
 
 
 def _fields(name: str, kind: str, insee_code: str, population: int | None) -> dict[str, Any]:
-    return {"name": name, "kind": kind, "insee_code": insee_code, "population": population}
+    # ``bulk_create`` and ``bulk_update`` bypass ``Organisation.save()``, which folds the
+    # name for search: the import folds it itself (and mends a stale folding on re-import).
+    return {
+        "name": name,
+        "search_name": fold(name),
+        "kind": kind,
+        "insee_code": insee_code,
+        "population": population,
+    }
 
 
 def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Wanted]:
