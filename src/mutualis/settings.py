@@ -276,6 +276,11 @@ MUTUALIS_TERRITORY_DIR = Path(
 MUTUALIS_INVITATION_DAYS = env.int("MUTUALIS_INVITATION_DAYS", default=7)
 MUTUALIS_EMAIL_MAX_ATTEMPTS = env.int("MUTUALIS_EMAIL_MAX_ATTEMPTS", default=6)
 MUTUALIS_EMAIL_RETRY_BASE_SECONDS = env.int("MUTUALIS_EMAIL_RETRY_BASE_SECONDS", default=60)
+# Attachments of one e-mail, in bytes: base64 adds a third, so 7 MiB stays under the
+# 10 MB that many SMTP servers accept.
+MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES = env.int(
+    "MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES", default=7 * 1024 * 1024
+)
 MUTUALIS_SCHEDULER_LOCK_FILE = Path(
     env.str("MUTUALIS_SCHEDULER_LOCK_FILE", default=str(VAR_DIR / "scheduler.lock"))
 )

@@ -30,3 +30,60 @@ class NoMembership(PermissionDenied):
 class TerritoryFileError(MutualisError):
     code = "territory_file_invalid"
     message = _("A territory file is invalid.")
+
+
+class EmailRefused(MutualisError):
+    """An e-mail that ``queue_email`` refuses to write to the outbox."""
+
+    code = "email_refused"
+    message = _("This e-mail cannot be sent.")
+
+
+class EmailHeaderRefused(EmailRefused):
+    code = "email_header_refused"
+
+    def __init__(self, name: object) -> None:
+        super().__init__(
+            _(
+                "The e-mail header %(name)s is refused: a header name must be printable "
+                "ASCII without a colon, its value without line breaks, and the platform "
+                "sets the address and content headers itself."
+            )
+            % {"name": repr(name)}
+        )
+
+
+class EmailAlternativeRefused(EmailRefused):
+    code = "email_alternative_refused"
+
+    def __init__(self, mimetype: str) -> None:
+        super().__init__(
+            _("An alternative part must be text (text/html, text/calendar…), not %(type)s.")
+            % {"type": repr(mimetype)}
+        )
+
+
+class EmailAttachmentRefused(EmailRefused):
+    code = "email_attachment_refused"
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(
+            _(
+                "The attachment %(name)s is refused: it needs a name without line breaks "
+                "or slashes, and a content type such as application/pdf."
+            )
+            % {"name": repr(filename)}
+        )
+
+
+class EmailAttachmentsTooLarge(EmailRefused):
+    code = "email_attachments_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            _(
+                "The attachments weigh %(size)d bytes, above the limit of %(limit)d bytes "
+                "per e-mail: share large documents by link."
+            )
+            % {"size": size, "limit": limit}
+        )

@@ -16,9 +16,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from mutualis.core import crossings
+from mutualis.core.instance import ensure_instance, instance_identifier
 from mutualis.core.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -82,7 +83,7 @@ def _walk_problem(chain: str, event: AuditEvent, sequence: int, prev_hash: str) 
 
 
 def _checkpoint_record(c: AuditCheckpoint) -> dict[str, Any]:
-    return {
+    record_ = {
         "chain": c.chain,
         "sequence": c.sequence,
         "hash": c.hash,
@@ -90,6 +91,9 @@ def _checkpoint_record(c: AuditCheckpoint) -> dict[str, Any]:
         "key_id": c.key_id,
         "signature": c.signature,
     }
+    if c.instance is not None:
+        record_["instance"] = str(c.instance)
+    return record_
 
 
 def _signature_ok(public_key: Ed25519PublicKey, record_: dict[str, Any]) -> bool:
@@ -97,7 +101,11 @@ def _signature_ok(public_key: Ed25519PublicKey, record_: dict[str, Any]) -> bool
         public_key.verify(
             base64.b64decode(record_["signature"], validate=True),
             checkpoint_message(
-                record_["chain"], int(record_["sequence"]), record_["hash"], record_["signed_at"]
+                record_["chain"],
+                int(record_["sequence"]),
+                record_["hash"],
+                record_["signed_at"],
+                record_.get("instance"),
             ),
         )
     except (InvalidSignature, ValueError, KeyError, TypeError):
@@ -174,6 +182,7 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
     key = load_signing_key()
     public_key = key.public_key()
     kid = key_id(public_key)
+    instance = ensure_instance()
     made: list[AuditCheckpoint] = []
     problems: list[Problem] = []
     for head in AuditChainHead.objects.order_by("chain"):
@@ -187,7 +196,9 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
             problems.append(problem)
             continue
         signed_at = timezone.now().astimezone(UTC).isoformat(timespec="seconds")
-        signature = key.sign(checkpoint_message(head.chain, head.sequence, head.hash, signed_at))
+        signature = key.sign(
+            checkpoint_message(head.chain, head.sequence, head.hash, signed_at, str(instance))
+        )
         made.append(
             AuditCheckpoint(
                 chain=head.chain,
@@ -196,6 +207,7 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
                 signed_at=datetime.fromisoformat(signed_at),
                 key_id=kid,
                 signature=base64.b64encode(signature).decode(),
+                instance=instance,
             )
         )
     if made:
@@ -228,6 +240,8 @@ def read_checkpoint_file(path: Path) -> tuple[list[dict[str, Any]], list[Problem
                 record_ = json.loads(line)
                 record_["sequence"] = int(record_["sequence"])
                 if not isinstance(record_["chain"], str) or not isinstance(record_["hash"], str):
+                    raise TypeError
+                if not isinstance(record_.get("instance", ""), str):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
                 problems.append(
@@ -419,11 +433,17 @@ def verify_all_chains() -> VerifyReport:
     # meanwhile only add events the earlier reads do not know of: a checkpoint or a
     # head read first always finds its events, and no intact chain looks cut.
     records, file_problems = read_checkpoint_file(Path(settings.MUTUALIS_AUDIT_CHECKPOINT_FILE))
+    instance = instance_identifier()
+    this = str(instance) if instance is not None else None
+    records, foreign = _own_records(records, this)
     vouched: dict[str, list[_Vouched]] = {}
     for record_ in records:
         vouched.setdefault(record_["chain"], []).append(_Vouched("file", record_))
+    renamed: set[str] = set()
     for c in AuditCheckpoint.objects.order_by("chain", "sequence").iterator(chunk_size=2000):
         vouched.setdefault(c.chain, []).append(_Vouched("database", _checkpoint_record(c)))
+        if c.instance is not None and str(c.instance) != this:
+            renamed.add(str(c.instance))
     heads = {h.chain: (h.sequence, h.hash) for h in AuditChainHead.objects.all()}
 
     walks: list[_ChainWalk] = []
@@ -449,4 +469,80 @@ def verify_all_chains() -> VerifyReport:
             report.problems.append(walk.problem)
     report.problems.extend(p for walk in walks for p in walk.bad_signatures)
     report.problems.extend(file_problems)
+    report.problems.extend(_instance_problems(this, foreign, renamed))
     return report
+
+
+def _own_records(
+    records: list[dict[str, Any]], this: str | None
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The file's checkpoints of this instance, and how many each other instance wrote.
+
+    A line without an instance (format 1, written before instances were named) is taken
+    as this instance's: on an instance that existed then, it is; a file of another
+    database written then still raises the false alarm that naming instances ends.
+    """
+    own: list[dict[str, Any]] = []
+    foreign: dict[str, int] = {}
+    for record_ in records:
+        other = record_.get("instance")
+        if other is None or other == this:
+            own.append(record_)
+        else:
+            foreign[other] = foreign.get(other, 0) + 1
+    return own, foreign
+
+
+def _instance_problems(
+    this: str | None, foreign: dict[str, int], renamed: set[str]
+) -> list[Problem]:
+    """Checkpoints that belong to another instance: a mix-up of files, not tampering.
+
+    They are not compared with this database's chains (another database's events #1, #2…
+    are not this one's), yet reported: a monitoring check must not stay green while the
+    file that guards this instance is another one's.
+    """
+    problems = []
+    if this is None:
+        problems.append(
+            Problem(
+                "instance",
+                None,
+                "instance_missing",
+                gettext("this database has no instance identifier: run `mutualis setup`"),
+            )
+        )
+    for other, count in sorted(foreign.items()):
+        problems.append(
+            Problem(
+                "checkpoint-file",
+                None,
+                "checkpoint_file_foreign",
+                ngettext(
+                    "%(count)d checkpoint of the file belongs to another instance "
+                    "(%(other)s), not to this one (%(this)s): not compared with this "
+                    "database. Give each instance its own MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                    "%(count)d checkpoints of the file belong to another instance "
+                    "(%(other)s), not to this one (%(this)s): not compared with this "
+                    "database. Give each instance its own MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                    count,
+                )
+                % {"count": count, "other": other, "this": this or "?"},
+            )
+        )
+    for other in sorted(renamed):
+        # The database's own checkpoints name the instance that signed them: one naming
+        # another instance means the identifier in the database was changed.
+        problems.append(
+            Problem(
+                "instance",
+                None,
+                "instance_changed",
+                gettext(
+                    "the database holds checkpoints signed by instance %(other)s, but names "
+                    "itself %(this)s: its instance identifier was changed"
+                )
+                % {"other": other, "this": this or "?"},
+            )
+        )
+    return problems
