@@ -11,7 +11,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from allauth.utils import build_absolute_uri
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
+from mutualis.core.links import absolute_url
 
 from . import invitations, member_forms, member_selectors, services
 from .models import Role
@@ -80,7 +80,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                 actor=_actor(request),
                 email=form.cleaned_data["email"],
                 roles=form.cleaned_data["roles"],
-                site_url=build_absolute_uri(request, "/"),
+                site_url=absolute_url("/"),
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
