@@ -38,11 +38,11 @@ test: assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Style, formatting, types (mypy with django-stubs, configured in pyproject.toml).
+# The import contracts (import-linter, in pyproject.toml) are to run here too, after mypy.
 lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
-	# Import contracts (import-linter) go here.
 
 messages: install
 	cd src/mutualis && ../../$(MUTUALIS) makemessages -l fr -l en --no-location --no-obsolete -v0
@@ -51,4 +51,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var
+	rm -rf $(VENV) $(TOOLS) var .mypy_cache

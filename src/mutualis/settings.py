@@ -179,7 +179,7 @@ MUTUALIS_TRUSTED_PROXY_COUNT = env.int("MUTUALIS_TRUSTED_PROXY_COUNT", default=0
 if AXES_ENABLED:
     # axes is the one lock-out: allauth's own counter of failed logins would answer the
     # attempt after the limit with a different message, before axes could show its page.
-    ACCOUNT_RATE_LIMITS = {"login_failed": None}
+    ACCOUNT_RATE_LIMITS: dict[str, str | None] | bool = {"login_failed": None}
 # allauth's rate limits (logins 30 a minute per address, …) stay on, except for a load
 # benchmark whose clients all share the loopback address (bench/login_throughput.py): it
 # switches them off, with axes, through its own environment. Never in production.

@@ -1,7 +1,14 @@
 """Errors of the platform core: a stable ``code`` and a translatable ``message``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 class MutualisError(Exception):
@@ -9,10 +16,10 @@ class MutualisError(Exception):
     the input a form shows it on (``field_name`` gives the default)."""
 
     code = "error"
-    message = _("Something went wrong.")
+    message: _StrOrPromise = _("Something went wrong.")
     field_name: str | None = None
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+    def __init__(self, message: _StrOrPromise | None = None, *, field: str | None = None) -> None:
         if message is not None:
             self.message = message
         self.field = field or self.field_name
