@@ -8,6 +8,7 @@ a line relabelled with this instance's identifier still fails its signature.
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -144,15 +145,71 @@ def test_a_line_relabelled_with_this_instance_fails_its_signature(chain):
     assert [(p.code, p.chain, p.sequence) for p in report.problems] == [("bad_signature", chain, 2)]
 
 
-def test_a_line_of_the_old_format_is_taken_as_this_instances(chain):
+def test_old_lines_beside_a_database_named_at_birth_are_another_databases(chain):
+    """The reported case: a new database, and a file left by another one before
+    checkpoints named their instance (format 1)."""
+    append(
+        signed_line(chain, 1, "a" * 64, instance=None),
+        signed_line(chain, 2, "b" * 64, instance=None),
+    )
+
+    report = audit.verify_all_chains()
+
+    assert [p.code for p in report.problems] == ["checkpoint_file_foreign"]
+    assert "names no instance" not in report.problems[0].message  # plural form
+    assert "name no instance" in report.problems[0].message
+    assert "rewritten" not in report.problems[0].message
+
+
+def adopt_old_lines_until(when: datetime) -> None:
+    """As the naming migration does on a database that had checkpoints already."""
+    Instance.objects.filter(pk=1).update(legacy_checkpoints_until=when)
+
+
+def test_old_lines_of_an_upgraded_database_are_still_compared(chain):
+    adopt_old_lines_until(datetime(2026, 6, 1, tzinfo=UTC))
     with scopes_disabled():
         head = AuditEvent.objects.get(chain=chain, sequence=3)
-    append(signed_line(chain, 3, head.hash, instance=None))
+    append(signed_line(chain, 3, head.hash, instance=None))  # signed 2026-01-05
     assert audit.verify_all_chains().ok
 
-    # And compared as such: one that disagrees reports rewritten events.
+    # One that disagrees with the chain reports rewritten events, as before.
     append(signed_line(chain, 2, "b" * 64, instance=None))
     assert [p.code for p in audit.verify_all_chains().problems] == ["rewritten"]
+
+
+def test_an_old_line_signed_after_the_database_was_named_is_not_its_own(chain):
+    adopt_old_lines_until(datetime(2026, 1, 1, tzinfo=UTC))
+
+    append(signed_line(chain, 2, "b" * 64, instance=None))  # signed 2026-01-05
+
+    assert [p.code for p in audit.verify_all_chains().problems] == ["checkpoint_file_foreign"]
+
+
+def test_naming_an_upgraded_database_adopts_its_old_checkpoints(chain):
+    from django.apps import apps
+
+    naming = importlib.import_module("mutualis.core.migrations.0006_name_this_instance")
+    audit.checkpoint_all_chains()
+    newest = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    # Checkpoints signed before instances were named carry none.
+    AuditCheckpoint.objects.update(instance=None, signed_at=newest)
+    Instance.objects.all().delete()
+
+    naming.name_this_instance(apps, None)
+
+    assert Instance.objects.get().legacy_checkpoints_until == newest
+
+
+def test_naming_a_new_database_adopts_nothing():
+    from django.apps import apps
+
+    naming = importlib.import_module("mutualis.core.migrations.0006_name_this_instance")
+    Instance.objects.all().delete()
+
+    naming.name_this_instance(apps, None)
+
+    assert Instance.objects.get().legacy_checkpoints_until is None
 
 
 def test_a_changed_instance_identifier_is_reported(chain):

@@ -11,9 +11,15 @@ import uuid
 from .models import Instance
 
 
+def current_instance() -> Instance | None:
+    """This instance, or None if the row is missing (not set up)."""
+    return Instance.objects.filter(pk=1).first()
+
+
 def instance_identifier() -> uuid.UUID | None:
     """This instance's identifier, or None if the row is missing (not set up)."""
-    return Instance.objects.filter(pk=1).values_list("identifier", flat=True).first()
+    instance = current_instance()
+    return instance.identifier if instance is not None else None
 
 
 def ensure_instance() -> uuid.UUID:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from mutualis.core import crossings
-from mutualis.core.instance import ensure_instance, instance_identifier
+from mutualis.core.instance import current_instance, ensure_instance
 from mutualis.core.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -433,9 +433,10 @@ def verify_all_chains() -> VerifyReport:
     # meanwhile only add events the earlier reads do not know of: a checkpoint or a
     # head read first always finds its events, and no intact chain looks cut.
     records, file_problems = read_checkpoint_file(Path(settings.MUTUALIS_AUDIT_CHECKPOINT_FILE))
-    instance = instance_identifier()
-    this = str(instance) if instance is not None else None
-    records, foreign = _own_records(records, this)
+    instance = current_instance()
+    this = str(instance.identifier) if instance is not None else None
+    legacy_until = instance.legacy_checkpoints_until if instance is not None else None
+    records, foreign = _own_records(records, this, legacy_until)
     vouched: dict[str, list[_Vouched]] = {}
     for record_ in records:
         vouched.setdefault(record_["chain"], []).append(_Vouched("file", record_))
@@ -474,27 +475,42 @@ def verify_all_chains() -> VerifyReport:
 
 
 def _own_records(
-    records: list[dict[str, Any]], this: str | None
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The file's checkpoints of this instance, and how many each other instance wrote.
+    records: list[dict[str, Any]], this: str | None, legacy_until: datetime | None
+) -> tuple[list[dict[str, Any]], dict[str | None, int]]:
+    """The file's checkpoints of this instance, and how many each other instance wrote
+    (``None``: another database, before instances were named).
 
-    A line without an instance (format 1, written before instances were named) is taken
-    as this instance's: on an instance that existed then, it is; a file of another
-    database written then still raises the false alarm that naming instances ends.
+    A line without an instance (format 1) is this instance's if the database had signed
+    it when it was named (``legacy_until``, set by the naming migration on a database
+    that already had checkpoints); on a database named at birth, it is another's.
     """
     own: list[dict[str, Any]] = []
-    foreign: dict[str, int] = {}
+    foreign: dict[str | None, int] = {}
     for record_ in records:
         other = record_.get("instance")
-        if other is None or other == this:
+        mine = other == this if other is not None else _signed_by_then(record_, legacy_until)
+        if mine:
             own.append(record_)
         else:
             foreign[other] = foreign.get(other, 0) + 1
     return own, foreign
 
 
+def _signed_by_then(record_: dict[str, Any], legacy_until: datetime | None) -> bool:
+    if legacy_until is None:
+        return False
+    try:
+        signed_at = datetime.fromisoformat(str(record_["signed_at"]))
+    except (KeyError, ValueError):
+        # Not a date: compared as this instance's, its signature then fails.
+        return True
+    if signed_at.tzinfo is None:
+        return True
+    return signed_at <= legacy_until
+
+
 def _instance_problems(
-    this: str | None, foreign: dict[str, int], renamed: set[str]
+    this: str | None, foreign: dict[str | None, int], renamed: set[str]
 ) -> list[Problem]:
     """Checkpoints that belong to another instance: a mix-up of files, not tampering.
 
@@ -512,7 +528,28 @@ def _instance_problems(
                 gettext("this database has no instance identifier: run `mutualis setup`"),
             )
         )
-    for other, count in sorted(foreign.items()):
+    for other, count in sorted(foreign.items(), key=lambda item: item[0] or ""):
+        if other is None:
+            problems.append(
+                Problem(
+                    "checkpoint-file",
+                    None,
+                    "checkpoint_file_foreign",
+                    ngettext(
+                        "%(count)d checkpoint of the file names no instance and was not "
+                        "signed by this database before it was named (%(this)s): another "
+                        "database's, not compared with this one. Give each instance its own "
+                        "MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                        "%(count)d checkpoints of the file name no instance and were not "
+                        "signed by this database before it was named (%(this)s): another "
+                        "database's, not compared with this one. Give each instance its own "
+                        "MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                        count,
+                    )
+                    % {"count": count, "this": this or "?"},
+                )
+            )
+            continue
         problems.append(
             Problem(
                 "checkpoint-file",

@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                ("legacy_checkpoints_until", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
                 "verbose_name": "instance",

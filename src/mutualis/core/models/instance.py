@@ -16,6 +16,10 @@ class Instance(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     identifier = models.UUIDField(_("identifier"), default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # When an existing database was named (upgrade), the time of its newest checkpoint:
+    # the file's lines of the format that names no instance, signed until then, are its
+    # own. Empty for a database named at birth, to which no such line can belong.
+    legacy_checkpoints_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("instance")
