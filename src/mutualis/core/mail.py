@@ -131,9 +131,9 @@ def queue_email(
 ) -> OutgoingEmail:
     """Write an e-mail to the outbox; a job sends it once the caller's transaction commits.
 
-    Raises an ``EmailRefused`` error for a header that could inject lines or that the platform sets
-    itself, an alternative that is not text, a bad attachment name or type, or attachments
-    above MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES in total.
+    Raises an ``EmailRefused`` error for a header that could inject lines or that the
+    platform sets itself, an alternative that is not text, a bad attachment name or type,
+    or attachments above MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES in total.
     """
     checked_headers = _checked_headers(headers or {})
     checked_alternatives = _checked_alternatives(alternatives)
