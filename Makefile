@@ -26,11 +26,10 @@ assets: install
 	$(MUTUALIS) compilemessages --ignore=.venv --ignore=.tools -v0
 	$(MUTUALIS) collectstatic --noinput -v0
 
+# `mutualis setup` is every release step (see docs/operations.md); the territory and the
+# demo accounts are the demo's own.
 demo: assets
-	$(MUTUALIS) migrate --noinput -v1
-	$(MUTUALIS) createcachetable
-	$(MUTUALIS) init_keys
-	$(MUTUALIS) init_oidc_key
+	$(MUTUALIS) setup
 	$(MUTUALIS) import_territory --region 27
 	$(MUTUALIS) seed_demo
 	PORT=$(PORT) bin/demo
@@ -38,9 +37,12 @@ demo: assets
 test: assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Style, formatting, types (mypy with django-stubs) and the import contracts (import-linter),
+# all configured in pyproject.toml.
 lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 messages: install
@@ -50,4 +52,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) var
+	rm -rf $(VENV) $(TOOLS) var .mypy_cache

@@ -77,7 +77,7 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
 
 
 def _reseed_migration_data() -> None:
-    """Re-apply the data migrations' rows (roles, services, fee categories).
+    """Re-apply the data migrations' rows (roles, services, fee categories, instance).
 
     Transactional tests (``transaction=True``, ``live_server``) end with a flush that empties
     every table, seeded rows included; the next test needs them back.
@@ -86,6 +86,7 @@ def _reseed_migration_data() -> None:
 
     for module, function in [
         ("mutualis.core.migrations.0002_service_catalogue", "add_catalogue"),
+        ("mutualis.core.migrations.0010_name_this_instance", "name_this_instance"),
         ("mutualis.identity.migrations.0002_roles", "add_roles"),
         ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
     ]:

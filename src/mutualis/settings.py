@@ -185,7 +185,7 @@ MUTUALIS_TRUSTED_PROXY_COUNT = env.int("MUTUALIS_TRUSTED_PROXY_COUNT", default=0
 if AXES_ENABLED:
     # axes is the one lock-out: allauth's own counter of failed logins would answer the
     # attempt after the limit with a different message, before axes could show its page.
-    ACCOUNT_RATE_LIMITS = {"login_failed": None}
+    ACCOUNT_RATE_LIMITS: dict[str, str | None] | bool = {"login_failed": None}
 # allauth's rate limits (logins 30 a minute per address, …) stay on, except for a load
 # benchmark whose clients all share the loopback address (bench/login_throughput.py): it
 # switches them off, with axes, through its own environment. Never in production.
@@ -285,6 +285,11 @@ MUTUALIS_TERRITORY_DIR = Path(
 MUTUALIS_INVITATION_DAYS = env.int("MUTUALIS_INVITATION_DAYS", default=7)
 MUTUALIS_EMAIL_MAX_ATTEMPTS = env.int("MUTUALIS_EMAIL_MAX_ATTEMPTS", default=6)
 MUTUALIS_EMAIL_RETRY_BASE_SECONDS = env.int("MUTUALIS_EMAIL_RETRY_BASE_SECONDS", default=60)
+# Attachments of one e-mail, in bytes: base64 adds a third, so 7 MiB stays under the
+# 10 MB that many SMTP servers accept.
+MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES = env.int(
+    "MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES", default=7 * 1024 * 1024
+)
 MUTUALIS_SCHEDULER_LOCK_FILE = Path(
     env.str("MUTUALIS_SCHEDULER_LOCK_FILE", default=str(VAR_DIR / "scheduler.lock"))
 )

@@ -17,6 +17,14 @@ from tests.factories.mfa import totp_code
 _axe = Axe()
 
 
+@pytest.fixture(autouse=True)
+def _site_is_the_live_server(request, settings) -> None:
+    """Links in e-mails start with MUTUALIS_SITE_URL: in a browser journey, the live
+    server's address, so that the browser can follow them."""
+    if "live_server" in request.fixturenames:
+        settings.MUTUALIS_SITE_URL = request.getfixturevalue("live_server").url
+
+
 @pytest.fixture
 def check_accessibility():
     """Run axe-core on the current page and fail with its report on any violation."""

@@ -24,6 +24,7 @@ from django.forms.models import model_to_dict
 from django_scopes import scopes_disabled
 
 from mutualis.core import audit
+from mutualis.core.instance import instance_identifier
 from mutualis.core.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -452,10 +453,12 @@ def test_a_checkpoint_signed_with_another_key_is_detected(trail):
     audit.checkpoint_all_chains()
     signed_at = "2026-01-01T00:00:00+00:00"
     other_key = Ed25519PrivateKey.generate()
-    signature = other_key.sign(audit.checkpoint_message(chain_a, 9, "f" * 64, signed_at))
+    instance = str(instance_identifier())
+    signature = other_key.sign(audit.checkpoint_message(chain_a, 9, "f" * 64, signed_at, instance))
     import base64
 
     line = {
+        "instance": instance,
         "chain": chain_a,
         "sequence": 9,
         "hash": "f" * 64,

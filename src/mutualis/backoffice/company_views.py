@@ -19,6 +19,7 @@ from mutualis.companies import selectors, services
 from mutualis.companies.models import CompanyStatus
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
+from mutualis.core.links import absolute_url
 
 from .views import PAGE_SIZE, staff_view
 
@@ -83,7 +84,7 @@ def _change_status(request: HttpRequest, pk: int, *, verify: bool) -> HttpRespon
         use_case(
             actor=request.membership,  # type: ignore[attr-defined]
             company_id=company.pk,
-            site_url=request.build_absolute_uri("/"),
+            site_url=absolute_url("/"),
             request_context=audit.request_context(request),
         )
     except MutualisError as exc:

@@ -219,13 +219,13 @@ class OrganisationEditForm(forms.Form):
 
     def clean_siret(self) -> str:
         siret = self.cleaned_data["siret"]
-        return _check(parse_siret, siret) if siret.strip() else ""
+        return str(_check(parse_siret, siret)) if siret.strip() else ""
 
     def clean_postcode(self) -> str:
-        return _check(organisation_services.clean_postcode, self.cleaned_data["postcode"])
+        return str(_check(organisation_services.clean_postcode, self.cleaned_data["postcode"]))
 
     def clean_phone(self) -> str:
-        return _check(organisation_services.clean_phone, self.cleaned_data["phone"])
+        return str(_check(organisation_services.clean_phone, self.cleaned_data["phone"]))
 
 
 def _check(rule: Any, value: Any) -> Any:

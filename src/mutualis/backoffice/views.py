@@ -11,7 +11,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from allauth.utils import build_absolute_uri
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +22,7 @@ from django.views.decorators.http import require_POST
 from mutualis.core import audit, crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
+from mutualis.core.links import absolute_url
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.services import emails as email_services
 from mutualis.core.services import organisations as organisation_services
@@ -258,7 +258,7 @@ def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
             organisation_id=organisation.pk,
             email=data["email"],
             roles=data["roles"],
-            site_url=build_absolute_uri(request, "/"),
+            site_url=absolute_url("/"),
             request_context=audit.request_context(request),
         )
         return _("An invitation to %(org)s has been sent to %(email)s.") % {

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from mutualis.core import audit
 from mutualis.core.errors import InvitationError, InvitationNotFound, MutualisError
 from mutualis.core.forms import show_error
+from mutualis.core.links import absolute_url
 from mutualis.core.tenancy import tenant_redirect
 
 from . import crossings, errors, forms, selectors, services
@@ -62,10 +63,6 @@ def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
 
 
-def _site_url(request: HttpRequest) -> str:
-    return request.build_absolute_uri("/")
-
-
 # --- Sign-up ---------------------------------------------------------------------------
 
 
@@ -93,7 +90,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 siret=data["siret"],
                 name=data["name"],
                 is_head_office=data["is_head_office"],
-                site_url=_site_url(request),
+                site_url=absolute_url("/"),
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
@@ -199,7 +196,7 @@ def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
             services.accept_join_request(
                 actor=actor,
                 join_request_id=join_request.pk,
-                site_url=_site_url(request),
+                site_url=absolute_url("/"),
                 request_context=audit.request_context(request),
             )
         else:
@@ -248,7 +245,7 @@ def colleagues(request: HttpRequest) -> HttpResponse:
                     actor=actor,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
-                    site_url=_site_url(request),
+                    site_url=absolute_url("/"),
                     request_context=audit.request_context(request),
                 )
             except MutualisError as exc:

@@ -1,7 +1,14 @@
 """Errors of the platform core: a stable ``code`` and a translatable ``message``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
 
 
 class MutualisError(Exception):
@@ -9,10 +16,10 @@ class MutualisError(Exception):
     the input a form shows it on (``field_name`` gives the default)."""
 
     code = "error"
-    message = _("Something went wrong.")
+    message: _StrOrPromise = _("Something went wrong.")
     field_name: str | None = None
 
-    def __init__(self, message: str | None = None, *, field: str | None = None) -> None:
+    def __init__(self, message: _StrOrPromise | None = None, *, field: str | None = None) -> None:
         if message is not None:
             self.message = message
         self.field = field or self.field_name
@@ -274,3 +281,60 @@ class ServiceNotSubscribed(MutualisError):
         "Your organisation's subscription to this service is suspended or missing: "
         "nothing new can be done in it for now."
     )
+
+
+class EmailRefused(MutualisError):
+    """An e-mail that ``queue_email`` refuses to write to the outbox."""
+
+    code = "email_refused"
+    message = _("This e-mail cannot be sent.")
+
+
+class EmailHeaderRefused(EmailRefused):
+    code = "email_header_refused"
+
+    def __init__(self, name: object) -> None:
+        super().__init__(
+            _(
+                "The e-mail header %(name)s is refused: a header name must be printable "
+                "ASCII without a colon, its value without line breaks, and the platform "
+                "sets the address and content headers itself."
+            )
+            % {"name": repr(name)}
+        )
+
+
+class EmailAlternativeRefused(EmailRefused):
+    code = "email_alternative_refused"
+
+    def __init__(self, mimetype: str) -> None:
+        super().__init__(
+            _("An alternative part must be text (text/html, text/calendar…), not %(type)s.")
+            % {"type": repr(mimetype)}
+        )
+
+
+class EmailAttachmentRefused(EmailRefused):
+    code = "email_attachment_refused"
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(
+            _(
+                "The attachment %(name)s is refused: it needs a name without line breaks "
+                "or slashes, and a content type such as application/pdf."
+            )
+            % {"name": repr(filename)}
+        )
+
+
+class EmailAttachmentsTooLarge(EmailRefused):
+    code = "email_attachments_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            _(
+                "The attachments weigh %(size)d bytes, above the limit of %(limit)d bytes "
+                "per e-mail: share large documents by link."
+            )
+            % {"size": size, "limit": limit}
+        )

@@ -13,4 +13,5 @@ def absolute_url(path: str) -> str:
     """The public address of a path of the platform (``/o/dijon/…`` → ``https://…/o/dijon/…``)."""
     if not path.startswith("/"):
         raise ValueError("absolute_url expects a path starting with '/'")
-    return settings.MUTUALIS_SITE_URL.rstrip("/") + path
+    site_url: str = settings.MUTUALIS_SITE_URL
+    return site_url.rstrip("/") + path

@@ -48,7 +48,8 @@ def _bare(text: str) -> str:
 def fold(text: str) -> str:
     """``text`` lower-cased, without accents, its words separated by single spaces."""
     # Twice: case folding may add a combining mark ("İ"), and the compatibility
-    # decomposition may give back capitals ("𝑨" → "A"); the second pass settles both.
+    # decomposition may give back capitals (a mathematical bold A gives "A"); the second
+    # pass settles both.
     bare = _bare(_bare(text.translate(_LIGATURES)))
     return " ".join(_ABBREVIATIONS.get(word, word) for word in _SEPARATORS.split(bare) if word)
 

@@ -70,7 +70,10 @@ def search_organisations(
         if search.looks_like_code(raw):
             matches |= Q(siren=raw) | Q(insee_code=raw.upper())
         qs = qs.filter(matches)
-    return qs.order_by("name", "pk").values(*LIST_VALUES, **LIST_RELATED)
+    rows: QuerySet[Organisation, dict[str, Any]] = qs.order_by("name", "pk").values(
+        *LIST_VALUES, **LIST_RELATED
+    )
+    return rows
 
 
 # A list counts its rows up to this many past the page asked for, no further: counting
@@ -95,7 +98,8 @@ class BoundedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         limit = self.number_asked * self.per_page + COUNT_AHEAD
-        counted = self.object_list.order_by().values("pk")[: limit + 1].count()
+        rows: QuerySet[Any] = self.object_list  # type: ignore[assignment]
+        counted: int = rows.order_by().values("pk")[: limit + 1].count()
         if counted > limit:
             self.count_is_exact = False
             return limit

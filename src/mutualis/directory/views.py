@@ -69,7 +69,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 
 
 def _sections(request: HttpRequest, organisation: Any) -> list[str]:
-    rendered = []
+    rendered: list[str] = []
     for section in registry.page_sections():
         context = section.context(organisation)
         if context is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.utils import build_absolute_uri
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import render
@@ -20,6 +19,7 @@ from mutualis.core import audit
 from mutualis.core import invitations as links
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
+from mutualis.core.links import absolute_url
 from mutualis.core.permissions import role_required
 from mutualis.core.tenancy import tenant_redirect
 
@@ -66,7 +66,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                 actor=_actor(request),
                 email=form.cleaned_data["email"],
                 roles=form.cleaned_data["roles"],
-                site_url=build_absolute_uri(request, "/"),
+                site_url=absolute_url("/"),
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:

@@ -34,7 +34,8 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+# The related managers of models on django-scopes' untyped ScopedManager cannot be resolved.
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
     """One account per person: agents, business representatives, citizens, operator staff.
 
     The e-mail address is the login. ``audit_pseudonym`` names the person in the hashed

@@ -31,7 +31,10 @@ GENESIS_HASH = "0" * 64
 # Tags the hashed and signed material, so that a future format can never be mistaken
 # for this one.
 EVENT_FORMAT = "mutualis-audit-event/1"
-CHECKPOINT_FORMAT = "mutualis-audit-checkpoint/1"
+# Format 2 signs the instance's identifier with the head; format 1, which names no
+# instance, is still verified for the checkpoints signed before it.
+CHECKPOINT_FORMAT = "mutualis-audit-checkpoint/2"
+LEGACY_CHECKPOINT_FORMAT = "mutualis-audit-checkpoint/1"
 
 
 def organisation_chain(organisation_id: int) -> str:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.utils.translation import gettext
 
-from .chain import CHECKPOINT_FORMAT, canonical_json
+from .chain import CHECKPOINT_FORMAT, LEGACY_CHECKPOINT_FORMAT, canonical_json
 
 
 def load_signing_key() -> Ed25519PrivateKey:
@@ -68,9 +68,19 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def checkpoint_message(chain: str, sequence: int, hash_: str, signed_at: str) -> bytes:
-    """The bytes a checkpoint signature covers."""
-    return canonical_json([CHECKPOINT_FORMAT, chain, sequence, hash_, signed_at])
+def checkpoint_message(
+    chain: str, sequence: int, hash_: str, signed_at: str, instance: str | None = None
+) -> bytes:
+    """The bytes a checkpoint signature covers.
+
+    With ``instance`` (format 2) the signature binds the checkpoint to the instance that
+    signed it: a line copied from another instance's file and relabelled with this
+    instance's identifier fails verification. Without it, the format 1 of checkpoints
+    signed before instances were named.
+    """
+    if instance is None:
+        return canonical_json([LEGACY_CHECKPOINT_FORMAT, chain, sequence, hash_, signed_at])
+    return canonical_json([CHECKPOINT_FORMAT, instance, chain, sequence, hash_, signed_at])
 
 
 # --- Problems --------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from mutualis.core import crossings
+from mutualis.core.instance import current_instance, ensure_instance
 from mutualis.core.models import (
     AuditChainHead,
     AuditCheckpoint,
@@ -82,7 +83,7 @@ def _walk_problem(chain: str, event: AuditEvent, sequence: int, prev_hash: str) 
 
 
 def _checkpoint_record(c: AuditCheckpoint) -> dict[str, Any]:
-    return {
+    record_ = {
         "chain": c.chain,
         "sequence": c.sequence,
         "hash": c.hash,
@@ -90,6 +91,9 @@ def _checkpoint_record(c: AuditCheckpoint) -> dict[str, Any]:
         "key_id": c.key_id,
         "signature": c.signature,
     }
+    if c.instance is not None:
+        record_["instance"] = str(c.instance)
+    return record_
 
 
 def _signature_ok(public_key: Ed25519PublicKey, record_: dict[str, Any]) -> bool:
@@ -97,7 +101,11 @@ def _signature_ok(public_key: Ed25519PublicKey, record_: dict[str, Any]) -> bool
         public_key.verify(
             base64.b64decode(record_["signature"], validate=True),
             checkpoint_message(
-                record_["chain"], int(record_["sequence"]), record_["hash"], record_["signed_at"]
+                record_["chain"],
+                int(record_["sequence"]),
+                record_["hash"],
+                record_["signed_at"],
+                record_.get("instance"),
             ),
         )
     except (InvalidSignature, ValueError, KeyError, TypeError):
@@ -174,6 +182,7 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
     key = load_signing_key()
     public_key = key.public_key()
     kid = key_id(public_key)
+    instance = ensure_instance()
     made: list[AuditCheckpoint] = []
     problems: list[Problem] = []
     for head in AuditChainHead.objects.order_by("chain"):
@@ -187,7 +196,9 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
             problems.append(problem)
             continue
         signed_at = timezone.now().astimezone(UTC).isoformat(timespec="seconds")
-        signature = key.sign(checkpoint_message(head.chain, head.sequence, head.hash, signed_at))
+        signature = key.sign(
+            checkpoint_message(head.chain, head.sequence, head.hash, signed_at, str(instance))
+        )
         made.append(
             AuditCheckpoint(
                 chain=head.chain,
@@ -196,6 +207,7 @@ def checkpoint_all_chains() -> list[AuditCheckpoint]:
                 signed_at=datetime.fromisoformat(signed_at),
                 key_id=kid,
                 signature=base64.b64encode(signature).decode(),
+                instance=instance,
             )
         )
     if made:
@@ -228,6 +240,8 @@ def read_checkpoint_file(path: Path) -> tuple[list[dict[str, Any]], list[Problem
                 record_ = json.loads(line)
                 record_["sequence"] = int(record_["sequence"])
                 if not isinstance(record_["chain"], str) or not isinstance(record_["hash"], str):
+                    raise TypeError
+                if not isinstance(record_.get("instance", ""), str):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
                 problems.append(
@@ -419,11 +433,18 @@ def verify_all_chains() -> VerifyReport:
     # meanwhile only add events the earlier reads do not know of: a checkpoint or a
     # head read first always finds its events, and no intact chain looks cut.
     records, file_problems = read_checkpoint_file(Path(settings.MUTUALIS_AUDIT_CHECKPOINT_FILE))
+    instance = current_instance()
+    this = str(instance.identifier) if instance is not None else None
+    legacy_until = instance.legacy_checkpoints_until if instance is not None else None
+    records, foreign = _own_records(records, this, legacy_until)
     vouched: dict[str, list[_Vouched]] = {}
     for record_ in records:
         vouched.setdefault(record_["chain"], []).append(_Vouched("file", record_))
+    renamed: set[str] = set()
     for c in AuditCheckpoint.objects.order_by("chain", "sequence").iterator(chunk_size=2000):
         vouched.setdefault(c.chain, []).append(_Vouched("database", _checkpoint_record(c)))
+        if c.instance is not None and str(c.instance) != this:
+            renamed.add(str(c.instance))
     heads = {h.chain: (h.sequence, h.hash) for h in AuditChainHead.objects.all()}
 
     walks: list[_ChainWalk] = []
@@ -449,4 +470,116 @@ def verify_all_chains() -> VerifyReport:
             report.problems.append(walk.problem)
     report.problems.extend(p for walk in walks for p in walk.bad_signatures)
     report.problems.extend(file_problems)
+    report.problems.extend(_instance_problems(this, foreign, renamed))
     return report
+
+
+def _own_records(
+    records: list[dict[str, Any]], this: str | None, legacy_until: datetime | None
+) -> tuple[list[dict[str, Any]], dict[str | None, int]]:
+    """The file's checkpoints of this instance, and how many each other instance wrote
+    (``None``: another database, before instances were named).
+
+    A line without an instance (format 1) is this instance's if the database had signed
+    it when it was named (``legacy_until``, set by the naming migration on a database
+    that already had checkpoints); on a database named at birth, it is another's.
+    """
+    own: list[dict[str, Any]] = []
+    foreign: dict[str | None, int] = {}
+    for record_ in records:
+        other = record_.get("instance")
+        mine = other == this if other is not None else _signed_by_then(record_, legacy_until)
+        if mine:
+            own.append(record_)
+        else:
+            foreign[other] = foreign.get(other, 0) + 1
+    return own, foreign
+
+
+def _signed_by_then(record_: dict[str, Any], legacy_until: datetime | None) -> bool:
+    if legacy_until is None:
+        return False
+    try:
+        signed_at = datetime.fromisoformat(str(record_["signed_at"]))
+    except (KeyError, ValueError):
+        # Not a date: compared as this instance's, its signature then fails.
+        return True
+    if signed_at.tzinfo is None:
+        return True
+    return signed_at <= legacy_until
+
+
+def _instance_problems(
+    this: str | None, foreign: dict[str | None, int], renamed: set[str]
+) -> list[Problem]:
+    """Checkpoints that belong to another instance: a mix-up of files, not tampering.
+
+    They are not compared with this database's chains (another database's events #1, #2…
+    are not this one's), yet reported: a monitoring check must not stay green while the
+    file that guards this instance is another one's.
+    """
+    problems = []
+    if this is None:
+        problems.append(
+            Problem(
+                "instance",
+                None,
+                "instance_missing",
+                gettext("this database has no instance identifier: run `mutualis setup`"),
+            )
+        )
+    for other, count in sorted(foreign.items(), key=lambda item: item[0] or ""):
+        if other is None:
+            problems.append(
+                Problem(
+                    "checkpoint-file",
+                    None,
+                    "checkpoint_file_foreign",
+                    ngettext(
+                        "%(count)d checkpoint of the file names no instance and was not "
+                        "signed by this database before it was named (%(this)s): another "
+                        "database's, not compared with this one. Give each instance its own "
+                        "MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                        "%(count)d checkpoints of the file name no instance and were not "
+                        "signed by this database before it was named (%(this)s): another "
+                        "database's, not compared with this one. Give each instance its own "
+                        "MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                        count,
+                    )
+                    % {"count": count, "this": this or "?"},
+                )
+            )
+            continue
+        problems.append(
+            Problem(
+                "checkpoint-file",
+                None,
+                "checkpoint_file_foreign",
+                ngettext(
+                    "%(count)d checkpoint of the file belongs to another instance "
+                    "(%(other)s), not to this one (%(this)s): not compared with this "
+                    "database. Give each instance its own MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                    "%(count)d checkpoints of the file belong to another instance "
+                    "(%(other)s), not to this one (%(this)s): not compared with this "
+                    "database. Give each instance its own MUTUALIS_AUDIT_CHECKPOINT_FILE.",
+                    count,
+                )
+                % {"count": count, "other": other, "this": this or "?"},
+            )
+        )
+    for other in sorted(renamed):
+        # The database's own checkpoints name the instance that signed them: one naming
+        # another instance means the identifier in the database was changed.
+        problems.append(
+            Problem(
+                "instance",
+                None,
+                "instance_changed",
+                gettext(
+                    "the database holds checkpoints signed by instance %(other)s, but names "
+                    "itself %(this)s: its instance identifier was changed"
+                )
+                % {"other": other, "this": this or "?"},
+            )
+        )
+    return problems

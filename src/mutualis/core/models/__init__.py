@@ -1,5 +1,6 @@
 from .audit import AuditChainHead, AuditCheckpoint, AuditEvent, AuditEventContext, AuditSubject
-from .mail import OutgoingEmail
+from .instance import Instance
+from .mail import EmailAttachment, OutgoingEmail
 from .organisations import (
     AdhesionStatus,
     FeeCategory,
@@ -17,7 +18,9 @@ __all__ = [
     "AuditEvent",
     "AuditEventContext",
     "AuditSubject",
+    "EmailAttachment",
     "FeeCategory",
+    "Instance",
     "Organisation",
     "OrganisationKind",
     "OrganisationOwned",

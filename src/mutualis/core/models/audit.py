@@ -99,6 +99,9 @@ class AuditCheckpoint(models.Model):
     signed_at = models.DateTimeField()
     key_id = models.CharField(max_length=64)
     signature = models.CharField(max_length=128)
+    # The instance whose key signed it, covered by the signature; empty for checkpoints
+    # signed before instances were named (format 1, which names none).
+    instance = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["chain", "-sequence"]

@@ -3,7 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class OutgoingEmail(models.Model):
-    """An e-mail written by the platform, sent by a background job, retried with back-off."""
+    """An e-mail written by the platform, sent by a background job, retried with back-off.
+
+    Everything the job needs to build the message is on the row and its attachments, so
+    that it can be sent long after the request that wrote it, by another process.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -14,6 +18,11 @@ class OutgoingEmail(models.Model):
     subject = models.CharField(_("subject"), max_length=300)
     body_text = models.TextField()
     body_html = models.TextField(blank=True, default="")
+    # Further alternative parts of the text ([{"mimetype": ..., "content": ...}]), such as
+    # an iCalendar invitation ("text/calendar; method=REQUEST"); checked by queue_email.
+    alternatives = models.JSONField(default=list, blank=True)
+    # Extra header lines ({"List-Unsubscribe": ...}); checked by queue_email (no CR or LF).
+    headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -35,3 +44,34 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+
+class EmailAttachment(models.Model):
+    """A file sent with an outgoing e-mail (a PDF receipt, an .ics file).
+
+    The bytes live in the database, beside the e-mail: written in the same transaction as
+    the row, so an e-mail is never queued without its attachment nor an attachment left
+    without its e-mail, and the worker needs no file store. ``queue_email`` bounds their
+    total size (MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES): they are receipts and invitations,
+    not documents, which are shared by link.
+    """
+
+    email = models.ForeignKey(OutgoingEmail, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveSmallIntegerField(default=0)
+    filename = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("content type"), max_length=255)
+    content = models.BinaryField()
+    size = models.PositiveIntegerField(_("size"))
+
+    class Meta:
+        verbose_name = _("e-mail attachment")
+        verbose_name_plural = _("e-mail attachments")
+        ordering = ["email", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email", "position"], name="email_attachment_position_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.filename

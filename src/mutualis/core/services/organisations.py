@@ -81,7 +81,7 @@ def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(request_context or {})
 
 
-def check_logo(file: File) -> str:
+def check_logo(file: File[Any]) -> str:
     """Refuse anything but a PNG or JPEG image of at most 1 MB; return its extension.
 
     Only the PNG and JPEG decoders of Pillow see the file, and only its header and
@@ -131,7 +131,10 @@ def _clean_siren(value: str, *, kind: str, exclude_pk: int | None = None) -> str
         validate_siren(value)
     except ValidationError as exc:
         raise errors.InvalidSiren() from exc
-    if Organisation.objects.filter(siren=value).exclude(pk=exclude_pk).exists():
+    others = Organisation.objects.filter(siren=value)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    if others.exists():
         raise errors.SirenTaken()
     return value
 
@@ -344,7 +347,7 @@ def update_organisation(
     fee_category: FeeCategory | None,
     primary_colour: str,
     secondary_colour: str,
-    logo: File | None = None,
+    logo: File[Any] | None = None,
     remove_logo: bool = False,
     contact: Mapping[str, str] | None = None,
     request_context: Mapping[str, Any] | None = None,

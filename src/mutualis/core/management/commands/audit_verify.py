@@ -7,6 +7,10 @@ from django.utils.translation import gettext, ngettext
 
 from mutualis.core import audit
 
+# Problems that say the checkpoint file or the identifier is not this instance's: a
+# mix-up of files or a missing set-up step, which the command does not call tampering.
+MIX_UPS = {"checkpoint_file_foreign", "instance_missing"}
+
 
 class Command(BaseCommand):
     help = (
@@ -33,6 +37,14 @@ class Command(BaseCommand):
             return
         for problem in report.problems:
             self.stderr.write(str(problem))
+        if all(p.code in MIX_UPS for p in report.problems):
+            raise CommandError(
+                gettext(
+                    "No event was found altered, but the checkpoint file could not be checked "
+                    "against this instance: %(first)s"
+                )
+                % {"first": report.problems[0]}
+            )
         raise CommandError(
             ngettext(
                 "The audit trail is broken (%(count)d problem). First: %(first)s",

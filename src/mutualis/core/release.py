@@ -1,0 +1,77 @@
+"""The release steps `mutualis setup` runs, in order, on every release and first install.
+
+Each step is idempotent: run on an instance already set up, it changes nothing. Keys are
+only created when missing, never rotated (``init_oidc_key --rotate`` stays a deliberate
+act of the operator).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from django.core.management import call_command
+from django.core.management.base import OutputWrapper
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from .instance import ensure_instance
+from .reference import sync_reference_data
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseStep:
+    name: str
+    description: str | Promise
+    run: Callable[[OutputWrapper, int], None]
+
+
+def _command(name: str, **options: object) -> Callable[[OutputWrapper, int], None]:
+    def run(out: OutputWrapper, verbosity: int) -> None:
+        call_command(name, stdout=out, verbosity=verbosity, **options)
+
+    return run
+
+
+def _instance(out: OutputWrapper, verbosity: int) -> None:
+    identifier = ensure_instance()
+    if verbosity:
+        out.write(gettext("This instance is %(identifier)s.") % {"identifier": identifier})
+
+
+def _reference_data(out: OutputWrapper, verbosity: int) -> None:
+    changed = sync_reference_data()
+    if verbosity:
+        out.write(
+            ngettext(
+                "Reference data: %(count)d row created or corrected.",
+                "Reference data: %(count)d rows created or corrected.",
+                changed,
+            )
+            % {"count": changed}
+        )
+
+
+def release_steps() -> list[ReleaseStep]:
+    """Every step, in the order they run.
+
+    TODO(#11): each context will contribute its own steps through the platform registry
+    (the OpenID Connect key is identity's); until then the list is written here.
+    """
+    return [
+        ReleaseStep(
+            "migrate", _("apply the database migrations"), _command("migrate", interactive=False)
+        ),
+        ReleaseStep("cache", _("create the database cache table"), _command("createcachetable")),
+        ReleaseStep("instance", _("name this instance, once"), _instance),
+        ReleaseStep(
+            "audit_key", _("create the audit signing key if missing"), _command("init_keys")
+        ),
+        ReleaseStep(
+            "oidc_key",
+            _("create the OpenID Connect signing key if missing"),
+            _command("init_oidc_key"),
+        ),
+        ReleaseStep("reference_data", _("bring the catalogue in line"), _reference_data),
+    ]
