@@ -81,4 +81,8 @@ def _sync_catalogue(stdout: Any) -> None:
     catalogue.run_setup_step(stdout)
 
 
-registry.declare_setup_step(registry.Step("core.catalogue", 50, _sync_catalogue))
+registry.declare_setup_step(
+    registry.Step(
+        "core.catalogue", 50, _sync_catalogue, _("bring the services the code declares in line")
+    )
+)

@@ -298,6 +298,7 @@ class Step:
     name: str
     order: int
     run: Callable[[Any], Any]
+    description: Any = ""
 
 
 _demo_steps: dict[str, Step] = {}

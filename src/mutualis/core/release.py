@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from . import registry
 from .instance import ensure_instance
 from .reference import sync_reference_data
 
@@ -53,12 +54,16 @@ def _reference_data(out: OutputWrapper, verbosity: int) -> None:
         )
 
 
-def release_steps() -> list[ReleaseStep]:
-    """Every step, in the order they run.
+def _declared(step: registry.Step) -> ReleaseStep:
+    def run(out: OutputWrapper, verbosity: int) -> None:
+        step.run(out)
 
-    TODO(#11): each context will contribute its own steps through the platform registry
-    (the OpenID Connect key is identity's); until then the list is written here.
-    """
+    return ReleaseStep(step.name, step.description or step.name, run)
+
+
+def release_steps() -> list[ReleaseStep]:
+    """Every step, in the order they run: core's own (the database and its keys first),
+    then those the contexts declare (``registry.declare_setup_step``), by their order."""
     return [
         ReleaseStep(
             "migrate", _("apply the database migrations"), _command("migrate", interactive=False)
@@ -68,10 +73,6 @@ def release_steps() -> list[ReleaseStep]:
         ReleaseStep(
             "audit_key", _("create the audit signing key if missing"), _command("init_keys")
         ),
-        ReleaseStep(
-            "oidc_key",
-            _("create the OpenID Connect signing key if missing"),
-            _command("init_oidc_key"),
-        ),
         ReleaseStep("reference_data", _("bring the catalogue in line"), _reference_data),
+        *(_declared(step) for step in registry.setup_steps()),
     ]

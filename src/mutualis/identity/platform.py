@@ -120,5 +120,19 @@ def _sync_roles(stdout: Any) -> None:
     roles.run_setup_step(stdout)
 
 
+def _oidc_key(stdout: Any) -> None:
+    from django.core.management import call_command
+
+    # Created when missing, never rotated (``init_oidc_key --rotate`` is the operator's).
+    call_command("init_oidc_key", stdout=stdout)
+
+
+registry.declare_setup_step(
+    registry.Step(
+        "identity.oidc_key", 40, _oidc_key, _("create the OpenID Connect signing key if missing")
+    )
+)
 # After the catalogue (core.catalogue, 50): a role may name a service.
-registry.declare_setup_step(registry.Step("identity.roles", 60, _sync_roles))
+registry.declare_setup_step(
+    registry.Step("identity.roles", 60, _sync_roles, _("bring the roles the code declares in line"))
+)
