@@ -1,6 +1,4 @@
-from django.conf import settings
-from django.urls import include, path, re_path
-from django.views.static import serve
+from django.urls import include, path
 
 from mutualis.directory.api import api
 
@@ -17,12 +15,4 @@ urlpatterns = [
     path("my-organisation/members/", include("mutualis.identity.member_urls")),
     path("invitations/", include("mutualis.identity.invitation_urls")),
     path("api/v1/", api.urls),
-    # Members' logos are public and small; the app serves them itself so that the demo
-    # needs no other server. In production MEDIA_URL points to the object storage.
-    re_path(
-        r"^media/(?P<path>logos/[\w.-]+)$",
-        serve,
-        {"document_root": settings.MEDIA_ROOT},
-        name="media_logo",
-    ),
 ]

@@ -24,7 +24,7 @@ SAMPLE_KWARGS = {
     "key": "abc-def",
     "uidb36": "1",
     "pk": 1,
-    "path": "logos/none.png",
+    "file_id": "00000000-0000-4000-8000-000000000000",
 }
 
 

@@ -6,3 +6,10 @@ class CoreConfig(AppConfig):
     name = "mutualis.core"
     label = "core"
     verbose_name = _("Platform core")
+
+    def ready(self) -> None:
+        from mutualis.core.files import anyone, register_owner
+        from mutualis.core.models.organisations import LOGO_OWNER_KIND
+
+        # A member's logo is public: it is shown on the member's public page.
+        register_owner(LOGO_OWNER_KIND, can_read=anyone, public=True)

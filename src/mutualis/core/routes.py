@@ -23,7 +23,9 @@ ROUTES: dict[str, Access] = {
     "core:organisation_audit": Access.TENANT,
     "core:service_home": Access.TENANT,
     "set_language": Access.PUBLIC,
-    "media_logo": Access.PUBLIC,  # members' logos, shown on their public pages
+    # Every stored file: the view asks the file's owner kind (mutualis.core.files.owners),
+    # and answers 404 when it refuses; members' logos are one public kind.
+    "core:file_download": Access.PUBLIC,
     # Why the person must set up a second factor: about their own account only.
     "identity:mfa_required": Access.ACCOUNT,
     # Shown once the account is deleted and the person logged out: no personal data.

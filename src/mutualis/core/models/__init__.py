@@ -1,4 +1,5 @@
 from .audit import AuditChainHead, AuditCheckpoint, AuditEvent, AuditEventContext, AuditSubject
+from .files import StoredFile
 from .mail import OutgoingEmail
 from .organisations import (
     AdhesionStatus,
@@ -23,5 +24,6 @@ __all__ = [
     "OrganisationOwned",
     "OutgoingEmail",
     "Service",
+    "StoredFile",
     "Subscription",
 ]
