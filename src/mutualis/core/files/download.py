@@ -72,9 +72,9 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable
         return max(size - suffix, 0), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None  # invalid: ignored, as RFC 9110 §14.2 says
+    end = int(last) if last else size - 1
     if start >= size:
         raise RangeNotSatisfiable
     return start, min(end, size - 1)
@@ -84,8 +84,13 @@ def content_disposition(name: str, *, inline: bool) -> str:
     """RFC 6266: a plain ASCII ``filename`` for old clients, and ``filename*`` in UTF-8
     (RFC 8187) when the name is not plain ASCII."""
     kind = "inline" if inline else "attachment"
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = re.sub(r'[^\x20-\x7e]|["\\%]', "_", fallback).strip() or "file"
+    # Accents dropped (é → e), any other character not plain printable ASCII, and the
+    # quote, backslash and percent that old clients misread, replaced by "_".
+    fallback = "".join(
+        "_" if not (" " <= ch <= "~") or ch in '"\\%' else ch
+        for ch in unicodedata.normalize("NFKD", name)
+        if not unicodedata.combining(ch)
+    )
     header = f'{kind}; filename="{fallback}"'
     if fallback != name:
         header += f"; filename*=UTF-8''{quote(name, safe='')}"
