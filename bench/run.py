@@ -15,6 +15,7 @@ BENCHMARKS = [
     "import_france",
     "login_throughput",
     "token_throughput",
+    "files_download",
 ]
 
 HERE = Path(__file__).resolve().parent
