@@ -140,32 +140,35 @@ def _if_range_matches(request: HttpRequest, etag: str, last_modified: int) -> bo
 
 def serve_file(request: HttpRequest, stored_file: StoredFile, *, public: bool) -> HttpResponseBase:
     """The response to a GET or HEAD of ``stored_file`` (permission already granted)."""
-    etag = f'"{stored_file.sha256}"'
-    last_modified = int(stored_file.created_at.timestamp())
+    inline = stored_file.content_type in INLINE_TYPES
     headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(last_modified),
         "Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}" if public else "private, no-cache",
         "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": content_disposition(stored_file.original_name, inline=inline),
     }
+    path = local_path(stored_file)
+    prefix = settings.MUTUALIS_FILES_X_ACCEL_PREFIX
+    if path is not None and prefix:
+        # nginx evaluates the range and the validators itself, with its own ETag (it
+        # keeps only Content-Type, Content-Disposition, Cache-Control… of this answer).
+        response = HttpResponse(content_type=stored_file.content_type, headers=headers)
+        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored_file.key)
+        return response
+
+    etag = f'"{stored_file.sha256}"'
+    last_modified = int(stored_file.created_at.timestamp())
+    headers["ETag"] = etag
+    headers["Last-Modified"] = http_date(last_modified)
     probe = HttpResponse(headers=headers)
     conditional = get_conditional_response(
         request, etag=etag, last_modified=last_modified, response=probe
     )
     if conditional is not probe:
         return conditional
-
-    inline = stored_file.content_type in INLINE_TYPES
-    headers["Content-Disposition"] = content_disposition(stored_file.original_name, inline=inline)
-    headers["Accept-Ranges"] = "bytes"
-    path = local_path(stored_file)
     if path is None:
         return _redirect_to_storage(stored_file, headers)
-    prefix = settings.MUTUALIS_FILES_X_ACCEL_PREFIX
-    if prefix:
-        response = HttpResponse(content_type=stored_file.content_type, headers=headers)
-        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored_file.key)
-        return response
+
+    headers["Accept-Ranges"] = "bytes"
 
     size = stored_file.size
     requested = None
