@@ -151,9 +151,9 @@ def serve_file(request: HttpRequest, stored_file: StoredFile, *, public: bool) -
     if path is not None and prefix:
         # nginx evaluates the range and the validators itself, with its own ETag (it
         # keeps only Content-Type, Content-Disposition, Cache-Control… of this answer).
-        response = HttpResponse(content_type=stored_file.content_type, headers=headers)
-        response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored_file.key)
-        return response
+        accel = HttpResponse(content_type=stored_file.content_type, headers=headers)
+        accel["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored_file.key)
+        return accel
 
     etag = f'"{stored_file.sha256}"'
     last_modified = int(stored_file.created_at.timestamp())
@@ -163,7 +163,7 @@ def serve_file(request: HttpRequest, stored_file: StoredFile, *, public: bool) -
     conditional = get_conditional_response(
         request, etag=etag, last_modified=last_modified, response=probe
     )
-    if conditional is not probe:
+    if conditional is not None and conditional is not probe:
         return conditional
     if path is None:
         return _redirect_to_storage(stored_file, headers)
@@ -177,9 +177,9 @@ def serve_file(request: HttpRequest, stored_file: StoredFile, *, public: bool) -
         try:
             requested = byte_range(range_header, size)
         except RangeNotSatisfiable:
-            response = HttpResponse(status=416, headers=headers)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
+            unsatisfiable = HttpResponse(status=416, headers=headers)
+            unsatisfiable["Content-Range"] = f"bytes */{size}"
+            return unsatisfiable
 
     file = open(path, "rb")  # noqa: SIM115 - closed by the response
     if requested is None:

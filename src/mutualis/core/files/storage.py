@@ -75,5 +75,5 @@ class DurableFileSystemStorage(FileSystemStorage):
                 os.unlink(temporary)
             raise
         _fsync_directory(directory)
-        self._ensure_location_group_id(full_path)
+        self._ensure_location_group_id(full_path)  # type: ignore[attr-defined]
         return os.path.relpath(full_path, self.location).replace("\\", "/")

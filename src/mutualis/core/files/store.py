@@ -58,7 +58,7 @@ def sniff_content_type(head: bytes) -> str:
     return str(magic.from_buffer(head, mime=True))
 
 
-class _Measured(File):
+class _Measured(File[bytes]):
     """The upload as the storage reads it, hashed and counted on the way.
 
     Storages read sequentially (``chunks()`` or ``read()``); one that seeks back (S3's
@@ -68,13 +68,14 @@ class _Measured(File):
 
     def __init__(self, file: IO[bytes], *, max_size: int) -> None:
         super().__init__(file)
+        self._source = file
         self.digest = hashlib.sha256()
         self.measured = 0
         self.max_size = max_size
 
     def read(self, size: int = -1) -> bytes:
-        position = self.file.tell()
-        data = self.file.read(size)
+        position = self._source.tell()
+        data: bytes = self._source.read(size)
         end = position + len(data)
         if position <= self.measured < end:
             self.digest.update(data[self.measured - position :])
@@ -84,7 +85,7 @@ class _Measured(File):
         return data
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        self.file.seek(0)
+        self._source.seek(0)
         while data := self.read(chunk_size or CHUNK_BYTES):
             yield data
 
@@ -94,7 +95,7 @@ class _Measured(File):
 
 def store_file(
     *,
-    file: IO[bytes] | File,
+    file: IO[bytes] | File[bytes],
     name: str,
     owner_kind: str,
     owner_ref: str = "",
@@ -127,7 +128,10 @@ def store_file(
 
     stored_id = uuid.uuid4()
     key = f"{stored_id.hex[:2]}/{stored_id.hex}"
-    measured = _Measured(file.file if isinstance(file, File) else file, max_size=limit)
+    source = file.file if isinstance(file, File) else file
+    if source is None:
+        raise ValueError("the file is closed")
+    measured = _Measured(source, max_size=limit)
     storage = file_storage()
     key = storage.save(key, measured)
     try:
@@ -146,7 +150,7 @@ def store_file(
         raise
 
 
-def open_stored_file(stored_file: StoredFile) -> File:
+def open_stored_file(stored_file: StoredFile) -> File[bytes]:
     """The stored bytes, for a service that reads them (to zip, to sign…)."""
     return file_storage().open(stored_file.key, "rb")
 
