@@ -16,6 +16,7 @@ BENCHMARKS = [
     "login_throughput",
     "token_throughput",
     "directory",
+    "files_download",
 ]
 
 HERE = Path(__file__).resolve().parent

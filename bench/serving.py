@@ -154,6 +154,8 @@ def gunicorn(plat: Platform, *, workers: int) -> Iterator[str]:
         "--no-control-socket",
     ]
     server = subprocess.Popen(command, env={**os.environ, **plat.env}, cwd=REPO)
+    # For a benchmark that watches the workers (their memory, their system calls).
+    plat.extra["gunicorn_pid"] = str(server.pid)
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:

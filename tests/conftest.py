@@ -68,6 +68,11 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        # The file store writes under the test's own directory, never var/files.
+        "files": {
+            "BACKEND": "mutualis.core.files.storage.DurableFileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "files", "base_url": None},
+        },
     }
     audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
     # Rate-limit counters and OpenID codes live in the cache: a per-process one in tests

@@ -7,8 +7,10 @@ given as ``NAME_FILE`` pointing to a file (django-environ's FileAwareEnv).
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -230,10 +232,48 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("MUTUALIS_STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# The private file store (mutualis.core.files): every service's documents and the members'
+# logos, served only through the download view, which asks the owning service. Local by
+# default, outside MEDIA_ROOT so that no web server publishes it by mistake; S3-compatible
+# object storage in production with MUTUALIS_FILE_STORAGE=s3 and the usual AWS_* variables.
+MUTUALIS_FILE_STORAGE = env.str("MUTUALIS_FILE_STORAGE", default="local")
+MUTUALIS_FILES_ROOT = Path(env.str("MUTUALIS_FILES_ROOT", default=str(VAR_DIR / "files")))
+MUTUALIS_FILES_MAX_BYTES = env.int("MUTUALIS_FILES_MAX_BYTES", default=1024**3)
+# Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
+# the app then answers headers only and nginx sends the bytes.
+MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")
+# How long a signed object-storage URL that a download redirects to stays valid.
+MUTUALIS_FILES_URL_SECONDS = env.int("MUTUALIS_FILES_URL_SECONDS", default=60)
+if MUTUALIS_FILE_STORAGE == "local":
+    STORAGES["files"] = {
+        "BACKEND": "mutualis.core.files.storage.DurableFileSystemStorage",
+        "OPTIONS": {"location": MUTUALIS_FILES_ROOT, "base_url": None},
+    }
+elif MUTUALIS_FILE_STORAGE == "s3":
+    STORAGES["files"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+            "location": env.str("MUTUALIS_FILES_S3_PREFIX", default="files"),
+            # None: objects inherit the bucket's policy (private), also where ACLs are off.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": MUTUALIS_FILES_URL_SECONDS,
+            # Keys are random UUIDs: no existence check (one request) before each write.
+            "file_overwrite": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured("MUTUALIS_FILE_STORAGE must be 'local' or 's3'")
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 
@@ -9,23 +10,26 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scopes_disabled
 from PIL import Image
 
 from mutualis.core import audit, errors
-from mutualis.core.models import AuditEvent, FeeCategory, Organisation, Service, Subscription
+from mutualis.core.models import (
+    AuditEvent,
+    FeeCategory,
+    Organisation,
+    Service,
+    StoredFile,
+    Subscription,
+)
 from mutualis.core.services import organisations, subscriptions
 from tests.factories.core import OrganisationFactory, valid_siren
 from tests.factories.identity import make_member
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -397,24 +401,38 @@ def test_a_siren_of_another_organisation_is_refused(staff_client, org_a, org_b):
 
 
 def test_a_png_logo_is_stored_under_our_own_name(staff_client, org_a):
+    upload = image_upload(name="../../evil.html")
+    data = upload.read()
+    upload.seek(0)
     response = staff_client.post(
         reverse("backoffice:organisation_edit", args=[org_a.pk]),
-        {**edit_data(org_a), "logo": image_upload(name="../../evil.html")},
+        {**edit_data(org_a), "logo": upload},
     )
     assert response.status_code == 302
     org_a.refresh_from_db()
-    assert org_a.logo.name.startswith(f"logos/{org_a.slug}-")
-    assert org_a.logo.name.endswith(".png")
+    logo = org_a.logo
+    assert (logo.original_name, logo.content_type) == (f"{org_a.slug}.png", "image/png")
+    assert (logo.owner_kind, logo.owner_ref) == ("core.logo", str(org_a.pk))
+    assert (logo.size, logo.sha256) == (len(data), hashlib.sha256(data).hexdigest())
     [event] = events_of(org_a)
     assert event.action == "organisation.branding_changed"
-    assert event.payload["after"] == {"logo": org_a.logo.name}
+    assert event.payload["after"] == {"logo": str(logo.pk)}
+
+    # The logo is public: anyone downloads it through the file store's one view.
+    anonymous = Client()
+    download = anonymous.get(logo.get_absolute_url())
+    assert download.status_code == 200
+    assert download["Content-Type"] == "image/png"
+    assert b"".join(download.streaming_content) == data
+    detail = anonymous.get(reverse("directory:detail", args=[org_a.slug]))
+    assert logo.get_absolute_url() in detail.content.decode()
 
     staff_client.post(
         reverse("backoffice:organisation_edit", args=[org_a.pk]),
         {**edit_data(org_a), "remove_logo": "on"},
     )
     org_a.refresh_from_db()
-    assert not org_a.logo
+    assert org_a.logo is None
 
 
 def test_a_jpeg_logo_is_accepted(staff_client, org_a):
@@ -423,7 +441,10 @@ def test_a_jpeg_logo_is_accepted(staff_client, org_a):
         {**edit_data(org_a), "logo": image_upload("JPEG", name="logo.jpeg")},
     )
     org_a.refresh_from_db()
-    assert org_a.logo.name.endswith(".jpg")
+    assert (org_a.logo.original_name, org_a.logo.content_type) == (
+        f"{org_a.slug}.jpg",
+        "image/jpeg",
+    )
 
 
 @pytest.mark.parametrize(
@@ -451,8 +472,9 @@ def test_a_bad_logo_gives_a_clear_error_and_changes_nothing(staff_client, org_a,
     assert response.status_code == 200
     assert error_codes(response, "logo") == [code]
     org_a.refresh_from_db()
-    assert (org_a.name, org_a.logo.name) == ("Commune A", "")
+    assert (org_a.name, org_a.logo) == ("Commune A", None)
     assert events_of(org_a) == []
+    assert not StoredFile.objects.exists()
 
 
 def test_leaving_the_grouping_suspends_the_subscriptions(staff_client, org_a):

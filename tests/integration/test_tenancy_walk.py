@@ -8,6 +8,7 @@ whose URL arguments the walk cannot build from real objects (add them to ``ARGUM
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from allauth.idp.oidc.models import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
+from PIL import Image
 
 from mutualis.companies import services as company_services
 from mutualis.companies.models import JoinRequest, Representative
-from mutualis.core import audit, registry
+from mutualis.core import audit, files, registry
 from mutualis.core.models import AuditEvent, OutgoingEmail, Service, Subscription
+from mutualis.core.models.organisations import LOGO_OWNER_KIND
 from mutualis.core.routes import Access, classify
 from mutualis.identity import invitations
 from tests.factories.companies import (
@@ -72,6 +75,7 @@ class World:
     email: Any
     sso_client: Any
     shared_note: Any
+    logo: Any
 
 
 # How each route's arguments come from the world. Arguments named alike in every route
@@ -118,7 +122,12 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "account_reset_password_from_key": lambda w: {"uidb36": "1", "key": "set-password"},
     "mfa_remove_webauthn": lambda w: {"pk": w.agent_a.user.pk},
     "mfa_edit_webauthn": lambda w: {"pk": w.agent_a.user.pk},
-    "media_logo": lambda w: {"path": "logos/none.png"},
+    "core:file_download": lambda w: {"file_id": w.logo.pk, "name": w.logo.original_name},
+    "organisation_files:download": lambda w: {
+        "file_id": w.logo.pk,
+        "name": w.logo.original_name,
+    },
+    "company_files:download": lambda w: {"file_id": w.logo.pk, "name": w.logo.original_name},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
@@ -194,6 +203,21 @@ def world(org_a, agent_a) -> World:
         email=OutgoingEmail.objects.filter(to="invited.a@example.org").last(),
         sso_client=client,
         shared_note=shared,
+        logo=_logo_of(org_a),
+    )
+
+
+def _logo_of(org: Any) -> Any:
+    """A real stored file: the organisation's logo (public by kind)."""
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "#1d4e89").save(image, format="PNG")
+    image.seek(0)
+    return files.store_file(
+        file=image,
+        name=f"{org.slug}.png",
+        owner_kind=LOGO_OWNER_KIND,
+        owner_ref=str(org.pk),
+        allowed_types=files.IMAGE_TYPES,
     )
 
 

@@ -20,6 +20,8 @@ registry.declare_routes(
         # holds a colleague's invitation link sees the company and the role, and
         # accepting needs the account of the invited address.
         "business:": Access.PUBLIC,
+        # Core's download view, for files a company may read (their owner kind says).
+        "company_files:": Access.TENANT,
     }
 )
 
@@ -54,6 +56,7 @@ registry.declare_tenant_kind(
 
 registry.declare_urls(registry.Urls("companies/", "mutualis.companies.urls"))
 registry.declare_urls(registry.Urls("", "mutualis.companies.tenant_urls", tenant="c"))
+registry.declare_urls(registry.Urls("files/", "mutualis.companies.file_urls", tenant="c"))
 
 
 def _company_url(request: Any) -> str | None:

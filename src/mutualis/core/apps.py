@@ -13,3 +13,9 @@ class CoreConfig(AppConfig):
         from . import registry
 
         registry.discover()
+
+        from mutualis.core.files import anyone, register_owner
+        from mutualis.core.models.organisations import LOGO_OWNER_KIND
+
+        # A member's logo is public: it is shown on the member's public page.
+        register_owner(LOGO_OWNER_KIND, can_read=anyone, public=True)

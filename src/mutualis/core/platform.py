@@ -15,17 +15,22 @@ registry.declare_routes(
     exact={
         "core:home": Access.PUBLIC,
         "set_language": Access.PUBLIC,
-        "media_logo": Access.PUBLIC,  # members' logos, shown on their public pages
+        # Every stored file: the view asks the file's owner kind (core.files.owners) and
+        # answers 404 when it refuses; members' logos are one public kind.
+        "core:file_download": Access.PUBLIC,
     },
     prefixes={
         # An organisation's own pages (its services, its audit trail), under /o/<slug>/.
         "organisation:": Access.TENANT,
+        # The same download view, for files an organisation may read (its owner kind says).
+        "organisation_files:": Access.TENANT,
     },
 )
 
 registry.declare_urls(registry.Urls("", "mutualis.core.urls", order=10))
 registry.declare_urls(registry.Urls("", "mutualis.core.tenant_urls", tenant="o"))
 registry.declare_urls(registry.Urls("i18n/", "django.conf.urls.i18n"))
+registry.declare_urls(registry.Urls("files/", "mutualis.core.files.tenant_urls", tenant="o"))
 
 registry.declare_periodic_job(
     registry.PeriodicJob(

@@ -38,8 +38,8 @@ ALLOWED_URL_NAMES = frozenset(
         "account_email_verification_sent",
         "account_confirm_email",
         "set_language",
-        # Public images of the layout.
-        "media_logo",
+        # Stored files, members' logos among them: each owner kind decides who reads.
+        "core:file_download",
     }
 )
 # Every page of allauth.mfa: the overview, the set-up of each kind of authenticator,

@@ -1,4 +1,5 @@
 from .audit import AuditChainHead, AuditCheckpoint, AuditEvent, AuditEventContext, AuditSubject
+from .files import StoredFile
 from .instance import Instance
 from .mail import EmailAttachment, OutgoingEmail
 from .organisations import (
@@ -26,6 +27,7 @@ __all__ = [
     "OrganisationOwned",
     "OutgoingEmail",
     "Service",
+    "StoredFile",
     "Subscription",
     "TwoPartyOwned",
 ]

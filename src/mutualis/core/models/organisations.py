@@ -40,6 +40,9 @@ class OrganisationKind(models.TextChoices):
         return [cls.EPCI_CC, cls.EPCI_CA, cls.EPCI_CU, cls.EPCI_METRO, cls.METROPOLE_LYON]
 
 
+# Owner kind of the stored files that are members' logos (mutualis.core.files).
+LOGO_OWNER_KIND = "core.logo"
+
 # Kinds whose upstream data (Etalab) always carries a SIREN.
 KINDS_REQUIRING_SIREN = [OrganisationKind.COMMUNE, *OrganisationKind.epci_kinds()]
 
@@ -139,7 +142,15 @@ class Organisation(models.Model):
         blank=True,
     )
 
-    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    # A PNG or JPEG image, checked when uploaded, served by the file store's download view.
+    logo = models.ForeignKey(
+        "core.StoredFile",
+        verbose_name=_("logo"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     primary_colour = models.CharField(
         _("primary colour"), max_length=7, default="#1d4e89", validators=[colour_validator]
     )

@@ -8,7 +8,6 @@ crossing ``crossings.operator_view()``.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -23,9 +22,19 @@ from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
 from stdnum.fr import siren as siren_rules
 
-from mutualis.core import audit, crossings, errors
-from mutualis.core.models import AdhesionStatus, FeeCategory, Organisation, OrganisationKind
-from mutualis.core.models.organisations import KINDS_REQUIRING_SIREN, colour_validator
+from mutualis.core import audit, crossings, errors, files
+from mutualis.core.models import (
+    AdhesionStatus,
+    FeeCategory,
+    Organisation,
+    OrganisationKind,
+    StoredFile,
+)
+from mutualis.core.models.organisations import (
+    KINDS_REQUIRING_SIREN,
+    LOGO_OWNER_KIND,
+    colour_validator,
+)
 from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
 from mutualis.core.validators import validate_siren
@@ -112,6 +121,25 @@ def check_logo(file: File[Any]) -> str:
 
 
 # --- Checking input --------------------------------------------------------------------
+
+
+def _store_logo(organisation: Organisation, logo: File[Any]) -> StoredFile:
+    extension = check_logo(logo)
+    try:
+        # The uploaded name is never used: the name and extension are ours.
+        return files.store_file(
+            file=logo,
+            name=f"{organisation.slug}.{extension}",
+            owner_kind=LOGO_OWNER_KIND,
+            owner_ref=str(organisation.pk),
+            allowed_types=files.IMAGE_TYPES,
+            max_size=LOGO_MAX_BYTES,
+        )
+    except files.errors.FileTooLarge as exc:
+        raise errors.LogoTooLarge() from exc
+    except files.errors.FileRefused as exc:
+        # Pillow read a PNG or JPEG that libmagic does not recognise as one.
+        raise errors.LogoFormatRefused() from exc
 
 
 def _clean_name(name: str) -> str:
@@ -237,7 +265,7 @@ def _snapshot(organisation: Organisation) -> dict[str, Any]:
         "fee_category": organisation.fee_category.code if organisation.fee_category else None,
         "name": organisation.name,
         "siren": organisation.siren,
-        "logo": organisation.logo.name or None,
+        "logo": str(organisation.logo_id) if organisation.logo_id else None,
         "primary_colour": organisation.primary_colour,
         "secondary_colour": organisation.secondary_colour,
         "siret": organisation.siret,
@@ -384,13 +412,10 @@ def update_organisation(
         organisation.adhesion_since = adhesion_since
         organisation.fee_category = fee_category
         if logo is not None:
-            extension = check_logo(logo)
-            # The uploaded name is never used: the stored name and extension are ours.
-            stored_name = f"{organisation.slug}-{secrets.token_hex(4)}.{extension}"
-            organisation.logo.save(stored_name, logo, save=False)
+            organisation.logo = _store_logo(organisation, logo)
         elif remove_logo:
             # The old file is kept: past audit events name it.
-            organisation.logo = ""
+            organisation.logo = None
         _save_organisation(organisation)
         context = _context(request_context)
         _record_changes(
