@@ -2,7 +2,7 @@ from django.conf import settings
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from mutualis.directory.api import api
+from mutualis.core.api import api
 
 urlpatterns = [
     path("", include("mutualis.core.urls")),

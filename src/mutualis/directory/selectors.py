@@ -50,6 +50,14 @@ def search_organisations(
     return qs.order_by("name", "pk")
 
 
+def organisation_changes() -> QuerySet[Organisation]:
+    """Every organisation with the fields of the API's list, for the change feed (which
+    orders it by modification)."""
+    return Organisation.objects.select_related("departement", "region", "epci").only(
+        *LIST_FIELDS, "updated_at"
+    )
+
+
 def departement_choices() -> list[tuple[str, str]]:
     """The départements for a filter, by INSEE code, labelled "21 – Côte-d'Or"."""  # noqa: RUF002
     rows = (
