@@ -59,7 +59,10 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     settings.LANGUAGE_CODE = "en"
     translation.activate("en")
     # Argon2 is the production hasher; tests need not pay for it on every user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "mutualis.identity.hashers.ClientSecretSHA256Hasher",
+    ]
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MUTUALIS_AUDIT_SIGNING_KEY = ""

@@ -4,10 +4,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
-
-from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema

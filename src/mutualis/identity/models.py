@@ -67,6 +67,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.first_name or self.email
 
+    def check_password(self, raw_password: str | None) -> bool:
+        # The fast hash of client secrets (mutualis.identity.hashers) is in
+        # PASSWORD_HASHERS so that secrets verify; a password stored with it (a row
+        # written by hand, a bad import) is refused rather than checked cheaply.
+        if self.password.startswith("client_secret_sha256$"):
+            return False
+        return super().check_password(raw_password)
+
 
 class Role(models.Model):
     """A role a membership can carry. Services add their own roles as rows."""

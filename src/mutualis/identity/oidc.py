@@ -30,6 +30,8 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from mutualis.core import crossings
 
+from .hashers import new_client_secret
+
 # The scopes a client may be registered for, with what the consent page says of each.
 SCOPES: dict[str, Any] = {
     "openid": _("Know that you have an account on the platform"),
@@ -77,6 +79,10 @@ def organisations_claim(memberships: Iterable[Any]) -> list[dict[str, Any]]:
 
 class OIDCAdapter(DefaultOIDCAdapter):
     scope_display = SCOPES
+
+    def generate_client_secret(self) -> str:
+        # 256 random bits, which mutualis.identity.hashers stores with one SHA-256.
+        return new_client_secret()
 
     def get_claims(
         self,

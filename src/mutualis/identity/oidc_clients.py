@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +17,7 @@ from mutualis.core import audit
 from mutualis.core.errors import MutualisError
 from mutualis.core.permissions import require_operator
 
+from .hashers import hash_client_secret, new_client_secret
 from .oidc import SCOPES
 
 GRANT_TYPES = (
@@ -144,6 +145,9 @@ def register_client(
         name=name,
         type=Client.Type.CONFIDENTIAL if confidential else Client.Type.PUBLIC,
         skip_consent=skip_consent,
+        # No secret until one is set below: a public client never gets one (allauth's
+        # default would hash a random one with Argon2 for nothing).
+        secret=make_password(None),
     )
     client.set_redirect_uris(redirect_uris)
     client.set_scopes(scopes)
@@ -156,8 +160,8 @@ def register_client(
         client.set_post_logout_redirect_uris(post_logout_redirect_uris)
     secret: str | None = None
     if confidential:
-        secret = get_adapter().generate_client_secret()
-        client.set_secret(secret)
+        secret = new_client_secret()
+        client.secret = hash_client_secret(secret)
     client.clean()
     client.save()
     audit.record(
@@ -218,8 +222,9 @@ def rotate_client_secret(
         raise ClientUnknown()
     if client.type != Client.Type.CONFIDENTIAL:
         raise PublicClientHasNoSecret()
-    secret = get_adapter().generate_client_secret()
-    client.set_secret(secret)
+    # A renewed secret is stored with the fast hash, whatever hashed the old one.
+    secret = new_client_secret()
+    client.secret = hash_client_secret(secret)
     client.save(update_fields=["secret"])
     audit.record(
         actor=getattr(actor, "user", actor),

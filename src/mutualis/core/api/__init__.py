@@ -135,9 +135,7 @@ def _install_handlers(api: NinjaAPI) -> None:
 
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         fields = [
-            _body(
-                error.get("type", "invalid"), error.get("msg", ""), _field_name(error.get("loc"))
-            )
+            _body(error.get("type", "invalid"), error.get("msg", ""), _field_name(error.get("loc")))
             for error in exc.errors
         ]
         named = {entry["field"] for entry in fields}

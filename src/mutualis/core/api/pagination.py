@@ -76,9 +76,7 @@ def decode_cursor(cursor: str, *, scope: str) -> tuple[datetime, Any]:
         ) from exc
 
 
-def changes_since(
-    qs: QuerySet[M], *, cursor: str | None, limit: int, scope: str
-) -> dict[str, Any]:
+def changes_since(qs: QuerySet[M], *, cursor: str | None, limit: int, scope: str) -> dict[str, Any]:
     """Rows of ``qs`` modified after ``cursor``, oldest first, at most ``limit``.
 
     ``next_cursor`` is the position of the last row given (the cursor received when there
