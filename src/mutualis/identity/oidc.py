@@ -38,7 +38,12 @@ SCOPES: dict[str, Any] = {
     "email": _("View your e-mail address"),
     "profile": _("View your name"),
     "organisations": _("View the organisations you act for and your roles in each"),
+    # Machine clients (client credentials) bound to a member or a company: see
+    # mutualis.identity.api_clients.
+    "api:read": _("Read the data of the organisation or company the client acts for"),
+    "api:write": _("Change the data of the organisation or company the client acts for"),
 }
+API_SCOPES = ("api:read", "api:write")
 CLAIMS = [
     "sub",
     "iss",
