@@ -13,6 +13,7 @@ costs two cache commands per request.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from dataclasses import dataclass
@@ -37,14 +38,36 @@ class Rate:
         return cls(limit=int(count), period=PERIODS[unit])
 
 
+def _window(rule: str, key: str, rate: Rate) -> tuple[str, float, int]:
+    now = time.time()
+    window = int(now // rate.period)
+    # Hashed: keys come from requests (a client id, an address) and may hold characters
+    # a cache refuses in its keys.
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"ratelimit:{rule}:{digest}:{window}", now, window
+
+
+def _wait(rate: Rate, now: float, window: int) -> int:
+    return max(1, math.ceil((window + 1) * rate.period - now))
+
+
+def over(rule: str, key: str, rate: Rate | str) -> int | None:
+    """Whether ``key`` already used up its window, without counting: the seconds to wait,
+    or None. For limits that count only what succeeded (count with :func:`hit` after)."""
+    if isinstance(rate, str):
+        rate = Rate.parse(rate)
+    counter, now, window = _window(rule, key, rate)
+    if (cache.get(counter) or 0) < rate.limit:
+        return None
+    return _wait(rate, now, window)
+
+
 def hit(rule: str, key: str, rate: Rate | str) -> int | None:
     """Count one request of ``key`` under ``rule``; return None when it is allowed, else
     the seconds to wait until the window ends (at least 1), for ``Retry-After``."""
     if isinstance(rate, str):
         rate = Rate.parse(rate)
-    now = time.time()
-    window = int(now // rate.period)
-    counter = f"ratelimit:{rule}:{key}:{window}"
+    counter, now, window = _window(rule, key, rate)
     # add() does nothing when the counter exists; incr() then counts atomically.
     cache.add(counter, 0, timeout=rate.period + 1)
     try:
@@ -55,4 +78,4 @@ def hit(rule: str, key: str, rate: Rate | str) -> int | None:
         count = 1
     if count <= rate.limit:
         return None
-    return max(1, math.ceil((window + 1) * rate.period - now))
+    return _wait(rate, now, window)

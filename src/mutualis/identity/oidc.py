@@ -9,10 +9,12 @@ files, and PKCE restricted to S256. Clients are registered through
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from allauth.idp.oidc.internal.clientkit import is_redirect_uri_allowed, lookup_client
@@ -23,12 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
-from mutualis.core import crossings
+from mutualis.core import crossings, ratelimit
+from mutualis.core.network import client_address
 
 from .hashers import new_client_secret
 
@@ -223,4 +226,75 @@ def _refuse_pkce_method(request: HttpRequest, params: Any) -> HttpResponse:
         return response
     response = respond_html_error(request, error=error)
     response.status_code = 400
+    return response
+
+
+# --- Rate limits of the token endpoint --------------------------------------------------
+
+
+class TokenRateLimitMiddleware:
+    """Limit token requests per source address and per client (429, ``Retry-After``).
+
+    Every request counts for its address (``MUTUALIS_TOKEN_RATE_PER_ADDRESS``): guessing a
+    secret is slowed from any address. For a client
+    (``MUTUALIS_TOKEN_RATE_PER_CLIENT``) only the tokens it obtained count: anyone can
+    send a client's id, and counting failures would let a stranger lock the client out.
+    allauth has no limit on this endpoint; counters live in the shared cache.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method != "POST"
+            or not settings.MUTUALIS_RATE_LIMITS_ENABLED
+            or request.path != reverse("idp:oidc:token")
+        ):
+            return self.get_response(request)
+        address = client_address(request) or "unknown"
+        wait = ratelimit.hit("token-address", address, settings.MUTUALIS_TOKEN_RATE_PER_ADDRESS)
+        client_id = _token_client_id(request)
+        rate = settings.MUTUALIS_TOKEN_RATE_PER_CLIENT
+        if wait is None and client_id:
+            wait = ratelimit.over("token-client", client_id, rate)
+        if wait is not None:
+            return _too_many_token_requests(wait)
+        response = self.get_response(request)
+        if client_id and response.status_code == 200:
+            ratelimit.hit("token-client", client_id, rate)
+        return response
+
+
+def _token_client_id(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _space, credentials = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        return unquote(decoded.partition(":")[0])
+    # Read the body first: the token view reads it again after the form is parsed.
+    request.body  # noqa: B018
+    return str(request.POST.get("client_id", ""))
+
+
+def _too_many_token_requests(wait: int) -> HttpResponse:
+    message = str(
+        _("Too many token requests: try again in %(seconds)d seconds.") % {"seconds": wait}
+    )
+    # The API's error shape, with the OAuth 2 fields client libraries read.
+    response = JsonResponse(
+        {
+            "code": "rate_limited",
+            "field": None,
+            "message": message,
+            "error": "rate_limited",
+            "error_description": message,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    response["Cache-Control"] = "no-store"
     return response
