@@ -13,8 +13,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import path
 from django_scopes import get_scope
 from ninja import Router
+from ninja.errors import HttpError
 
-from mutualis.core.api import errors, new_api
+from mutualis.core.api import ErrorOut, errors, new_api
+from mutualis.core.errors import MutualisError
 from mutualis.identity.api_clients import READ, WRITE
 from mutualis.identity.models import Membership
 from mutualis.urls import urlpatterns as platform_urls
@@ -43,6 +45,22 @@ def deactivate(request: HttpRequest, pk: int) -> dict[str, Any]:
     membership.is_active = False
     membership.save(update_fields=["is_active"])
     return {"id": membership.pk, "is_active": membership.is_active}
+
+
+class Refused(MutualisError):
+    code = "test_refused"
+    field_name = "name"
+    message = "Refused by the service."
+
+
+@router.get("/refused", response={400: ErrorOut})
+def refused(request: HttpRequest) -> None:
+    raise Refused()
+
+
+@router.get("/conflict", response={409: ErrorOut})
+def conflict(request: HttpRequest) -> None:
+    raise HttpError(409, "Already done.")
 
 
 test_api = new_api(urls_namespace="test_api")

@@ -60,6 +60,7 @@ STATUS_CODES = {
     403: "permission_denied",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     429: "rate_limited",
 }
 

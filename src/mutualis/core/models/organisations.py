@@ -170,7 +170,12 @@ class Organisation(models.Model):
                 name="organisation_siren_required_for_communes_and_epci",
             ),
         ]
-        indexes = [models.Index(fields=["kind", "name"]), models.Index(fields=["insee_code"])]
+        indexes = [
+            models.Index(fields=["kind", "name"]),
+            models.Index(fields=["insee_code"]),
+            # The API's change feed reads in this order from a position (core.api.pagination).
+            models.Index(fields=["updated_at", "id"], name="organisation_changes"),
+        ]
 
     def __str__(self) -> str:
         return self.name
