@@ -10,6 +10,7 @@ files, and PKCE restricted to S256. Clients are registered through
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -182,6 +183,22 @@ def write_private_key(path: Path, pem: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(pem)
+
+
+def remember_parsed_keys() -> None:
+    """Parse each signing key once per process, not at every token.
+
+    allauth parses the PEM of the signing key for every ID token it signs (a code
+    exchange, each refresh): loading an RSA private key checks its consistency, about
+    50 ms of CPU, more than the rest of the request. Its keys come from this module and
+    change only with a rotation, so the parsed key is kept per PEM text (a rotated key is
+    a new text, parsed once in turn). ``allauth.core.internal.jwkkit.load_pem`` is the one
+    function every signing path calls; the test of this module checks it still is.
+    """
+    from allauth.core.internal import jwkkit
+
+    if getattr(jwkkit.load_pem, "cache_info", None) is None:
+        jwkkit.load_pem = functools.lru_cache(maxsize=8)(jwkkit.load_pem)
 
 
 # --- PKCE ------------------------------------------------------------------------------
