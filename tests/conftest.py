@@ -1,8 +1,8 @@
 """Shared fixtures: two member organisations, an agent of each, an outsider.
 
 Tests run on SQLite unless DATABASE_URL is set. Tests marked ``postgres`` are skipped on
-SQLite, ``browser`` tests where no Chromium is installed; with
-MUTUALIS_REQUIRE_ALL_TESTS=1 (CI) any such skip fails the run.
+SQLite, ``browser`` tests where no Chromium is installed, ``redis`` tests unless CACHE_URL
+names a Redis server; with MUTUALIS_REQUIRE_ALL_TESTS=1 (CI) any such skip fails the run.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ from django_scopes import scope
 from mutualis.core import audit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The production cache, for the tests marked ``redis`` (every other test uses a LocMem one).
+REDIS_URL = (
+    os.environ.get("CACHE_URL", "")
+    if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://"))
+    else ""
+)
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 _required_skips: list[str] = []
@@ -35,18 +41,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "browser" in item.keywords and not CHROMIUM:
             item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install chromium"))
+        if "redis" in item.keywords and not REDIS_URL:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set CACHE_URL=redis://…"))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and ("postgres" in report.keywords or "browser" in report.keywords):
+    if report.skipped and any(m in report.keywords for m in ("postgres", "browser", "redis")):
         _required_skips.append(report.nodeid)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("MUTUALIS_REQUIRE_ALL_TESTS") == "1" and _required_skips:
         print(  # noqa: T201
-            "\nMUTUALIS_REQUIRE_ALL_TESTS: these PostgreSQL or browser tests were skipped:\n  "
-            + "\n  ".join(_required_skips)
+            "\nMUTUALIS_REQUIRE_ALL_TESTS: these PostgreSQL, browser or Redis tests were"
+            " skipped:\n  " + "\n  ".join(_required_skips)
         )
         session.exitstatus = 1
 
@@ -59,7 +67,10 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     settings.LANGUAGE_CODE = "en"
     translation.activate("en")
     # Argon2 is the production hasher; tests need not pay for it on every user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "mutualis.identity.hashers.ClientSecretSHA256Hasher",
+    ]
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MUTUALIS_AUDIT_SIGNING_KEY = ""

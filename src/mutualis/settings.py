@@ -100,6 +100,7 @@ MIDDLEWARE = [
     # a second factor and who has none to set one up (see mutualis.identity.mfa).
     "mutualis.identity.mfa.RequireSecondFactorMiddleware",
     "mutualis.identity.oidc.RequirePkceS256Middleware",
+    "mutualis.identity.oidc.TokenRateLimitMiddleware",
     # Last, as django-axes requires: it turns a flagged login into the lock-out page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -134,6 +135,9 @@ AUTHENTICATION_BACKENDS = [
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Last, never the default: only OpenID Connect client secrets (256 random bits) are
+    # hashed with it, explicitly (mutualis.identity.hashers); listed so that they verify.
+    "mutualis.identity.hashers.ClientSecretSHA256Hasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -191,10 +195,19 @@ if AXES_ENABLED:
 # allauth's rate limits (logins 30 a minute per address, …) stay on, except for a load
 # benchmark whose clients all share the loopback address (bench/login_throughput.py): it
 # switches them off, with axes, through its own environment. Never in production.
-if not env.bool("MUTUALIS_RATE_LIMITS_ENABLED", default=True):
+MUTUALIS_RATE_LIMITS_ENABLED = env.bool("MUTUALIS_RATE_LIMITS_ENABLED", default=True)
+if not MUTUALIS_RATE_LIMITS_ENABLED:
     ACCOUNT_RATE_LIMITS = False
     MFA_RATE_LIMITS = False
     IDP_OIDC_RATE_LIMITS = False
+
+# The platform's own rate limits (mutualis.core.ratelimit), counted in the shared cache:
+# the API per source address and per client, the token endpoint per address and per client.
+# "<count>/<s|m|h|d>". Switched off with MUTUALIS_RATE_LIMITS_ENABLED=false, like allauth's.
+MUTUALIS_API_RATE_PER_ADDRESS = env.str("MUTUALIS_API_RATE_PER_ADDRESS", default="300/m")
+MUTUALIS_API_RATE_PER_CLIENT = env.str("MUTUALIS_API_RATE_PER_CLIENT", default="1200/m")
+MUTUALIS_TOKEN_RATE_PER_ADDRESS = env.str("MUTUALIS_TOKEN_RATE_PER_ADDRESS", default="60/m")
+MUTUALIS_TOKEN_RATE_PER_CLIENT = env.str("MUTUALIS_TOKEN_RATE_PER_CLIENT", default="30/m")
 
 # OpenID Connect provider (allauth.idp.oidc, see mutualis.identity.oidc and docs/oidc.md).
 # The signing key is read when used, from MUTUALIS_OIDC_PRIVATE_KEY (PEM, or _FILE) or else

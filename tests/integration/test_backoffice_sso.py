@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from io import StringIO
 
 import pytest
 from allauth.idp.oidc.models import Client, Token
@@ -12,6 +13,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import translation
 from django_scopes import scopes_disabled
@@ -19,6 +21,7 @@ from django_scopes import scopes_disabled
 from mutualis.core import audit
 from mutualis.core.models import AuditEvent
 from mutualis.identity import oidc_clients
+from mutualis.identity.models import ApiClient
 from tests.factories.identity import make_member
 
 pytestmark = pytest.mark.django_db
@@ -259,6 +262,12 @@ def test_the_form_offers_the_known_scopes_and_grants(staff_client):
         ({"name": "   "}, "name", "required"),
         ({"name": "x" * 101}, "name", "max_length"),
         ({"kind": "secret-ish"}, "kind", "invalid_choice"),
+        ({"acts_for": "nobody-here"}, "acts_for", "api_party_unknown"),
+        (
+            {"scopes": ["api:read"], "grant_types": ["client_credentials"]},
+            "acts_for",
+            "oidc_api_client_acts_for_nobody",
+        ),
     ],
 )
 def test_bad_input_gets_a_form_error_and_writes_nothing(staff_client, changes, field, code):
@@ -380,3 +389,52 @@ def test_renewing_or_deleting_an_unknown_client_is_refused(operator_staff):
         with pytest.raises(oidc_clients.ClientUnknown) as excinfo:
             use_case(actor=operator_staff, client_id="no-such-client")
         assert excinfo.value.code == "oidc_client_unknown"
+
+
+def test_registering_an_api_client_binds_it_to_the_member(staff_client, org_a):
+    """Given an organisation, when the operator registers a machine client acting for it
+    (named by its SIREN), then the client is bound to it and the detail page says so."""
+    response = staff_client.post(
+        CREATE_URL,
+        form_data(
+            name="Logiciel de la commune",
+            redirect_uris="",
+            post_logout_redirect_uris="",
+            scopes=["api:read", "api:write"],
+            grant_types=["client_credentials"],
+            acts_for=org_a.siren,
+        ),
+    )
+
+    assert response.status_code == 200, error_codes(response, "acts_for")
+    client = Client.objects.get()
+    access = ApiClient.objects.get(client=client)
+    assert (access.organisation_id, access.company_id) == (org_a.pk, None)
+    assert client.get_scopes() == ["api:read", "api:write"]
+    page = staff_client.get(reverse("backoffice:sso_client_detail", args=[client.pk]))
+    assert org_a.name in page.content.decode()
+    (event,) = events("oidc.client_registered")
+    assert event.payload["organisation_id"] == org_a.pk
+
+
+def test_the_command_registers_an_api_client_for_an_organisation(org_a):
+    out = StringIO()
+    call_command(
+        "register_oidc_client",
+        "--name=Logiciel",
+        "--grant-type=client_credentials",
+        "--scope=api:read",
+        f"--organisation={org_a.slug}",
+        stdout=out,
+    )
+    access = ApiClient.objects.get()
+    assert access.organisation_id == org_a.pk
+    assert f"client_id:     {access.client_id}" in out.getvalue()
+    with pytest.raises(CommandError, match="No company"):
+        call_command(
+            "register_oidc_client",
+            "--name=Logiciel",
+            "--grant-type=client_credentials",
+            "--scope=api:read",
+            "--company=123456789",
+        )

@@ -548,3 +548,17 @@ def test_the_command_registers_a_client_and_prints_its_secret_once(operator_staf
     with scopes_disabled():
         event = AuditEvent.objects.get(action="oidc.client_registered")
     assert event.actor == f"user:{operator_staff.user.audit_pseudonym}"
+
+
+def test_a_signing_key_is_parsed_once_per_process(signing_key):
+    """allauth parses the signing key's PEM for every ID token; the platform keeps the
+    parsed key, so that a refresh does not pay an RSA key check each time."""
+    from allauth.core.internal import jwkkit
+
+    before = jwkkit.load_pem.cache_info()
+    first = jwkkit.load_jwk_from_pem(signing_key)
+    second = jwkkit.load_jwk_from_pem(signing_key)
+
+    assert first[1] is second[1]
+    assert first[0]["kid"] == second[0]["kid"]
+    assert jwkkit.load_pem.cache_info().hits >= before.hits + 1

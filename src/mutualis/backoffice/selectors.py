@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from mutualis.companies.models import Company
 from mutualis.core import audit, search
 from mutualis.core.models import (
     AdhesionStatus,
@@ -283,3 +284,28 @@ def outgoing_emails(*, status: str = "", to: str = "") -> QuerySet[OutgoingEmail
     if to:
         qs = qs.filter(to__icontains=to.strip())
     return qs
+
+
+@dataclass(frozen=True)
+class ApiParty:
+    """Whom an API client acts for, as the operator named it."""
+
+    organisation_id: int | None
+    company_id: int | None
+    name: str
+
+
+def api_party(reference: str) -> ApiParty | None:
+    """The member organisation (by SIREN or address slug) or the company (by SIREN) that
+    ``reference`` names; None when nothing does. Organisations first: a public body and
+    a business never share a SIREN."""
+    reference = reference.strip()
+    if not reference:
+        return None
+    organisation = Organisation.objects.filter(Q(siren=reference) | Q(slug=reference)).first()
+    if organisation is not None:
+        return ApiParty(organisation_id=organisation.pk, company_id=None, name=organisation.name)
+    company = Company.objects.filter(siren=reference).first()
+    if company is not None:
+        return ApiParty(organisation_id=None, company_id=company.pk, name=company.name)
+    return None

@@ -28,6 +28,7 @@ from mutualis.core.forms import show_error
 from mutualis.identity import oidc_clients
 from mutualis.identity.oidc import SCOPES
 
+from . import selectors
 from .views import _actor, _posted, staff_view
 
 DEFAULT_SCOPES = ["openid", "email", "profile", "organisations"]
@@ -112,6 +113,16 @@ class ClientForm(forms.Form):
         initial=DEFAULT_GRANT_TYPES,
         error_messages={"required": gettext_lazy("Choose at least one grant.")},
     )
+    acts_for = forms.CharField(
+        label=gettext_lazy("Acts for (API clients)"),
+        required=False,
+        max_length=100,
+        help_text=gettext_lazy(
+            "For a machine client of the API (scopes api:read, api:write): the SIREN or the "
+            "address name of the member organisation, or the SIREN of the company, whose data "
+            "it reads and changes. Empty for a tool that signs people in."
+        ),
+    )
     skip_consent = forms.BooleanField(
         label=gettext_lazy("Do not ask people for their consent"),
         required=False,
@@ -138,6 +149,16 @@ class ClientForm(forms.Form):
                 code=oidc_clients.RedirectUriInvalid.code,
             )
         return uris
+
+    def clean_acts_for(self) -> selectors.ApiParty | None:
+        reference = self.cleaned_data["acts_for"]
+        party = selectors.api_party(reference)
+        if reference.strip() and party is None:
+            raise ValidationError(
+                _("No organisation nor company has this SIREN or address name."),
+                code="api_party_unknown",
+            )
+        return party
 
     def clean_redirect_uris(self) -> list[str]:
         return self._clean_uris("redirect_uris")
@@ -197,6 +218,8 @@ def client_create(request: HttpRequest) -> HttpResponse:
                 scopes=data["scopes"],
                 grant_types=data["grant_types"],
                 skip_consent=data["skip_consent"],
+                organisation_id=party.organisation_id if (party := data["acts_for"]) else None,
+                company_id=party.company_id if party else None,
                 request_context=audit.request_context(request),
             )
         except oidc_clients.ClientRegistrationError as exc:
@@ -219,6 +242,7 @@ def client_detail(request: HttpRequest, client_id: str) -> HttpResponse:
         {
             "client": client,
             "is_confidential": client.type == Client.Type.CONFIDENTIAL,
+            "api_access": oidc_clients.api_access_of(client),
             **_provider_addresses(request),
         },
     )

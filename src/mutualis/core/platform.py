@@ -22,6 +22,8 @@ registry.declare_routes(
     prefixes={
         # An organisation's own pages (its services, its audit trail), under /o/<slug>/.
         "organisation:": Access.TENANT,
+        # The API for programs: its operations check their own clients and scopes.
+        "api:": Access.PUBLIC,
         # The same download view, for files an organisation may read (its owner kind says).
         "organisation_files:": Access.TENANT,
     },
@@ -30,6 +32,16 @@ registry.declare_routes(
 registry.declare_urls(registry.Urls("", "mutualis.core.urls", order=10))
 registry.declare_urls(registry.Urls("", "mutualis.core.tenant_urls", tenant="o"))
 registry.declare_urls(registry.Urls("i18n/", "django.conf.urls.i18n"))
+
+
+def _api_urls() -> Any:
+    # Read when the URLconf is built, once every context attached its router.
+    from .api import api
+
+    return api.urls
+
+
+registry.declare_urls(registry.Urls("api/v1/", _api_urls))
 registry.declare_urls(registry.Urls("files/", "mutualis.core.files.tenant_urls", tenant="o"))
 
 registry.declare_periodic_job(

@@ -106,8 +106,10 @@ def tenant_kinds() -> dict[str, TenantKind]:
 class Urls:
     """A context's URL patterns mounted at ``prefix`` (``"organisations/"``). With
     ``tenant`` (a ``TenantKind`` prefix such as ``"o"``), they are mounted under the
-    party's path: ``o/<slug:org>/<prefix>``. ``order`` decides which of two overlapping
-    mounts is tried first (allauth's pages after the platform's own under ``accounts/``)."""
+    party's path: ``o/<slug:org>/<prefix>``. ``urlconf`` may be a callable, read when the
+    root URLconf is built (an API whose routers the contexts attach meanwhile). ``order``
+    decides which of two overlapping mounts is tried first (allauth's pages after the
+    platform's own under ``accounts/``)."""
 
     prefix: str
     urlconf: Any
@@ -132,8 +134,9 @@ def url_patterns() -> list[Any]:
         if urls.tenant is not None:
             kind = _tenant_kinds[urls.tenant]
             route = f"{kind.prefix}/<{kind.converter}:{kind.url_kwarg}>/{urls.prefix}"
+        urlconf = urls.urlconf() if callable(urls.urlconf) else urls.urlconf
         # django-ninja gives (patterns, app_name, namespace), which path() takes as is.
-        target = urls.urlconf if isinstance(urls.urlconf, tuple) else include(urls.urlconf)
+        target = urlconf if isinstance(urlconf, tuple) else include(urlconf)
         patterns.append(path(route, target))
     return patterns
 

@@ -1,41 +1,25 @@
-"""The public API of the directory: ``GET /api/v1/organisations``, described by OpenAPI 3.
-
-The document is at ``/api/v1/openapi.json``; ``/api/v1/docs`` shows it with the Swagger UI
-that django-ninja ships, served from the platform's own static files.
-"""
+"""The public API of the directory: ``GET /api/v1/organisations`` and the change feed
+``GET /api/v1/organisations/changes``, attached to the platform's API
+(``mutualis.core.api``) by ``DirectoryConfig.ready()``."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
-from ninja import Field, NinjaAPI, Query, Schema
-from ninja.errors import ValidationError
-from ninja.openapi.docs import Swagger
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
-from mutualis.core.models import AdhesionStatus, OrganisationKind
+from mutualis.core.api import VALIDATION, errors
+from mutualis.core.api.pagination import ChangeParams, changes_since
+from mutualis.core.models import AdhesionStatus, Organisation, OrganisationKind
 
 from . import selectors
 
 MAX_PAGE_SIZE = 500
 
-api = NinjaAPI(
-    title="Mutualis API",
-    version="1.0.0",
-    description=(
-        "Public API of the Mutualis platform: the territory's public bodies (région,"
-        " départements, communes, groupings of communes, public establishments), members"
-        " of the grouping or not. Open data: no authentication. Invalid parameters are"
-        " answered with status 422 and a list of errors, each with a stable `code`, the"
-        " `field` it concerns and a readable `message`."
-    ),
-    urls_namespace="api",
-    # Swagger UI would otherwise send the document to an online validator.
-    docs=Swagger(settings={"validatorUrl": None}),
-)
+router = Router(tags=["directory"])
 
 
 class OrganisationFilters(Schema):
@@ -135,47 +119,6 @@ class OrganisationPage(Schema):
     results: list[OrganisationOut]
 
 
-class ErrorOut(Schema):
-    code: str = Field(
-        description="Stable error code (an English slug).", examples=["greater_than_equal"]
-    )
-    field: str | None = Field(description="The parameter in error.", examples=["page"])
-    message: str = Field(examples=["Input should be greater than or equal to 1"])
-
-
-class ValidationErrorOut(Schema):
-    code: str = Field(examples=["invalid_parameters"])
-    message: str = Field(examples=["Some parameters are invalid."])
-    errors: list[ErrorOut]
-
-
-def _field_name(location: Any) -> str | None:
-    # Ninja locates an error as ("query", "page"); nested models add more parts.
-    parts = [str(part) for part in (location or ())[1:]]
-    return ".".join(parts) or None
-
-
-@api.exception_handler(ValidationError)
-def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    """Invalid parameters: status 422 with ``{code, field, message}`` per error."""
-    return api.create_response(
-        request,
-        {
-            "code": "invalid_parameters",
-            "message": _("Some parameters are invalid."),
-            "errors": [
-                {
-                    "code": error.get("type", "invalid"),
-                    "field": _field_name(error.get("loc")),
-                    "message": error.get("msg", ""),
-                }
-                for error in exc.errors
-            ],
-        },
-        status=422,
-    )
-
-
 def _as_out(row: dict[str, Any]) -> dict[str, Any]:
     # The selector joined the three related rows: reading them costs no query.
     return {
@@ -193,10 +136,27 @@ def _as_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@api.get(
+def _object_as_out(o: Organisation) -> dict[str, Any]:
+    # The change feed's selector loaded the three related rows: no query per row.
+    return {
+        "siren": o.siren,
+        "name": o.name,
+        "kind": o.kind,
+        "insee_code": o.insee_code,
+        "population": o.population,
+        "slug": o.slug,
+        "adhesion_status": o.adhesion_status,
+        "adhesion_since": o.adhesion_since,
+        "departement": o.departement.insee_code if o.departement else None,
+        "region": o.region.insee_code if o.region else None,
+        "epci_siren": o.epci.siren if o.epci else None,
+        "updated_at": o.updated_at,
+    }
+
+
+@router.get(
     "/organisations",
-    response={200: OrganisationPage, 422: ValidationErrorOut},
-    tags=["directory"],
+    response={200: OrganisationPage, **VALIDATION, **errors()},
     operation_id="list_organisations",
     summary="The territory's organisations",
     description=(
@@ -207,6 +167,7 @@ def _as_out(row: dict[str, Any]) -> dict[str, Any]:
         "responses": {
             200: {"description": "A page of organisations, with the total count."},
             422: {"description": "A parameter is invalid (unknown kind, page 0, …)."},
+            429: {"description": "Too many requests from this address."},
         }
     },
 )
@@ -226,5 +187,53 @@ def list_organisations(request: HttpRequest, filters: Query[OrganisationFilters]
         "total_is_exact": paginator.count_is_exact,
         "page": filters.page,
         "page_size": filters.page_size,
-        "results": [_as_out(o) for o in rows],
+        "results": [_as_out(row) for row in rows],
+    }
+
+
+class OrganisationChange(OrganisationOut):
+    updated_at: datetime = Field(description="When the organisation was last modified.")
+
+
+class OrganisationChanges(Schema):
+    results: list[OrganisationChange]
+    has_more: bool = Field(description="More changes wait: ask again with next_cursor.")
+    next_cursor: str | None = Field(
+        description=(
+            "Opaque position after the last result: keep it and send it as `cursor` next"
+            " time, even when `has_more` is false (null before any change)."
+        )
+    )
+
+
+@router.get(
+    "/organisations/changes",
+    response={200: OrganisationChanges, **VALIDATION, **errors(400)},
+    operation_id="list_organisation_changes",
+    summary="Organisations modified since a cursor",
+    description=(
+        "The change feed of the directory: every organisation modified after `cursor`,"
+        " oldest modification first (ties in the order of their identifier), at most"
+        " `limit` at a time. A program that keeps a copy of the directory reads it"
+        " from the start once, then from its last `next_cursor` at each visit."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {"description": "Organisations modified after the cursor."},
+            400: {"description": "The cursor was not given by this feed (`invalid_cursor`)."},
+            422: {"description": "A parameter is invalid (limit 0, …)."},
+            429: {"description": "Too many requests from this address."},
+        }
+    },
+)
+def list_organisation_changes(request: HttpRequest, params: Query[ChangeParams]) -> dict[str, Any]:
+    feed = changes_since(
+        selectors.organisation_changes(),
+        cursor=params.cursor,
+        limit=params.limit,
+        scope="organisations",
+    )
+    return {
+        **feed,
+        "results": [_object_as_out(o) for o in feed["results"]],
     }

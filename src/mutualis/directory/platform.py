@@ -8,19 +8,20 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
+from mutualis.core.api import register_router
 from mutualis.core.registry import Access
 
-from .api import api
+from .api import router
 
 registry.declare_routes(
     prefixes={
         # The public directory and the public API: public facts about organisations.
         "directory:": Access.PUBLIC,
-        "api:": Access.PUBLIC,
     }
 )
 registry.declare_urls(registry.Urls("organisations/", "mutualis.directory.urls"))
-registry.declare_urls(registry.Urls("api/v1/", api.urls))
+# The directory's operations in the platform's API (/api/v1/organisations, …).
+register_router("", router)
 
 
 def _directory_url(request: Any) -> str:

@@ -114,6 +114,14 @@ def page_number(value: object) -> int:
         return 1
 
 
+def organisation_changes() -> QuerySet[Organisation]:
+    """Every organisation with the fields of the API's list, for the change feed (which
+    orders it by modification)."""
+    return Organisation.objects.select_related("departement", "region", "epci").only(
+        *LIST_VALUES, "departement__insee_code", "region__insee_code", "epci__siren", "updated_at"
+    )
+
+
 def departement_choices() -> list[tuple[str, str]]:
     """The départements for a filter, by INSEE code, labelled "21 – Côte-d'Or"."""  # noqa: RUF002
     rows = (

@@ -9,5 +9,7 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import mfa
+        from .oidc import remember_parsed_keys
 
         mfa.connect_signals()
+        remember_parsed_keys()

@@ -79,6 +79,14 @@ class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-m
     def get_short_name(self) -> str:
         return self.first_name or self.email
 
+    def check_password(self, raw_password: str) -> bool:
+        # The fast hash of client secrets (mutualis.identity.hashers) is in
+        # PASSWORD_HASHERS so that secrets verify; a password stored with it (a row
+        # written by hand, a bad import) is refused rather than checked cheaply.
+        if self.password.startswith("client_secret_sha256$"):
+            return False
+        return super().check_password(raw_password)
+
 
 class Role(models.Model):
     """A role a membership can carry. Services add their own roles as rows."""
@@ -163,3 +171,46 @@ class Invitation(OrganisationOwned, invitations.Invitation):
 
     def __str__(self) -> str:
         return f"invitation {self.pk}@{self.organisation_id}"
+
+
+class ApiClient(models.Model):
+    """An OpenID Connect client that calls the API for programs, and who it acts for.
+
+    It acts for exactly one member organisation or one company (a check constraint): its
+    requests run in that scope and in no other. The scopes it may ask tokens for
+    (``api:read``, ``api:write``) are the client's own, on allauth's row. Registered by the
+    operator (``mutualis.identity.oidc_clients.register_client``).
+    """
+
+    client = models.OneToOneField(
+        "allauth_idp_oidc.Client",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="api_access",
+    )
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # By name: identity imports no other context.
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Off: its tokens are refused at once, without deleting the client.
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(organisation__isnull=False, company__isnull=True)
+                    | models.Q(organisation__isnull=True, company__isnull=False)
+                ),
+                name="api_client_acts_for_one",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.client_id)

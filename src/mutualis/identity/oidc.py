@@ -9,10 +9,13 @@ files, and PKCE restricted to S256. Clients are registered through
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from allauth.idp.oidc.internal.clientkit import is_redirect_uri_allowed, lookup_client
@@ -23,12 +26,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
+from mutualis.core import ratelimit
+from mutualis.core.network import client_address
+
 from . import crossings as identity_crossings
+from .hashers import new_client_secret
 
 # The scopes a client may be registered for, with what the consent page says of each.
 SCOPES: dict[str, Any] = {
@@ -36,7 +43,12 @@ SCOPES: dict[str, Any] = {
     "email": _("View your e-mail address"),
     "profile": _("View your name"),
     "organisations": _("View the organisations you act for and your roles in each"),
+    # Machine clients (client credentials) bound to a member or a company: see
+    # mutualis.identity.api_clients.
+    "api:read": _("Read the data of the organisation or company the client acts for"),
+    "api:write": _("Change the data of the organisation or company the client acts for"),
 }
+API_SCOPES = ("api:read", "api:write")
 CLAIMS = [
     "sub",
     "iss",
@@ -77,6 +89,10 @@ def organisations_claim(memberships: Iterable[Any]) -> list[dict[str, Any]]:
 
 class OIDCAdapter(DefaultOIDCAdapter):
     scope_display = SCOPES
+
+    def generate_client_secret(self) -> str:
+        # 256 random bits, which mutualis.identity.hashers stores with one SHA-256.
+        return new_client_secret()
 
     def get_claims(
         self,
@@ -172,6 +188,22 @@ def write_private_key(path: Path, pem: str) -> None:
         handle.write(pem)
 
 
+def remember_parsed_keys() -> None:
+    """Parse each signing key once per process, not at every token.
+
+    allauth parses the PEM of the signing key for every ID token it signs (a code
+    exchange, each refresh): loading an RSA private key checks its consistency, about
+    50 ms of CPU, more than the rest of the request. Its keys come from this module and
+    change only with a rotation, so the parsed key is kept per PEM text (a rotated key is
+    a new text, parsed once in turn). ``allauth.core.internal.jwkkit.load_pem`` is the one
+    function every signing path calls; the test of this module checks it still is.
+    """
+    from allauth.core.internal import jwkkit
+
+    if getattr(jwkkit.load_pem, "cache_info", None) is None:
+        jwkkit.load_pem = functools.lru_cache(maxsize=8)(jwkkit.load_pem)
+
+
 # --- PKCE ------------------------------------------------------------------------------
 
 
@@ -214,4 +246,75 @@ def _refuse_pkce_method(request: HttpRequest, params: Any) -> HttpResponse:
         return response
     response = respond_html_error(request, error=error)
     response.status_code = 400
+    return response
+
+
+# --- Rate limits of the token endpoint --------------------------------------------------
+
+
+class TokenRateLimitMiddleware:
+    """Limit token requests per source address and per client (429, ``Retry-After``).
+
+    Every request counts for its address (``MUTUALIS_TOKEN_RATE_PER_ADDRESS``): guessing a
+    secret is slowed from any address. For a client
+    (``MUTUALIS_TOKEN_RATE_PER_CLIENT``) only the tokens it obtained count: anyone can
+    send a client's id, and counting failures would let a stranger lock the client out.
+    allauth has no limit on this endpoint; counters live in the shared cache.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method != "POST"
+            or not settings.MUTUALIS_RATE_LIMITS_ENABLED
+            or request.path != reverse("idp:oidc:token")
+        ):
+            return self.get_response(request)
+        address = client_address(request) or "unknown"
+        wait = ratelimit.hit("token-address", address, settings.MUTUALIS_TOKEN_RATE_PER_ADDRESS)
+        client_id = _token_client_id(request)
+        rate = settings.MUTUALIS_TOKEN_RATE_PER_CLIENT
+        if wait is None and client_id:
+            wait = ratelimit.over("token-client", client_id, rate)
+        if wait is not None:
+            return _too_many_token_requests(wait)
+        response = self.get_response(request)
+        if client_id and response.status_code == 200:
+            ratelimit.hit("token-client", client_id, rate)
+        return response
+
+
+def _token_client_id(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _space, credentials = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return ""
+        return unquote(decoded.partition(":")[0])
+    # Read the body first: the token view reads it again after the form is parsed.
+    request.body  # noqa: B018
+    return str(request.POST.get("client_id", ""))
+
+
+def _too_many_token_requests(wait: int) -> HttpResponse:
+    message = str(
+        _("Too many token requests: try again in %(seconds)d seconds.") % {"seconds": wait}
+    )
+    # The API's error shape, with the OAuth 2 fields client libraries read.
+    response = JsonResponse(
+        {
+            "code": "rate_limited",
+            "field": None,
+            "message": message,
+            "error": "rate_limited",
+            "error_description": message,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    response["Cache-Control"] = "no-store"
     return response

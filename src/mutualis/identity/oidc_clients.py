@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from allauth.idp.oidc.adapter import get_adapter
 from allauth.idp.oidc.models import Client
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +17,9 @@ from mutualis.core import audit
 from mutualis.core.errors import MutualisError
 from mutualis.core.permissions import require_operator
 
-from .oidc import SCOPES
+from .hashers import hash_client_secret, new_client_secret
+from .models import ApiClient
+from .oidc import API_SCOPES, SCOPES
 
 GRANT_TYPES = (
     Client.GrantType.AUTHORIZATION_CODE,
@@ -57,7 +59,9 @@ class RedirectUriRequired(ClientRegistrationError):
 class ScopeUnknown(ClientRegistrationError):
     code = "oidc_scope_unknown"
     field_name = "scopes"
-    message = _("Unknown scope. Known scopes: openid, email, profile, organisations.")
+    message = _(
+        "Unknown scope. Known scopes: openid, email, profile, organisations, api:read, api:write."
+    )
 
 
 class GrantTypeUnknown(ClientRegistrationError):
@@ -73,6 +77,38 @@ class PublicClientCredentials(ClientRegistrationError):
     code = "oidc_public_client_credentials"
     field_name = "grant_types"
     message = _("A public application has no secret, so it cannot use client credentials.")
+
+
+class ApiClientActsForNobody(ClientRegistrationError):
+    code = "oidc_api_client_acts_for_nobody"
+    field_name = "acts_for"
+    message = _(
+        "A client with the api:read or api:write scope acts for one member organisation "
+        "or one company: choose it."
+    )
+
+
+class ApiClientActsForTwo(ClientRegistrationError):
+    code = "oidc_api_client_acts_for_two"
+    field_name = "acts_for"
+    message = _("A client acts for one member organisation or one company, not both.")
+
+
+class ApiClientWithoutApiScope(ClientRegistrationError):
+    code = "oidc_api_client_without_api_scope"
+    field_name = "scopes"
+    message = _(
+        "A client that acts for an organisation or a company needs the api:read or api:write scope."
+    )
+
+
+class ApiClientNeedsClientCredentials(ClientRegistrationError):
+    code = "oidc_api_client_needs_client_credentials"
+    field_name = "grant_types"
+    message = _(
+        "The api:read and api:write scopes are for machine clients: allow the client "
+        "credentials grant, and no other."
+    )
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -95,6 +131,26 @@ def _clean_list(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
 
 
+def _check_api_binding(
+    scopes: list[str],
+    grant_types: list[str],
+    confidential: bool,
+    organisation_id: int | None,
+    company_id: int | None,
+) -> None:
+    wants_api = any(scope in API_SCOPES for scope in scopes)
+    if organisation_id and company_id:
+        raise ApiClientActsForTwo()
+    if wants_api and not (organisation_id or company_id):
+        raise ApiClientActsForNobody()
+    if (organisation_id or company_id) and not wants_api:
+        raise ApiClientWithoutApiScope()
+    if wants_api and (
+        not confidential or grant_types != [str(Client.GrantType.CLIENT_CREDENTIALS)]
+    ):
+        raise ApiClientNeedsClientCredentials()
+
+
 def _check_actor(actor: Any) -> None:
     # Operator staff act through their membership; a command run on the server acts as
     # a SystemActor, the shell access being the right.
@@ -113,6 +169,8 @@ def register_client(
     grant_types: Iterable[str] = (Client.GrantType.AUTHORIZATION_CODE,),
     post_logout_redirect_uris: Iterable[str] = (),
     skip_consent: bool = False,
+    organisation_id: int | None = None,
+    company_id: int | None = None,
     request_context: dict[str, Any] | None = None,
 ) -> tuple[Client, str | None]:
     """Register an application; return it and its secret, shown once and stored hashed.
@@ -120,6 +178,10 @@ def register_client(
     A public application (one that cannot keep a secret: a single-page or native app)
     gets no secret and must use PKCE. ``skip_consent`` is for the operator's own tools,
     whose users need not be asked whether the tool may know them.
+
+    A machine client of the API (scopes ``api:read``, ``api:write``; client credentials
+    only) acts for exactly one member organisation (``organisation_id``) or one company
+    (``company_id``): its requests run in that scope only.
     """
     _check_actor(actor)
     name = " ".join(name.split())
@@ -139,11 +201,15 @@ def register_client(
         raise PublicClientCredentials()
     if Client.GrantType.AUTHORIZATION_CODE in grant_types and not redirect_uris:
         raise RedirectUriRequired()
+    _check_api_binding(scopes, grant_types, confidential, organisation_id, company_id)
 
     client = Client(
         name=name,
         type=Client.Type.CONFIDENTIAL if confidential else Client.Type.PUBLIC,
         skip_consent=skip_consent,
+        # No secret until one is set below: a public client never gets one (allauth's
+        # default would hash a random one with Argon2 for nothing).
+        secret=make_password(None),
     )
     client.set_redirect_uris(redirect_uris)
     client.set_scopes(scopes)
@@ -156,10 +222,14 @@ def register_client(
         client.set_post_logout_redirect_uris(post_logout_redirect_uris)
     secret: str | None = None
     if confidential:
-        secret = get_adapter().generate_client_secret()
-        client.set_secret(secret)
+        secret = new_client_secret()
+        client.secret = hash_client_secret(secret)
     client.clean()
     client.save()
+    if organisation_id or company_id:
+        ApiClient.objects.create(
+            client=client, organisation_id=organisation_id, company_id=company_id
+        )
     audit.record(
         actor=getattr(actor, "user", actor),
         chain=audit.PLATFORM_CHAIN,
@@ -173,6 +243,8 @@ def register_client(
             "redirect_uris": redirect_uris,
             "post_logout_redirect_uris": post_logout_redirect_uris,
             "skip_consent": skip_consent,
+            "organisation_id": organisation_id,
+            "company_id": company_id,
         },
         **(request_context or {}),
     )
@@ -202,6 +274,11 @@ def get_client(client_id: str) -> Client | None:
     return Client.objects.filter(pk=client_id).first()
 
 
+def api_access_of(client: Client) -> ApiClient | None:
+    """Who a machine client of the API acts for (None for a client that signs people in)."""
+    return ApiClient.objects.select_related("organisation", "company").filter(client=client).first()
+
+
 @transaction.atomic(durable=True)
 def rotate_client_secret(
     *, actor: Any, client_id: str, request_context: dict[str, Any] | None = None
@@ -218,8 +295,9 @@ def rotate_client_secret(
         raise ClientUnknown()
     if client.type != Client.Type.CONFIDENTIAL:
         raise PublicClientHasNoSecret()
-    secret = get_adapter().generate_client_secret()
-    client.set_secret(secret)
+    # A renewed secret is stored with the fast hash, whatever hashed the old one.
+    secret = new_client_secret()
+    client.secret = hash_client_secret(secret)
     client.save(update_fields=["secret"])
     audit.record(
         actor=getattr(actor, "user", actor),

@@ -213,6 +213,8 @@ class Organisation(models.Model):
                 fields=["adhesion_status", "name", "id"], name="organisation_adhesion_order"
             ),
             models.Index(fields=["insee_code"]),
+            # The API's change feed reads in this order from a position (core.api.pagination).
+            models.Index(fields=["updated_at", "id"], name="organisation_changes"),
         ]
 
     def __str__(self) -> str:

@@ -5,13 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Q
 from django.urls import reverse
 
 from mutualis.core.errors import MutualisError
+from mutualis.core.models import Organisation
 from mutualis.identity import oidc_clients
 
 from ._actor import add_actor_argument, resolve_actor
+
+
+def _organisation_id(reference: str | None) -> int | None:
+    if not reference:
+        return None
+    found = Organisation.objects.filter(Q(siren=reference) | Q(slug=reference)).first()
+    if found is None:
+        raise CommandError(f"No organisation has the SIREN or address name {reference!r}.")
+    return found.pk
+
+
+def _company_id(siren: str | None) -> int | None:
+    if not siren:
+        return None
+    # By name through the app registry: identity imports no other context.
+    company = apps.get_model("companies", "Company").objects.filter(siren=siren).first()
+    if company is None:
+        raise CommandError(f"No company has the SIREN {siren!r}.")
+    return int(company.pk)
 
 
 class Command(BaseCommand):
@@ -63,6 +85,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not ask people for their consent (the operator's own tools).",
         )
+        parser.add_argument(
+            "--organisation",
+            metavar="SIREN_OR_SLUG",
+            help="API client (scopes api:read, api:write): the member organisation it acts for.",
+        )
+        parser.add_argument(
+            "--company",
+            metavar="SIREN",
+            help="API client (scopes api:read, api:write): the company it acts for.",
+        )
         add_actor_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -77,6 +109,8 @@ class Command(BaseCommand):
                 confidential=not options["public"],
                 grant_types=options["grant_types"] or ["authorization_code", "refresh_token"],
                 skip_consent=options["skip_consent"],
+                organisation_id=_organisation_id(options["organisation"]),
+                company_id=_company_id(options["company"]),
             )
         except MutualisError as exc:
             raise CommandError(str(exc.message)) from exc
