@@ -118,15 +118,15 @@ def test_an_administrator_invites_a_newcomer_who_signs_up_accepts_and_switches(
     log_in(page, base, admin.email, PASSWORD, SECRET)
     assert signed_in(page)
     with page.expect_navigation():
-        page.locator("nav.site-nav a[href$='/my-organisation/members/']").click()
+        page.locator("nav.site-nav a[href$='/members/']").click()
     check_accessibility(page)
     with page.expect_navigation():
-        page.locator("main a[href$='/my-organisation/members/invite/']").click()
+        page.locator("main a[href$='/members/invite/']").click()
     check_accessibility(page)
     page.fill("input[name=email]", invitee)
     page.locator("input[name=roles][value=secretary]").check()
     submit(page, "main form[method=post]")
-    assert page.url.endswith("/my-organisation/members/")
+    assert page.url.endswith(f"/o/{auxonne.slug}/members/")
     expect(page.locator("main")).to_contain_text(invitee)
     check_accessibility(page)
 
@@ -156,23 +156,23 @@ def test_an_administrator_invites_a_newcomer_who_signs_up_accepts_and_switches(
     assert "/invitations/" in agent.url
     check_accessibility(agent)
     submit(agent, "main form[method=post]")
-    switcher = agent.locator("select[name=membership]")
-    assert switcher.input_value() == str(_membership_id(person, auxonne))
+    # The person is taken into Auxonne's space, at its own address.
+    assert agent.url.endswith(f"/o/{auxonne.slug}/")
+    spaces = agent.locator("details.spaces")
+    expect(spaces.locator("summary")).to_contain_text("Auxonne")
     expect(agent.locator(".messages")).to_contain_text("Auxonne")
     check_accessibility(agent)
 
-    # Then switches to the communauté de communes, and back.
-    switcher.select_option(str(_membership_id(person, ccao)))
-    submit(agent, "form[action$='/switch-organisation/']")
-    assert agent.locator("select[name=membership]").input_value() == str(
-        _membership_id(person, ccao)
-    )
+    # Then goes to the communauté de communes from the switcher (a link), and back.
+    spaces.locator("summary").click()
+    with agent.expect_navigation():
+        spaces.locator(f"a[href='/o/{ccao.slug}/']").click()
+    expect(agent.locator("details.spaces summary")).to_contain_text(ccao.name)
     check_accessibility(agent)
-    agent.locator("select[name=membership]").select_option(str(_membership_id(person, auxonne)))
-    submit(agent, "form[action$='/switch-organisation/']")
-    assert agent.locator("select[name=membership]").input_value() == str(
-        _membership_id(person, auxonne)
-    )
+    agent.locator("details.spaces summary").click()
+    with agent.expect_navigation():
+        agent.locator(f"details.spaces a[href='/o/{auxonne.slug}/']").click()
+    expect(agent.locator("details.spaces summary")).to_contain_text("Auxonne")
     context.close()
 
     # The administrator sees the new member in the list.

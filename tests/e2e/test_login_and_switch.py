@@ -1,7 +1,8 @@
-"""An agent of two organisations logs in and switches the organisation they act for."""
+"""An agent of two organisations logs in and acts for each at its own address."""
 
 import pytest
 from django_scopes import scopes_disabled
+from playwright.sync_api import expect
 
 from mutualis.core.models import AuditEvent
 from mutualis.identity import services as identity
@@ -26,39 +27,46 @@ def agent_of_two(db):
     return user, commune, epci
 
 
-def test_login_switch_organisation_and_audit_page(
+def test_login_then_act_for_each_organisation_at_its_own_address(
     page, live_server, log_in, check_accessibility, agent_of_two
 ):
     user, commune, epci = agent_of_two
     page.goto(f"{live_server.url}/accounts/login/")
     check_accessibility(page)
 
+    # Two organisations: the home page lists both spaces.
     log_in(page, user.email, PASSWORD, totp_secret=TOTP_SECRET)
-    switcher = page.locator("select[name=membership]")
-    assert switcher.count() == 1
-    # Memberships are ordered by organisation name: the commune comes first.
-    assert switcher.input_value() == str(_membership_id(user, commune))
+    main = page.locator("main")
+    expect(main.locator(f"a[href='/o/{commune.slug}/']")).to_have_text("Commune de Dijon")
+    expect(main.locator(f"a[href='/o/{epci.slug}/']")).to_have_text("Dijon Métropole")
     check_accessibility(page)
 
-    switcher.select_option(str(_membership_id(user, epci)))
+    # The EPCI, as a buyer only: its audit page does not exist for them.
     with page.expect_navigation():
-        page.locator("form[action$='/switch-organisation/'] [type=submit]").click()
-    assert page.locator("select[name=membership]").input_value() == str(_membership_id(user, epci))
-    assert "Dijon Métropole" in page.locator("[role=status], .messages, main").first.inner_text()
+        main.locator(f"a[href='/o/{epci.slug}/']").click()
+    expect(page.locator("details.spaces summary")).to_contain_text("Dijon Métropole")
     check_accessibility(page)
+    response = page.goto(f"{live_server.url}/o/{epci.slug}/audit/")
+    assert response.status == 404
 
-    # Acting for the EPCI as a buyer only: the commune's audit page is out of reach.
-    response = page.goto(f"{live_server.url}/my-organisation/audit/")
-    assert response.status == 403
-
-    switcher = page.locator("select[name=membership]")
-    switcher.select_option(str(_membership_id(user, commune)))
+    # The commune, from the switcher (a list of links), in the same tab.
+    page.goto(f"{live_server.url}/o/{epci.slug}/")
+    page.locator("details.spaces summary").click()
     with page.expect_navigation():
-        page.locator("form[action$='/switch-organisation/'] [type=submit]").click()
-    response = page.goto(f"{live_server.url}/my-organisation/audit/")
+        page.locator(f"details.spaces a[href='/o/{commune.slug}/']").click()
+    expect(page.locator("details.spaces summary")).to_contain_text("Commune de Dijon")
+    response = page.goto(f"{live_server.url}/o/{commune.slug}/audit/")
     assert response.status == 200
     assert page.locator("h1").first.inner_text()
     check_accessibility(page)
+
+    # A second tab acts for the EPCI meanwhile; the first still acts for the commune.
+    second = page.context.new_page()
+    second.goto(f"{live_server.url}/o/{epci.slug}/")
+    expect(second.locator("details.spaces summary")).to_contain_text("Dijon Métropole")
+    page.reload()
+    expect(page.locator("details.spaces summary")).to_contain_text("Commune de Dijon")
+    second.close()
 
 
 def _membership_id(user, organisation) -> int:

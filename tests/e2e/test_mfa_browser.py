@@ -32,12 +32,18 @@ def browser_context_args(browser_context_args):
 def admin(transactional_db):
     """An organisation administrator (a role that requires a second factor) who has none
     yet; the address is verified, as allauth requires before adding an authenticator."""
-    commune = OrganisationFactory(name="Commune de Semur", kind="commune")
+    commune = OrganisationFactory(name="Commune de Semur", kind="commune", slug=SLUG)
     user = identity.ensure_user(
         email=EMAIL, password=PASSWORD, first_name="Camille", last_name="Bernard"
     )
     identity.grant_membership(actor=None, user=user, organisation=commune, roles=["org_admin"])
     return user
+
+
+SLUG = "semur"
+# The commune's pages, at its own address; its only agent lands in its space.
+AUDIT = f"/o/{SLUG}/audit/"
+SPACE = f"/o/{SLUG}/"
 
 
 def path_of(page) -> str:
@@ -78,7 +84,7 @@ def test_an_admin_sets_up_an_authenticator_app_then_logs_in_with_it(
     expect(page.locator("h1")).to_have_text("Set up a second factor to continue")
     expect(page.locator("main")).to_contain_text("Commune de Semur")
     check_accessibility(page)
-    page.goto(f"{live_server.url}{reverse('core:organisation_audit')}")
+    page.goto(f"{live_server.url}{AUDIT}")
     assert path_of(page) == reverse("identity:mfa_required")
 
     # --- The authenticator app: password again, then the secret and a code from it.
@@ -97,8 +103,8 @@ def test_an_admin_sets_up_an_authenticator_app_then_logs_in_with_it(
     assert Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists()
 
     # --- Every page is open now.
-    page.goto(f"{live_server.url}{reverse('core:organisation_audit')}")
-    assert path_of(page) == reverse("core:organisation_audit")
+    page.goto(f"{live_server.url}{AUDIT}")
+    assert path_of(page) == AUDIT
     log_out(page)
 
     # --- Next login: password, then the code; a wrong code first gets allauth's error.
@@ -113,7 +119,7 @@ def test_an_admin_sets_up_an_authenticator_app_then_logs_in_with_it(
     check_accessibility(page)
     page.fill("input[name=code]", totp_code(secret))
     submit(page, "form[action$='/accounts/2fa/authenticate/']")
-    assert path_of(page) == reverse("core:home")
+    assert path_of(page) == SPACE
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     check_accessibility(page)
 
@@ -166,8 +172,8 @@ def test_an_admin_adds_a_passkey_then_logs_in_with_it_alone(
     assert len(credentials["credentials"]) == 1
     assert credentials["credentials"][0]["isResidentCredential"]
 
-    page.goto(f"{live_server.url}{reverse('core:organisation_audit')}")
-    assert path_of(page) == reverse("core:organisation_audit")
+    page.goto(f"{live_server.url}{AUDIT}")
+    assert path_of(page) == AUDIT
     log_out(page)
 
     # --- The passkey alone opens the account: no password, no code.
@@ -175,8 +181,8 @@ def test_an_admin_adds_a_passkey_then_logs_in_with_it_alone(
     check_accessibility(page)
     with page.expect_navigation():
         page.locator("#passkey_login").click()
-    assert path_of(page) == reverse("core:home")
+    assert path_of(page) == SPACE
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    page.goto(f"{live_server.url}{reverse('core:organisation_audit')}")
-    assert path_of(page) == reverse("core:organisation_audit")
+    page.goto(f"{live_server.url}{AUDIT}")
+    assert path_of(page) == AUDIT
     check_accessibility(page)
