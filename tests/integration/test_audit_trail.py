@@ -721,3 +721,25 @@ def test_concurrent_writers_never_fork_a_chain():
     assert AuditChainHead.objects.get(chain=chain).sequence == writers * per_writer
     assert len(audit.checkpoint_all_chains()) == 1
     assert audit.verify_all_chains().ok
+
+
+@pytest.mark.django_db
+def test_a_company_representatives_event_must_name_the_companys_chain(org_a):
+    """A representative's event never lands on the platform's or an organisation's chain:
+    without the company's chain named, it is refused and nothing is written."""
+    from tests.factories.companies import company_siren, register_company, verified_person
+
+    representative = register_company(verified_person("rep@example.org"), siren=company_siren(9))
+    with scopes_disabled():
+        before = AuditEvent.objects.count()
+    for chain in (None, audit.PLATFORM_CHAIN, audit.organisation_chain(org_a.pk)):
+        with pytest.raises(ValueError, match="company's chain"):
+            audit.record(actor=representative, action="test.refused", chain=chain)
+    event = audit.record(
+        actor=representative,
+        action="test.kept",
+        chain=audit.company_chain(representative.company_id),
+    )
+    assert event.chain == audit.company_chain(representative.company_id)
+    with scopes_disabled():
+        assert AuditEvent.objects.count() == before + 1
