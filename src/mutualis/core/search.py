@@ -5,7 +5,7 @@ A searchable table stores its text folded (``Organisation.search_name``,
 every bulk path; a query is folded the same way, word by word, and each word must be
 contained in the stored text. The same Python function folds both sides, so SQLite and
 PostgreSQL find the same rows; PostgreSQL serves the containment test from a trigram
-index (``pg_trgm``, created by ``core.0005``).
+index (``pg_trgm``, created by ``core.0006``).
 
 Folding ("Saint-Apollinaire", "ST APOLLINAIRE" and "st-apollinaire" all give
 "saint apollinaire"; "Côte-d'Or" gives "cote d or"):
@@ -17,7 +17,7 @@ Folding ("Saint-Apollinaire", "ST APOLLINAIRE" and "st-apollinaire" all give
 - the abbreviations of place names are spelled out: "st" → "saint", "ste" → "sainte".
 
 Changing these rules changes what the stored columns should hold: ship a data migration
-that folds them again (as ``core.0006`` does) with the change.
+that folds them again (as ``core.0007`` does) with the change.
 """
 
 from __future__ import annotations
