@@ -251,3 +251,23 @@ def test_the_demo_seed_runs_every_contexts_step(db):
     printed = out.getvalue()
     assert "mairie@dijon.localhost" in printed
     assert "gerant@menuiserie.localhost" in printed
+
+
+@pytest.mark.django_db
+def test_a_declared_service_keeps_the_codes_wording_release_after_release(monkeypatch):
+    """Given a catalogue row (from the reference data) that a context now declares, the
+    reference step leaves it to the code's step: a second release writes nothing."""
+    monkeypatch.setitem(
+        registry._services,
+        "website",
+        registry.ServiceDeclaration("website", "Sites des communes", "Un site par commune.", 50),
+    )
+    from mutualis.core.reference import sync_reference_data
+
+    sync_reference_data()
+    catalogue.sync_catalogue()
+    assert Service.objects.get(code="website").name == "Sites des communes"
+
+    assert sync_reference_data() == 0
+    assert catalogue.sync_catalogue() == []
+    assert Service.objects.get(code="website").name == "Sites des communes"

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from . import catalogue
 from .models import FeeCategory, Service
 
 # (code, name, position, description)
@@ -61,6 +62,10 @@ def sync_reference_data() -> int:
     """
     changed = 0
     for code, name, position, description in SERVICES:
+        if catalogue.is_provided(code):
+            # A service a context declares is the code's (core.catalogue, a later step):
+            # writing the migration's wording here would undo it at every release.
+            continue
         wanted = {"name": name, "position": position, "description": description}
         changed += _sync(Service, code, wanted)
     for code, label, fee in FEE_CATEGORIES:
