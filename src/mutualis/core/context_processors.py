@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from . import registry
+from . import registry, tenancy
 
 
 def _menu(request: HttpRequest) -> list[dict[str, Any]]:
@@ -19,28 +19,29 @@ def _menu(request: HttpRequest) -> list[dict[str, Any]]:
 def _spaces(request: HttpRequest) -> list[dict[str, Any]]:
     """The organisations and companies the person acts for: the switcher's links, the one
     the page acts for marked ``current``."""
-    if not request.user.is_authenticated:
-        return []
-    spaces = []
-    for kind in registry.tenant_kinds().values():
-        acting = getattr(request, kind.attribute, None) is not None
-        for name, url in kind.spaces(request.user):
-            current = acting and request.path.startswith(url)
-            spaces.append({"name": name, "url": url, "kind": kind.prefix, "current": current})
-    return spaces
-
-
-def _current_space(request: HttpRequest) -> dict[str, Any] | None:
-    return next((space for space in _spaces(request) if space["current"]), None)
+    return [
+        {
+            "name": name,
+            "url": url,
+            "kind": kind.prefix,
+            "current": getattr(request, kind.attribute, None) is not None
+            and request.path.startswith(url),
+        }
+        for kind, name, url in tenancy.spaces_of(request.user)
+    ]
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
+    # Lazy, and read once per request: the switcher and its summary share the list.
+    spaces = SimpleLazyObject(lambda: _spaces(request))
     return {
         "platform_name": settings.MUTUALIS_PLATFORM_NAME,
         "current_membership": membership,
         # Lazy: no query unless the header is drawn.
         "menu": SimpleLazyObject(lambda: _menu(request)),
-        "spaces": SimpleLazyObject(lambda: _spaces(request)),
-        "current_space": SimpleLazyObject(lambda: _current_space(request)),
+        "spaces": spaces,
+        "current_space": SimpleLazyObject(
+            lambda: next((space for space in spaces if space["current"]), None)
+        ),
     }

@@ -95,3 +95,15 @@ def tenant_redirect(request: HttpRequest, name: str, **kwargs: Any) -> HttpRespo
     from django.shortcuts import redirect
 
     return redirect(tenant_reverse(request, name, **kwargs))
+
+
+def spaces_of(user: Any) -> list[tuple[registry.TenantKind, str, str]]:
+    """Every party the person acts for, of every kind: ``(kind, name, url)``, for the
+    switcher and for the landing page after login."""
+    if not user.is_authenticated:
+        return []
+    return [
+        (kind, name, url)
+        for kind in registry.tenant_kinds().values()
+        for name, url in kind.spaces(user)
+    ]

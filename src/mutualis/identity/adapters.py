@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from mutualis.core import registry
+from mutualis.core import tenancy
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email
 
@@ -77,7 +77,5 @@ class AccountAdapter(DefaultAccountAdapter):
 def _only_space(request: HttpRequest) -> str | None:
     """A person who acts for one organisation (or one company) only — most agents of a
     small commune — lands in it; others choose on the home page."""
-    spaces = [
-        url for kind in registry.tenant_kinds().values() for _name, url in kind.spaces(request.user)
-    ]
-    return spaces[0] if len(spaces) == 1 else None
+    spaces = tenancy.spaces_of(request.user)
+    return spaces[0][2] if len(spaces) == 1 else None
