@@ -271,3 +271,13 @@ def test_a_declared_service_keeps_the_codes_wording_release_after_release(monkey
     assert sync_reference_data() == 0
     assert catalogue.sync_catalogue() == []
     assert Service.objects.get(code="website").name == "Sites des communes"
+
+
+def test_a_provided_services_home_is_its_own_page(client, editor_a, org_a):
+    """The catalogue's link to a service leads to the page its context declared."""
+    subscribe(org_a)
+    client.force_login(editor_a.user)
+    home = client.get(org_url("organisation:home")).content.decode()
+    link = org_url("organisation:service_home", code="plugged")
+    assert f'href="{link}"' in home
+    assert client.get(link)["Location"] == org_url("plugged:notes")

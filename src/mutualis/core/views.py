@@ -1,8 +1,9 @@
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from . import registry, selectors
 from .permissions import membership_required, role_required
+from .tenancy import tenant_reverse
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -35,7 +36,12 @@ def organisation_audit(request: HttpRequest) -> HttpResponse:
 
 @membership_required
 def service_home(request: HttpRequest, code: str) -> HttpResponse:
+    """A subscribed service: its own home page when a context provides it, else a page
+    that says it is not available yet (the catalogue row has no code behind it)."""
     subscription = selectors.subscription_for(request.membership, code)  # type: ignore[attr-defined]
     if subscription is None:
         raise Http404
+    declared = registry.services().get(code)
+    if declared is not None and declared.home:
+        return redirect(tenant_reverse(request, declared.home))
     return render(request, "core/service_home.html", {"subscription": subscription})
