@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mutualis.core.models import Subscription
+from mutualis.core.models import Organisation, Subscription
 
 LIST_URL = reverse("directory:list")
 
@@ -167,10 +167,9 @@ def _count_queries(client, url, query=None) -> int:
 
 
 @pytest.mark.django_db
-def test_list_costs_the_same_queries_whatever_the_rows(
-    client, make_org, territory, django_assert_max_num_queries
-):
-    few = _count_queries(client, LIST_URL)
+def test_list_costs_the_same_queries_whatever_the_rows(client, make_org, territory):
+    # The départements of the filter, the page; the count only when the page is full.
+    assert _count_queries(client, LIST_URL) == 2
     for n in range(60):
         make_org(
             name=f"Commune {n}",
@@ -179,11 +178,28 @@ def test_list_costs_the_same_queries_whatever_the_rows(
             epci=territory.epci,
         )
 
-    assert _count_queries(client, LIST_URL) == few
-    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune"}) == few
-    # The départements of the filter, the count, the page.
-    with django_assert_max_num_queries(3):
-        client.get(LIST_URL, {"page": 2})
+    assert _count_queries(client, LIST_URL) == 3
+    # Page 2 is the last one: not full, so no count.
+    assert _count_queries(client, LIST_URL, {"page": 2}) == 2
+    # Plus the département and the EPCIs spanning it, read once.
+    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune"}) == 4
+    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune 1"}) == 3
+
+
+@pytest.mark.django_db
+def test_a_page_that_is_not_full_gives_the_exact_count_without_counting(
+    client, make_org, territory
+):
+    for n in range(60):
+        make_org(name=f"Commune {n}", departement=territory.cote_dor, region=territory.region)
+    total = Organisation.objects.count()
+    last = (total - 1) // 50 + 1
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(LIST_URL, {"page": last}).content.decode()
+    assert f"{total} organisations" in html
+    assert not any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
+    # Past the end: the last page, counted.
+    assert f"{total} organisations" in client.get(LIST_URL, {"page": 99}).content.decode()
 
 
 @pytest.mark.django_db

@@ -161,7 +161,8 @@ def _object_as_out(o: Organisation) -> dict[str, Any]:
     summary="The territory's organisations",
     description=(
         "Organisations matching every filter given, sorted by name, a page at a time."
-        " Two queries whatever the page size: one count (bounded, see `total`), one page."
+        " At most two queries whatever the page size: one page, and one count (bounded, see"
+        " `total`) unless the page is the last one."
     ),
     openapi_extra={
         "responses": {
@@ -179,11 +180,9 @@ def list_organisations(request: HttpRequest, filters: Query[OrganisationFilters]
         text=filters.q or "",
     )
     paginator = selectors.BoundedPaginator(qs, filters.page_size, number_asked=filters.page)
-    total = paginator.count
-    start = (filters.page - 1) * filters.page_size
-    rows = qs[start : start + filters.page_size] if start < total else []
+    rows = paginator.rows_of(filters.page)
     return {
-        "total": total,
+        "total": paginator.count,
         "total_is_exact": paginator.count_is_exact,
         "page": filters.page,
         "page_size": filters.page_size,

@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, Q, QuerySet
 
 from mutualis.core import search
 from mutualis.core.models import Organisation, OrganisationKind
@@ -40,9 +40,10 @@ def search_organisations(
     ("cote d or" finds "Côte-d'Or"), or be its SIREN or INSEE code (``core.search``).
 
     A département filter keeps the département itself, the organisations attached to it,
-    and the EPCIs whose communes lie partly in it. The département is looked up once, as a
-    scalar subquery, so that each of the three conditions is answered by an index and no
-    ``DISTINCT`` or scan of the whole table is needed.
+    and the EPCIs whose communes lie partly in it. The département and those EPCIs are
+    read first, in one small query, so that the list's own query compares plain numbers:
+    PostgreSQL then joins two index scans (the département's rows, a few identifiers)
+    instead of walking the whole name order to filter it, whatever the département.
     """
     qs = Organisation.objects.all()
     if kind:
@@ -50,21 +51,17 @@ def search_organisations(
     if adhesion:
         qs = qs.filter(adhesion_status=adhesion)
     if departement:
-        departement_id = Subquery(
+        found = list(
             Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT, insee_code=departement)
             .order_by("pk")
-            .values("pk")[:1]
+            .values_list("pk", "epcis_spanning")
         )
-        spanning_ids = Organisation.departements_spanned.through.objects.filter(
-            to_organisation=departement_id
-        ).values("from_organisation")
-        # Only the territory import links spanned départements, and only to EPCIs: the
-        # kind lets PostgreSQL reach those rows from an index too.
-        qs = qs.filter(
-            Q(departement=departement_id)
-            | Q(pk=departement_id)
-            | Q(kind__in=OrganisationKind.epci_kinds(), pk__in=spanning_ids)
-        )
+        if found:
+            departement_id = found[0][0]
+            ids = {departement_id} | {epci for pk, epci in found if pk == departement_id and epci}
+            qs = qs.filter(Q(departement=departement_id) | Q(pk__in=sorted(ids)))
+        else:
+            qs = qs.none()
     for raw, folded in search.query_words(text):
         matches = search.contains_folded("search_name", folded)
         if search.looks_like_code(raw):
@@ -94,6 +91,27 @@ class BoundedPaginator(Paginator):
         super().__init__(object_list, per_page)
         self.number_asked = max(number_asked, 1)
         self.count_is_exact = True
+
+    def rows_of(self, number: int) -> list[Any]:
+        """The rows of page ``number`` (none past the end).
+
+        Reads one row more than a page: a page that is not full is the last one, and the
+        count is then known without counting (a text query rarely fills its first page).
+        """
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if len(rows) <= self.per_page and (rows or number == 1):
+            self.__dict__["count"] = bottom + len(rows)
+            self.count_is_exact = True
+        return rows[: self.per_page]
+
+    def get_page(self, number: Any) -> Page:
+        """Page ``number`` (read by ``page_number``); past the end, the last page."""
+        asked = page_number(number)
+        rows = self.rows_of(asked)
+        if not rows and asked > 1:
+            return super().get_page(asked)
+        return self._get_page(rows, asked, self)
 
     @cached_property
     def count(self) -> int:

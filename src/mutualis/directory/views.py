@@ -4,6 +4,7 @@ from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from mutualis.core import registry
 from mutualis.core.models import AdhesionStatus, OrganisationKind
@@ -48,9 +49,12 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     # Labels looked up once, not through ``get_kind_display`` per row (which translates
     # every choice of the field each time).
     kinds, adhesions = dict(OrganisationKind.choices), dict(AdhesionStatus.choices)
+    # One ``reverse`` for the page, not one per row: a slug is made of URL-safe characters.
+    detail = reverse("directory:detail", args=["-"]).removesuffix("-/")
     page.object_list = [
         {
             **row,
+            "url": f"{detail}{row['slug']}/",
             "kind_label": kinds[row["kind"]],
             "adhesion_label": adhesions[row["adhesion_status"]],
         }
