@@ -111,7 +111,7 @@ class BoundedPaginator(Paginator):
         rows = self.rows_of(asked)
         if not rows and asked > 1:
             return super().get_page(asked)
-        return self._get_page(rows, asked, self)
+        return Page(rows, asked, self)
 
     @cached_property
     def count(self) -> int:
