@@ -72,6 +72,12 @@ class Company(models.Model):
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
 
+    @property
+    def is_verified(self) -> bool:
+        """Whether operator staff vouch for it now: wherever its name reaches someone
+        outside it (an e-mail, an invitation page), an unverified one says so."""
+        return self.status == CompanyStatus.VERIFIED
+
 
 class CompanyOwned(models.Model):
     """A row that belongs to one company.

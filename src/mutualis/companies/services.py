@@ -29,12 +29,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from mutualis.core import audit
+from mutualis.core import audit, mail_limits, ratelimit
 from mutualis.core import invitations as links
-from mutualis.core.errors import InvitationForAnotherAddress
+from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
 from mutualis.core.mail import queue_email
 from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
+from mutualis.core.text import clean_name
 from mutualis.identity.models import Membership, User
 
 from . import errors, transitions
@@ -90,7 +91,8 @@ def has_verified_email(user: Any) -> bool:
 
 
 def _clean_name(name: str) -> str:
-    return " ".join((name or "").split())[:NAME_MAX_LENGTH]
+    # No control, bidi or zero-width character: the name reaches third parties.
+    return clean_name(name, max_length=NAME_MAX_LENGTH)
 
 
 def _link(site_url: str, name: str, **kwargs: Any) -> str:
@@ -122,7 +124,6 @@ def _mail_admins(company: Company, *, template: str, context: dict[str, Any]) ->
 # --- Sign-up with a SIRET --------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def sign_up_with_siret(
     *,
     user: User,
@@ -135,8 +136,43 @@ def sign_up_with_siret(
     """Register the company a SIRET belongs to, with ``user`` as its administrator; or,
     when its SIREN is already registered, ask that company to let ``user`` join it.
 
-    A new company starts "unverified" until operator staff confirm it.
+    A new company starts "unverified" until operator staff confirm it. A request to
+    join mails the company's administrators: it counts against the person and the
+    company (``core.mail_limits``); over a limit nothing is asked nor sent, and the
+    refusal is audited on the company's chain.
     """
+    try:
+        return _sign_up_with_siret(
+            user=user,
+            siret=siret,
+            name=name,
+            is_head_office=is_head_office,
+            site_url=site_url,
+            request_context=request_context,
+        )
+    except MailLimitReached as exc:
+        company = Company.objects.filter(siren=siren_of(parse_siret(siret))).first()
+        if exc.first and company is not None:
+            _record_mail_refused(
+                company_id=company.pk,
+                user=user,
+                mail="join_request",
+                rule=exc.rule,
+                ctx=_context(request_context),
+            )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _sign_up_with_siret(
+    *,
+    user: User,
+    siret: str,
+    name: str,
+    is_head_office: bool,
+    site_url: str,
+    request_context: Mapping[str, Any] | None,
+) -> SignUpResult:
     if not has_verified_email(user):
         raise errors.EmailNotVerified()
     siret = parse_siret(siret)
@@ -200,6 +236,9 @@ def _ask_to_join(
             company=company, user=user, status=JoinRequestStatus.PENDING
         ).exists():
             raise errors.JoinRequestPending()
+        mail_limits.require(
+            mail_limits.join_request_limits(person_id=user.pk, company_id=company.pk)
+        )
         join_request = JoinRequest.objects.create(company=company, user=user, siret=siret)
         _record(
             company,
@@ -336,7 +375,6 @@ def _check_role(role: str) -> str:
     return role
 
 
-@transaction.atomic(durable=True)
 def invite_colleague(
     *,
     actor: Representative,
@@ -346,10 +384,36 @@ def invite_colleague(
     request_context: Mapping[str, Any] | None = None,
 ) -> CompanyInvitation:
     """Send a colleague a link to join the company with ``role``. A new invitation to the
-    same address withdraws the earlier one: only the last link sent works."""
+    same address withdraws the earlier one: only the last link sent works.
+
+    Each invitation counts against the inviting person, the company and the invited
+    address (``core.mail_limits``); an unverified company has at most
+    ``MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS`` invitations waiting. Over either,
+    nothing is sent and the refusal is audited (in a transaction of its own, since the
+    invitation's rolls back).
+    """
+    try:
+        return _invite_colleague(
+            actor=actor, email=email, role=role, site_url=site_url, ctx=_context(request_context)
+        )
+    except MailLimitReached as exc:
+        if exc.first:
+            _record_mail_refused(
+                company_id=actor.company_id,
+                user=actor.user,
+                mail="invitation",
+                rule=exc.rule,
+                ctx=_context(request_context),
+            )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _invite_colleague(
+    *, actor: Representative, email: str, role: str, site_url: str, ctx: dict[str, Any]
+) -> CompanyInvitation:
     email = (email or "").strip().lower()
     role = _check_role(role)
-    ctx = _context(request_context)
     with scope(company=actor.company_id):
         company, _admin = _lock_as_admin(actor)
         if company.status == CompanyStatus.SUSPENDED:
@@ -359,6 +423,13 @@ def invite_colleague(
         ).exists():
             raise errors.ColleagueAlreadyActive()
         now = timezone.now()
+        if company.status == CompanyStatus.UNVERIFIED:
+            _check_unverified_cap(company, email=email, now=now)
+        mail_limits.require(
+            mail_limits.invitation_limits(
+                person_id=actor.user_id, tenant=f"company:{company.pk}", address=email
+            )
+        )
         replaced = links.withdraw_open(
             CompanyInvitation.objects.filter(company=company, email=email), now=now
         )
@@ -397,6 +468,40 @@ def invite_colleague(
             },
         )
     return invitation
+
+
+def _check_unverified_cap(company: Company, *, email: str, now: Any) -> None:
+    """Refuse a new invitation of an unverified company that has its quota of open
+    ones (a new link to an address already invited replaces its link: it passes).
+    Exact under concurrency: the caller holds the company's row lock."""
+    cap = settings.MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS
+    waiting = (
+        CompanyInvitation.objects.filter(company=company, expires_at__gt=now)
+        .filter(links.open_condition())
+        .exclude(email=email)
+        .count()
+    )
+    if waiting >= cap:
+        first = ratelimit.first_notice(f"unverified-cap:{company.pk}", seconds=3600)
+        raise errors.UnverifiedCompanyInvitationCap(cap=cap, first=first)
+
+
+@transaction.atomic(durable=True)
+def _record_mail_refused(
+    *, company_id: int, user: Any, mail: str, rule: str, ctx: dict[str, Any]
+) -> None:
+    """The trail of a refused e-mail (over a limit): who asked, which kind, which limit;
+    no address (personal data stays out of the hashed payload)."""
+    company = Company.objects.get(pk=company_id)
+    with scope(company=company.pk):
+        _record(
+            company,
+            actor=user,
+            action="company.mail_refused",
+            target=company,
+            payload={"mail": mail, "limit": rule},
+            **ctx,
+        )
 
 
 @transaction.atomic(durable=True)
