@@ -71,6 +71,19 @@ class CompanySuspended(CompanyError):
     )
 
 
+class CompanyDisputed(CompanyError):
+    code = "company_disputed"
+    message = _(
+        "The platform's operator is reviewing who may represent this company: nobody can "
+        "join it or be invited until the review ends."
+    )
+
+
+class CompanyNotDisputed(CompanyError):
+    code = "company_not_disputed"
+    message = _("Open a dispute on this company first.")
+
+
 # --- Colleagues ------------------------------------------------------------------------
 
 

@@ -22,6 +22,9 @@ class CompanyStatus(models.TextChoices):
     UNVERIFIED = "unverified", pgettext_lazy("company status", "Unverified")
     VERIFIED = "verified", pgettext_lazy("company status", "Verified")
     SUSPENDED = "suspended", pgettext_lazy("company status", "Suspended")
+    # Someone contests that its representatives may speak for it (a SIREN claimed by
+    # the wrong people): operator staff resolve it (docs/operations.md, "SIREN contesté").
+    DISPUTED = "disputed", pgettext_lazy("company status", "Disputed")
 
 
 class Company(models.Model):

@@ -248,6 +248,10 @@ def _ask_to_join(
             payload={"siret": siret},
             **ctx,
         )
+        # While its SIREN is disputed, the administrators in place may be the wrong
+        # people: the request waits for the operator and the rightful ones, unmailed.
+        if company.status == CompanyStatus.DISPUTED:
+            return SignUpResult(company=company, join_request=join_request)
         _mail_admins(
             company,
             template="join_requested",
@@ -308,6 +312,8 @@ def accept_join_request(
             raise errors.JoinRequestDecided()
         if company.status == CompanyStatus.SUSPENDED:
             raise errors.CompanySuspended()
+        if company.status == CompanyStatus.DISPUTED:
+            raise errors.CompanyDisputed()
         requester = User.objects.get(pk=join_request.user_id)
         representative, _before = _grant(company, requester, RepresentativeRole.MEMBER)
         _decide(join_request, JoinRequestStatus.ACCEPTED, by=actor.user)
@@ -418,6 +424,8 @@ def _invite_colleague(
         company, _admin = _lock_as_admin(actor)
         if company.status == CompanyStatus.SUSPENDED:
             raise errors.CompanySuspended()
+        if company.status == CompanyStatus.DISPUTED:
+            raise errors.CompanyDisputed()
         if Representative.objects.filter(
             company=company, is_active=True, user__email__iexact=email
         ).exists():
@@ -741,6 +749,16 @@ def _change_status(
         company.verified_by = actor.user
         fields += ["verified_at", "verified_by"]
     company.save(update_fields=fields)
+    if before == CompanyStatus.DISPUTED:
+        # Who holds the company is settled: the platform's chain says so too.
+        audit.record(
+            actor=actor.user,
+            action="company.dispute_closed",
+            chain=audit.PLATFORM_CHAIN,
+            target=company,
+            payload={"status_after": company.status},
+            **_context(request_context),
+        )
     with scope(company=company.pk):
         _record(
             company,
@@ -797,3 +815,242 @@ def suspend_company(
         site_url=site_url,
         request_context=request_context,
     )
+
+
+# --- A disputed SIREN ------------------------------------------------------------------
+#
+# Anyone with a confirmed address can register a SIREN (a company shows "unverified"
+# until the operator checks it). When the real company turns up, operator staff open a
+# dispute, end the access of the representatives in place, give the company to its
+# rightful representative, then verify it (``verify_company``) or suspend it. Each step
+# is one use case, on the company's chain, and on the platform's chain for the
+# decisions that change who holds the company (docs/operations.md, "SIREN contesté").
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferResult:
+    """Whom a disputed company was given to: an existing account made administrator
+    (``representative``), or an invitation to an address without one (``invitation``)."""
+
+    company: Company
+    representative: Representative | None = None
+    invitation: CompanyInvitation | None = None
+
+
+def _lock_disputed(actor: Membership, company_id: int) -> Company:
+    require_operator(actor)
+    company = Company.objects.select_for_update().get(pk=company_id)
+    if company.status != CompanyStatus.DISPUTED:
+        raise errors.CompanyNotDisputed()
+    return company
+
+
+def _withdraw_all_invitations(company: Company) -> list[int]:
+    replaced = links.withdraw_open(
+        CompanyInvitation.objects.filter(company=company), now=timezone.now()
+    )
+    return [old.pk for old in replaced]
+
+
+@transaction.atomic(durable=True)
+def open_dispute(
+    *,
+    actor: Membership,
+    company_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> Company:
+    """Operator staff record that the company's SIREN is contested: its open invitations
+    are withdrawn, nobody joins or is invited until the dispute ends, and requests to
+    join wait unmailed. Its representatives keep their access until suspended."""
+    require_operator(actor)
+    ctx = _context(request_context)
+    company = Company.objects.select_for_update().get(pk=company_id)
+    before = company.status
+    transitions.apply(company, transitions.Event.DISPUTE)
+    company.save(update_fields=["status"])
+    with scope(company=company.pk):
+        withdrawn = _withdraw_all_invitations(company)
+        _record(
+            company,
+            actor=actor.user,
+            action="company.disputed",
+            target=company,
+            payload={
+                "status_before": before,
+                "status_after": company.status,
+                "invitations_withdrawn": withdrawn,
+                "by": "operator",
+            },
+            **ctx,
+        )
+    audit.record(
+        actor=actor.user,
+        action="company.disputed",
+        chain=audit.PLATFORM_CHAIN,
+        target=company,
+        payload={"status_before": before},
+        **ctx,
+    )
+    return company
+
+
+@transaction.atomic(durable=True)
+def suspend_representatives(
+    *,
+    actor: Membership,
+    company_id: int,
+    representative_ids: list[int] | None = None,
+    request_context: Mapping[str, Any] | None = None,
+) -> list[Representative]:
+    """Operator staff end the access of a disputed company's representatives (all the
+    active ones, or those named): their rows stay, inactive, for the history, and
+    their pages answer 404. The company may be left without an administrator until it
+    is transferred. Open invitations are withdrawn again."""
+    ctx = _context(request_context)
+    company = _lock_disputed(actor, company_id)
+    with scope(company=company.pk):
+        queryset = Representative.objects.select_for_update().filter(
+            company=company, is_active=True
+        )
+        if representative_ids is not None:
+            queryset = queryset.filter(pk__in=representative_ids)
+        suspended = list(queryset.order_by("pk"))
+        for representative in suspended:
+            representative.is_active = False
+            representative.save(update_fields=["is_active"])
+            _record(
+                company,
+                actor=actor.user,
+                action="company.representative_suspended",
+                target=representative,
+                payload={"role": representative.role, "by": "operator"},
+                **ctx,
+            )
+        withdrawn = _withdraw_all_invitations(company)
+        if withdrawn:
+            _record(
+                company,
+                actor=actor.user,
+                action="company.invitations_withdrawn",
+                target=company,
+                payload={"invitations": withdrawn, "by": "operator"},
+                **ctx,
+            )
+    if suspended:
+        audit.record(
+            actor=actor.user,
+            action="company.representatives_suspended",
+            chain=audit.PLATFORM_CHAIN,
+            target=company,
+            payload={"representatives": [r.pk for r in suspended]},
+            **ctx,
+        )
+    return suspended
+
+
+@transaction.atomic(durable=True)
+def transfer_company(
+    *,
+    actor: Membership,
+    company_id: int,
+    email: str,
+    name: str = "",
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> TransferResult:
+    """Operator staff give a disputed company to its rightful representative: the
+    account whose confirmed address is ``email`` becomes its administrator at once;
+    without such an account, an administrator's invitation goes to ``email``. A
+    ``name`` corrects the company's name (as in the SIRENE register). The dispute ends
+    when operator staff verify the company."""
+    ctx = _context(request_context)
+    email = (email or "").strip().lower()
+    company = _lock_disputed(actor, company_id)
+    renamed = False
+    name = _clean_name(name)
+    if name and name != company.name:
+        company.name = name
+        company.save(update_fields=["name"])
+        renamed = True
+    account = (
+        EmailAddress.objects.filter(email__iexact=email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    user = account.user if account is not None and account.user.is_active else None
+    with scope(company=company.pk):
+        if user is not None:
+            result = _transfer_to_account(company, user, actor=actor, site_url=site_url)
+            payload: dict[str, Any] = {
+                "via": "account",
+                "representative": result.representative.pk if result.representative else None,
+            }
+        else:
+            result = _transfer_by_invitation(company, email, actor=actor, site_url=site_url)
+            payload = {
+                "via": "invitation",
+                "invitation": result.invitation.pk if result.invitation else None,
+            }
+        _record(
+            company,
+            actor=actor.user,
+            action="company.transferred",
+            target=company,
+            payload={**payload, "renamed": renamed, "by": "operator"},
+            **ctx,
+        )
+    audit.record(
+        actor=actor.user,
+        action="company.transferred",
+        chain=audit.PLATFORM_CHAIN,
+        target=company,
+        payload={"via": payload["via"], "renamed": renamed},
+        **ctx,
+    )
+    return result
+
+
+def _transfer_to_account(
+    company: Company, user: User, *, actor: Membership, site_url: str
+) -> TransferResult:
+    representative, _before = _grant(company, user, RepresentativeRole.ADMIN)
+    if representative.role != RepresentativeRole.ADMIN:
+        representative.role = RepresentativeRole.ADMIN
+        representative.save(update_fields=["role"])
+    _mail(
+        to=user.email,
+        template="transferred",
+        context={
+            "company": company,
+            "link": _link(site_url, "companies:home", company=company.siren),
+        },
+    )
+    return TransferResult(company=company, representative=representative)
+
+
+def _transfer_by_invitation(
+    company: Company, email: str, *, actor: Membership, site_url: str
+) -> TransferResult:
+    now = timezone.now()
+    links.withdraw_open(CompanyInvitation.objects.filter(company=company, email=email), now=now)
+    token, digest = links.issue_token(company.pk)
+    invitation = CompanyInvitation.objects.create(
+        company=company,
+        email=email,
+        role=RepresentativeRole.ADMIN,
+        token_digest=digest,
+        invited_by=actor.user,
+        expires_at=links.expiry(now),
+    )
+    _mail(
+        to=email,
+        template="invitation",
+        context={
+            "company": company,
+            "inviter": settings.MUTUALIS_PLATFORM_NAME,
+            "role": invitation.get_role_display(),
+            "expires_at": invitation.expires_at,
+            "link": _link(site_url, "business:invitation", token=token),
+        },
+    )
+    return TransferResult(company=company, invitation=invitation)
