@@ -409,7 +409,7 @@ def test_the_refusals_read_in_french(verified_x, admin_x, settings):
             actor=admin_x, email="b@example.org", role="member", site_url=SITE_URL
         )
     assert "trop de" in str(refused.value.message).lower()
-    assert "rien n\u2019a été envoyé" in str(refused.value.message).lower()
+    assert "rien n'a été envoyé" in str(refused.value.message).lower()
     with translation.override("fr"):
         cap = str(errors.UnverifiedCompanyInvitationCap(cap=3).message)
     assert "non vérifiée" in cap
