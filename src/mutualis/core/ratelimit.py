@@ -17,6 +17,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
@@ -97,7 +98,7 @@ class Limit:
     rule: str
     key: str
     rates: str
-    message: object = ""
+    message: Any = ""
 
 
 @dataclass(frozen=True)
