@@ -209,6 +209,42 @@ MUTUALIS_API_RATE_PER_CLIENT = env.str("MUTUALIS_API_RATE_PER_CLIENT", default="
 MUTUALIS_TOKEN_RATE_PER_ADDRESS = env.str("MUTUALIS_TOKEN_RATE_PER_ADDRESS", default="60/m")
 MUTUALIS_TOKEN_RATE_PER_CLIENT = env.str("MUTUALIS_TOKEN_RATE_PER_CLIENT", default="30/m")
 
+# --- E-mails a person can make the platform send (mutualis.core.mail_limits) ------------
+# Each e-mail a person asks for that goes to someone else counts against that person,
+# the company or organisation they act for, and the recipient's address; over a limit
+# nothing is sent, the form says so and the first refusal of the window is audited.
+# "<count>/<s|m|h|d>", several windows separated by commas ("3/h,6/d"). Switched off with
+# MUTUALIS_RATE_LIMITS_ENABLED=false. Operator staff are not counted per person or per
+# organisation when they invite (they onboard members in bulk), only per address.
+MUTUALIS_INVITATION_RATE_PER_PERSON = env.str(
+    "MUTUALIS_INVITATION_RATE_PER_PERSON", default="20/h,50/d"
+)
+MUTUALIS_INVITATION_RATE_PER_TENANT = env.str(
+    "MUTUALIS_INVITATION_RATE_PER_TENANT", default="30/h,100/d"
+)
+MUTUALIS_INVITATION_RATE_PER_ADDRESS = env.str(
+    "MUTUALIS_INVITATION_RATE_PER_ADDRESS", default="3/h,6/d"
+)
+MUTUALIS_JOIN_REQUEST_RATE_PER_PERSON = env.str(
+    "MUTUALIS_JOIN_REQUEST_RATE_PER_PERSON", default="5/h,10/d"
+)
+MUTUALIS_JOIN_REQUEST_RATE_PER_COMPANY = env.str(
+    "MUTUALIS_JOIN_REQUEST_RATE_PER_COMPANY", default="10/h,30/d"
+)
+# Address confirmations, password resets and the like (allauth's e-mails, on top of
+# allauth's own ACCOUNT_RATE_LIMITS): per recipient address, and per signed-in person.
+MUTUALIS_ACCOUNT_MAIL_RATE_PER_ADDRESS = env.str(
+    "MUTUALIS_ACCOUNT_MAIL_RATE_PER_ADDRESS", default="5/h,10/d"
+)
+MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON = env.str(
+    "MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON", default="10/h,20/d"
+)
+# An unverified company may have this many invitations waiting, until the operator
+# verifies it (a SIREN anyone can claim must not become a mailing list).
+MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = env.int(
+    "MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS", default=3
+)
+
 # OpenID Connect provider (allauth.idp.oidc, see mutualis.identity.oidc and docs/oidc.md).
 # The signing key is read when used, from MUTUALIS_OIDC_PRIVATE_KEY (PEM, or _FILE) or else
 # from the file `mutualis init_oidc_key` writes; the previous key, kept after a rotation,

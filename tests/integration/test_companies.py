@@ -797,8 +797,11 @@ def test_scope_of_a_company_hides_the_others(company_x, company_y):
 
 
 def test_the_colleagues_page_queries_do_not_grow_with_the_colleagues(
-    client_of, company_x, admin_x, alice, django_assert_max_num_queries
+    client_of, company_x, admin_x, alice, django_assert_max_num_queries, settings
 ):
+    # Twelve invitations: more than an unverified company or one person may send.
+    settings.MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = 20
+    settings.MUTUALIS_INVITATION_RATE_PER_PERSON = "50/h"
     for n in range(6):
         person = verified_person(f"colleague{n}@menuiserie.example")
         services.invite_colleague(

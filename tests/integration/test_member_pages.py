@@ -169,8 +169,9 @@ def test_the_list_shows_active_members_and_open_invitations_of_the_organisation_
 
 
 def test_the_list_queries_do_not_grow_with_the_rows(
-    admin_client, agent_a, org_a, colleague, invitation_a, django_assert_max_num_queries
+    admin_client, agent_a, org_a, colleague, invitation_a, django_assert_max_num_queries, settings
 ):
+    settings.MUTUALIS_INVITATION_RATE_PER_PERSON = "50/h"
     url = org_url("members:list")
     admin_client.get(url)
     # Session, person, memberships and their roles, the menu's services, then the

@@ -113,6 +113,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "backoffice:company_detail": lambda w: {"pk": w.company_x.pk},
     "backoffice:company_verify": lambda w: {"pk": w.company_x.pk},
     "backoffice:company_suspend": lambda w: {"pk": w.company_x.pk},
+    "backoffice:company_dispute": lambda w: {"pk": w.company_x.pk},
     "backoffice:sso_client_detail": lambda w: {"client_id": w.sso_client.id},
     "backoffice:sso_client_rotate_secret": lambda w: {"client_id": w.sso_client.id},
     "backoffice:sso_client_delete": lambda w: {"client_id": w.sso_client.id},

@@ -1,10 +1,15 @@
-"""Back-office pages about businesses: the list, a company's details, verify and suspend.
+"""Back-office pages about businesses: the list, a company's details, verify and suspend,
+and the resolution of a disputed SIREN.
 
-Operator staff only, reading every company inside ``crossings.operator_view()`` (the
-``staff_view`` guard of the other back-office pages).
+Operator staff only. The list and details read every company inside
+``crossings.operator_view()`` (the ``staff_view`` guard of the other back-office
+pages); the dispute page reads through its own named crossing
+(``companies.crossings.dispute_file``) and writes through the companies' services.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -15,12 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from mutualis.companies import selectors, services
+from mutualis.companies import crossings, selectors, services
 from mutualis.companies.models import CompanyStatus
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
+from mutualis.core.forms import show_error
 from mutualis.core.links import absolute_url
 
+from .guards import operator_required
 from .views import PAGE_SIZE, staff_view
 
 
@@ -105,3 +112,110 @@ def company_verify(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def company_suspend(request: HttpRequest, pk: int) -> HttpResponse:
     return _change_status(request, pk, verify=False)
+
+
+# --- A disputed SIREN ------------------------------------------------------------------
+
+
+class TransferForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail address of the rightful representative"),
+        max_length=254,
+        help_text=gettext_lazy(
+            "An account with this confirmed address becomes the company's administrator "
+            "at once; otherwise an administrator's invitation is sent to it."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    name = forms.CharField(
+        label=gettext_lazy("Company name"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("As in the SIRENE register; leave empty to keep the name."),
+    )
+
+
+DISPUTE_ACTIONS = ("open", "suspend", "transfer")
+
+
+@operator_required
+def company_dispute(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve a disputed SIREN: open the dispute, suspend the representatives in place,
+    transfer the company to its rightful representative (then verify it on its page)."""
+    found = crossings.dispute_file(pk)
+    if found is None:
+        raise Http404
+    form = TransferForm()
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in DISPUTE_ACTIONS:
+            raise Http404
+        if action == "transfer":
+            form = TransferForm(request.POST)
+        done = _dispute_step(request, found.company, action, form)
+        if done:
+            return redirect("backoffice:company_dispute", pk=found.company.pk)
+        found = crossings.dispute_file(pk) or found
+    return render(
+        request,
+        "backoffice/company_dispute.html",
+        {
+            "company": found.company,
+            "file": found,
+            "form": form,
+            "disputed": found.company.status == CompanyStatus.DISPUTED,
+        },
+    )
+
+
+def _dispute_step(request: HttpRequest, company: Any, action: str, form: TransferForm) -> bool:
+    actor = request.membership  # type: ignore[attr-defined]
+    ctx = audit.request_context(request)
+    try:
+        if action == "open":
+            services.open_dispute(actor=actor, company_id=company.pk, request_context=ctx)
+            messages.success(request, _("The dispute is open: nobody joins the company now."))
+        elif action == "suspend":
+            chosen = _representative_ids(request)
+            suspended = services.suspend_representatives(
+                actor=actor,
+                company_id=company.pk,
+                representative_ids=chosen,
+                request_context=ctx,
+            )
+            messages.success(
+                request,
+                _("Representatives suspended: %(count)s.") % {"count": len(suspended)},
+            )
+        else:
+            if not form.is_valid():
+                return False
+            result = services.transfer_company(
+                actor=actor,
+                company_id=company.pk,
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                site_url=absolute_url("/"),
+                request_context=ctx,
+            )
+            if result.representative is not None:
+                done = _("%(email)s is now the company's administrator.")
+            else:
+                done = _("An administrator's invitation has been sent to %(email)s.")
+            messages.success(request, done % {"email": form.cleaned_data["email"]})
+    except MutualisError as exc:
+        if action == "transfer":
+            show_error(form, exc)
+            return False
+        messages.error(request, exc.message)
+    return True
+
+
+def _representative_ids(request: HttpRequest) -> list[int] | None:
+    """The one representative named by the button, or None for all of them."""
+    raw = request.POST.get("representative", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Http404
+    return [int(raw)]

@@ -9,4 +9,5 @@ urlpatterns = [
     path("companies/<int:pk>/", company_views.company_detail, name="company_detail"),
     path("companies/<int:pk>/verify/", company_views.company_verify, name="company_verify"),
     path("companies/<int:pk>/suspend/", company_views.company_suspend, name="company_suspend"),
+    path("companies/<int:pk>/dispute/", company_views.company_dispute, name="company_dispute"),
 ]

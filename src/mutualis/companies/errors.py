@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from mutualis.core.errors import MutualisError
+from mutualis.core.errors import MailLimitReached, MutualisError
 
 
 class CompanyError(MutualisError):
@@ -71,6 +71,19 @@ class CompanySuspended(CompanyError):
     )
 
 
+class CompanyDisputed(CompanyError):
+    code = "company_disputed"
+    message = _(
+        "The platform's operator is reviewing who may represent this company: nobody can "
+        "join it or be invited until the review ends."
+    )
+
+
+class CompanyNotDisputed(CompanyError):
+    code = "company_not_disputed"
+    message = _("Open a dispute on this company first.")
+
+
 # --- Colleagues ------------------------------------------------------------------------
 
 
@@ -96,6 +109,23 @@ class ColleagueAlreadyActive(CompanyError):
     code = "colleague_already_active"
     field_name = "email"
     message = _("This person already represents the company.")
+
+
+class UnverifiedCompanyInvitationCap(MailLimitReached, CompanyError):
+    code = "unverified_company_invitation_cap"
+    field_name = "email"
+
+    def __init__(self, *, cap: int, first: bool = True) -> None:
+        super().__init__(
+            _(
+                "An unverified company may have at most %(cap)s invitations waiting until "
+                "the platform's operator verifies it: withdraw one, or wait for the "
+                "verification."
+            )
+            % {"cap": cap},
+            rule="unverified-company-invitations",
+            first=first,
+        )
 
 
 # --- Status ----------------------------------------------------------------------------

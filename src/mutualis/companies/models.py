@@ -22,6 +22,9 @@ class CompanyStatus(models.TextChoices):
     UNVERIFIED = "unverified", pgettext_lazy("company status", "Unverified")
     VERIFIED = "verified", pgettext_lazy("company status", "Verified")
     SUSPENDED = "suspended", pgettext_lazy("company status", "Suspended")
+    # Someone contests that its representatives may speak for it (a SIREN claimed by
+    # the wrong people): operator staff resolve it (docs/operations.md, "SIREN contesté").
+    DISPUTED = "disputed", pgettext_lazy("company status", "Disputed")
 
 
 class Company(models.Model):
@@ -71,6 +74,12 @@ class Company(models.Model):
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
+
+    @property
+    def is_verified(self) -> bool:
+        """Whether operator staff vouch for it now: wherever its name reaches someone
+        outside it (an e-mail, an invitation page), an unverified one says so."""
+        return self.status == CompanyStatus.VERIFIED
 
 
 class CompanyOwned(models.Model):

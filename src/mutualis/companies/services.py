@@ -29,12 +29,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from mutualis.core import audit
+from mutualis.core import audit, mail_limits, ratelimit
 from mutualis.core import invitations as links
-from mutualis.core.errors import InvitationForAnotherAddress
+from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
 from mutualis.core.mail import queue_email
 from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
+from mutualis.core.text import clean_name
 from mutualis.identity.models import Membership, User
 
 from . import errors, transitions
@@ -90,7 +91,8 @@ def has_verified_email(user: Any) -> bool:
 
 
 def _clean_name(name: str) -> str:
-    return " ".join((name or "").split())[:NAME_MAX_LENGTH]
+    # No control, bidi or zero-width character: the name reaches third parties.
+    return clean_name(name, max_length=NAME_MAX_LENGTH)
 
 
 def _link(site_url: str, name: str, **kwargs: Any) -> str:
@@ -122,7 +124,6 @@ def _mail_admins(company: Company, *, template: str, context: dict[str, Any]) ->
 # --- Sign-up with a SIRET --------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def sign_up_with_siret(
     *,
     user: User,
@@ -135,8 +136,43 @@ def sign_up_with_siret(
     """Register the company a SIRET belongs to, with ``user`` as its administrator; or,
     when its SIREN is already registered, ask that company to let ``user`` join it.
 
-    A new company starts "unverified" until operator staff confirm it.
+    A new company starts "unverified" until operator staff confirm it. A request to
+    join mails the company's administrators: it counts against the person and the
+    company (``core.mail_limits``); over a limit nothing is asked nor sent, and the
+    refusal is audited on the company's chain.
     """
+    try:
+        return _sign_up_with_siret(
+            user=user,
+            siret=siret,
+            name=name,
+            is_head_office=is_head_office,
+            site_url=site_url,
+            request_context=request_context,
+        )
+    except MailLimitReached as exc:
+        company = Company.objects.filter(siren=siren_of(parse_siret(siret))).first()
+        if exc.first and company is not None:
+            _record_mail_refused(
+                company_id=company.pk,
+                user=user,
+                mail="join_request",
+                rule=exc.rule,
+                ctx=_context(request_context),
+            )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _sign_up_with_siret(
+    *,
+    user: User,
+    siret: str,
+    name: str,
+    is_head_office: bool,
+    site_url: str,
+    request_context: Mapping[str, Any] | None,
+) -> SignUpResult:
     if not has_verified_email(user):
         raise errors.EmailNotVerified()
     siret = parse_siret(siret)
@@ -200,6 +236,9 @@ def _ask_to_join(
             company=company, user=user, status=JoinRequestStatus.PENDING
         ).exists():
             raise errors.JoinRequestPending()
+        mail_limits.require(
+            mail_limits.join_request_limits(person_id=user.pk, company_id=company.pk)
+        )
         join_request = JoinRequest.objects.create(company=company, user=user, siret=siret)
         _record(
             company,
@@ -209,6 +248,10 @@ def _ask_to_join(
             payload={"siret": siret},
             **ctx,
         )
+        # While its SIREN is disputed, the administrators in place may be the wrong
+        # people: the request waits for the operator and the rightful ones, unmailed.
+        if company.status == CompanyStatus.DISPUTED:
+            return SignUpResult(company=company, join_request=join_request)
         _mail_admins(
             company,
             template="join_requested",
@@ -269,6 +312,8 @@ def accept_join_request(
             raise errors.JoinRequestDecided()
         if company.status == CompanyStatus.SUSPENDED:
             raise errors.CompanySuspended()
+        if company.status == CompanyStatus.DISPUTED:
+            raise errors.CompanyDisputed()
         requester = User.objects.get(pk=join_request.user_id)
         representative, _before = _grant(company, requester, RepresentativeRole.MEMBER)
         _decide(join_request, JoinRequestStatus.ACCEPTED, by=actor.user)
@@ -336,7 +381,6 @@ def _check_role(role: str) -> str:
     return role
 
 
-@transaction.atomic(durable=True)
 def invite_colleague(
     *,
     actor: Representative,
@@ -346,19 +390,54 @@ def invite_colleague(
     request_context: Mapping[str, Any] | None = None,
 ) -> CompanyInvitation:
     """Send a colleague a link to join the company with ``role``. A new invitation to the
-    same address withdraws the earlier one: only the last link sent works."""
+    same address withdraws the earlier one: only the last link sent works.
+
+    Each invitation counts against the inviting person, the company and the invited
+    address (``core.mail_limits``); an unverified company has at most
+    ``MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS`` invitations waiting. Over either,
+    nothing is sent and the refusal is audited (in a transaction of its own, since the
+    invitation's rolls back).
+    """
+    try:
+        return _invite_colleague(
+            actor=actor, email=email, role=role, site_url=site_url, ctx=_context(request_context)
+        )
+    except MailLimitReached as exc:
+        if exc.first:
+            _record_mail_refused(
+                company_id=actor.company_id,
+                user=actor.user,
+                mail="invitation",
+                rule=exc.rule,
+                ctx=_context(request_context),
+            )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _invite_colleague(
+    *, actor: Representative, email: str, role: str, site_url: str, ctx: dict[str, Any]
+) -> CompanyInvitation:
     email = (email or "").strip().lower()
     role = _check_role(role)
-    ctx = _context(request_context)
     with scope(company=actor.company_id):
         company, _admin = _lock_as_admin(actor)
         if company.status == CompanyStatus.SUSPENDED:
             raise errors.CompanySuspended()
+        if company.status == CompanyStatus.DISPUTED:
+            raise errors.CompanyDisputed()
         if Representative.objects.filter(
             company=company, is_active=True, user__email__iexact=email
         ).exists():
             raise errors.ColleagueAlreadyActive()
         now = timezone.now()
+        if company.status == CompanyStatus.UNVERIFIED:
+            _check_unverified_cap(company, email=email, now=now)
+        mail_limits.require(
+            mail_limits.invitation_limits(
+                person_id=actor.user_id, tenant=f"company:{company.pk}", address=email
+            )
+        )
         replaced = links.withdraw_open(
             CompanyInvitation.objects.filter(company=company, email=email), now=now
         )
@@ -397,6 +476,40 @@ def invite_colleague(
             },
         )
     return invitation
+
+
+def _check_unverified_cap(company: Company, *, email: str, now: Any) -> None:
+    """Refuse a new invitation of an unverified company that has its quota of open
+    ones (a new link to an address already invited replaces its link: it passes).
+    Exact under concurrency: the caller holds the company's row lock."""
+    cap = settings.MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS
+    waiting = (
+        CompanyInvitation.objects.filter(company=company, expires_at__gt=now)
+        .filter(links.open_condition())
+        .exclude(email=email)
+        .count()
+    )
+    if waiting >= cap:
+        first = ratelimit.first_notice(f"unverified-cap:{company.pk}", seconds=3600)
+        raise errors.UnverifiedCompanyInvitationCap(cap=cap, first=first)
+
+
+@transaction.atomic(durable=True)
+def _record_mail_refused(
+    *, company_id: int, user: Any, mail: str, rule: str, ctx: dict[str, Any]
+) -> None:
+    """The trail of a refused e-mail (over a limit): who asked, which kind, which limit;
+    no address (personal data stays out of the hashed payload)."""
+    company = Company.objects.get(pk=company_id)
+    with scope(company=company.pk):
+        _record(
+            company,
+            actor=user,
+            action="company.mail_refused",
+            target=company,
+            payload={"mail": mail, "limit": rule},
+            **ctx,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -636,6 +749,16 @@ def _change_status(
         company.verified_by = actor.user
         fields += ["verified_at", "verified_by"]
     company.save(update_fields=fields)
+    if before == CompanyStatus.DISPUTED:
+        # Who holds the company is settled: the platform's chain says so too.
+        audit.record(
+            actor=actor.user,
+            action="company.dispute_closed",
+            chain=audit.PLATFORM_CHAIN,
+            target=company,
+            payload={"status_after": company.status},
+            **_context(request_context),
+        )
     with scope(company=company.pk):
         _record(
             company,
@@ -692,3 +815,242 @@ def suspend_company(
         site_url=site_url,
         request_context=request_context,
     )
+
+
+# --- A disputed SIREN ------------------------------------------------------------------
+#
+# Anyone with a confirmed address can register a SIREN (a company shows "unverified"
+# until the operator checks it). When the real company turns up, operator staff open a
+# dispute, end the access of the representatives in place, give the company to its
+# rightful representative, then verify it (``verify_company``) or suspend it. Each step
+# is one use case, on the company's chain, and on the platform's chain for the
+# decisions that change who holds the company (docs/operations.md, "SIREN contesté").
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferResult:
+    """Whom a disputed company was given to: an existing account made administrator
+    (``representative``), or an invitation to an address without one (``invitation``)."""
+
+    company: Company
+    representative: Representative | None = None
+    invitation: CompanyInvitation | None = None
+
+
+def _lock_disputed(actor: Membership, company_id: int) -> Company:
+    require_operator(actor)
+    company = Company.objects.select_for_update().get(pk=company_id)
+    if company.status != CompanyStatus.DISPUTED:
+        raise errors.CompanyNotDisputed()
+    return company
+
+
+def _withdraw_all_invitations(company: Company) -> list[int]:
+    replaced = links.withdraw_open(
+        CompanyInvitation.objects.filter(company=company), now=timezone.now()
+    )
+    return [old.pk for old in replaced]
+
+
+@transaction.atomic(durable=True)
+def open_dispute(
+    *,
+    actor: Membership,
+    company_id: int,
+    request_context: Mapping[str, Any] | None = None,
+) -> Company:
+    """Operator staff record that the company's SIREN is contested: its open invitations
+    are withdrawn, nobody joins or is invited until the dispute ends, and requests to
+    join wait unmailed. Its representatives keep their access until suspended."""
+    require_operator(actor)
+    ctx = _context(request_context)
+    company = Company.objects.select_for_update().get(pk=company_id)
+    before = company.status
+    transitions.apply(company, transitions.Event.DISPUTE)
+    company.save(update_fields=["status"])
+    with scope(company=company.pk):
+        withdrawn = _withdraw_all_invitations(company)
+        _record(
+            company,
+            actor=actor.user,
+            action="company.disputed",
+            target=company,
+            payload={
+                "status_before": before,
+                "status_after": company.status,
+                "invitations_withdrawn": withdrawn,
+                "by": "operator",
+            },
+            **ctx,
+        )
+    audit.record(
+        actor=actor.user,
+        action="company.disputed",
+        chain=audit.PLATFORM_CHAIN,
+        target=company,
+        payload={"status_before": before},
+        **ctx,
+    )
+    return company
+
+
+@transaction.atomic(durable=True)
+def suspend_representatives(
+    *,
+    actor: Membership,
+    company_id: int,
+    representative_ids: list[int] | None = None,
+    request_context: Mapping[str, Any] | None = None,
+) -> list[Representative]:
+    """Operator staff end the access of a disputed company's representatives (all the
+    active ones, or those named): their rows stay, inactive, for the history, and
+    their pages answer 404. The company may be left without an administrator until it
+    is transferred. Open invitations are withdrawn again."""
+    ctx = _context(request_context)
+    company = _lock_disputed(actor, company_id)
+    with scope(company=company.pk):
+        queryset = Representative.objects.select_for_update().filter(
+            company=company, is_active=True
+        )
+        if representative_ids is not None:
+            queryset = queryset.filter(pk__in=representative_ids)
+        suspended = list(queryset.order_by("pk"))
+        for representative in suspended:
+            representative.is_active = False
+            representative.save(update_fields=["is_active"])
+            _record(
+                company,
+                actor=actor.user,
+                action="company.representative_suspended",
+                target=representative,
+                payload={"role": representative.role, "by": "operator"},
+                **ctx,
+            )
+        withdrawn = _withdraw_all_invitations(company)
+        if withdrawn:
+            _record(
+                company,
+                actor=actor.user,
+                action="company.invitations_withdrawn",
+                target=company,
+                payload={"invitations": withdrawn, "by": "operator"},
+                **ctx,
+            )
+    if suspended:
+        audit.record(
+            actor=actor.user,
+            action="company.representatives_suspended",
+            chain=audit.PLATFORM_CHAIN,
+            target=company,
+            payload={"representatives": [r.pk for r in suspended]},
+            **ctx,
+        )
+    return suspended
+
+
+@transaction.atomic(durable=True)
+def transfer_company(
+    *,
+    actor: Membership,
+    company_id: int,
+    email: str,
+    name: str = "",
+    site_url: str,
+    request_context: Mapping[str, Any] | None = None,
+) -> TransferResult:
+    """Operator staff give a disputed company to its rightful representative: the
+    account whose confirmed address is ``email`` becomes its administrator at once;
+    without such an account, an administrator's invitation goes to ``email``. A
+    ``name`` corrects the company's name (as in the SIRENE register). The dispute ends
+    when operator staff verify the company."""
+    ctx = _context(request_context)
+    email = (email or "").strip().lower()
+    company = _lock_disputed(actor, company_id)
+    renamed = False
+    name = _clean_name(name)
+    if name and name != company.name:
+        company.name = name
+        company.save(update_fields=["name"])
+        renamed = True
+    account = (
+        EmailAddress.objects.filter(email__iexact=email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    user = account.user if account is not None and account.user.is_active else None
+    with scope(company=company.pk):
+        if user is not None:
+            result = _transfer_to_account(company, user, actor=actor, site_url=site_url)
+            payload: dict[str, Any] = {
+                "via": "account",
+                "representative": result.representative.pk if result.representative else None,
+            }
+        else:
+            result = _transfer_by_invitation(company, email, actor=actor, site_url=site_url)
+            payload = {
+                "via": "invitation",
+                "invitation": result.invitation.pk if result.invitation else None,
+            }
+        _record(
+            company,
+            actor=actor.user,
+            action="company.transferred",
+            target=company,
+            payload={**payload, "renamed": renamed, "by": "operator"},
+            **ctx,
+        )
+    audit.record(
+        actor=actor.user,
+        action="company.transferred",
+        chain=audit.PLATFORM_CHAIN,
+        target=company,
+        payload={"via": payload["via"], "renamed": renamed},
+        **ctx,
+    )
+    return result
+
+
+def _transfer_to_account(
+    company: Company, user: User, *, actor: Membership, site_url: str
+) -> TransferResult:
+    representative, _before = _grant(company, user, RepresentativeRole.ADMIN)
+    if representative.role != RepresentativeRole.ADMIN:
+        representative.role = RepresentativeRole.ADMIN
+        representative.save(update_fields=["role"])
+    _mail(
+        to=user.email,
+        template="transferred",
+        context={
+            "company": company,
+            "link": _link(site_url, "companies:home", company=company.siren),
+        },
+    )
+    return TransferResult(company=company, representative=representative)
+
+
+def _transfer_by_invitation(
+    company: Company, email: str, *, actor: Membership, site_url: str
+) -> TransferResult:
+    now = timezone.now()
+    links.withdraw_open(CompanyInvitation.objects.filter(company=company, email=email), now=now)
+    token, digest = links.issue_token(company.pk)
+    invitation = CompanyInvitation.objects.create(
+        company=company,
+        email=email,
+        role=RepresentativeRole.ADMIN,
+        token_digest=digest,
+        invited_by=actor.user,
+        expires_at=links.expiry(now),
+    )
+    _mail(
+        to=email,
+        template="invitation",
+        context={
+            "company": company,
+            "inviter": settings.MUTUALIS_PLATFORM_NAME,
+            "role": invitation.get_role_display(),
+            "expires_at": invitation.expires_at,
+            "link": _link(site_url, "business:invitation", token=token),
+        },
+    )
+    return TransferResult(company=company, invitation=invitation)

@@ -107,14 +107,17 @@ def signup(request: HttpRequest) -> HttpResponse:
                     % {"name": result.company.name},
                 )
                 return redirect("companies:home", company=result.company.siren)
-            messages.success(
-                request,
-                _(
+            if result.company.is_verified:
+                done = _(
                     "%(name)s is already registered: your request to join it has been sent "
                     "to its administrators."
                 )
-                % {"name": result.company.name},
-            )
+            else:
+                done = _(
+                    "%(name)s (unverified company) is already registered: your request to "
+                    "join it has been sent to its administrators."
+                )
+            messages.success(request, done % {"name": result.company.name})
             return redirect("business:signup")
     return render(request, "companies/signup.html", context)
 

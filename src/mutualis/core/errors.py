@@ -283,6 +283,22 @@ class ServiceNotSubscribed(MutualisError):
     )
 
 
+class MailLimitReached(MutualisError):
+    """A person asked for an e-mail beyond a limit (``core.ratelimit.take``): nothing
+    was sent. ``rule`` names the limit; ``first`` says whether this is its first refusal
+    in the window (the one the audit trail records)."""
+
+    code = "mail_limit_reached"
+    message = _("Too many e-mails were sent recently: nothing was sent. Try again later.")
+
+    def __init__(
+        self, message: _StrOrPromise | None = None, *, rule: str = "", first: bool = True
+    ) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.first = first
+
+
 class EmailRefused(MutualisError):
     """An e-mail that ``queue_email`` refuses to write to the outbox."""
 

@@ -17,6 +17,7 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
 
@@ -79,3 +80,73 @@ def hit(rule: str, key: str, rate: Rate | str) -> int | None:
     if count <= rate.limit:
         return None
     return _wait(rate, now, window)
+
+
+# --- Limits on what a person makes the platform do -------------------------------------
+
+
+def parse_rates(text: str) -> list[Rate]:
+    """Several windows for one key, ``"3/h,6/d"``: a burst limit and a daily one."""
+    return [Rate.parse(part.strip()) for part in text.split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One key counted under ``rule`` at every rate of ``rates`` (``"3/h,6/d"``);
+    ``message`` is what the person is told when it is used up."""
+
+    rule: str
+    key: str
+    rates: str
+    message: Any = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The limit that refused an action, the seconds until it allows one again, and
+    whether this is its first refusal in the window (audit that one, not the flood)."""
+
+    limit: Limit
+    wait: int
+    first: bool
+
+
+def take(limits: list[Limit]) -> Refusal | None:
+    """Count one action under every limit when none of them is used up; else count
+    nothing and return the refusal.
+
+    Checked first without counting, so that refused attempts never use up a limit they
+    share with others (an attacker's flood must not use up the invitations a victim's
+    address may still receive); then counted, the count being the authority when two
+    requests race for the last place.
+    """
+    from django.conf import settings
+
+    if not settings.MUTUALIS_RATE_LIMITS_ENABLED:
+        return None
+    pairs = [
+        (limit, f"{limit.rule}:{rate.period}", rate)
+        for limit in limits
+        for rate in parse_rates(limit.rates)
+    ]
+    for limit, rule, rate in pairs:
+        wait = over(rule, limit.key, rate)
+        if wait is not None:
+            return _refusal(limit, rule, rate, wait)
+    for limit, rule, rate in pairs:
+        wait = hit(rule, limit.key, rate)
+        if wait is not None:
+            return _refusal(limit, rule, rate, wait)
+    return None
+
+
+def _refusal(limit: Limit, rule: str, rate: Rate, wait: int) -> Refusal:
+    counter, _now, _window_number = _window(rule, limit.key, rate)
+    return Refusal(limit=limit, wait=wait, first=first_notice(counter, seconds=rate.period))
+
+
+def first_notice(name: str, *, seconds: int) -> bool:
+    """True the first time ``name`` is noticed in ``seconds`` (``cache.add`` is atomic):
+    a refusal repeated a thousand times is written down once."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return bool(cache.add(f"ratelimit-noticed:{digest}", 1, timeout=seconds + 1))

@@ -4,10 +4,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest
 from django.urls import reverse
 
-from mutualis.core import tenancy
+from mutualis.core import audit, mail_limits, tenancy
+from mutualis.core.errors import MailLimitReached
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email
 
@@ -15,6 +17,21 @@ from mutualis.core.mail import queue_email
 # (``build_absolute_uri``), which may be an internal name behind the proxy, and which a
 # job sending mail has not at all: they are re-rooted on MUTUALIS_SITE_URL.
 LINKS_IN_MAILS = ("activate_url", "password_reset_url", "signup_url")
+# allauth's e-mails that anyone can ask for toward an address (a confirmation, a reset):
+# limited per recipient and per signed-in person (``core.mail_limits``). Notices of a
+# change to one's own account (password changed, address removed) always go.
+LIMITED_MAILS = frozenset(
+    {
+        "account/email/account_already_exists",
+        "account/email/email_confirm",
+        "account/email/email_confirmation",
+        "account/email/email_confirmation_signup",
+        "account/email/login_code",
+        "account/email/password_reset_code",
+        "account/email/password_reset_key",
+        "account/email/unknown_account",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +61,8 @@ class AccountAdapter(DefaultAccountAdapter):
     MUTUALIS_SITE_URL."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        if template_prefix in LIMITED_MAILS and not self._within_limits(template_prefix, email):
+            return
         context = {**context, "email": email, "current_site": platform_site()}
         for name in LINKS_IN_MAILS:
             if isinstance(context.get(name), str):
@@ -54,6 +73,33 @@ class AccountAdapter(DefaultAccountAdapter):
             if mimetype == "text/html":
                 body_html = alternative
         queue_email(to=email, subject=message.subject, body_text=message.body, body_html=body_html)
+
+    def _within_limits(self, template_prefix: str, email: str) -> bool:
+        """Count the e-mail against its address and the signed-in person; over a limit,
+        skip it (allauth's pages say "if the address is known, a message was sent" either
+        way, so skipping reveals nothing), tell the person, and audit the first refusal
+        of the window on the platform's chain."""
+        request = getattr(self, "request", None)
+        user = getattr(request, "user", None)
+        person = user if user is not None and user.is_authenticated else None
+        try:
+            mail_limits.require(
+                mail_limits.account_mail_limits(
+                    person_id=person.pk if person is not None else None, address=email
+                )
+            )
+        except MailLimitReached as exc:
+            if exc.first:
+                audit.record(
+                    actor=person,
+                    action="account.mail_refused",
+                    payload={"mail": template_prefix.rsplit("/", 1)[-1], "limit": exc.rule},
+                    **(audit.request_context(request) if request is not None else {}),
+                )
+            if request is not None and hasattr(request, "_messages"):
+                messages.warning(request, exc.message)
+            return False
+        return True
 
     def get_email_confirmation_url(
         self, request: HttpRequest | None, emailconfirmation: Any

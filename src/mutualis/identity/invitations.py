@@ -20,9 +20,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from mutualis.core import audit, crossings
+from mutualis.core import audit, crossings, mail_limits
 from mutualis.core import invitations as links
-from mutualis.core.errors import InvitationForAnotherAddress
+from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
 from mutualis.core.mail import queue_email
 from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_role
@@ -47,7 +47,6 @@ def _acting_scope(actor: Membership, organisation_id: int) -> Any:
 # --- Sending and withdrawing -----------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def send_invitation(
     *,
     actor: Membership,
@@ -63,8 +62,62 @@ def send_invitation(
     An open invitation to the same address is withdrawn: the last link sent is the only
     one that works, which is what "send it again" means to an administrator.
     ``site_url`` is the platform's address that the link starts with.
+
+    Each invitation counts against the inviting person, the organisation and the
+    invited address (``core.mail_limits``; operator staff only per address); over a
+    limit nothing is sent and the refusal is audited, in a transaction of its own.
     """
     organisation_id = organisation_id or actor.organisation_id
+    try:
+        return _send_invitation(
+            actor=actor,
+            email=email,
+            roles=roles,
+            site_url=site_url,
+            organisation_id=organisation_id,
+            request_context=request_context,
+        )
+    except MailLimitReached as exc:
+        if exc.first:
+            _record_mail_refused(
+                actor=actor,
+                organisation_id=organisation_id,
+                rule=exc.rule,
+                request_context=request_context,
+            )
+        raise
+
+
+@transaction.atomic(durable=True)
+def _record_mail_refused(
+    *,
+    actor: Membership,
+    organisation_id: int,
+    rule: str,
+    request_context: Mapping[str, Any] | None,
+) -> None:
+    with _acting_scope(actor, organisation_id):
+        organisation = Organisation.objects.get(pk=organisation_id)
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action="invitation.mail_refused",
+            target=organisation,
+            payload={"limit": rule},
+            **dict(request_context or {}),
+        )
+
+
+@transaction.atomic(durable=True)
+def _send_invitation(
+    *,
+    actor: Membership,
+    email: str,
+    roles: Iterable[str],
+    site_url: str,
+    organisation_id: int,
+    request_context: Mapping[str, Any] | None,
+) -> Invitation:
     with _acting_scope(actor, organisation_id):
         organisation = Organisation.objects.get(pk=organisation_id)
         email = email.strip().lower()
@@ -77,6 +130,14 @@ def send_invitation(
                 user=user, organisation=organisation, is_active=True
             ).exists():
                 raise errors.MembershipExists()
+        staff = is_operator_staff(actor)
+        mail_limits.require(
+            mail_limits.invitation_limits(
+                person_id=None if staff else actor.user_id,
+                tenant=None if staff else f"organisation:{organisation.pk}",
+                address=email,
+            )
+        )
         now = timezone.now()
         context = dict(request_context or {})
         replaced = links.withdraw_open(

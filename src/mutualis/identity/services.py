@@ -13,6 +13,7 @@ from django_scopes import scope
 from mutualis.core import audit, crossings
 from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_operator, require_role
+from mutualis.core.text import clean_name
 
 from . import errors
 from .models import Membership, Role, User
@@ -24,6 +25,10 @@ def ensure_user(*, email: str, password: str, first_name: str = "", last_name: s
     from allauth.account.models import EmailAddress
 
     email = email.strip().lower()
+    # Names reach others (invitations, the audit trail, OpenID claims): no invisible
+    # characters (``core.text.clean_name``).
+    first_name = clean_name(first_name, max_length=150)
+    last_name = clean_name(last_name, max_length=150)
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(

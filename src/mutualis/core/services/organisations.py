@@ -37,6 +37,7 @@ from mutualis.core.models.organisations import (
 )
 from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
+from mutualis.core.text import clean_name
 from mutualis.core.validators import validate_siren
 
 from .subscriptions import suspend_all_subscriptions
@@ -143,7 +144,8 @@ def _store_logo(organisation: Organisation, logo: File[Any]) -> StoredFile:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
+    # No control, bidi or zero-width character: the name is shown to everyone.
+    name = clean_name(name)
     if not name:
         raise errors.NameRequired()
     return name
