@@ -1,10 +1,9 @@
 """Back-office pages about businesses: the list, a company's details, verify and suspend,
 and the resolution of a disputed SIREN.
 
-Operator staff only. The list and details read every company inside
-``crossings.operator_view()`` (the ``staff_view`` guard of the other back-office
-pages); the dispute page reads through its own named crossing
-(``companies.crossings.dispute_file``) and writes through the companies' services.
+Operator staff only (the ``staff_view`` guard of the other back-office pages), reading
+through the named crossings of ``mutualis.companies.crossings`` (the dispute page
+through ``dispute_file``) and writing through the companies' services.
 """
 
 from __future__ import annotations
@@ -13,14 +12,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from mutualis.companies import crossings, selectors, services
+from mutualis.companies import crossings, services
 from mutualis.companies.models import CompanyStatus
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
@@ -55,26 +53,27 @@ class CompanyFilterForm(forms.Form):
 @staff_view
 def company_list(request: HttpRequest) -> HttpResponse:
     form = CompanyFilterForm(request.GET)
-    page = Paginator(selectors.search_companies(**form.filters()), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = crossings.companies_page(
+        number=request.GET.get("page"), per_page=PAGE_SIZE, **form.filters()
     )
     return render(request, "backoffice/company_list.html", {"form": form, "page": page})
 
 
 @staff_view
 def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    company = selectors.company(pk)
+    company = crossings.company_for_operator(pk)
     if company is None:
         raise Http404
+    file = crossings.company_file(company)
     return render(
         request,
         "backoffice/company_detail.html",
         {
             "company": company,
-            "establishments": selectors.establishments(company),
-            "representatives": selectors.representatives(company),
-            "join_requests": selectors.join_requests(company),
-            "invitations": selectors.open_invitations(company),
+            "establishments": file.establishments,
+            "representatives": file.representatives,
+            "join_requests": file.join_requests,
+            "invitations": file.invitations,
             "audit_chain": audit.company_chain(company.pk),
             "may_verify": company.status != CompanyStatus.VERIFIED,
             "may_suspend": company.status != CompanyStatus.SUSPENDED,
@@ -83,7 +82,7 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _change_status(request: HttpRequest, pk: int, *, verify: bool) -> HttpResponse:
-    company = selectors.company(pk)
+    company = crossings.company_for_operator(pk)
     if company is None:
         raise Http404
     use_case = services.verify_company if verify else services.suspend_company

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from mutualis.core import audit
 from mutualis.core.forms import show_error
+from mutualis.identity import crossings as identity_crossings
 from mutualis.identity import oidc_clients
 from mutualis.identity.oidc import SCOPES
 
@@ -170,11 +171,12 @@ class ClientForm(forms.Form):
         show_error(self, error)
 
 
-def _client_or_404(client_id: str) -> Client:
-    client = oidc_clients.get_client(client_id)
-    if client is None:
+def _client_or_404(client_id: str) -> tuple[Client, Any]:
+    """The application and, for a machine client of the API, whom it acts for."""
+    found = identity_crossings.client_application(client_id)
+    if found is None:
         raise Http404
-    return client
+    return found
 
 
 def _provider_addresses(request: HttpRequest) -> dict[str, str]:
@@ -198,7 +200,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "backoffice/sso_client_list.html",
-        {"clients": oidc_clients.list_clients(), **_provider_addresses(request)},
+        {"clients": identity_crossings.client_applications(), **_provider_addresses(request)},
     )
 
 
@@ -235,14 +237,14 @@ def client_create(request: HttpRequest) -> HttpResponse:
 
 @staff_view
 def client_detail(request: HttpRequest, client_id: str) -> HttpResponse:
-    client = _client_or_404(client_id)
+    client, api_access = _client_or_404(client_id)
     return render(
         request,
         "backoffice/sso_client_detail.html",
         {
             "client": client,
             "is_confidential": client.type == Client.Type.CONFIDENTIAL,
-            "api_access": oidc_clients.api_access_of(client),
+            "api_access": api_access,
             **_provider_addresses(request),
         },
     )
@@ -252,7 +254,7 @@ def client_detail(request: HttpRequest, client_id: str) -> HttpResponse:
 @require_POST
 @never_cache
 def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
-    client = _client_or_404(client_id)
+    client, _api_access = _client_or_404(client_id)
     try:
         client, secret = oidc_clients.rotate_client_secret(
             actor=_actor(request),
@@ -269,7 +271,7 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
 
 @staff_view
 def client_delete(request: HttpRequest, client_id: str) -> HttpResponse:
-    client = _client_or_404(client_id)
+    client, _api_access = _client_or_404(client_id)
     if request.method == "POST":
         try:
             oidc_clients.delete_client(

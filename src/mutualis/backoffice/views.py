@@ -1,51 +1,50 @@
 """Views of the operator back office: parse input, call one service, render.
 
-Every view is for operator staff only and reads every member's rows inside the named
-crossing ``crossings.operator_view()``, entered after the staff check.
+Every view is for operator staff only (``staff_view``) and runs, like every page outside
+a tenant's path, in a scope with no dimension: a query on a tenant's table fails there.
+The pages read through named crossings of the contexts that own the data, each saying
+what it reads (``core.crossings``, ``identity.crossings``, ``companies.crossings``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mutualis.core import audit, crossings
+from mutualis.core import audit
+from mutualis.core import crossings as core_crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.links import absolute_url
-from mutualis.core.models import AuditEvent, OutgoingEmail, Service
 from mutualis.core.services import emails as email_services
 from mutualis.core.services import organisations as organisation_services
 from mutualis.core.services import subscriptions as subscription_services
+from mutualis.identity import crossings as identity_crossings
 from mutualis.identity import invitations
 from mutualis.identity import services as identity_services
 
 from . import forms, selectors
 from .guards import operator_required
 
+if TYPE_CHECKING:
+    from mutualis.core.models import AuditEvent
+
 PAGE_SIZE = 50
 
 
 def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Operator staff only (others get 404, anonymous people the login page); the view
-    then reads across members."""
-
-    @wraps(view)
-    def crossing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with crossings.operator_view():
-            return view(request, *args, **kwargs)
-
-    return operator_required(crossing)
+    """Operator staff only (others get 404, anonymous people the login page). It opens no
+    crossing: the view reads through named ones."""
+    return operator_required(view)
 
 
 def _actor(request: HttpRequest) -> Any:
@@ -62,8 +61,15 @@ def _posted_files(request: HttpRequest) -> Any:
     return request.FILES if request.method == "POST" else None
 
 
-def _page(request: HttpRequest, queryset: Any) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+def _page_number(request: HttpRequest) -> Any:
+    return request.GET.get("page")
+
+
+def _organisation_or_404(pk: int) -> Any:
+    organisation = core_crossings.organisation_for_operator(pk)
+    if organisation is None:
+        raise Http404
+    return organisation
 
 
 # --- Dashboard -------------------------------------------------------------------------
@@ -80,27 +86,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @staff_view
 def organisation_list(request: HttpRequest) -> HttpResponse:
     form = forms.OrganisationFilterForm(request.GET)
-    page = _page(request, selectors.search_organisations(**form.filters()))
+    page = core_crossings.organisations_page(
+        number=_page_number(request), per_page=PAGE_SIZE, **form.filters()
+    )
     return render(request, "backoffice/organisation_list.html", {"form": form, "page": page})
 
 
 @staff_view
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = selectors.organisation(pk)
-    if organisation is None:
-        raise Http404
-    is_grouping = organisation.is_epci
+    organisation = _organisation_or_404(pk)
+    departements_spanned, member_communes = core_crossings.grouping_for_operator(organisation)
     return render(
         request,
         "backoffice/organisation_detail.html",
         {
             "organisation": organisation,
-            "members": selectors.organisation_memberships(organisation),
-            "service_states": selectors.organisation_services(organisation),
-            "departements_spanned": (
-                selectors.departements_spanned(organisation) if is_grouping else []
-            ),
-            "member_communes": selectors.member_communes(organisation) if is_grouping else [],
+            "members": identity_crossings.memberships_of_organisation(organisation.pk),
+            "service_states": core_crossings.subscriptions_for_operator(organisation.pk),
+            "departements_spanned": departements_spanned,
+            "member_communes": member_communes,
             "audit_chain": audit.organisation_chain(organisation.pk),
         },
     )
@@ -130,9 +134,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 @staff_view
 def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    organisation = selectors.organisation(pk)
-    if organisation is None:
-        raise Http404
+    organisation = _organisation_or_404(pk)
     form = forms.OrganisationEditForm.for_organisation(
         organisation, _posted(request), _posted_files(request)
     )
@@ -169,10 +171,11 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_view
 @require_POST
 def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -> HttpResponse:
-    organisation = selectors.organisation(pk)
-    if organisation is None:
+    organisation = _organisation_or_404(pk)
+    states = core_crossings.subscriptions_for_operator(organisation.pk)
+    service = next((state.service for state in states if state.service.code == code), None)
+    if service is None:
         raise Http404
-    service = get_object_or_404(Service, code=code)
     use_case, done = {
         "subscribe": (subscription_services.subscribe, _("%(org)s now subscribes to %(service)s.")),
         "suspend": (
@@ -209,9 +212,7 @@ def _person_to_organisation(
 ) -> HttpResponse:
     """The e-mail + roles form shared by attaching an account and inviting a person:
     ``submit`` calls the service and returns the success message."""
-    organisation = selectors.organisation(pk)
-    if organisation is None:
-        raise Http404
+    organisation = _organisation_or_404(pk)
     form = forms.MembershipAddForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -278,13 +279,15 @@ def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
 def user_list(request: HttpRequest) -> HttpResponse:
     form = forms.UserSearchForm(request.GET)
     text = form.cleaned_data["q"] if form.is_valid() else ""
-    page = _page(request, selectors.search_users(text=text))
+    page = identity_crossings.accounts_page(
+        number=_page_number(request), per_page=PAGE_SIZE, text=text
+    )
     return render(request, "backoffice/user_list.html", {"form": form, "page": page})
 
 
 @staff_view
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = selectors.user(pk)
+    person = identity_crossings.account_for_operator(pk)
     if person is None:
         raise Http404
     return render(request, "backoffice/user_detail.html", {"person": person})
@@ -292,7 +295,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_view
 def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = selectors.membership(pk)
+    membership = identity_crossings.membership_for_operator(pk)
     if membership is None:
         raise Http404
     initial = {"roles": sorted(membership.role_codes())}
@@ -324,7 +327,7 @@ def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _membership_switch(
     request: HttpRequest, pk: int, use_case: Callable[..., Any], done: str
 ) -> HttpResponse:
-    membership = selectors.membership(pk)
+    membership = identity_crossings.membership_for_operator(pk)
     if membership is None:
         raise Http404
     try:
@@ -384,10 +387,15 @@ def _object_url(event: AuditEvent) -> str:
 def audit_list(request: HttpRequest) -> HttpResponse:
     form = forms.AuditFilterForm(request.GET)
     filters = form.filters()
-    events = selectors.audit_events(**filters) if filters is not None else AuditEvent.objects.none()
-    page = _page(request, events)
+    page: Page[Any]
+    if filters is None:
+        page = Paginator([], PAGE_SIZE).get_page(1)
+    else:
+        page = core_crossings.audit_events_page(
+            number=_page_number(request), per_page=PAGE_SIZE, **filters
+        )
     rows = list(page.object_list)
-    names = selectors.actor_names(rows)
+    names = core_crossings.audit_actor_names(rows)
     return render(
         request,
         "backoffice/audit_list.html",
@@ -428,20 +436,26 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
 @staff_view
 def email_list(request: HttpRequest) -> HttpResponse:
     form = forms.EmailFilterForm(request.GET)
-    page = _page(request, selectors.outgoing_emails(**form.filters()))
+    page = core_crossings.outgoing_emails_page(
+        number=_page_number(request), per_page=PAGE_SIZE, **form.filters()
+    )
     return render(request, "backoffice/email_list.html", {"form": form, "page": page})
 
 
 @staff_view
 def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    email = get_object_or_404(OutgoingEmail, pk=pk)
+    email = core_crossings.outgoing_email(pk)
+    if email is None:
+        raise Http404
     return render(request, "backoffice/email_detail.html", {"email": email})
 
 
 @staff_view
 @require_POST
 def email_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    email = get_object_or_404(OutgoingEmail, pk=pk)
+    email = core_crossings.outgoing_email(pk)
+    if email is None:
+        raise Http404
     try:
         email_services.retry_email(
             actor=_actor(request),

@@ -2,19 +2,23 @@
 (``registry.crossing``).
 
 ``scopes_disabled()`` appears only in modules named ``crossings.py`` (a test checks it).
+The operator back office reads companies through the crossings of the second section (see
+``mutualis.core.crossings``).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.paginator import Page
 from django_scopes import scope, scopes_disabled
 
+from mutualis.core.crossings import evaluated_page
 from mutualis.core.registry import crossing
 
 if TYPE_CHECKING:
-    from .models import Company, CompanyInvitation, JoinRequest, Representative
+    from .models import Company, CompanyInvitation, Establishment, JoinRequest, Representative
 
 
 @crossing
@@ -55,7 +59,72 @@ def join_requests_of_user(user: Any) -> list[JoinRequest]:
         )
 
 
-@dataclasses.dataclass(frozen=True)
+# --- The operator back office ------------------------------------------------------------
+#
+# Operator staff verify the businesses that sign up and suspend them: they read a
+# company's public identity, who represents it and who asked to. Never what a company
+# deposits on a member's consultation.
+
+
+@crossing
+def companies_page(*, number: Any, per_page: int, text: str = "", status: str = "") -> Page[Any]:
+    """The back office's list of companies matching the filters, with their number of
+    active representatives and of pending requests to join (counts, not the rows): the
+    operator finds the businesses to verify."""
+    from . import selectors
+
+    with scopes_disabled():
+        return evaluated_page(
+            selectors.search_companies(text=text, status=status), number, per_page
+        )
+
+
+@crossing
+def company_for_operator(pk: int) -> Company | None:
+    """One company's row (identity, status, who verified it): the operator verifies or
+    suspends it."""
+    from . import selectors
+
+    return selectors.company(pk)
+
+
+@dataclass(frozen=True)
+class CompanyFile:
+    establishments: list[Establishment]
+    representatives: list[Representative]
+    join_requests: list[JoinRequest]
+    invitations: list[CompanyInvitation]
+
+
+@crossing
+def company_file(company: Company) -> CompanyFile:
+    """What the operator checks before verifying a company: its establishments, its
+    representatives (former ones included), the requests to join it and its open
+    invitations."""
+    from . import selectors
+
+    with scopes_disabled():
+        return CompanyFile(
+            establishments=list(selectors.establishments(company)),
+            representatives=list(selectors.representatives(company)),
+            join_requests=list(selectors.join_requests(company)),
+            invitations=list(selectors.open_invitations(company)),
+        )
+
+
+@crossing
+def company_by_siren(siren: str) -> Company | None:
+    """The company a SIREN names, for the operator who binds an API client to it: public
+    facts."""
+    from .models import Company
+
+    siren = siren.strip()
+    if not siren:
+        return None
+    return Company.objects.filter(siren=siren).first()
+
+
+@dataclass(frozen=True)
 class DisputeFile:
     """What operator staff read to resolve a disputed SIREN: who represents the company
     (former representatives included), the invitations still open, the requests to

@@ -1,7 +1,7 @@
 """Read-side queries of the companies context.
 
 The company pages call them inside the request's ``scope(company=…)``; the operator's
-back office inside ``crossings.operator_view()``. Filters stay explicit either way.
+back office through ``companies.crossings``. Filters stay explicit either way.
 """
 
 from __future__ import annotations

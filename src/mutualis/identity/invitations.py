@@ -20,13 +20,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from mutualis.core import audit, crossings, mail_limits
+from mutualis.core import audit, mail_limits
 from mutualis.core import invitations as links
 from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
 from mutualis.core.mail import queue_email
 from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_role
 
+from . import crossings as identity_crossings
 from . import errors
 from .models import Invitation, Membership, Role, User
 from .services import _roles
@@ -34,10 +35,10 @@ from .services import _roles
 
 def _acting_scope(actor: Membership, organisation_id: int) -> Any:
     """Check that the actor may manage the invitations of ``organisation_id`` and give
-    the scope to do it in: operator staff for any member (their crossing), an
-    administrator only for the organisation they act for."""
+    the scope to do it in: that organisation's, for operator staff whichever it is, for
+    an administrator only when it is the organisation they act for."""
     if is_operator_staff(actor):
-        return crossings.operator_view()
+        return scope(organisation=organisation_id)
     require_role(actor, Role.ORG_ADMIN)
     if organisation_id != actor.organisation_id:
         raise PermissionDenied
@@ -225,7 +226,14 @@ def revoke_invitation(
     staff = is_operator_staff(actor)
     if not staff:
         require_role(actor, Role.ORG_ADMIN)
-    with crossings.operator_view() if staff else scope(organisation=actor.organisation_id):
+    if staff:
+        # The invitation's organisation, through a named crossing; its scope then.
+        organisation_id = identity_crossings.organisation_of_invitation(invitation_id)
+        if organisation_id is None:
+            raise PermissionDenied
+    else:
+        organisation_id = actor.organisation_id
+    with scope(organisation=organisation_id):
         queryset = Invitation.objects.select_for_update(of=("self",)).select_related("organisation")
         if not staff:
             queryset = queryset.filter(organisation_id=actor.organisation_id)

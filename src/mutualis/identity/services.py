@@ -15,6 +15,7 @@ from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_operator, require_role
 from mutualis.core.text import clean_name
 
+from . import crossings as identity_crossings
 from . import errors
 from .models import Membership, Role, User
 
@@ -64,12 +65,20 @@ def _require_membership_manager(actor: Membership) -> bool:
     return False
 
 
-def _managed_members(actor: Membership) -> Any:
-    """Where the actor's lookups run: operator staff read every member (the back office's
-    crossing), an organisation's administrator only their own organisation's scope."""
+def _managed_members(actor: Membership, membership_id: int) -> Any:
+    """Where the actor's lookups on ``membership_id`` run: the scope of the organisation
+    it belongs to for operator staff (found through a named crossing), the actor's own
+    organisation's scope for an organisation's administrator."""
     if is_operator_staff(actor):
-        return crossings.operator_view()
+        return scope(organisation=_organisation_of_membership(membership_id))
     return scope(organisation=actor.organisation_id)
+
+
+def _organisation_of_membership(membership_id: int) -> int:
+    organisation_id = identity_crossings.organisation_of_membership(membership_id)
+    if organisation_id is None:
+        raise Membership.DoesNotExist
+    return int(organisation_id)
 
 
 def lock_organisations(organisation_ids: Iterable[int]) -> None:
@@ -142,7 +151,7 @@ def add_membership(
     """Attach an existing account to an organisation with roles (a deactivated
     membership of the same person is reactivated)."""
     require_operator(actor)
-    with crossings.operator_view():
+    with scope(organisation=organisation_id):
         organisation = Organisation.objects.get(pk=organisation_id)
         user = User.objects.filter(email__iexact=email.strip()).first()
         if user is None:
@@ -190,7 +199,7 @@ def change_roles(
     Operator staff may do it for any member; an administrator of an organisation for
     its own members, as long as the organisation keeps an administrator."""
     staff = _require_membership_manager(actor)
-    with _managed_members(actor):
+    with _managed_members(actor, membership_id):
         membership = _membership_for_update(actor, membership_id)
         wanted = _roles(roles)
         before = sorted(membership.role_codes())
@@ -223,7 +232,7 @@ def deactivate_membership(
     Operator staff may do it for any member; an administrator of an organisation for
     its own members, as long as the organisation keeps an administrator."""
     staff = _require_membership_manager(actor)
-    with _managed_members(actor):
+    with _managed_members(actor, membership_id):
         membership = _membership_for_update(actor, membership_id)
         # Deactivating one's own membership would lock the person out mid-request.
         if membership.pk == actor.pk:
@@ -254,7 +263,7 @@ def reactivate_membership(
 ) -> Membership:
     """Give back a deactivated membership, with the roles it had."""
     require_operator(actor)
-    with crossings.operator_view():
+    with scope(organisation=_organisation_of_membership(membership_id)):
         membership = (
             Membership.objects.select_for_update(of=("self",))
             .select_related("organisation", "user")

@@ -1,8 +1,9 @@
 """Organisations, as operator staff create and complete them: details, adhesion,
 branding, contact data.
 
-Every use case is for operator staff only and works on any member's row inside the named
-crossing ``crossings.operator_view()``.
+Every use case is for operator staff only. ``Organisation`` rows belong to the platform (no
+scope applies to them); what a member owns (its subscriptions) is changed in that member's
+scope only.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
+from django_scopes import scope
 from PIL import Image, UnidentifiedImageError
 from stdnum.fr import siren as siren_rules
 
-from mutualis.core import audit, crossings, errors, files
+from mutualis.core import audit, errors, files
 from mutualis.core.models import (
     AdhesionStatus,
     FeeCategory,
@@ -325,43 +327,42 @@ def create_organisation(
     """Create a body the territory import does not bring (a syndicat, a CCAS, the
     operator…), with a public address made from its name."""
     require_operator(actor)
-    with crossings.operator_view():
-        name = _clean_name(name)
-        if kind not in CREATABLE_KINDS:
-            raise errors.KindNotCreatable()
-        if departement is not None and departement.kind != OrganisationKind.DEPARTEMENT:
-            raise ValueError("departement must be an organisation of kind 'departement'")
-        # One operator per platform (MUTUALIS_OPERATOR_SLUG names it). Operator staff
-        # belong to it, so in practice this refuses every request: the operator itself
-        # is created when the platform is set up.
-        if (
-            kind == OrganisationKind.OPERATOR
-            and Organisation.objects.filter(kind=OrganisationKind.OPERATOR).exists()
-        ):
-            raise errors.OperatorExists()
-        organisation = Organisation(
-            name=name,
-            kind=kind,
-            siren=_clean_siren(siren, kind=kind),
-            slug=_unique_slug(name),
-            departement=departement,
-            region_id=departement.region_id if departement else None,
-        )
-        _save_organisation(organisation)
-        audit.record(
-            actor=actor,
-            organisation=organisation,
-            action="organisation.created",
-            target=organisation,
-            payload={
-                "kind": organisation.kind,
-                "name": organisation.name,
-                "siren": organisation.siren,
-                "slug": organisation.slug,
-                "departement": departement.insee_code if departement else None,
-            },
-            **_context(request_context),
-        )
+    name = _clean_name(name)
+    if kind not in CREATABLE_KINDS:
+        raise errors.KindNotCreatable()
+    if departement is not None and departement.kind != OrganisationKind.DEPARTEMENT:
+        raise ValueError("departement must be an organisation of kind 'departement'")
+    # One operator per platform (MUTUALIS_OPERATOR_SLUG names it). Operator staff
+    # belong to it, so in practice this refuses every request: the operator itself
+    # is created when the platform is set up.
+    if (
+        kind == OrganisationKind.OPERATOR
+        and Organisation.objects.filter(kind=OrganisationKind.OPERATOR).exists()
+    ):
+        raise errors.OperatorExists()
+    organisation = Organisation(
+        name=name,
+        kind=kind,
+        siren=_clean_siren(siren, kind=kind),
+        slug=_unique_slug(name),
+        departement=departement,
+        region_id=departement.region_id if departement else None,
+    )
+    _save_organisation(organisation)
+    audit.record(
+        actor=actor,
+        organisation=organisation,
+        action="organisation.created",
+        target=organisation,
+        payload={
+            "kind": organisation.kind,
+            "name": organisation.name,
+            "siren": organisation.siren,
+            "slug": organisation.slug,
+            "departement": departement.insee_code if departement else None,
+        },
+        **_context(request_context),
+    )
     return organisation
 
 
@@ -396,7 +397,8 @@ def update_organisation(
     unknown = set(contact or {}) - set(CONTACT_FIELDS)
     if unknown:
         raise ValueError(f"unknown contact fields {sorted(unknown)!r}")
-    with crossings.operator_view():
+    # The member's own rows (its subscriptions, suspended when it leaves) in its scope.
+    with scope(organisation=organisation_id):
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         before = _snapshot(organisation)
         organisation.name = _clean_name(name)

@@ -1,7 +1,9 @@
 """Subscriptions of members to the services of the catalogue, changed by operator staff.
 
 The organisation's row is the lock that serialises the subscription changes of one
-member, in every use case here and in ``organisations.update_organisation``.
+member, in every use case here and in ``organisations.update_organisation``. Each use case
+acts on one member's subscriptions, in that member's scope: the operator's reach is the
+member named, not every member.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django_scopes import scope
 
-from mutualis.core import audit, crossings, errors
+from mutualis.core import audit, errors
 from mutualis.core.models import AdhesionStatus, Organisation, Service, Subscription
 from mutualis.core.permissions import require_operator
 
@@ -61,7 +64,7 @@ def subscribe(
 ) -> Subscription:
     """Subscribe a member to a service of the catalogue, from today."""
     require_operator(actor)
-    with crossings.operator_view():
+    with scope(organisation=organisation_id):
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         service = Service.objects.get(code=service_code)
         if organisation.adhesion_status != AdhesionStatus.MEMBER:
@@ -94,7 +97,7 @@ def suspend_subscription(
 ) -> Subscription:
     """Suspend a member's subscription: the service disappears from its menus."""
     require_operator(actor)
-    with crossings.operator_view():
+    with scope(organisation=organisation_id):
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         subscription = _locked_subscription(organisation, service_code)
         if not subscription.is_active:
@@ -122,7 +125,7 @@ def resume_subscription(
 ) -> Subscription:
     """Resume a suspended subscription (the member keeps its original start date)."""
     require_operator(actor)
-    with crossings.operator_view():
+    with scope(organisation=organisation_id):
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
         subscription = _locked_subscription(organisation, service_code)
         if subscription.is_active:
