@@ -347,6 +347,20 @@ MUTUALIS_SCHEDULER_LOCK_FILE = Path(
     env.str("MUTUALIS_SCHEDULER_LOCK_FILE", default=str(VAR_DIR / "scheduler.lock"))
 )
 
+# --- Trust II: second factor, sessions, demo accounts (issue 12) ----------------------
+# The second-factor step (a code, a passkey) counts its failures toward the lock-out above
+# and refuses every attempt while it holds (mutualis.identity.mfa_forms): allauth's own
+# limit on that step shares the "login_failed" counter switched off above.
+MFA_FORMS = {
+    "authenticate": "mutualis.identity.mfa_forms.AuthenticateForm",
+    "reauthenticate": "mutualis.identity.mfa_forms.ReauthenticateForm",
+    "authenticate_webauthn": "mutualis.identity.mfa_forms.AuthenticateWebAuthnForm",
+    "reauthenticate_webauthn": "mutualis.identity.mfa_forms.ReauthenticateWebAuthnForm",
+}
+# The codes and passkey assertions of failed attempts stay out of axes' records.
+AXES_SENSITIVE_PARAMETERS = [*AXES_SENSITIVE_PARAMETERS, "code", "credential"]
+# --- end of Trust II -------------------------------------------------------------------
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
