@@ -373,6 +373,12 @@ MUTUALIS_PRIVILEGED_IDLE_MINUTES = env.int("MUTUALIS_PRIVILEGED_IDLE_MINUTES", d
 MUTUALIS_PRIVILEGED_ROLES = env.list(
     "MUTUALIS_PRIVILEGED_ROLES", default=["org_admin", "buyer", "commission_member"]
 )
+# Whether this instance is a demo: `mutualis seed_demo` creates accounts whose passwords
+# and authenticator secrets are published, and refuses to run anywhere else. An instance
+# that runs on the demo's built-in SECRET_KEY is one; any other must say so explicitly.
+MUTUALIS_DEMO = env.bool(
+    "MUTUALIS_DEMO", default=SECRET_KEY.startswith("django-insecure-demo-key-")
+)
 # --- end of Trust II -------------------------------------------------------------------
 
 LOGGING = {
