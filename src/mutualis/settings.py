@@ -95,6 +95,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Ends sessions past their lifetime or idle time; signed-in responses are not stored
+    # by any cache (see mutualis.identity.sessions). Before tenancy: an ended session on
+    # a member's page leads to the login page.
+    "mutualis.identity.sessions.SessionLifetimeMiddleware",
     "mutualis.core.tenancy.TenancyMiddleware",
     # After tenancy, whose loaded memberships it reads: leads a person whose role requires
     # a second factor and who has none to set one up (see mutualis.identity.mfa).
@@ -382,6 +386,36 @@ MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES = env.int(
 MUTUALIS_SCHEDULER_LOCK_FILE = Path(
     env.str("MUTUALIS_SCHEDULER_LOCK_FILE", default=str(VAR_DIR / "scheduler.lock"))
 )
+
+# --- Trust II: second factor, sessions, demo accounts (issue 12) ----------------------
+# The second-factor step (a code, a passkey) counts its failures toward the lock-out above
+# and refuses every attempt while it holds (mutualis.identity.mfa_forms): allauth's own
+# limit on that step shares the "login_failed" counter switched off above.
+MFA_FORMS = {
+    "authenticate": "mutualis.identity.mfa_forms.AuthenticateForm",
+    "reauthenticate": "mutualis.identity.mfa_forms.ReauthenticateForm",
+    "authenticate_webauthn": "mutualis.identity.mfa_forms.AuthenticateWebAuthnForm",
+    "reauthenticate_webauthn": "mutualis.identity.mfa_forms.ReauthenticateWebAuthnForm",
+}
+# The codes and passkey assertions of failed attempts stay out of axes' records.
+AXES_SENSITIVE_PARAMETERS = [*AXES_SENSITIVE_PARAMETERS, "code", "credential"]
+# Sessions (mutualis.identity.sessions): every session ends MUTUALIS_SESSION_MAX_HOURS
+# after its login; a person holding a privileged standing (operator staff, or one of
+# MUTUALIS_PRIVILEGED_ROLES in any organisation) is also logged out after
+# MUTUALIS_PRIVILEGED_IDLE_MINUTES without a request. Agents share computers.
+MUTUALIS_SESSION_MAX_HOURS = env.int("MUTUALIS_SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = MUTUALIS_SESSION_MAX_HOURS * 3600
+MUTUALIS_PRIVILEGED_IDLE_MINUTES = env.int("MUTUALIS_PRIVILEGED_IDLE_MINUTES", default=30)
+MUTUALIS_PRIVILEGED_ROLES = env.list(
+    "MUTUALIS_PRIVILEGED_ROLES", default=["org_admin", "buyer", "commission_member"]
+)
+# Whether this instance is a demo: `mutualis seed_demo` creates accounts whose passwords
+# and authenticator secrets are published, and refuses to run anywhere else. An instance
+# that runs on the demo's built-in SECRET_KEY is one; any other must say so explicitly.
+MUTUALIS_DEMO = env.bool(
+    "MUTUALIS_DEMO", default=SECRET_KEY.startswith("django-insecure-demo-key-")
+)
+# --- end of Trust II -------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

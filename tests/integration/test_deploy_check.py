@@ -25,3 +25,54 @@ def test_check_deploy_is_clean_with_production_values(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# --- Demo accounts never on a production instance --------------------------------------
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DEBUG": "false",
+        "SECRET_KEY": "k" * 20 + "production-secret-value-with-enough-entropy-" + "x" * 20,
+        "ALLOWED_HOSTS": "marches.example.fr",
+        "MUTUALIS_HTTPS": "true",
+        "MUTUALIS_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+
+
+def mutualis(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - this interpreter, arguments of this test
+        [sys.executable, "-m", "mutualis", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_seed_demo_refuses_a_production_configuration(tmp_path: Path):
+    result = mutualis(production_env(tmp_path), "seed_demo")
+    assert result.returncode == 1
+    assert "Refused: this instance is not configured as a demo" in result.stderr
+    assert "MUTUALIS_DEMO=true" in result.stderr
+
+
+def test_check_deploy_warns_when_demo_accounts_exist(tmp_path: Path):
+    """Given a production configuration whose database holds an account of the demo,
+    `check --deploy` fails with the demo-accounts warning; without it, it passes."""
+    env = production_env(tmp_path)
+    assert mutualis(env, "migrate", "-v0").returncode == 0
+    clean = mutualis(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    create = (
+        "from mutualis.identity.models import User; "
+        "User.objects.create(email='operateur@mutualis.localhost')"
+    )
+    assert mutualis(env, "shell", "-c", create).returncode == 0
+    result = mutualis(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 1
+    assert "identity.W001" in result.stderr
+    assert "1 account(s) with an address ending in '.localhost'" in result.stderr

@@ -72,7 +72,9 @@ def test_the_owner_reads_its_file_whole(client_a, private_file, content):
     assert response["Accept-Ranges"] == "bytes"
     assert response["ETag"] == f'"{hashlib.sha256(content).hexdigest()}"'
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Cache-Control"] == "private, no-cache"
+    # The download's own "private, no-cache"; a signed-in request adds "no-store", so
+    # that a shared computer's browser keeps no copy (identity.sessions).
+    assert response["Cache-Control"] == "private, no-cache, no-store"
 
 
 def test_the_original_non_ascii_name_is_offered(client_a, private_file):
@@ -192,7 +194,7 @@ def test_a_cached_copy_is_revalidated_with_304(client_a, private_file):
     )
     assert response.status_code == 304
     assert response["ETag"] == etag
-    assert response["Cache-Control"] == "private, no-cache"
+    assert response["Cache-Control"] == "private, no-cache, no-store"
     changed = client_a.get(
         private_file.url_for_organisation(ORG_A), headers={"If-None-Match": '"other"'}
     )

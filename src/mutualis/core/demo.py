@@ -15,6 +15,11 @@ from .models import FeeCategory, Organisation, Service, Subscription
 
 DEMO_ACTOR = audit.SystemActor("seed_demo")
 
+# Every account the demo creates has an address in the reserved ``.localhost`` domain
+# (RFC 6761), which no real mailbox can have: `check --deploy` warns when an instance
+# holds any (``identity.checks``), and a test keeps the demo's steps to it.
+DEMO_EMAIL_SUFFIX = ".localhost"
+
 MEMBERS = ["commune:21231", "commune:21054", "epci:242100410", "departement:21", "region:27"]
 
 

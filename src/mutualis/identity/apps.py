@@ -8,8 +8,10 @@ class IdentityConfig(AppConfig):
     verbose_name = _("Identity")
 
     def ready(self) -> None:
-        from . import mfa
+        from . import checks, mfa, sessions
         from .oidc import remember_parsed_keys
 
+        checks.register()
         mfa.connect_signals()
+        sessions.connect_signals()
         remember_parsed_keys()

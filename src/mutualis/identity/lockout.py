@@ -10,6 +10,14 @@ with the request, which axes watches) and refuses an attempt once a limit is rea
 
 Both last ``AXES_COOLOFF_TIME`` after the last counted failure; the operator may lift
 them sooner with ``unlock_account`` or ``unlock_address``.
+
+A wrong second factor (a code of the authenticator app, a recovery code, a passkey
+assertion) after the right password is a failed login like a wrong password: it counts
+toward the same limits, and the second-factor step refuses every attempt, the right one
+included, while the account or the address is locked (``identity.mfa_forms``). One
+counter for both steps, rather than a second limit of its own: the person reads one
+lock-out page, the operator lifts one lock, and the per-address limit also catches codes
+tried across several accounts whose passwords leaked.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ import ipaddress
 import math
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_cool_off
 from axes.models import AccessAttempt, AccessBase
 from axes.utils import reset as axes_reset
 from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
@@ -105,6 +115,60 @@ def locked_out_response(
     if cool_off:
         response["Retry-After"] = str(int(cool_off.total_seconds()))
     return response
+
+
+def _second_factor_credentials(user: User) -> dict[str, str]:
+    # What axes would have recorded for this account's password step (see username_from).
+    return {"email": user.email.strip().lower()}
+
+
+def second_factor_locked(request: HttpRequest, user: User) -> bool:
+    """Whether the second-factor step of ``user`` is refused from this request: the
+    account, or the source address, is locked out.
+
+    When it is, the request is flagged the way axes flags a refused login, so that its
+    middleware answers the lock-out page (429) instead of the form.
+    """
+    if not settings.AXES_ENABLED:
+        # Only benchmarks switch axes off; allauth's own counter of failed logins
+        # (``ACCOUNT_RATE_LIMITS["login_failed"]``), which its second-factor step
+        # consumes, is on again then (settings.py).
+        return False
+    credentials = _second_factor_credentials(user)
+    if AxesProxyHandler.is_allowed(request, credentials):
+        return False
+    request.axes_locked_out = True  # type: ignore[attr-defined]
+    request.axes_credentials = credentials  # type: ignore[attr-defined]
+    return True
+
+
+@transaction.atomic(durable=True)
+def record_second_factor_failure(
+    *, request: HttpRequest, user: User, method: str, reauthentication: bool
+) -> bool:
+    """Count a wrong second factor toward the lock-out of the account and of the
+    address, and write it to the audit trail; return whether it locked them.
+
+    ``method`` is ``"code"`` (authenticator app or recovery code: one field takes both)
+    or ``"passkey"``; ``reauthentication`` tells a signed-in person confirming an action
+    from a login.
+    """
+    if settings.AXES_ENABLED:
+        # axes' own receiver records the failure against the account and the address,
+        # exactly as for a wrong password, and flags the request once a limit is reached.
+        user_login_failed.send(
+            sender=__name__, credentials=_second_factor_credentials(user), request=request
+        )
+    locked = bool(getattr(request, "axes_locked_out", False))
+    # The platform's chain: a second factor belongs to the person, not to one member.
+    audit.record(
+        actor=user,
+        chain=audit.PLATFORM_CHAIN,
+        action="mfa.authentication_failed",
+        payload={"method": method, "reauthentication": reauthentication, "locked_out": locked},
+        **audit.request_context(request),
+    )
+    return locked
 
 
 def _check_actor(actor: Any) -> None:
