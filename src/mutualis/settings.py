@@ -87,6 +87,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response the platform renders (static files, served
+    # above by WhiteNoise, need none); see CONTENT_SECURITY_POLICY below.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,6 +107,9 @@ MIDDLEWARE = [
     # a second factor and who has none to set one up (see mutualis.identity.mfa).
     "mutualis.identity.mfa.RequireSecondFactorMiddleware",
     "mutualis.identity.oidc.RequirePkceS256Middleware",
+    # Below django-csp's: adds a client's registered origins to form-action on the single
+    # sign-on's pages that end with a redirect to it.
+    "mutualis.identity.oidc.ClientFormActionMiddleware",
     "mutualis.identity.oidc.TokenRateLimitMiddleware",
     # Last, as django-axes requires: it turns a flagged login into the lock-out page.
     "axes.middleware.AxesMiddleware",
@@ -352,6 +358,30 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------
+# Every page loads scripts, styles and images from the platform only, and no page runs an
+# inline script or style (tests/integration/test_content_security_policy.py scans the
+# templates; the browser tests fail on any violation). A member's colours come from a
+# stylesheet (directory:colours), not a style attribute. A route that needs more widens
+# the policy on itself only, with django-csp's decorators (docs/architecture.md,
+# "Content-Security-Policy"). form-action 'self' alone would stop the browser following
+# the single sign-on's redirect to a client application after a form (consent, logout,
+# sign-in for an operator's tool that skips consent): ClientFormActionMiddleware
+# (mutualis.identity.oidc) adds, on those pages only, the origins the operator registered
+# for that client.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # The platform's own settings.
 MUTUALIS_PLATFORM_NAME = env.str("MUTUALIS_PLATFORM_NAME", default="Mutualis")

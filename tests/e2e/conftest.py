@@ -16,6 +16,54 @@ from tests.factories.mfa import totp_code
 
 _axe = Axe()
 
+# Chromium logs each violation of the Content-Security-Policy to the console ("Refused to
+# apply inline style because it violates the following Content Security Policy directive…");
+# the page's securitypolicyviolation event is reported too, in case a message changes.
+# Playwright injects init scripts outside the page's policy, so this one always runs.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(
+    "CSP violation: " + event.effectiveDirective + " blocked "
+    + (event.blockedURI || "an inline resource") + " on " + event.documentURI
+  );
+});
+"""
+
+
+class CspWatch:
+    """Collects every violation of the Content-Security-Policy in the browser contexts
+    it watches; the ``watch_csp`` fixture fails the test on any."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def __call__(self, context):
+        context.add_init_script(script=_REPORT_CSP_VIOLATIONS)
+        context.on("console", self._on_console)
+        return context
+
+    def _on_console(self, message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or text.startswith("CSP violation"):
+            self.violations.append(f"{message.location.get('url', '?')}: {text}")
+
+
+@pytest.fixture
+def watch_csp():
+    """Fails the test when a page broke the Content-Security-Policy. Every page of the
+    shared ``page`` fixture is watched; a test that opens another browser context passes
+    it to ``watch_csp(context)``."""
+    watch = CspWatch()
+    yield watch
+    assert not watch.violations, "Content-Security-Policy violations:\n" + "\n".join(
+        watch.violations
+    )
+
+
+@pytest.fixture
+def context(context, watch_csp):
+    return watch_csp(context)
+
 
 @pytest.fixture(autouse=True)
 def _site_is_the_live_server(request, settings) -> None:

@@ -67,7 +67,7 @@ def totp_code(secret: str) -> str:
 
 
 def test_a_representative_registers_by_siret_and_a_colleague_joins(
-    page, browser, browser_context_args, live_server, check_accessibility
+    page, browser, browser_context_args, live_server, check_accessibility, watch_csp
 ):
     base = live_server.url
     alice = identity.ensure_user(
@@ -113,7 +113,7 @@ def test_a_representative_registers_by_siret_and_a_colleague_joins(
     check_accessibility(page)
 
     # The colleague, in their own browser, opens the link and signs up.
-    context = browser.new_context(**browser_context_args)
+    context = watch_csp(browser.new_context(**browser_context_args))
     bob = context.new_page()
     link = newest_link(colleague, "/companies/invitations/")
     bob.goto(link)

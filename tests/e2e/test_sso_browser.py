@@ -224,6 +224,44 @@ def test_a_tool_signs_a_person_in_and_out_through_the_platform(
     rp.close()
 
 
+def test_a_tool_that_skips_consent_gets_its_code_straight_after_the_login(
+    page, live_server, provider, relying_party, person
+):
+    """The operator's own tool skips the consent page: the login form's answer is a chain
+    of redirects that ends at the tool. The Content-Security-Policy's form-action lets it
+    through (the login page names the tool's registered origin), and the watch of every
+    browser test would fail on a blocked form."""
+    base = live_server.url
+    client, _secret = oidc_clients.register_client(
+        actor=audit.SystemActor("test"),
+        name="Intranet de l'opérateur",
+        confidential=False,
+        redirect_uris=[relying_party.callback],
+        grant_types=["authorization_code"],
+        skip_consent=True,
+    )
+    rp = OAuth2Session(
+        client.id,
+        scope="openid email",
+        redirect_uri=relying_party.callback,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
+    authorize_url, state = rp.create_authorization_url(
+        f"{base}{reverse('idp:oidc:authorization')}", code_verifier=generate_token(64)
+    )
+    page.goto(authorize_url)
+    assert urlsplit(page.url).path == "/accounts/login/"
+    page.fill("input[name=login]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation(url=f"{relying_party.callback}?**"):
+        page.locator("form[action$='/accounts/login/'] [type=submit]").first.click()
+    returned = relying_party.last_visit("/callback")
+    assert returned["state"] == [state]
+    assert "code" in returned
+    rp.close()
+
+
 def test_operator_staff_register_renew_and_delete_a_client_in_the_back_office(
     page, live_server, log_in, operator_org, check_accessibility
 ):

@@ -293,11 +293,15 @@ def test_public_page_wears_the_member_colours_with_readable_text(client, make_or
     organisation = make_org(primary_colour="#FFFF00", secondary_colour="#000080")
 
     html = client.get(detail_url(organisation)).content.decode()
+    # The colours come from the page's stylesheet (the policy refuses style attributes).
+    href = re.search(r'<link rel="stylesheet" href="([^"]*/colours\.css\?v=\w+)">', html)
+    assert href, html
+    css = client.get(href.group(1)).content.decode()
 
-    assert (
-        'style="--org-primary: #ffff00; --org-on-primary: #000000; '
-        '--org-secondary: #000080; --org-on-secondary: #ffffff"'
-    ) in html
+    assert css == (
+        ".org-page {\n  --org-primary: #ffff00;\n  --org-on-primary: #000000;\n"
+        "  --org-secondary: #000080;\n  --org-on-secondary: #ffffff;\n}\n"
+    )
 
 
 @pytest.mark.django_db

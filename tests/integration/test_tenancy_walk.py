@@ -97,6 +97,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "companies:invitation_revoke": lambda w: {"pk": w.invitation_x.pk},
     "business:invitation": lambda w: {"token": w.invitation_token_x},
     "directory:detail": lambda w: {"slug": w.org_a.slug},
+    "directory:colours": lambda w: {"slug": w.org_a.slug},
     "backoffice:organisation_detail": lambda w: {"pk": w.org_a.pk},
     "backoffice:organisation_edit": lambda w: {"pk": w.org_a.pk},
     "backoffice:membership_add": lambda w: {"pk": w.org_a.pk},

@@ -12,9 +12,16 @@ from mutualis.core.registry import Access
 
 from . import tasks
 
-registry.declare_routes(prefixes={"plugged:": Access.TENANT, "plugged_company:": Access.TENANT})
+registry.declare_routes(
+    prefixes={
+        "plugged:": Access.TENANT,
+        "plugged_company:": Access.TENANT,
+        "plugged_public:": Access.PUBLIC,
+    }
+)
 registry.declare_urls(registry.Urls("plugged/", "tests.plugged.urls_organisation", tenant="o"))
 registry.declare_urls(registry.Urls("plugged/", "tests.plugged.urls_company", tenant="c"))
+registry.declare_urls(registry.Urls("plugged-public/", "tests.plugged.urls_public"))
 registry.declare_periodic_job(
     registry.PeriodicJob(
         "plugged_count_notes",

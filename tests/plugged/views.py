@@ -1,7 +1,9 @@
 """The test-only context's pages: a member's side and a company's side of a shared row."""
 
+from csp.decorators import csp_replace, csp_update
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.html import escape
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from mutualis.core.errors import ServiceNotSubscribed
 from mutualis.core.permissions import role_required
@@ -43,3 +45,22 @@ def shared_for_company(request: HttpRequest, pk: int) -> HttpResponse:
     representation = request.representation  # type: ignore[attr-defined]
     note = _shared(SharedNote.for_company, pk=pk, company_id=representation.company_id)
     return HttpResponse(escape(note.text))
+
+
+# A public page that a partner's site may frame and that starts a Web Worker: it widens
+# the Content-Security-Policy on itself only, as such a page of a service would.
+@xframe_options_exempt
+@csp_replace({"frame-ancestors": ["https://partner.example"]})
+@csp_update({"worker-src": ["'self'", "blob:"]})
+def embeddable(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<!DOCTYPE html><title>Embeddable</title><p>Embeddable</p>")
+
+
+# A page that breaks the policy (an inline script and a style attribute): the browser
+# tests' watch must notice it.
+def inline(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(
+        "<!DOCTYPE html><html lang='en'><title>Inline</title>"
+        "<p id='styled' style='color: red'>Inline</p>"
+        "<script>document.title = 'ran';</script></html>"
+    )

@@ -7,6 +7,7 @@ unreadable.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 BLACK = "#000000"
@@ -59,3 +60,19 @@ def public_theme(*, primary: str, secondary: str) -> dict[str, str]:
         "--org-secondary": secondary.lower(),
         "--org-on-secondary": readable_text_colour(secondary),
     }
+
+
+def public_stylesheet(*, primary: str, secondary: str) -> str:
+    """The stylesheet of a member's public page: its colours as CSS custom properties of
+    ``.org-page``. Served as a file (``directory:colours``) rather than a ``style``
+    attribute, which the Content-Security-Policy forbids; every value is a validated
+    ``#rrggbb``, so nothing a member typed reaches the CSS."""
+    theme = public_theme(primary=primary, secondary=secondary)
+    declarations = "".join(f"  {name}: {value};\n" for name, value in theme.items())
+    return ".org-page {\n" + declarations + "}\n"
+
+
+def stylesheet_version(stylesheet: str) -> str:
+    """A short digest of the stylesheet: its ETag, and the ``v`` of the address the page
+    links to, which changes with the colours (so browsers may keep one version a day)."""
+    return hashlib.sha256(stylesheet.encode()).hexdigest()[:16]

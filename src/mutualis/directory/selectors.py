@@ -159,6 +159,16 @@ def public_organisation(*, slug: str) -> Organisation | None:
     )
 
 
+def public_colours(*, slug: str) -> tuple[str, str] | None:
+    """The primary and secondary colours of the organisation at ``slug``, for its
+    stylesheet: two columns, no join."""
+    return (
+        Organisation.objects.filter(slug=slug)
+        .values_list("primary_colour", "secondary_colour")
+        .first()
+    )
+
+
 def member_communes_page(*, epci: Organisation, page: object, per_page: int = 100) -> Page:
     """The communes of an EPCI, a page at a time (the largest have a few hundred)."""
     # The related manager sets ``commune.epci`` on each row: ``epci`` must not be deferred.

@@ -5,6 +5,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
+from django.views.decorators.http import require_safe
 
 from mutualis.core import registry
 from mutualis.core.models import AdhesionStatus, OrganisationKind
@@ -92,7 +95,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
             epci=organisation, page=request.GET.get("communes")
         )
         communes_links = _page_links(request, communes, "communes")
-    theme = colours.public_theme(
+    stylesheet = colours.public_stylesheet(
         primary=organisation.primary_colour, secondary=organisation.secondary_colour
     )
     return render(
@@ -100,7 +103,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "directory/organisation_detail.html",
         {
             "organisation": organisation,
-            "theme_style": "; ".join(f"{name}: {value}" for name, value in theme.items()),
+            "colours_version": colours.stylesheet_version(stylesheet),
             "communes": communes,
             "communes_links": communes_links,
             # What the services add to a member's public page (registry.PageSection).
@@ -109,3 +112,29 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_departement": organisation.kind == OrganisationKind.DEPARTEMENT,
         },
     )
+
+
+# A day for the address the page links to (its ``v`` names these colours); any other
+# address of the stylesheet is checked again each time, with its ETag.
+COLOURS_MAX_AGE = 24 * 3600
+
+
+@require_safe
+def organisation_colours(request: HttpRequest, slug: str) -> HttpResponse:
+    """The stylesheet of a member's public page (its colours), public like the page."""
+    found = selectors.public_colours(slug=slug)
+    if found is None:
+        raise Http404
+    primary, secondary = found
+    stylesheet = colours.public_stylesheet(primary=primary, secondary=secondary)
+    version = colours.stylesheet_version(stylesheet)
+    etag = quote_etag(version)
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(stylesheet, content_type="text/css; charset=utf-8")
+    response["ETag"] = etag
+    if request.GET.get("v") == version:
+        response["Cache-Control"] = f"public, max-age={COLOURS_MAX_AGE}"
+    else:
+        response["Cache-Control"] = "public, no-cache"
+    return response

@@ -12,16 +12,18 @@ from __future__ import annotations
 import base64
 import functools
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
+from allauth.idp.oidc.forms import RPInitiatedLogoutForm
 from allauth.idp.oidc.internal.clientkit import is_redirect_uri_allowed, lookup_client
 from allauth.idp.oidc.internal.oauthlib.utils import respond_html_error
 from allauth.idp.oidc.internal.private_keys import filter_keys
-from allauth.idp.oidc.models import PrivateKey
+from allauth.idp.oidc.models import Client, PrivateKey
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
@@ -247,6 +249,80 @@ def _refuse_pkce_method(request: HttpRequest, params: Any) -> HttpResponse:
     response = respond_html_error(request, error=error)
     response.status_code = 400
     return response
+
+
+# --- Content-Security-Policy: forms that end at a client application -------------------
+
+# The pages whose form may end, through the platform's redirects, at a client that skips
+# the consent page: a login or a second factor with the authorization request as `next`.
+_SIGN_IN_PAGES = frozenset(
+    {"account_login", "account_reauthenticate", "mfa_authenticate", "mfa_reauthenticate"}
+)
+# What a client identifier looks like (allauth's are hexadecimal); anything else is not
+# looked up, so that no odd input reaches the database.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
+# A scheme, and for a web address its host and port: nothing that could end a CSP source.
+_ORIGIN = re.compile(r"^[a-z][a-z0-9+.\-]*:(//[A-Za-z0-9.\-*\[\]:]+)?$")
+
+
+class ClientFormActionMiddleware:
+    """Let the single sign-on's forms reach the client application they redirect to.
+
+    The Content-Security-Policy's ``form-action 'self'`` also governs the redirects that
+    follow a form (Chromium blocks them): granting consent, answering the logout question,
+    or signing in on the way to a client that skips consent all end with a redirect to the
+    client's address. On those pages only, and only for addresses the operator registered
+    for a client (its redirect URIs, or the post-logout URI it asks for), the origins are
+    added to ``form-action``; every other page keeps ``'self'``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is None or not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        origins = _form_targets(request, match.view_name)
+        if origins:
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["form-action"] = [*update.get("form-action", ()), *origins]
+            response._csp_update = update  # type: ignore[attr-defined]
+        return response
+
+
+def _form_targets(request: HttpRequest, view_name: str) -> list[str]:
+    params = request.POST if request.method == "POST" else request.GET
+    uris: list[str] = []
+    if view_name == "idp:oidc:authorization":
+        client_id = params.get("client_id") or ""
+        client = lookup_client(client_id) if _CLIENT_ID.match(client_id) else None
+        if client is not None:
+            uris = client.get_redirect_uris()
+    elif view_name == "idp:oidc:logout":
+        client_id = params.get("client_id") or ""
+        if client_id and not _CLIENT_ID.match(client_id):
+            return []
+        # allauth's own validation: the URI is kept only when the client registered it.
+        form = RPInitiatedLogoutForm(params)
+        if form.is_valid() and form.cleaned_data.get("post_logout_redirect_uri"):
+            uris = [form.cleaned_data["post_logout_redirect_uri"]]
+    elif view_name in _SIGN_IN_PAGES:
+        for text in Client.objects.filter(skip_consent=True).values_list(
+            "redirect_uris", flat=True
+        ):
+            uris.extend(line.strip() for line in text.splitlines() if line.strip())
+    return sorted({origin for uri in uris if (origin := _origin(uri))})
+
+
+def _origin(uri: str) -> str | None:
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else f"{parts.scheme}:"
+    return origin if _ORIGIN.match(origin) else None
 
 
 # --- Rate limits of the token endpoint --------------------------------------------------
