@@ -99,7 +99,6 @@ MIDDLEWARE = [
     # After tenancy, whose loaded memberships it reads: leads a person whose role requires
     # a second factor and who has none to set one up (see mutualis.identity.mfa).
     "mutualis.identity.mfa.RequireSecondFactorMiddleware",
-    "mutualis.identity.oidc.RequirePkceS256Middleware",
     "mutualis.identity.oidc.TokenRateLimitMiddleware",
     # Last, as django-axes requires: it turns a flagged login into the lock-out page.
     "axes.middleware.AxesMiddleware",
