@@ -303,3 +303,41 @@ def test_a_post_logout_address_must_be_exactly_registered(browser, tool):
         {"client_id": registered.id, "post_logout_redirect_uri": LOGGED_OUT_URI},
     )
     assert accepted.status_code == 200  # the question: sign out of the platform too?
+
+
+def test_an_exchange_racing_a_reuse_gives_up_its_tokens(browser, client, tool, monkeypatch):
+    """Given the code sent again while its first exchange is still issuing tokens, then
+    the first exchange is refused too, and what it issued is revoked."""
+    from mutualis.identity import oidc_grants
+
+    registered, _secret = tool
+    verifier = generate_token(64)
+    code = _code(browser, registered.id, verifier)
+    real_tag = oidc_grants.tag_tokens
+    replays = []
+
+    def replay_then_tag(**kwargs):
+        replays.append(_exchange(client, tool, code, verifier))
+        real_tag(**kwargs)
+
+    monkeypatch.setattr(oidc_grants, "tag_tokens", replay_then_tag)
+    first = _exchange(client, tool, code, verifier)
+
+    assert replays[0].status_code == 400
+    assert first.status_code == 400
+    assert first.json()["error"] == "invalid_grant"
+    assert not Token.objects.exists()
+
+
+def test_a_live_code_sent_twice_at_once_is_exchanged_once(browser, client, tool):
+    from mutualis.identity import oidc_grants
+
+    registered, _secret = tool
+    verifier = generate_token(64)
+    code = _code(browser, registered.id, verifier)
+    # Another request claimed the code and has not finished.
+    assert oidc_grants.begin_exchange(oidc_grants.grant_of_code(code))
+    response = _exchange(client, tool, code, verifier)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert not Token.objects.exists()

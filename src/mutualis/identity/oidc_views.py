@@ -22,6 +22,7 @@ from allauth.idp.oidc.internal.oauthlib.utils import respond_html_error
 from allauth.idp.oidc.models import Client
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from oauthlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
@@ -204,7 +205,7 @@ class ExactLogoutForm(RPInitiatedLogoutForm):  # type: ignore[misc]
         if uri and (client is None or uri not in client.get_post_logout_redirect_uris()):
             self.add_error(
                 "post_logout_redirect_uri",
-                ValidationError("This address was not registered for logout."),
+                ValidationError(_("This address was not registered for logout.")),
             )
         return cleaned_data
 
