@@ -341,3 +341,27 @@ def test_a_live_code_sent_twice_at_once_is_exchanged_once(browser, client, tool)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
     assert not Token.objects.exists()
+
+
+@pytest.mark.redis
+def test_the_single_use_of_a_code_holds_in_redis(browser, client, tool, settings):
+    """Codes and the mark of their exchange live in the shared cache production uses."""
+    import uuid
+
+    from tests.conftest import REDIS_URL
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    registered, _secret = tool
+    verifier = generate_token(64)
+    code = _code(browser, registered.id, verifier)
+    tokens = _exchange(client, tool, code, verifier).json()
+
+    assert _exchange(client, tool, code, verifier).json()["error"] == "invalid_grant"
+    userinfo = client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    assert userinfo.status_code == 401
