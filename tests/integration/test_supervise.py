@@ -150,7 +150,13 @@ def test_the_demo_ends_when_the_web_server_ends(tmp_path, quick_env):
     fake_bin.mkdir()
     scheduler_runs = tmp_path / "scheduler"
     _script(fake_bin / "mutualis", f"echo $$ >> {scheduler_runs}\nexec sleep 300")
-    _script(fake_bin / "gunicorn", "exit 4")
+    # Ends once the supervised commands run (a supervisor signalled before its shell set
+    # its trap would die at once, as any shell script, and leave its command behind).
+    _script(
+        fake_bin / "gunicorn",
+        f'until [ "$(cat {scheduler_runs} 2>/dev/null | wc -l)" -ge 2 ]; do sleep 0.05; done\n'
+        "exit 4",
+    )
     demo = subprocess.Popen(  # noqa: S603 - scripts of this repository and of this test
         [ROOT / "bin" / "demo"],
         env=quick_env | {"MUTUALIS_BIN": str(fake_bin)},
