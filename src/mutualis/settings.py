@@ -106,7 +106,6 @@ MIDDLEWARE = [
     # After tenancy, whose loaded memberships it reads: leads a person whose role requires
     # a second factor and who has none to set one up (see mutualis.identity.mfa).
     "mutualis.identity.mfa.RequireSecondFactorMiddleware",
-    "mutualis.identity.oidc.RequirePkceS256Middleware",
     # Below django-csp's: adds a client's registered origins to form-action on the single
     # sign-on's pages that end with a redirect to it.
     "mutualis.identity.oidc.ClientFormActionMiddleware",

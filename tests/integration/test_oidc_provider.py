@@ -291,7 +291,7 @@ def test_an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect(live_se
         meta["authorization_endpoint"], code_verifier=generate_token(64)
     )
     response = browser.get(url, allow_redirects=False, timeout=10)
-    assert response.status_code < 300
+    assert response.status_code == 400
     assert "Location" not in response.headers
     assert "Mismatching redirect URI" in response.text
     assert 'href="https://evil.example' not in response.text

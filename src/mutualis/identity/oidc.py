@@ -3,7 +3,9 @@
 allauth serves the protocol: discovery, JWKS, authorization with consent, token, userinfo,
 revocation and RP-initiated logout. This module adds what is the platform's own: the
 ``organisations`` scope and claim, the signing keys read from the environment or from
-files, and PKCE restricted to S256. Clients are registered through
+files, and the rate limits of the token endpoint. What of the protocol is offered (the
+code flow with PKCE S256, client credentials, refresh; redirect URIs compared exactly) is
+``mutualis.identity.oidc_views``; clients are registered through
 ``mutualis.identity.oidc_clients``.
 """
 
@@ -20,8 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 from allauth.idp.oidc.adapter import DefaultOIDCAdapter
 from allauth.idp.oidc.forms import RPInitiatedLogoutForm
-from allauth.idp.oidc.internal.clientkit import is_redirect_uri_allowed, lookup_client
-from allauth.idp.oidc.internal.oauthlib.utils import respond_html_error
+from allauth.idp.oidc.internal.clientkit import lookup_client
 from allauth.idp.oidc.internal.private_keys import filter_keys
 from allauth.idp.oidc.models import Client, PrivateKey
 from cryptography.hazmat.primitives import serialization
@@ -31,7 +32,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from mutualis.core import ratelimit
 from mutualis.core.network import client_address
@@ -69,6 +69,11 @@ CLAIMS = [
     "groups",
 ]
 RSA_KEY_BITS = 2048
+# What the provider offers (docs/oidc.md): the code flow for people, client credentials for
+# programs, refresh tokens for both kinds of tokens that have one; answers in the query.
+OFFERED_GRANT_TYPES = ("authorization_code", "client_credentials", "refresh_token")
+OFFERED_RESPONSE_TYPES = ("code",)
+OFFERED_RESPONSE_MODES = ("query",)
 
 
 def organisations_claim(memberships: Iterable[Any]) -> list[dict[str, Any]]:
@@ -126,6 +131,12 @@ class OIDCAdapter(DefaultOIDCAdapter):
     def populate_server_metadata(self, data: dict[str, Any]) -> None:
         data["scopes_supported"] = list(SCOPES)
         data["claims_supported"] = CLAIMS
+        # allauth lists every grant and response type it knows; the platform offers what
+        # docs/oidc.md says, and mutualis.identity.oidc_views refuses the rest.
+        data["grant_types_supported"] = list(OFFERED_GRANT_TYPES)
+        data["response_types_supported"] = list(OFFERED_RESPONSE_TYPES)
+        data["response_modes_supported"] = list(OFFERED_RESPONSE_MODES)
+        data.pop("device_authorization_endpoint", None)
 
     def list_private_keys(
         self,
@@ -204,51 +215,6 @@ def remember_parsed_keys() -> None:
 
     if getattr(jwkkit.load_pem, "cache_info", None) is None:
         jwkkit.load_pem = functools.lru_cache(maxsize=8)(jwkkit.load_pem)
-
-
-# --- PKCE ------------------------------------------------------------------------------
-
-
-class RequirePkceS256Middleware:
-    """Refuse authorization requests whose PKCE method is not S256.
-
-    allauth advertises S256 only and requires PKCE from public clients, but the library
-    under it (oauthlib) also accepts ``plain``, and assumes ``plain`` when a client sends a
-    challenge without a method: a ``plain`` challenge is the verifier itself, visible to
-    whoever sees the authorization request. The error goes back as RFC 6749 (4.1.2.1) says:
-    to the client's redirect URI when that URI is registered, else on an error page.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == reverse("idp:oidc:authorization"):
-            params = request.POST if request.method == "POST" else request.GET
-            if "code_challenge" in params and params.get("code_challenge_method") != "S256":
-                return _refuse_pkce_method(request, params)
-        return self.get_response(request)
-
-
-def _refuse_pkce_method(request: HttpRequest, params: Any) -> HttpResponse:
-    error = InvalidRequestError(
-        description="PKCE: code_challenge_method must be S256.", state=params.get("state")
-    )
-    client = lookup_client(params.get("client_id") or "")
-    redirect_uri = params.get("redirect_uri") or ""
-    if (
-        client
-        and redirect_uri
-        and is_redirect_uri_allowed(
-            redirect_uri, client.get_redirect_uris(), client.allow_uri_wildcards
-        )
-    ):
-        response = HttpResponse(status=302)
-        response["Location"] = error.in_uri(redirect_uri)
-        return response
-    response = respond_html_error(request, error=error)
-    response.status_code = 400
-    return response
 
 
 # --- Content-Security-Policy: forms that end at a client application -------------------
@@ -350,7 +316,7 @@ class TokenRateLimitMiddleware:
             return self.get_response(request)
         address = client_address(request) or "unknown"
         wait = ratelimit.hit("token-address", address, settings.MUTUALIS_TOKEN_RATE_PER_ADDRESS)
-        client_id = _token_client_id(request)
+        client_id = token_client_id(request)
         rate = settings.MUTUALIS_TOKEN_RATE_PER_CLIENT
         if wait is None and client_id:
             wait = ratelimit.over("token-client", client_id, rate)
@@ -362,7 +328,7 @@ class TokenRateLimitMiddleware:
         return response
 
 
-def _token_client_id(request: HttpRequest) -> str:
+def token_client_id(request: HttpRequest) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _space, credentials = header.partition(" ")
     if scheme.lower() == "basic":

@@ -72,7 +72,7 @@ registry.declare_tenant_kind(
 registry.declare_urls(registry.Urls("accounts/", "mutualis.identity.account_urls", order=20))
 registry.declare_urls(registry.Urls("accounts/", "allauth.urls", order=21))
 registry.declare_urls(registry.Urls("accounts/security/", "mutualis.identity.urls", order=22))
-registry.declare_urls(registry.Urls("", "allauth.idp.urls", order=23))
+registry.declare_urls(registry.Urls("", "mutualis.identity.oidc_urls", order=23))
 registry.declare_urls(registry.Urls("invitations/", "mutualis.identity.invitation_urls"))
 registry.declare_urls(registry.Urls("members/", "mutualis.identity.member_urls", tenant="o"))
 
