@@ -38,6 +38,7 @@ from tests.factories.companies import (
 )
 from tests.factories.identity import make_member
 from tests.plugged.models import Note, SharedNote
+from tests.mailbox import delivered_text
 
 SECRET = "secret-marker-of-org-a"
 
@@ -222,8 +223,8 @@ def _logo_of(org: Any) -> Any:
 
 
 def _token_in(email: Any) -> str:
-    match = re.search(r"/invitations/([^/\s]+)/", email.body_text)
-    assert match, email.body_text
+    match = re.search(r"/invitations/([^/\s]+)/", delivered_text(email))
+    assert match, delivered_text(email)
     return match.group(1)
 
 
