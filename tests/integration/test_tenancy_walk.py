@@ -37,8 +37,8 @@ from tests.factories.companies import (
     verified_person,
 )
 from tests.factories.identity import make_member
-from tests.plugged.models import Note, SharedNote
 from tests.mailbox import delivered_text
+from tests.plugged.models import Note, SharedNote
 
 SECRET = "secret-marker-of-org-a"
 

@@ -420,7 +420,8 @@ def deliver(email_id: int) -> OutgoingEmail | None:
     try:
         message = build_message(email)
     except SecretsUnreadable as exc:
-        _short_write(lambda: _finish(email, token, error=str(exc), final=True))
+        unreadable = str(exc)
+        _short_write(lambda: _finish(email, token, error=unreadable, final=True))
     else:
         try:
             message.send()
