@@ -163,3 +163,24 @@ def test_links_sealed_under_a_lost_key_are_not_sent(settings):
     email.refresh_from_db()
     assert email.status == OutgoingEmail.Status.FAILED
     assert django_mail.outbox == []
+
+
+def test_links_kept_by_earlier_versions_are_redacted_by_the_migration():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "mutualis.core.migrations.0016_redact_links_in_stored_emails"
+    )
+    link = "https://mutualis.example.fr/accounts/password/reset/key/3-abc-123/"
+    sent = OutgoingEmail.objects.create(
+        to="a@example.org", subject="S", body_text=f"Open {link}", status="sent"
+    )
+    queued = OutgoingEmail.objects.create(to="b@example.org", subject="S", body_text=link)
+    migration.redact(apps, None)
+    sent.refresh_from_db()
+    queued.refresh_from_db()
+    assert "abc-123" not in sent.body_text
+    assert "[lien à usage unique retiré]" in sent.body_text
+    assert queued.body_text == link  # still to be sent
