@@ -333,7 +333,7 @@ elif MUTUALIS_FILE_STORAGE == "s3":
 else:
     raise ImproperlyConfigured("MUTUALIS_FILE_STORAGE must be 'local' or 's3'")
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("MUTUALIS_FROM_EMAIL", default="Mutualis <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -412,6 +412,37 @@ MUTUALIS_EMAIL_RETRY_BASE_SECONDS = env.int("MUTUALIS_EMAIL_RETRY_BASE_SECONDS",
 MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES = env.int(
     "MUTUALIS_EMAIL_MAX_ATTACHMENT_BYTES", default=7 * 1024 * 1024
 )
+# --- Mail delivery and background jobs that never stall the platform (Trust II) -------
+# Delivery claims a row, commits, sends, then records the result in a second short
+# transaction (mutualis.core.mail): no transaction is ever held across the SMTP exchange.
+# EMAIL_TIMEOUT bounds each network operation of Django's SMTP backend, in seconds.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# The demo's mails (no EMAIL_URL) are written as files to var/mail/, where a newcomer
+# reads the sign-up and invitation links the outbox no longer keeps.
+if EMAIL_CONFIG["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not EMAIL_CONFIG.get(
+    "EMAIL_FILE_PATH"
+):
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# A claimed e-mail not finished after this many seconds (its worker died) is claimed
+# again: longer than a whole SMTP exchange, whose every step may take EMAIL_TIMEOUT.
+MUTUALIS_EMAIL_CLAIM_SECONDS = env.int("MUTUALIS_EMAIL_CLAIM_SECONDS", default=600)
+# A task row left RUNNING this long (its worker was killed) is run again, until it has
+# been started MUTUALIS_TASK_MAX_ATTEMPTS times; then it is marked failed.
+MUTUALIS_TASK_STALE_SECONDS = env.int("MUTUALIS_TASK_STALE_SECONDS", default=1800)
+MUTUALIS_TASK_MAX_ATTEMPTS = env.int("MUTUALIS_TASK_MAX_ATTEMPTS", default=3)
+# Plain-text templates (e-mail subjects and bodies) render through an engine without
+# HTML auto-escaping (mutualis.core.mail.render_text): a company called "Dupont & Fils"
+# stays so in a subject. Pages and HTML e-mails keep the default, escaping, engine.
+TEMPLATES.append(
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    }
+)
+# --- end of mail delivery and background jobs -----------------------------------------
 MUTUALIS_SCHEDULER_LOCK_FILE = Path(
     env.str("MUTUALIS_SCHEDULER_LOCK_FILE", default=str(VAR_DIR / "scheduler.lock"))
 )

@@ -10,6 +10,7 @@ from django.test import RequestFactory
 from mutualis.core.models import OutgoingEmail
 from mutualis.identity import services as identity
 from tests.factories.identity import PASSWORD
+from tests.mailbox import delivered_text
 
 NEW_PASSWORD = "a brand new passphrase 2026"
 
@@ -17,7 +18,7 @@ NEW_PASSWORD = "a brand new passphrase 2026"
 def _link_in_last_email(to: str) -> str:
     email = OutgoingEmail.objects.filter(to=to).order_by("-pk").first()
     assert email is not None, f"no e-mail to {to} in the outbox"
-    return re.search(r"https?://\S+", email.body_text).group(0)
+    return re.search(r"https?://\S+", delivered_text(email)).group(0)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from tests.factories.companies import (
 )
 from tests.factories.core import org_url
 from tests.factories.identity import UserFactory
+from tests.mailbox import delivered_text
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +94,8 @@ def mails_to(email: str) -> list[OutgoingEmail]:
 
 def link_in(mail: OutgoingEmail) -> str:
     """The path of the invitation link a message carries."""
-    match = re.search(r"https?://[^/\s]+(/companies/invitations/[^\s]+/)", mail.body_text)
-    assert match, mail.body_text
+    match = re.search(r"https?://[^/\s]+(/companies/invitations/[^\s]+/)", delivered_text(mail))
+    assert match, delivered_text(mail)
     return match.group(1)
 
 

@@ -20,6 +20,7 @@ from mutualis.identity.models import Invitation, Membership
 from tests.factories.core import org_url
 from tests.factories.identity import UserFactory, make_member
 from tests.factories.mfa import give_authenticator_app
+from tests.mailbox import delivered_text
 
 pytestmark = pytest.mark.django_db
 
@@ -204,7 +205,7 @@ def test_an_administrator_invites_from_the_page(admin_client, agent_a):
     assert response.status_code == 302
     assert response["Location"] == org_url("members:list")
     mail = OutgoingEmail.objects.get(to="dominique@example.org")
-    assert "/invitations/" in mail.body_text
+    assert "/invitations/" in delivered_text(mail)
     [event] = events_of(agent_a.organisation)
     assert event.action == "invitation.sent"
     assert event.payload["roles"] == ["buyer", "secretary"]
@@ -330,7 +331,7 @@ def test_operator_staff_keep_managing_any_member(operator_staff, agent_a):
 
 
 def test_an_administrator_withdraws_an_invitation(admin_client, client, invitation_a):
-    link = OutgoingEmail.objects.get(to="pending@example.org").body_text
+    link = delivered_text(OutgoingEmail.objects.get(to="pending@example.org"))
     path = "/invitations/" + link.split("/invitations/")[1].split("/")[0] + "/"
     response = admin_client.post(
         org_url("members:invitation_revoke", pk=invitation_a.pk), follow=True

@@ -37,6 +37,7 @@ from tests.factories.companies import (
     verified_person,
 )
 from tests.factories.identity import make_member
+from tests.mailbox import delivered_text
 from tests.plugged.models import Note, SharedNote
 
 SECRET = "secret-marker-of-org-a"
@@ -224,8 +225,8 @@ def _logo_of(org: Any) -> Any:
 
 
 def _token_in(email: Any) -> str:
-    match = re.search(r"/invitations/([^/\s]+)/", email.body_text)
-    assert match, email.body_text
+    match = re.search(r"/invitations/([^/\s]+)/", delivered_text(email))
+    assert match, delivered_text(email)
     return match.group(1)
 
 

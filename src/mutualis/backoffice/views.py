@@ -25,6 +25,7 @@ from mutualis.core import crossings as core_crossings
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.links import absolute_url
+from mutualis.core.mail import redacted
 from mutualis.core.services import emails as email_services
 from mutualis.core.services import organisations as organisation_services
 from mutualis.core.services import subscriptions as subscription_services
@@ -447,7 +448,18 @@ def email_detail(request: HttpRequest, pk: int) -> HttpResponse:
     email = core_crossings.outgoing_email(pk)
     if email is None:
         raise Http404
-    return render(request, "backoffice/email_detail.html", {"email": email})
+    # The stored copy holds markers where single-use links were; they are named, never
+    # shown (the links themselves are sealed, then wiped: see core.mail).
+    return render(
+        request,
+        "backoffice/email_detail.html",
+        {
+            "email": email,
+            "subject": redacted(email.subject),
+            "body_text": redacted(email.body_text),
+            "body_html": redacted(email.body_html),
+        },
+    )
 
 
 @staff_view

@@ -17,14 +17,13 @@ that company, and nothing outside it is read.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
@@ -32,7 +31,7 @@ from django_scopes import scope
 from mutualis.core import audit, mail_limits, ratelimit
 from mutualis.core import invitations as links
 from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
-from mutualis.core.mail import queue_email
+from mutualis.core.mail import queue_email, render_text
 from mutualis.core.numbers import parse_siret, siren_of
 from mutualis.core.permissions import require_operator
 from mutualis.core.text import clean_name
@@ -99,13 +98,14 @@ def _link(site_url: str, name: str, **kwargs: Any) -> str:
     return site_url.rstrip("/") + reverse(name, kwargs=kwargs or None)
 
 
-def _mail(*, to: str, template: str, context: dict[str, Any]) -> None:
-    """Queue one e-mail in the platform's language: the recipient's own is unknown."""
+def _mail(*, to: str, template: str, context: dict[str, Any], secrets: Sequence[str] = ()) -> None:
+    """Queue one e-mail in the platform's language: the recipient's own is unknown.
+    ``secrets`` (an invitation link) are sent, never stored (see core.mail)."""
     context = {**context, "platform_name": settings.MUTUALIS_PLATFORM_NAME}
     with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string(f"companies/email/{template}_subject.txt", context)
-        body = render_to_string(f"companies/email/{template}_message.txt", context)
-    queue_email(to=to, subject=" ".join(subject.split()), body_text=body)
+        subject = render_text(f"companies/email/{template}_subject.txt", context)
+        body = render_text(f"companies/email/{template}_message.txt", context)
+    queue_email(to=to, subject=" ".join(subject.split()), body_text=body, secrets=secrets)
 
 
 def _active_admins(company: Company) -> list[Representative]:
@@ -464,6 +464,7 @@ def _invite_colleague(
             },
             **ctx,
         )
+        link = _link(site_url, "business:invitation", token=token)
         _mail(
             to=email,
             template="invitation",
@@ -472,8 +473,9 @@ def _invite_colleague(
                 "inviter": actor.user.get_full_name() or actor.user.email,
                 "role": invitation.get_role_display(),
                 "expires_at": invitation.expires_at,
-                "link": _link(site_url, "business:invitation", token=token),
+                "link": link,
             },
+            secrets=[link],
         )
     return invitation
 

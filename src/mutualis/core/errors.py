@@ -162,6 +162,14 @@ class EmailNotFailed(PlatformError):
     message = _("Only failed e-mails can be retried.")
 
 
+class EmailLinksRemoved(PlatformError):
+    code = "email_links_removed"
+    message = _(
+        "This e-mail carried a single-use link, removed once it failed: it cannot be sent "
+        "again. The person can ask for a new one (a new invitation, a new password reset)."
+    )
+
+
 # --- Organisation contact data ---------------------------------------------------------
 
 

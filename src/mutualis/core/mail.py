@@ -3,6 +3,20 @@
 A failed SMTP delivery is retried with exponential back-off a bounded number of times
 (MUTUALIS_EMAIL_MAX_ATTEMPTS), then left as "failed" for the operator's back office.
 
+Delivery never holds a transaction across the network: a worker claims the row (one
+short write, committed), sends with EMAIL_TIMEOUT, then records the result (another
+short write). A slow or stalled SMTP server therefore costs the worker its time, never
+the platform's writes (on SQLite a transaction held during the exchange kept the only
+write lock; on PostgreSQL it kept a transaction open). The price is delivery at least
+once: a worker that dies after the server accepted the message leaves a claim that
+expires (MUTUALIS_EMAIL_CLAIM_SECONDS) and the message is sent again, with the same
+Message-ID, which the recipient's software uses to recognise the copy.
+
+Single-use links (``queue_email(secrets=...)``) never reach the stored text: they are
+replaced by markers there and kept encrypted beside it until the e-mail is sent or has
+failed for good (see ``_seal``), so that neither operator staff nor a database backup
+reads a working password-reset or invitation link.
+
 An e-mail may carry attachments (``Attachment``: a PDF receipt), extra headers
 (``List-Unsubscribe``) and alternative parts (``Alternative``: an HTML body, an iCalendar
 invitation). They are checked when queued, not when sent: a header that would inject
@@ -12,16 +26,29 @@ rather than a delivery failure retried for hours.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import secrets as secrets_module
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from email.utils import make_msgid
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import F, Q
+from django.template import engines
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from .errors import (
     EmailAlternativeRefused,
@@ -128,8 +155,14 @@ def queue_email(
     alternatives: Sequence[Alternative] = (),
     attachments: Sequence[Attachment] = (),
     headers: Mapping[str, str] | None = None,
+    secrets: Sequence[str] = (),
 ) -> OutgoingEmail:
     """Write an e-mail to the outbox; a job sends it once the caller's transaction commits.
+
+    ``secrets`` are the strings that must not be stored (a password-reset link, an
+    invitation link, a confirmation key): wherever they appear in the subject, the
+    bodies or the alternatives, the stored copy holds a marker instead, and the
+    recipient alone gets them.
 
     Raises an ``EmailRefused`` error for a header that could inject lines or that the
     platform sets itself, an alternative that is not text, a bad attachment name or type,
@@ -138,14 +171,23 @@ def queue_email(
     checked_headers = _checked_headers(headers or {})
     checked_alternatives = _checked_alternatives(alternatives)
     checked_attachments = _checked_attachments(attachments)
+    subject = " ".join(subject.splitlines())
+    sealed = _seal(
+        {"subject": subject, "body_text": body_text, "body_html": body_html},
+        checked_alternatives,
+        secrets,
+    )
     email = OutgoingEmail.objects.create(
         to=to,
-        subject=" ".join(subject.splitlines())[:300],
-        body_text=body_text,
-        body_html=body_html,
-        alternatives=checked_alternatives,
+        subject=sealed.parts["subject"][:300],
+        body_text=sealed.parts["body_text"],
+        body_html=sealed.parts["body_html"],
+        alternatives=sealed.alternatives,
         headers=checked_headers,
         next_attempt_at=timezone.now(),
+        message_id=new_message_id(),
+        carries_secrets=bool(sealed.token),
+        sealed_secrets=sealed.token,
     )
     EmailAttachment.objects.bulk_create(
         EmailAttachment(
@@ -164,19 +206,127 @@ def queue_email(
     return email
 
 
+def render_text(template_name: str, context: Mapping[str, Any]) -> str:
+    """A plain-text template (an e-mail's subject or body), rendered without HTML
+    escaping: "Dupont & Fils" stays so, not "Dupont &amp; Fils". Every ``.txt`` template
+    of an e-mail goes through here; HTML ones through ``render_to_string``, escaped."""
+    return str(engines["text"].get_template(template_name).render(dict(context)))
+
+
+def new_message_id() -> str:
+    """A Message-ID on the platform's own domain (the host of MUTUALIS_SITE_URL), rather
+    than the worker machine's name, which changes from one worker to the next."""
+    domain = urlsplit(settings.MUTUALIS_SITE_URL).hostname or "localhost"
+    return make_msgid(idstring="mutualis", domain=domain)
+
+
+# --- Secrets: sealed when queued, unsealed to send, wiped after -------------------------
+
+_SECRET_MARKER = re.compile(r"\[mutualis-secret:[0-9a-f]{12}:\d+h?\]")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sealed:
+    parts: dict[str, str]
+    alternatives: list[dict[str, str]]
+    token: str
+
+
+def _fernet() -> MultiFernet:
+    # Derived from SECRET_KEY (and its fallbacks, so that a rotation does not lose the
+    # links of e-mails still queued): the database never holds it.
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet(
+        [
+            Fernet(
+                base64.urlsafe_b64encode(
+                    salted_hmac(
+                        "mutualis.core.mail.secrets", "fernet", secret=key, algorithm="sha256"
+                    ).digest()
+                )
+            )
+            for key in keys
+        ]
+    )
+
+
+def _seal(
+    parts: dict[str, str], alternatives: list[dict[str, str]], secrets: Sequence[str]
+) -> _Sealed:
+    wanted = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not wanted:
+        return _Sealed(parts, alternatives, "")
+    # A random part: a name typed by someone (a company's) cannot carry a marker that
+    # would be replaced by the link.
+    nonce = secrets_module.token_hex(6)
+    # form in the text -> its marker; the HTML-escaped form has its own marker, so that
+    # each goes back where it was.
+    markers: dict[str, str] = {}
+    for number, secret in enumerate(wanted):
+        markers[secret] = f"[mutualis-secret:{nonce}:{number}]"
+        if str(escape(secret)) != secret:
+            markers[str(escape(secret))] = f"[mutualis-secret:{nonce}:{number}h]"
+    # One pass, longest first: a link is replaced whole before the key it contains, and
+    # a marker just written is never searched again.
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(markers, key=len, reverse=True)))
+    texts = [
+        pattern.sub(lambda m: markers[m.group(0)], text)
+        for text in [*parts.values(), *(a["content"] for a in alternatives)]
+    ]
+    mapping = {marker: form for form, marker in markers.items()}
+    names = list(parts)
+    sealed_parts = dict(zip(names, texts[: len(names)], strict=True))
+    sealed_alternatives = [
+        {**alternative, "content": text}
+        for alternative, text in zip(alternatives, texts[len(names) :], strict=True)
+    ]
+    token = _fernet().encrypt(json.dumps(mapping).encode()).decode()
+    return _Sealed(sealed_parts, sealed_alternatives, token)
+
+
+class SecretsUnreadable(Exception):
+    """The sealed links of an e-mail cannot be decrypted (SECRET_KEY changed without a
+    fallback): the e-mail would carry markers instead of links, so it is not sent."""
+
+
+def _unseal(email: OutgoingEmail) -> Callable[[str], str]:
+    if not email.sealed_secrets:
+        if email.carries_secrets:
+            raise SecretsUnreadable("the e-mail's single-use links were already removed")
+        return lambda text: text
+    try:
+        mapping = json.loads(_fernet().decrypt(email.sealed_secrets.encode()))
+    except InvalidToken as exc:
+        raise SecretsUnreadable("the e-mail's single-use links cannot be decrypted") from exc
+    return lambda text: _SECRET_MARKER.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+
+def redacted(text: str) -> str:
+    """The stored text as operator staff read it: each single-use link's marker named."""
+    return _SECRET_MARKER.sub(gettext("[single-use link, sent to the recipient only]"), text)
+
+
+# --- Delivery ---------------------------------------------------------------------------
+
+
 def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
-    """The message the job sends for ``email``: text body, alternatives, attachments."""
+    """The message the job sends for ``email``: text body, alternatives, attachments,
+    its single-use links put back. Raises ``SecretsUnreadable`` when they cannot be."""
+    reveal = _unseal(email)
+    headers = dict(email.headers)
+    if email.message_id:
+        headers["Message-ID"] = email.message_id
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
+        subject=reveal(email.subject),
+        body=reveal(email.body_text),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
-        headers=dict(email.headers),
+        headers=headers,
     )
     if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+        message.attach_alternative(reveal(email.body_html), "text/html")
     for alternative in email.alternatives:
-        message.attach_alternative(alternative["content"], alternative["mimetype"])
+        message.attach_alternative(reveal(alternative["content"]), alternative["mimetype"])
     for attachment in email.attachments.order_by("position"):
         message.attach(attachment.filename, bytes(attachment.content), attachment.content_type)
     return message
@@ -187,43 +337,131 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=settings.MUTUALIS_EMAIL_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
-def deliver(email_id: int) -> OutgoingEmail | None:
-    """Try to send one queued e-mail now. Idempotent: a sent or failed e-mail is left alone,
-    and two workers never send the same e-mail (the row is locked while sending)."""
-    with transaction.atomic():
-        email = (
-            OutgoingEmail.objects.select_for_update()
-            .filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
-            .first()
+T = TypeVar("T")
+
+
+def _short_write(write: Callable[[], T], *, tries: int = 3) -> T:
+    """One short write, tried again if the database is locked or briefly unreachable.
+    The last failure is raised: the claim then expires and the e-mail is tried again."""
+    for attempt in range(1, tries + 1):
+        try:
+            return write()
+        except OperationalError:
+            if attempt == tries:
+                raise
+            logger.warning("Outbox write failed (attempt %s of %s); trying again.", attempt, tries)
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _claim(email_id: int) -> str | None:
+    """Take the e-mail for one attempt, in one committed write; None when it is not
+    queued or another worker's claim on it has not expired."""
+    now = timezone.now()
+    token = secrets_module.token_hex(16)
+    claimed = (
+        OutgoingEmail.objects.filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(
+            claimed_until=now + timedelta(seconds=settings.MUTUALIS_EMAIL_CLAIM_SECONDS),
+            claim_token=token,
+            attempts=F("attempts") + 1,
         )
-        if email is None:
-            return None
+    )
+    return token if claimed else None
+
+
+def _finish(email: OutgoingEmail, token: str, *, error: str = "", final: bool = False) -> None:
+    """Record an attempt's result: sent (``error`` empty) or failed, then retried later or,
+    when ``final``, failed for good. Either end wipes the sealed links."""
+    now = timezone.now()
+    queued = OutgoingEmail.objects.filter(pk=email.pk, status=OutgoingEmail.Status.QUEUED)
+    released: dict[str, Any] = {"claimed_until": None, "claim_token": ""}
+    if not error:
+        # A success is recorded even if the claim expired meanwhile: it is the truth.
+        queued.update(
+            status=OutgoingEmail.Status.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error="",
+            sealed_secrets="",
+            **released,
+        )
+    elif final:
+        queued.filter(claim_token=token).update(
+            status=OutgoingEmail.Status.FAILED,
+            next_attempt_at=None,
+            last_error=error,
+            sealed_secrets="",
+            **released,
+        )
+        logger.error("E-mail %s failed for good: %s", email.pk, error)
+    else:
+        queued.filter(claim_token=token).update(
+            next_attempt_at=now + retry_delay(email.attempts), last_error=error, **released
+        )
+
+
+def deliver(email_id: int) -> OutgoingEmail | None:
+    """Try to send one queued e-mail now; None when there is nothing to do (sent, failed,
+    or claimed by another worker). Never inside a transaction: see the module's note."""
+    token = _short_write(lambda: _claim(email_id))
+    if token is None:
+        return None
+    email = OutgoingEmail.objects.get(pk=email_id)
+    if not email.message_id:  # queued before Message-IDs were stored
+        message_id = new_message_id()
+        _short_write(
+            lambda: OutgoingEmail.objects.filter(pk=email_id, message_id="").update(
+                message_id=message_id
+            )
+        )
+        email.refresh_from_db(fields=["message_id"])
+    try:
         message = build_message(email)
-        email.attempts += 1
+    except SecretsUnreadable as exc:
+        unreadable = str(exc)
+        _short_write(lambda: _finish(email, token, error=unreadable, final=True))
+    else:
         try:
             message.send()
-        except Exception as exc:  # any transport failure is retried, then reported
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if email.attempts >= settings.MUTUALIS_EMAIL_MAX_ATTEMPTS:
-                email.status = OutgoingEmail.Status.FAILED
-                email.next_attempt_at = None
-                logger.error("E-mail %s failed for good: %s", email.pk, email.last_error)
-            else:
-                email.next_attempt_at = timezone.now() + retry_delay(email.attempts)
+        except Exception as exc:  # any transport failure (a timeout included) is retried
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            final = email.attempts >= settings.MUTUALIS_EMAIL_MAX_ATTEMPTS
+            _short_write(lambda: _finish(email, token, error=error, final=final))
         else:
-            email.status = OutgoingEmail.Status.SENT
-            email.sent_at = timezone.now()
-            email.next_attempt_at = None
-            email.last_error = ""
-        email.save()
-        return email
+            _short_write(lambda: _finish(email, token))
+    email.refresh_from_db()
+    return email
+
+
+def fail_abandoned_emails() -> int:
+    """E-mails whose last claim expired (a worker died while sending) after their last
+    allowed attempt: failed for good, their links wiped, like any final failure."""
+    now = timezone.now()
+    abandoned = OutgoingEmail.objects.filter(
+        status=OutgoingEmail.Status.QUEUED,
+        claimed_until__lte=now,
+        attempts__gte=settings.MUTUALIS_EMAIL_MAX_ATTEMPTS,
+    )
+    count = abandoned.update(
+        status=OutgoingEmail.Status.FAILED,
+        next_attempt_at=None,
+        claimed_until=None,
+        claim_token="",
+        sealed_secrets="",
+        last_error="Abandoned: the worker sending it stopped before recording the result.",
+    )
+    if count:
+        logger.error("%s e-mails abandoned by their workers marked failed.", count)
+    return count
 
 
 def due_email_ids(limit: int = 500) -> list[int]:
+    now = timezone.now()
     return list(
-        OutgoingEmail.objects.filter(
-            status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=timezone.now()
-        )
+        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

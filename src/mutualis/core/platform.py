@@ -60,6 +60,14 @@ registry.declare_periodic_job(
         "Send queued e-mails whose next attempt is due (back-off after SMTP failures).",
     )
 )
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "recover_stale_tasks",
+        tasks.recover_stale_tasks,
+        IntervalTrigger(minutes=5),
+        "Run again the jobs a killed worker left running (after MUTUALIS_TASK_STALE_SECONDS).",
+    )
+)
 
 
 def _audit_url(request: Any) -> str | None:

@@ -5,7 +5,7 @@ Each job only calls services and is idempotent: the scheduler or a retry may run
 
 from django_tasks import task
 
-from . import audit, mail
+from . import audit, jobs, mail
 
 
 @task()
@@ -16,6 +16,7 @@ def send_outgoing_email(email_id: int) -> str:
 
 @task()
 def retry_due_emails() -> int:
+    mail.fail_abandoned_emails()
     ids = mail.due_email_ids()
     for email_id in ids:
         mail.deliver(email_id)
@@ -25,3 +26,8 @@ def retry_due_emails() -> int:
 @task()
 def audit_checkpoint() -> int:
     return len(audit.checkpoint_all_chains())
+
+
+@task()
+def recover_stale_tasks() -> dict[str, int]:
+    return jobs.recover_stale_tasks()

@@ -6,12 +6,14 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from mutualis.core import audit, mail_limits, tenancy
 from mutualis.core.errors import MailLimitReached
 from mutualis.core.links import absolute_url
-from mutualis.core.mail import queue_email
+from mutualis.core.mail import queue_email, render_text
 
 # The links allauth puts in its e-mails' context. It builds them from the request's host
 # (``build_absolute_uri``), which may be an internal name behind the proxy, and which a
@@ -32,6 +34,19 @@ LIMITED_MAILS = frozenset(
         "account/email/unknown_account",
     }
 )
+# What in allauth's mail context gives the account to whoever reads it: the address
+# confirmation link and key, the password-reset link and key, a login or reset code.
+# Never stored in the outbox (see mutualis.core.mail).
+SECRETS_IN_MAILS = ("activate_url", "key", "code")
+
+
+def secrets_in(context: dict[str, Any]) -> list[str]:
+    names = list(SECRETS_IN_MAILS)
+    if "key" in context:
+        # With a key, the reset link carries it; without (the "account already exists"
+        # mail), it is the public page that asks for a reset.
+        names.append("password_reset_url")
+    return [context[name] for name in names if isinstance(context.get(name), str)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,12 +82,22 @@ class AccountAdapter(DefaultAccountAdapter):
         for name in LINKS_IN_MAILS:
             if isinstance(context.get(name), str):
                 context[name] = rerooted(context[name])
-        message = self.render_mail(template_prefix, email, context)
-        body_html = ""
-        for alternative, mimetype in getattr(message, "alternatives", []):
-            if mimetype == "text/html":
-                body_html = alternative
-        queue_email(to=email, subject=message.subject, body_text=message.body, body_html=body_html)
+        # Rendered here rather than by allauth's render_mail: its plain-text templates go
+        # through the platform's unescaped text engine like every other e-mail's.
+        subject = render_text(f"{template_prefix}_subject.txt", context)
+        subject = self.format_email_subject(" ".join(subject.splitlines()).strip())
+        body_text = render_text(f"{template_prefix}_message.txt", context).strip()
+        try:
+            body_html = render_to_string(f"{template_prefix}_message.html", context).strip()
+        except TemplateDoesNotExist:
+            body_html = ""
+        queue_email(
+            to=email,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            secrets=secrets_in(context),
+        )
 
     def _within_limits(self, template_prefix: str, email: str) -> bool:
         """Count the e-mail against its address and the signed-in person; over a limit,

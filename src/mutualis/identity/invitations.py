@@ -23,7 +23,7 @@ from django_scopes import scope
 from mutualis.core import audit, mail_limits
 from mutualis.core import invitations as links
 from mutualis.core.errors import InvitationForAnotherAddress, MailLimitReached
-from mutualis.core.mail import queue_email
+from mutualis.core.mail import queue_email, render_text
 from mutualis.core.models import Organisation
 from mutualis.core.permissions import is_operator_staff, require_role
 
@@ -204,14 +204,16 @@ def _queue_invitation_email(
     # The invited person's language is unknown: the platform's own (French) it is,
     # whatever language the administrator's pages were in.
     with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("identity/email/invitation_subject.txt", context)
-        body_text = render_to_string("identity/email/invitation_message.txt", context)
+        subject = render_text("identity/email/invitation_subject.txt", context)
+        body_text = render_text("identity/email/invitation_message.txt", context)
         body_html = render_to_string("identity/email/invitation_message.html", context)
     queue_email(
         to=invitation.email,
         subject=" ".join(subject.split()),
         body_text=body_text,
         body_html=body_html,
+        # The link is the invitation: whoever reads it may accept it.
+        secrets=[link],
     )
 
 

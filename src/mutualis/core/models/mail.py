@@ -29,6 +29,20 @@ class OutgoingEmail(models.Model):
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Written when queued and sent with every attempt: delivery is at least once (a
+    # worker may die after the server accepted the message), and a recipient's mail
+    # software recognises a second copy by its Message-ID.
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    # A worker claims the row until ``claimed_until`` (MUTUALIS_EMAIL_CLAIM_SECONDS), then
+    # sends outside any transaction; a claim that outlives its worker expires by itself.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    # Single-use links (password reset, invitations, address confirmation) are never
+    # stored in the text: the text holds markers, and the links, encrypted with a key
+    # derived from SECRET_KEY (which no database backup holds), wait here until the
+    # e-mail is sent or has failed for good; then they are wiped.
+    carries_secrets = models.BooleanField(default=False)
+    sealed_secrets = models.TextField(blank=True, default="")
 
     class Meta:
         verbose_name = _("outgoing e-mail")
@@ -44,6 +58,12 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+    @property
+    def links_removed(self) -> bool:
+        """Its single-use links are wiped (sent, or failed for good): the stored copy can
+        no longer be sent."""
+        return self.carries_secrets and not self.sealed_secrets
 
 
 class EmailAttachment(models.Model):

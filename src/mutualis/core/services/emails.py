@@ -27,6 +27,9 @@ def retry_email(
     email = OutgoingEmail.objects.select_for_update().get(pk=email_id)
     if email.status != OutgoingEmail.Status.FAILED:
         raise errors.EmailNotFailed()
+    if email.links_removed:
+        # Sending it would deliver markers instead of the links, which are gone.
+        raise errors.EmailLinksRemoved()
     email.status = OutgoingEmail.Status.QUEUED
     email.next_attempt_at = timezone.now()
     email.save(update_fields=["status", "next_attempt_at"])
