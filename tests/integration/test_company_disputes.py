@@ -27,6 +27,7 @@ from tests.factories.companies import (
     valid_siret,
     verified_person,
 )
+from tests.mailbox import delivered_text
 
 pytestmark = pytest.mark.django_db
 
@@ -203,7 +204,7 @@ def test_a_rightful_representative_without_an_account_is_invited_as_administrato
     assert (result.invitation.role, result.invitation.invited_by) == ("admin", operator_staff.user)
     mail = mails_to("new.manager@menuiserie-x.example")[-1]
     assert "(unverified company)" in mail.subject
-    token = mail.body_text.split("/companies/invitations/")[1].split("/")[0]
+    token = delivered_text(mail).split("/companies/invitations/")[1].split("/")[0]
     manager = verified_person("new.manager@menuiserie-x.example")
     # The invitation is accepted while the company is still disputed.
     representative = services.accept_invitation(user=manager, token=token)
@@ -218,7 +219,7 @@ def test_one_representative_is_suspended_and_the_others_stay(
     services.invite_colleague(
         actor=squatter_admin, email=rightful.email, role="member", site_url=SITE_URL
     )
-    token = mails_to(rightful.email)[-1].body_text.split("/companies/invitations/")[1]
+    token = delivered_text(mails_to(rightful.email)[-1]).split("/companies/invitations/")[1]
     services.accept_invitation(user=rightful, token=token.split("/")[0])
     services.open_dispute(actor=operator_staff, company_id=company_x.pk)
 
