@@ -4,6 +4,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -39,6 +40,10 @@ def rerooted(url: str) -> str:
     return absolute_url(urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment)))
 
 
+# The address columns of the platform (Django's model EmailField).
+EMAIL_MAX_LENGTH = 254
+
+
 class AccountAdapter(DefaultAccountAdapter):
     """Sends allauth's e-mails through the platform's outgoing-mail table, with links to
     MUTUALIS_SITE_URL."""
@@ -54,6 +59,13 @@ class AccountAdapter(DefaultAccountAdapter):
             if mimetype == "text/html":
                 body_html = alternative
         queue_email(to=email, subject=message.subject, body_text=message.body, body_html=body_html)
+
+    def clean_email(self, email: str) -> str:
+        # allauth's address fields (sign-up, password reset, adding an address) accept the
+        # 320 characters of Django's form field; every address column holds 254, and the
+        # reset form queues a mail even to an unknown address: the database refused it.
+        MaxLengthValidator(EMAIL_MAX_LENGTH)(email)
+        return str(super().clean_email(email))
 
     def get_email_confirmation_url(
         self, request: HttpRequest | None, emailconfirmation: Any
