@@ -253,6 +253,17 @@ MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON = env.str(
 MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = env.int(
     "MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS", default=3
 )
+# --- Input refused at the edge (mutualis.core.edge; Trust II) ----------------------------
+# Before tenancy, which already reads the path, and after authentication, whose session
+# cookie it checks before anything loads the session: NUL and other control characters,
+# text that is not UTF-8 and values longer than MUTUALIS_MAX_FIELD_LENGTH characters (per
+# query, form or JSON field) are answered 400 before any view. Every form's text fields
+# state a max_length of at most this bound, so that a person reads the form's message.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("mutualis.core.tenancy.TenancyMiddleware"), "mutualis.core.edge.EdgeMiddleware"
+)
+MUTUALIS_MAX_FIELD_LENGTH = env.int("MUTUALIS_MAX_FIELD_LENGTH", default=10_000)
+# --- End of the edge block ----------------------------------------------------------------
 
 # OpenID Connect provider (allauth.idp.oidc, see mutualis.identity.oidc and docs/oidc.md).
 # The signing key is read when used, from MUTUALIS_OIDC_PRIVATE_KEY (PEM, or _FILE) or else

@@ -199,7 +199,7 @@ def test_openapi_document_describes_the_operation(openapi):
     assert set(parameters) == {"kind", "departement", "adhesion", "q", "page", "page_size"}
     assert all(p["in"] == "query" and p["description"] for p in parameters.values())
     assert parameters["page_size"]["schema"]["maximum"] == 500
-    assert set(operation["responses"]) == {"200", "422", "429"}
+    assert set(operation["responses"]) == {"200", "400", "422", "429"}
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OrganisationPage"
     }

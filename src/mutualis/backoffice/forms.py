@@ -256,6 +256,7 @@ class UserSearchForm(forms.Form):
 class MembershipAddForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address of the account"),
+        max_length=254,  # the accounts' column (Django's form field allows 320)
         help_text=_("The person must already have an account on the platform."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )

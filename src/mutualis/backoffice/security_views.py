@@ -51,6 +51,7 @@ class MfaRequirementForm(forms.Form):
 class UnlockAccountForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address of the account"),
+        max_length=254,  # the accounts' column (Django's form field allows 320)
         help_text=_("Its failed attempts are cleared, from every address."),
     )
 

@@ -87,6 +87,7 @@ class ClientForm(forms.Form):
     redirect_uris = forms.CharField(
         label=gettext_lazy("Redirect addresses"),
         required=False,
+        max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
         help_text=gettext_lazy(
             "One per line, as the application's documentation gives it. https:// addresses; "
@@ -96,6 +97,7 @@ class ClientForm(forms.Form):
     post_logout_redirect_uris = forms.CharField(
         label=gettext_lazy("Addresses to return to after logging out"),
         required=False,
+        max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
         help_text=gettext_lazy(
             "One per line; optional. Without any, a logout may return to any address on the "

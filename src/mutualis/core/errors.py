@@ -362,3 +362,35 @@ class EmailAttachmentsTooLarge(EmailRefused):
             )
             % {"size": size, "limit": limit}
         )
+
+
+# --- Input refused at the edge (mutualis.core.edge) -------------------------------------
+
+
+class InputRefused(MutualisError):
+    """Input that no page or operation can use, refused before any view (answered 400)."""
+
+    code = "input_refused"
+    status = 400
+
+
+class ControlCharacter(InputRefused):
+    code = "control_character"
+    message = _(
+        "The request contains a control character (such as a NUL byte), which no text may contain."
+    )
+
+
+class InvalidEncoding(InputRefused):
+    code = "invalid_encoding"
+    message = _("The request is not valid UTF-8 text.")
+
+
+class MalformedInput(InputRefused):
+    code = "malformed_input"
+    message = _("The request's content is nested too deeply to be read.")
+
+
+class InputTooLong(InputRefused):
+    code = "input_too_long"
+    message = _("A value of the request is too long.")

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -22,11 +23,22 @@ MAX_PAGE_SIZE = 500
 router = Router(tags=["directory"])
 
 
+def _or_empty(example: str) -> Callable[[dict[str, Any]], None]:
+    """An HTML form sends its empty fields (``kind=``), accepted as no filter: the document
+    says so (the fuzz run found an empty value accepted where its enum forbade it)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["anyOf"].insert(-1, {"const": "", "type": "string"})
+        schema["example"] = example
+
+    return extra
+
+
 class OrganisationFilters(Schema):
     # Examples as ``example``: django-ninja copies a field's ``examples`` list into the
     # parameter object, where OpenAPI expects a map of Example Objects.
     kind: OrganisationKind | None = Field(
-        None, description="Kind of organisation.", json_schema_extra={"example": "commune"}
+        None, description="Kind of organisation.", json_schema_extra=_or_empty("commune")
     )
     departement: str | None = Field(
         None,
@@ -40,7 +52,7 @@ class OrganisationFilters(Schema):
         json_schema_extra={"example": "21"},
     )
     adhesion: AdhesionStatus | None = Field(
-        None, description="Adhesion to the grouping.", json_schema_extra={"example": "member"}
+        None, description="Adhesion to the grouping.", json_schema_extra=_or_empty("member")
     )
     q: str | None = Field(
         None,

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib import messages
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -71,6 +72,10 @@ def rerooted(url: str) -> str:
     return absolute_url(urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment)))
 
 
+# The address columns of the platform (Django's model EmailField).
+EMAIL_MAX_LENGTH = 254
+
+
 class AccountAdapter(DefaultAccountAdapter):
     """Sends allauth's e-mails through the platform's outgoing-mail table, with links to
     MUTUALIS_SITE_URL."""
@@ -125,6 +130,13 @@ class AccountAdapter(DefaultAccountAdapter):
                 messages.warning(request, exc.message)
             return False
         return True
+
+    def clean_email(self, email: str) -> str:
+        # allauth's address fields (sign-up, password reset, adding an address) accept the
+        # 320 characters of Django's form field; every address column holds 254, and the
+        # reset form queues a mail even to an unknown address: the database refused it.
+        MaxLengthValidator(EMAIL_MAX_LENGTH)(email)
+        return str(super().clean_email(email))
 
     def get_email_confirmation_url(
         self, request: HttpRequest | None, emailconfirmation: Any

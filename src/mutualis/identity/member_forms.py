@@ -30,6 +30,9 @@ def _role_choices(organisation_id: int) -> list[tuple[str, str]]:
 class InvitationForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail address"),
+        # The invitations' column: Django's form field allows 320 characters, which the
+        # database refused with a server error.
+        max_length=254,
         help_text=_(
             "The person receives a link valid for a limited time. Without an account yet, "
             "they create one with this address."

@@ -49,7 +49,9 @@ company, with the scopes `api:read` and/or `api:write`.
 **Errors** all have the same shape: `{"code": "<stable slug>", "field": "<parameter or
 null>", "message": "<readable text>"}`. Invalid parameters (422) add `errors`, one such
 object per parameter in error. Status codes: 400 refused request (bad cursor, refused
-operation), 401 missing, invalid or expired token, 403 token without the scope the
+operation; on any operation, a control character such as NUL, text that is not UTF-8, or
+a value of more than 10,000 characters, all refused before the operation), 401 missing,
+invalid or expired token, 403 token without the scope the
 operation needs, 404 no such object (or one the client may not see), 422 invalid
 parameters, 429 too many requests (wait `Retry-After` seconds).
 """
@@ -110,8 +112,9 @@ class Caller(Protocol):
 
 def errors(*statuses: int) -> dict[int, type[Schema]]:
     """The error responses of an operation, for its ``response=`` map:
-    ``response={200: Out, **errors(401, 404)}``. Every operation may answer 429."""
-    return {status: ErrorOut for status in (*statuses, 429)}
+    ``response={200: Out, **errors(401, 404)}``. Every operation may answer 400 (input
+    refused at the edge, :mod:`mutualis.core.edge`) and 429."""
+    return {status: ErrorOut for status in (*statuses, 400, 429)}
 
 
 VALIDATION = {422: ValidationErrorOut}
