@@ -28,6 +28,9 @@ DEBUG = env("DEBUG")
 SECRET_KEY = env.str(
     "SECRET_KEY", default="django-insecure-demo-key-never-use-in-production-0123456789"
 )
+# After a rotation, the previous keys (comma-separated): sessions, signed links and sealed
+# secrets made under them stay readable (docs/operations.md, "Rotating SECRET_KEY").
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -171,6 +174,8 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mutualis] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = env.str("MUTUALIS_HTTP_PROTOCOL", default="http")
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Seals the TOTP secrets and recovery-code seeds in the database (docs/security.md).
+MFA_ADAPTER = "mutualis.identity.mfa_adapter.MFAAdapter"
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MUTUALIS_WEBAUTHN_INSECURE_ORIGIN", default=DEBUG)
 
@@ -254,13 +259,15 @@ MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = env.int(
     "MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS", default=3
 )
 # --- Input refused at the edge (mutualis.core.edge; Trust II) ----------------------------
-# Before tenancy, which already reads the path, and after authentication, whose session
-# cookie it checks before anything loads the session: NUL and other control characters,
+# Right after the locale is chosen (its refusal page speaks the visitor's language) and
+# before anything loads the session, whose cookie it checks (a NUL byte in it would reach
+# PostgreSQL), or reads the path (tenancy): NUL and other control characters,
 # text that is not UTF-8 and values longer than MUTUALIS_MAX_FIELD_LENGTH characters (per
 # query, form or JSON field) are answered 400 before any view. Every form's text fields
 # state a max_length of at most this bound, so that a person reads the form's message.
 MIDDLEWARE.insert(
-    MIDDLEWARE.index("mutualis.core.tenancy.TenancyMiddleware"), "mutualis.core.edge.EdgeMiddleware"
+    MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1,
+    "mutualis.core.edge.EdgeMiddleware",
 )
 MUTUALIS_MAX_FIELD_LENGTH = env.int("MUTUALIS_MAX_FIELD_LENGTH", default=10_000)
 # --- End of the edge block ----------------------------------------------------------------

@@ -26,7 +26,6 @@ rather than a delivery failure retried for hours.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import logging
@@ -39,14 +38,13 @@ from email.utils import make_msgid
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.template import engines
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.translation import gettext
 
@@ -57,6 +55,7 @@ from .errors import (
     EmailHeaderRefused,
 )
 from .models import EmailAttachment, OutgoingEmail
+from .sealing import sealer
 
 logger = logging.getLogger(__name__)
 
@@ -233,21 +232,9 @@ class _Sealed:
 
 
 def _fernet() -> MultiFernet:
-    # Derived from SECRET_KEY (and its fallbacks, so that a rotation does not lose the
-    # links of e-mails still queued): the database never holds it.
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet(
-        [
-            Fernet(
-                base64.urlsafe_b64encode(
-                    salted_hmac(
-                        "mutualis.core.mail.secrets", "fernet", secret=key, algorithm="sha256"
-                    ).digest()
-                )
-            )
-            for key in keys
-        ]
-    )
+    # Under SECRET_KEY (and its fallbacks, so that a rotation does not lose the links of
+    # e-mails still queued): the database never holds it.
+    return sealer("mutualis.core.mail.secrets")
 
 
 def _seal(

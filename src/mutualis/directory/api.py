@@ -49,7 +49,7 @@ class OrganisationFilters(Schema):
         min_length=2,
         max_length=3,
         pattern=r"^[0-9][0-9AB][0-9]?$",
-        json_schema_extra={"example": "21"},
+        json_schema_extra=_or_empty("21"),
     )
     adhesion: AdhesionStatus | None = Field(
         None, description="Adhesion to the grouping.", json_schema_extra=_or_empty("member")

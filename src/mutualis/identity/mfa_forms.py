@@ -18,11 +18,17 @@ from allauth.core import context
 from allauth.mfa.base import forms as base_forms
 from allauth.mfa.webauthn import forms as webauthn_forms
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
+from mutualis.core.forms import bounded_text_fields
+
 from . import lockout
+
+# A code is six digits, a recovery code eight characters: room for spaces and dashes.
+CODE_MAX_LENGTH = 64
 
 LOCKED_OUT = _(
     "Sign-in is paused after too many failed attempts. Wait a few minutes, then try again."
@@ -65,22 +71,26 @@ class _Limited(_FormBase):
             )
 
 
+@bounded_text_fields(CODE_MAX_LENGTH)
 class AuthenticateForm(_Limited, base_forms.AuthenticateForm):
     field = "code"
     method = "code"
 
 
+@bounded_text_fields(CODE_MAX_LENGTH)
 class ReauthenticateForm(_Limited, base_forms.ReauthenticateForm):
     field = "code"
     method = "code"
     reauthentication = True
 
 
+@bounded_text_fields(settings.MUTUALIS_MAX_FIELD_LENGTH)
 class AuthenticateWebAuthnForm(_Limited, webauthn_forms.AuthenticateWebAuthnForm):
     field = "credential"
     method = "passkey"
 
 
+@bounded_text_fields(settings.MUTUALIS_MAX_FIELD_LENGTH)
 class ReauthenticateWebAuthnForm(_Limited, webauthn_forms.ReauthenticateWebAuthnForm):
     field = "credential"
     method = "passkey"

@@ -35,6 +35,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 )
 
 from mutualis.core import audit
+from mutualis.core.forms import bounded_text_fields
 
 from . import oidc_grants
 from .oidc import (
@@ -191,6 +192,7 @@ def _token_error(error: OAuth2Error) -> HttpResponse:
 # --- Logout ----------------------------------------------------------------------------
 
 
+@bounded_text_fields(4_000)
 class ExactLogoutForm(RPInitiatedLogoutForm):  # type: ignore[misc]
     """allauth accepts a post-logout address that loosely matches a registered one, or,
     when the client registered none, any address on the origin of its redirect URIs.
