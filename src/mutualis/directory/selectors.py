@@ -124,10 +124,14 @@ class BoundedPaginator(Paginator):
         return counted
 
 
+MAX_PAGE = 1_000_000
+
+
 def page_number(value: object) -> int:
-    """The page a query string asks for: 1 when missing or not a number."""
+    """The page a query string asks for: 1 when missing or not a number, at most
+    ``MAX_PAGE`` (a larger row offset overflows SQLite's integers)."""
     try:
-        return max(int(str(value)), 1)
+        return min(max(int(str(value)), 1), MAX_PAGE)
     except ValueError:
         return 1
 
