@@ -149,3 +149,8 @@ def test_the_directory_page_of_a_member_lists_its_consultations(client, buyer, o
     html = client.get(reverse("directory:detail", kwargs={"slug": org_a.slug})).content.decode()
     assert "Toiture de l&#x27;église" in html
     assert "Brouillon secret" not in html
+
+
+def test_every_page_leads_anyone_to_the_public_consultations(client):
+    home = client.get(reverse("core:home")).content.decode()
+    assert f'href="{LIST}"' in home

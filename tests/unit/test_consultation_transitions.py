@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db.models import CheckConstraint
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from mutualis.procurement import transitions
 from mutualis.procurement.errors import TransitionNotAllowed
@@ -66,3 +68,31 @@ def test_the_database_refuses_a_state_the_table_does_not_know():
     )
     assert isinstance(constraint, CheckConstraint)
     assert dict(constraint.condition.children)["state__in"] == State.values
+
+
+class ConsultationLife(RuleBasedStateMachine):
+    """Any sequence of events: the state follows the table, a refused event changes
+    nothing, and the job's next look always matches the state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.consultation = consultation_in(State.DRAFT)
+
+    @rule(event=st.sampled_from(Event))
+    def happen(self, event: Event) -> None:
+        before = State(self.consultation.state)
+        if (before, event) in TRANSITIONS:
+            transitions.apply(self.consultation, event)
+            assert self.consultation.state == TRANSITIONS[(before, event)]
+        else:
+            with pytest.raises(TransitionNotAllowed):
+                transitions.apply(self.consultation, event)
+            assert self.consultation.state == before
+
+    @invariant()
+    def the_job_looks_when_something_is_due(self) -> None:
+        expected = {State.SCHEDULED: PUBLISH_AT, State.PUBLISHED: DEADLINE}
+        assert self.consultation.next_check == expected.get(State(self.consultation.state))
+
+
+TestConsultationLife = ConsultationLife.TestCase

@@ -67,6 +67,16 @@ registry.declare_menu_entry(
 )
 
 
+def _public_url(request: Any) -> str | None:
+    # The one public address of every tender of the territory, for everyone.
+    return reverse("consultations:list")
+
+
+registry.declare_menu_entry(
+    registry.MenuEntry("public_consultations", _("Public contracts"), _public_url, 5)
+)
+
+
 def _buyer_profile(organisation: Any) -> dict[str, Any] | None:
     from . import crossings
 
