@@ -455,3 +455,21 @@ def test_the_menu_leads_buyers_to_their_consultations(buyer_client):
 def test_the_service_home_leads_to_the_consultations(buyer_client):
     response = buyer_client.get(org_url("organisation:service_home", code="procurement"))
     assert response["Location"] == org_url("procurement:list")
+
+
+def test_the_buyers_list_reads_in_a_fixed_number_of_queries(
+    buyer_client, buyer, django_assert_max_num_queries
+):
+    for n in range(5):
+        make_consultation(buyer, reference=f"R{n}", criteria=())
+    buyer_client.get(org_url("procurement:list"))  # sessions and caches warmed
+    # What every tenant page reads (session, person, membership, subscription, menu), and
+    # the list itself: one query, whatever its length.
+    with django_assert_max_num_queries(8) as queries:
+        response = buyer_client.get(org_url("procurement:list"))
+    assert len(response.context["consultations"]) == 5
+    few = len(queries)
+    for n in range(5, 15):
+        make_consultation(buyer, reference=f"R{n}", criteria=())
+    with django_assert_max_num_queries(few):
+        buyer_client.get(org_url("procurement:list"))
