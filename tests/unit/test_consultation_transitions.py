@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from django.db.models import CheckConstraint
@@ -12,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from mutualis.procurement import transitions
 from mutualis.procurement.errors import TransitionNotAllowed
+from mutualis.procurement.management.commands.consultation_states import markdown
 from mutualis.procurement.models import Consultation, State
 from mutualis.procurement.transitions import TRANSITIONS, Event
 
@@ -96,3 +98,10 @@ class ConsultationLife(RuleBasedStateMachine):
 
 
 TestConsultationLife = ConsultationLife.TestCase
+
+
+def test_the_architecture_document_shows_the_table_the_code_holds():
+    document = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    start = document.index("<!-- consultation_states -->\n") + len("<!-- consultation_states -->\n")
+    end = document.index("<!-- /consultation_states -->")
+    assert document[start:end] == markdown(), "Run `mutualis consultation_states` into the doc"
