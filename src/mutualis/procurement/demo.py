@@ -9,7 +9,7 @@ back in time, then the periodic job's own service closes it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from django_scopes import scope
 from mutualis.core.demo import demo_organisation
 from mutualis.identity.models import Membership
 
-from . import services
+from . import deadlines, services
 from .models import Consultation
 from .services import ConsultationInput, LotInput
 
@@ -121,6 +121,11 @@ def _buyer(member_key: str) -> Membership:
     return Membership.objects.get(organisation=organisation, user__email=BUYER_EMAIL)
 
 
+def _noon_in_paris(moment: datetime) -> datetime:
+    """Deadlines at noon, Paris time, as buyers set them."""
+    return deadlines.from_paris(deadlines.to_paris(moment).replace(hour=12, minute=0))
+
+
 def seed_consultations(stdout: Any) -> None:
     now = timezone.now().replace(second=0, microsecond=0)
     created = 0
@@ -145,8 +150,8 @@ def seed_consultations(stdout: Any) -> None:
                 main_cpv=main_cpv,
                 place_of_execution=actor.organisation.name,
                 estimated_value=sum((Decimal(v) for _t, _c, v in lots), Decimal(0)) or None,
-                questions_deadline=start + timedelta(days=days - 7),
-                response_deadline=start + timedelta(days=days, hours=12),
+                questions_deadline=_noon_in_paris(start + timedelta(days=days - 7)),
+                response_deadline=_noon_in_paris(start + timedelta(days=days)),
                 contact=f"Service de la commande publique — {actor.organisation.name}",
                 signature_required=procedure == "open",
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv
@@ -77,5 +77,5 @@ def cpv_search(request: HttpRequest) -> JsonResponse:
         {"results": [{"code": row.full_code, "label": cpv.label(row)} for row in rows]}
     )
     patch_cache_control(response, public=True, max_age=CPV_CACHE_SECONDS)
-    response["Vary"] = "Accept-Language, Cookie"
+    patch_vary_headers(response, ["Accept-Language", "Cookie"])
     return response
