@@ -411,6 +411,22 @@ MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
 # Whom members write to about their adhesion and subscriptions (shown on the page of a
 # suspended service).
 MUTUALIS_OPERATOR_CONTACT = env.str("MUTUALIS_OPERATOR_CONTACT", default="contact@localhost")
+# Who runs and hosts the platform, and how its users reach support: the legal notices, the
+# accessibility statement and the help page show them (mutualis.core.site_views).
+MUTUALIS_OPERATOR_NAME = env.str("MUTUALIS_OPERATOR_NAME", default="")
+MUTUALIS_OPERATOR_ADDRESS = env.str("MUTUALIS_OPERATOR_ADDRESS", default="")
+MUTUALIS_OPERATOR_SIRET = env.str("MUTUALIS_OPERATOR_SIRET", default="")
+MUTUALIS_PUBLICATION_DIRECTOR = env.str("MUTUALIS_PUBLICATION_DIRECTOR", default="")
+MUTUALIS_HOST_NAME = env.str("MUTUALIS_HOST_NAME", default="")
+MUTUALIS_HOST_ADDRESS = env.str("MUTUALIS_HOST_ADDRESS", default="")
+MUTUALIS_SUPPORT_EMAIL = env.str("MUTUALIS_SUPPORT_EMAIL", default="")
+MUTUALIS_SUPPORT_PHONE = env.str("MUTUALIS_SUPPORT_PHONE", default="")
+MUTUALIS_SUPPORT_HOURS = env.str("MUTUALIS_SUPPORT_HOURS", default="")
+# RGAA conformity as the last audit found: "none" (non conforme), "partial" or "full" (the
+# axe-core checks of the browser journeys are no audit; the statement says so).
+MUTUALIS_ACCESSIBILITY_STATUS = env.str("MUTUALIS_ACCESSIBILITY_STATUS", default="none")
+# Test downloads of the workstation test, per address.
+MUTUALIS_SAMPLE_RATE = env.str("MUTUALIS_SAMPLE_RATE", default="30/h")
 MUTUALIS_AUDIT_SIGNING_KEY = env.str("MUTUALIS_AUDIT_SIGNING_KEY", default="")
 MUTUALIS_AUDIT_SIGNING_KEY_PATH = Path(
     env.str("MUTUALIS_AUDIT_SIGNING_KEY_PATH", default=str(VAR_DIR / "keys" / "audit-ed25519.pem"))

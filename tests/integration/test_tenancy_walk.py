@@ -87,6 +87,7 @@ COMMON: dict[str, Callable[[World], Any]] = {
 }
 ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "organisation:service_home": lambda w: {"code": "procurement"},
+    "core:sample": lambda w: {"size": 1},
     "members:detail": lambda w: {"pk": w.colleague_a.pk},
     "members:remove": lambda w: {"pk": w.colleague_a.pk},
     "members:invitation_revoke": lambda w: {"pk": w.invitation_a.pk},
