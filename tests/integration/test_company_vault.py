@@ -535,3 +535,20 @@ def test_a_member_reads_the_profile_but_may_not_change_it(client, admin_x, membe
             intervention_departements=[],
             activities="",
         )
+
+
+def test_the_service_refuses_an_over_long_title(admin_x):
+    with pytest.raises(errors.TextTooLong) as refused:
+        add_vault_document(admin_x, title="x" * 201)
+    assert refused.value.field == "title"
+
+
+def test_a_former_representative_gets_no_reminder(admin_x, member_x):
+    from mutualis.companies import services
+
+    services.remove_colleague(actor=admin_x, representative_id=member_x.pk)
+    add_vault_document(admin_x, valid_until=timezone.localdate() + timedelta(days=7))
+    assert vault_services.send_expiry_reminders(today=timezone.localdate()) == 1
+    assert list(
+        OutgoingEmail.objects.filter(subject__contains="expire").values_list("to", flat=True)
+    ) == ["alice.x@example.org"]
