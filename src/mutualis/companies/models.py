@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
@@ -416,8 +417,6 @@ class VaultDocument(CompanyOwned):
 
     def download_url(self, siren: str) -> str:
         """The file's address under the company's path (ADR 0002)."""
-        from django.urls import reverse
-
         return reverse(
             "company_files:download",
             kwargs={
