@@ -320,6 +320,25 @@ STORAGES: dict[str, dict[str, Any]] = {
 MUTUALIS_FILE_STORAGE = env.str("MUTUALIS_FILE_STORAGE", default="local")
 MUTUALIS_FILES_ROOT = Path(env.str("MUTUALIS_FILES_ROOT", default=str(VAR_DIR / "files")))
 MUTUALIS_FILES_MAX_BYTES = env.int("MUTUALIS_FILES_MAX_BYTES", default=1024**3)
+# The business vault (companies): largest certificate a company may store, the types
+# accepted (read from the bytes, never from the name: PDF, images, office documents), and
+# the days before a document's end of validity at which its representatives are reminded.
+MUTUALIS_VAULT_MAX_BYTES = env.int("MUTUALIS_VAULT_MAX_BYTES", default=20 * 1024**2)
+MUTUALIS_VAULT_ACCEPTED_TYPES = env.list(
+    "MUTUALIS_VAULT_ACCEPTED_TYPES",
+    default=[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/msword",
+        "application/vnd.ms-excel",
+    ],
+)
+MUTUALIS_VAULT_REMINDER_DAYS = env.list("MUTUALIS_VAULT_REMINDER_DAYS", cast=int, default=[30, 7])
 # Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
 # the app then answers headers only and nginx sends the bytes.
 MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")

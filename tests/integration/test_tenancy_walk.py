@@ -31,6 +31,7 @@ from mutualis.core.routes import Access, classify
 from mutualis.identity import invitations
 from tests.factories.companies import (
     SITE_URL,
+    add_vault_document,
     company_siren,
     register_company,
     valid_siret,
@@ -77,6 +78,7 @@ class World:
     sso_client: Any
     shared_note: Any
     logo: Any
+    vault_document: Any
 
 
 # How each route's arguments come from the world. Arguments named alike in every route
@@ -97,6 +99,9 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "companies:colleague_role": lambda w: {"pk": w.member_x.pk},
     "companies:colleague_remove": lambda w: {"pk": w.member_x.pk},
     "companies:invitation_revoke": lambda w: {"pk": w.invitation_x.pk},
+    "companies:vault_document": lambda w: {"pk": w.vault_document.pk},
+    "companies:vault_replace": lambda w: {"pk": w.vault_document.pk},
+    "companies:vault_archive": lambda w: {"pk": w.vault_document.pk},
     "business:invitation": lambda w: {"token": w.invitation_token_x},
     "directory:detail": lambda w: {"slug": w.org_a.slug},
     "directory:colours": lambda w: {"slug": w.org_a.slug},
@@ -131,7 +136,11 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "file_id": w.logo.pk,
         "name": w.logo.original_name,
     },
-    "company_files:download": lambda w: {"file_id": w.logo.pk, "name": w.logo.original_name},
+    # Company X's vault file: under X's path, and under the public and org A's paths too.
+    "company_files:download": lambda w: {
+        "file_id": w.vault_document.file_id,
+        "name": w.vault_document.file.original_name,
+    },
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
@@ -208,6 +217,7 @@ def world(org_a, agent_a) -> World:
         sso_client=client,
         shared_note=shared,
         logo=_logo_of(org_a),
+        vault_document=add_vault_document(admin_x, title=SECRET),
     )
 
 

@@ -125,10 +125,16 @@ class BoundedPaginator(Paginator):
         return counted
 
 
+# The last page anyone may ask for: a larger number would make an offset past the
+# database's 64-bit integers (SQLite answers "datatype mismatch", a 500).
+MAX_PAGE_NUMBER = 1_000_000
+
+
 def page_number(value: object) -> int:
-    """The page a query string asks for: 1 when missing or not a number."""
+    """The page a query string asks for: 1 when missing or not a number, at most
+    ``MAX_PAGE_NUMBER``."""
     try:
-        return max(int(str(value)), 1)
+        return min(max(int(str(value)), 1), MAX_PAGE_NUMBER)
     except ValueError:
         return 1
 
