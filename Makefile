@@ -9,7 +9,7 @@ MUTUALIS := $(BIN)/mutualis
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install assets demo serve test lint messages bench clean
+.PHONY: install assets demo serve test lint messages bench accessibility clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +47,12 @@ lint: install
 
 messages: install
 	cd src/mutualis && ../../$(MUTUALIS) makemessages -l fr -l en --no-location --no-obsolete -v0
+
+# The axe-core results of every browser journey, summed up for the accessibility statement.
+accessibility: assets
+	rm -f var/axe-lines.jsonl
+	MUTUALIS_AXE_REPORT=$(CURDIR)/var/axe-lines.jsonl $(BIN)/pytest -q -m browser tests/e2e
+	$(BIN)/python scripts/accessibility_report.py var/axe-lines.jsonl
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -321,6 +321,25 @@ STORAGES: dict[str, dict[str, Any]] = {
 MUTUALIS_FILE_STORAGE = env.str("MUTUALIS_FILE_STORAGE", default="local")
 MUTUALIS_FILES_ROOT = Path(env.str("MUTUALIS_FILES_ROOT", default=str(VAR_DIR / "files")))
 MUTUALIS_FILES_MAX_BYTES = env.int("MUTUALIS_FILES_MAX_BYTES", default=1024**3)
+# The business vault (companies): largest certificate a company may store, the types
+# accepted (read from the bytes, never from the name: PDF, images, office documents), and
+# the days before a document's end of validity at which its representatives are reminded.
+MUTUALIS_VAULT_MAX_BYTES = env.int("MUTUALIS_VAULT_MAX_BYTES", default=20 * 1024**2)
+MUTUALIS_VAULT_ACCEPTED_TYPES = env.list(
+    "MUTUALIS_VAULT_ACCEPTED_TYPES",
+    default=[
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/msword",
+        "application/vnd.ms-excel",
+    ],
+)
+MUTUALIS_VAULT_REMINDER_DAYS = env.list("MUTUALIS_VAULT_REMINDER_DAYS", cast=int, default=[30, 7])
 # Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
 # the app then answers headers only and nginx sends the bytes.
 MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")
@@ -412,6 +431,22 @@ MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
 # Whom members write to about their adhesion and subscriptions (shown on the page of a
 # suspended service).
 MUTUALIS_OPERATOR_CONTACT = env.str("MUTUALIS_OPERATOR_CONTACT", default="contact@localhost")
+# Who runs and hosts the platform, and how its users reach support: the legal notices, the
+# accessibility statement and the help page show them (mutualis.core.site_views).
+MUTUALIS_OPERATOR_NAME = env.str("MUTUALIS_OPERATOR_NAME", default="")
+MUTUALIS_OPERATOR_ADDRESS = env.str("MUTUALIS_OPERATOR_ADDRESS", default="")
+MUTUALIS_OPERATOR_SIRET = env.str("MUTUALIS_OPERATOR_SIRET", default="")
+MUTUALIS_PUBLICATION_DIRECTOR = env.str("MUTUALIS_PUBLICATION_DIRECTOR", default="")
+MUTUALIS_HOST_NAME = env.str("MUTUALIS_HOST_NAME", default="")
+MUTUALIS_HOST_ADDRESS = env.str("MUTUALIS_HOST_ADDRESS", default="")
+MUTUALIS_SUPPORT_EMAIL = env.str("MUTUALIS_SUPPORT_EMAIL", default="")
+MUTUALIS_SUPPORT_PHONE = env.str("MUTUALIS_SUPPORT_PHONE", default="")
+MUTUALIS_SUPPORT_HOURS = env.str("MUTUALIS_SUPPORT_HOURS", default="")
+# RGAA conformity as the last audit found: "none" (non conforme), "partial" or "full" (the
+# axe-core checks of the browser journeys are no audit; the statement says so).
+MUTUALIS_ACCESSIBILITY_STATUS = env.str("MUTUALIS_ACCESSIBILITY_STATUS", default="none")
+# Test downloads of the workstation test, per address.
+MUTUALIS_SAMPLE_RATE = env.str("MUTUALIS_SAMPLE_RATE", default="30/h")
 MUTUALIS_AUDIT_SIGNING_KEY = env.str("MUTUALIS_AUDIT_SIGNING_KEY", default="")
 MUTUALIS_AUDIT_SIGNING_KEY_PATH = Path(
     env.str("MUTUALIS_AUDIT_SIGNING_KEY_PATH", default=str(VAR_DIR / "keys" / "audit-ed25519.pem"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from urllib.parse import urlsplit
 
 import pyotp
@@ -73,12 +75,31 @@ def _site_is_the_live_server(request, settings) -> None:
         settings.MUTUALIS_SITE_URL = request.getfixturevalue("live_server").url
 
 
+def _record(page, response: dict) -> None:
+    """With MUTUALIS_AXE_REPORT set (a file), append what axe-core found on the page, one
+    JSON line; ``scripts/accessibility_report.py`` sums the lines up for the accessibility
+    statement (``make accessibility``)."""
+    report = os.environ.get("MUTUALIS_AXE_REPORT")
+    if not report:
+        return
+    line = {
+        "path": urlsplit(page.url).path,
+        "title": page.title(),
+        "axe_version": response.get("testEngine", {}).get("version", ""),
+        "passes": len(response.get("passes", [])),
+        "violations": sorted(v["id"] for v in response.get("violations", [])),
+    }
+    with open(report, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
 @pytest.fixture
 def check_accessibility():
     """Run axe-core on the current page and fail with its report on any violation."""
 
     def check(page) -> None:
         results = _axe.run(page)
+        _record(page, results.response)
         assert results.violations_count == 0, results.generate_report()
 
     return check

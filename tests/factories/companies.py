@@ -44,3 +44,35 @@ def company_url(name: str, siren: str | None = None, **kwargs: object) -> str:
     from django.urls import reverse
 
     return reverse(name, kwargs={"company": siren or company_siren(1), **kwargs})
+
+
+def certificate_pdf(*lines: str) -> bytes:
+    """A real one-page PDF with text (``companies.pdf``), as a vault upload."""
+    from mutualis.companies.pdf import text_pdf
+
+    return text_pdf(lines or ("Attestation de vigilance", "URSSAF"), title="Attestation")
+
+
+def add_vault_document(actor, *, document_type="urssaf", issued_on=None, valid_until=None, **kw):
+    """A document in ``actor``'s company vault, through the service (a real PDF)."""
+    import io
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mutualis.companies.services import vault
+
+    content = kw.pop("content", None)
+    today = timezone.localdate()
+    issued_on = issued_on or today - timedelta(days=10)
+    if valid_until is None and document_type in ("urssaf", "tax", "insurance"):
+        valid_until = today + timedelta(days=170)
+    return vault.add_vault_document(
+        actor=actor,
+        document_type=document_type,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        file=io.BytesIO(certificate_pdf() if content is None else content),
+        file_name=kw.pop("file_name", "attestation.pdf"),
+        **kw,
+    )

@@ -147,6 +147,7 @@ def test_at_most_three_queries_whatever_the_page_size(client, make_org, territor
         ({"adhesion": "maybe"}, "adhesion", "enum"),
         ({"page": 0}, "page", "greater_than_equal"),
         ({"page": "first"}, "page", "int_parsing"),
+        ({"page": 10**22}, "page", "less_than_equal"),
         ({"page_size": 1000}, "page_size", "less_than_equal"),
         ({"page_size": 0}, "page_size", "greater_than_equal"),
         ({"departement": "Côte-d'Or"}, "departement", "string_too_long"),

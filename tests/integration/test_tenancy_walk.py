@@ -31,6 +31,7 @@ from mutualis.core.routes import Access, classify
 from mutualis.identity import invitations
 from tests.factories.companies import (
     SITE_URL,
+    add_vault_document,
     company_siren,
     register_company,
     valid_siret,
@@ -81,6 +82,7 @@ class World:
     consultation: Any
     lot: Any
     criterion: Any
+    vault_document: Any
 
 
 # How each route's arguments come from the world. Arguments named alike in every route
@@ -91,6 +93,7 @@ COMMON: dict[str, Callable[[World], Any]] = {
 }
 ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "organisation:service_home": lambda w: {"code": "procurement"},
+    "core:sample": lambda w: {"size": 1},
     "members:detail": lambda w: {"pk": w.colleague_a.pk},
     "members:remove": lambda w: {"pk": w.colleague_a.pk},
     "members:invitation_revoke": lambda w: {"pk": w.invitation_a.pk},
@@ -100,6 +103,9 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "companies:colleague_role": lambda w: {"pk": w.member_x.pk},
     "companies:colleague_remove": lambda w: {"pk": w.member_x.pk},
     "companies:invitation_revoke": lambda w: {"pk": w.invitation_x.pk},
+    "companies:vault_document": lambda w: {"pk": w.vault_document.pk},
+    "companies:vault_replace": lambda w: {"pk": w.vault_document.pk},
+    "companies:vault_archive": lambda w: {"pk": w.vault_document.pk},
     "business:invitation": lambda w: {"token": w.invitation_token_x},
     "directory:detail": lambda w: {"slug": w.org_a.slug},
     "directory:colours": lambda w: {"slug": w.org_a.slug},
@@ -134,7 +140,11 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "file_id": w.logo.pk,
         "name": w.logo.original_name,
     },
-    "company_files:download": lambda w: {"file_id": w.logo.pk, "name": w.logo.original_name},
+    # Company X's vault file: under X's path, and under the public and org A's paths too.
+    "company_files:download": lambda w: {
+        "file_id": w.vault_document.file_id,
+        "name": w.vault_document.file.original_name,
+    },
     # A draft consultation of A, with a lot and a criterion (procurement).
     "procurement:detail": lambda w: {"pk": w.consultation.pk},
     "procurement:edit": lambda w: {"pk": w.consultation.pk},
@@ -237,6 +247,7 @@ def world(org_a, agent_a) -> World:
         consultation=consultation,
         lot=lot,
         criterion=criterion,
+        vault_document=add_vault_document(admin_x, title=SECRET),
     )
 
 

@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from mutualis.core.fulltext import Searchable
 from mutualis.core.models import OrganisationOwned, TwoPartyOwned
 
 
@@ -14,3 +15,11 @@ class SharedNote(TwoPartyOwned):
 
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
     text = models.CharField(max_length=200)
+
+
+class Notice(Searchable):
+    """A text searched in full (core.fulltext), as a consultation will be."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    published_on = models.DateField()

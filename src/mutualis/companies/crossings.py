@@ -9,6 +9,7 @@ The operator back office reads companies through the crossings of the second sec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.core.paginator import Page
@@ -153,4 +154,25 @@ def dispute_file(company_id: int) -> DisputeFile | None:
             representatives=list(selectors.representatives(company)),
             invitations=list(selectors.open_invitations(company)),
             join_requests=list(selectors.join_requests(company)[:50]),
+        )
+
+
+# --- Jobs over every company -----------------------------------------------------------
+
+
+@crossing
+def companies_with_documents_ending(*, start: date, end: date) -> list[int]:
+    """The companies holding a current vault document whose validity ends between two
+    dates (ids only): the expiry-reminder job then enters each one's scope in turn and
+    reads its documents there."""
+    from .models import VaultDocument, VaultDocumentState
+
+    with scopes_disabled():
+        return list(
+            VaultDocument.objects.filter(
+                state=VaultDocumentState.CURRENT, valid_until__range=(start, end)
+            )
+            .order_by("company_id")
+            .values_list("company_id", flat=True)
+            .distinct()
         )

@@ -1,19 +1,67 @@
-"""The companies context's demo data: a business registered by SIRET and its manager (a
+"""The companies context's demo data: a business registered by SIRET and its manager,
+its procurement profile and a vault of certificates, one of them about to expire (a
 step of ``mutualis seed_demo``)."""
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
 from mutualis.core.links import absolute_url
+from mutualis.core.models import Organisation, OrganisationKind
 from mutualis.identity import services as identity
 
 from . import services
-from .models import Company
+from .models import Company, CompanyProfile, Representative, VaultDocument
+from .pdf import text_pdf
+from .services import profile as profile_services
+from .services import vault as vault_services
 
 BUSINESS = ("gerant@menuiserie.localhost", "demo-entreprise-2026", "Hugo", "Lambert")
 DEMO_SIRET = "83274165600017"
 DEMO_COMPANY = "Menuiserie Lambert (démo)"
+
+# (type, title, issued days ago, valid for days from today or None, lines of the PDF)
+DEMO_DOCUMENTS: list[tuple[str, str, int, int | None, list[str]]] = [
+    (
+        "kbis",
+        "Extrait Kbis",
+        20,
+        None,
+        ["Extrait Kbis (document de démonstration)", "Greffe du tribunal de commerce de Dijon"],
+    ),
+    (
+        "urssaf",
+        "Attestation de vigilance URSSAF",
+        160,
+        20,
+        ["Attestation de vigilance (démonstration)", "URSSAF Bourgogne"],
+    ),
+    (
+        "tax",
+        "Attestation de régularité fiscale",
+        40,
+        320,
+        ["Attestation de régularité fiscale (démonstration)", "DGFiP, Côte-d'Or"],
+    ),
+    (
+        "insurance",
+        "Responsabilité civile professionnelle",
+        60,
+        300,
+        ["Attestation d'assurance (démonstration)", "Responsabilité civile et décennale"],
+    ),
+    (
+        "references",
+        "Références 2023-2025",
+        30,
+        None,
+        ["Références (démonstration)", "Menuiseries de la médiathèque de Beaune, 2024"],
+    ),
+]
 
 
 def seed_business(stdout: Any) -> None:
@@ -24,5 +72,46 @@ def seed_business(stdout: Any) -> None:
         services.sign_up_with_siret(
             user=user, siret=DEMO_SIRET, name=DEMO_COMPANY, site_url=absolute_url("/")
         )
+    company = Company.objects.get(siren=DEMO_SIRET[:9])
+    admin = Representative.objects.get(company=company, user=user)
+    _seed_profile(admin)
+    _seed_vault(admin)
     where = f"{DEMO_COMPANY}, SIRET {DEMO_SIRET} (administrator)"
     stdout.write(f"  {email:32} {password:22} {where}")
+
+
+def _seed_profile(admin: Representative) -> None:
+    if CompanyProfile.objects.filter(company_id=admin.company_id).exists():
+        return
+    known = set(
+        Organisation.objects.filter(
+            kind=OrganisationKind.DEPARTEMENT, insee_code__in=["21", "71", "89"]
+        ).values_list("insee_code", flat=True)
+    )
+    profile_services.update_company_profile(
+        actor=admin,
+        size="small",
+        main_departement="21" if "21" in known else "",
+        intervention_departements=sorted(known),
+        activities=(
+            "Menuiserie intérieure et extérieure, bois et aluminium : fenêtres, portes, "
+            "escaliers, agencement de bâtiments publics."
+        ),
+    )
+
+
+def _seed_vault(admin: Representative) -> None:
+    if VaultDocument.objects.filter(company_id=admin.company_id).exists():
+        return
+    today = timezone.localdate()
+    for kind, title, issued_ago, valid_for, lines in DEMO_DOCUMENTS:
+        pdf = text_pdf([*lines, DEMO_COMPANY, f"SIRET {DEMO_SIRET}"], title=title)
+        vault_services.add_vault_document(
+            actor=admin,
+            document_type=kind,
+            title=title,
+            issued_on=today - timedelta(days=issued_ago),
+            valid_until=today + timedelta(days=valid_for) if valid_for is not None else None,
+            file=io.BytesIO(pdf),
+            file_name=f"{kind}-menuiserie-lambert.pdf",
+        )

@@ -134,3 +134,76 @@ class UnverifiedCompanyInvitationCap(MailLimitReached, CompanyError):
 class TransitionNotAllowed(CompanyError):
     code = "company_transition_not_allowed"
     message = _("The company's status does not allow this change.")
+
+
+# --- Procurement profile ---------------------------------------------------------------
+
+
+class UnknownDepartement(CompanyError):
+    code = "unknown_departement"
+    field_name = "main_departement"
+    message = _("Choose a département of the territory from the list.")
+
+
+class UnknownCompanySize(CompanyError):
+    code = "unknown_company_size"
+    field_name = "size"
+    message = _("Choose a size from the list.")
+
+
+class TextTooLong(CompanyError):
+    code = "text_too_long"
+    message = _("This text is too long.")
+
+
+class ControlCharacters(CompanyError):
+    code = "control_characters"
+    message = _("This text holds invisible control characters: type it again without them.")
+
+
+# --- Business vault --------------------------------------------------------------------
+
+
+class UnknownDocumentType(CompanyError):
+    code = "unknown_document_type"
+    field_name = "document_type"
+    message = _("Choose a type of document from the list.")
+
+
+class EndDateRequired(CompanyError):
+    code = "end_date_required"
+    field_name = "valid_until"
+    message = _("This type of certificate has an end of validity: give its date.")
+
+
+class EndBeforeIssue(CompanyError):
+    code = "end_before_issue"
+    field_name = "valid_until"
+    message = _("The end of validity cannot come before the issue date.")
+
+
+class IssuedInFuture(CompanyError):
+    code = "issued_in_future"
+    field_name = "issued_on"
+    message = _("The issue date cannot be in the future.")
+
+
+class DocumentFileRequired(CompanyError):
+    code = "document_file_required"
+    field_name = "file"
+    message = _("Choose the document's file.")
+
+
+class DocumentTypeRefused(CompanyError):
+    code = "document_type_refused"
+    field_name = "file"
+    message = _(
+        "This file is not accepted: its content is not a PDF, an image (PNG, JPEG) or an "
+        "office document (OpenDocument, Word, Excel), whatever its name says. Programs and "
+        "renamed files are refused."
+    )
+
+
+class DocumentNotCurrent(CompanyError):
+    code = "document_not_current"
+    message = _("This document has already been replaced or archived.")

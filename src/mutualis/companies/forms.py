@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import RepresentativeRole
+from .models import CompanySize, RepresentativeRole, VaultDocumentType
 
 
 class SiretField(forms.CharField):
@@ -74,3 +74,76 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=RepresentativeRole.choices)
+
+
+class ProfileForm(forms.Form):
+    size = forms.ChoiceField(
+        label=_("Size of the company"),
+        required=False,
+        choices=[("", _("Not stated")), *CompanySize.choices],
+        help_text=_(
+            "As the EU and French law define it: micro-enterprise, fewer than 10 people and "
+            "at most €2 million of turnover or balance sheet; small, fewer than 50 and at "
+            "most €10 million; medium-sized, fewer than 250 and at most €50 million of "
+            "turnover or €43 million of balance sheet; large, beyond."
+        ),
+    )
+    main_departement = forms.ChoiceField(
+        label=_("Département of the main establishment"), required=False
+    )
+    intervention_departements = forms.MultipleChoiceField(
+        label=_("Area of intervention"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The départements where the company works."),
+    )
+    activities = forms.CharField(
+        label=_("Activities"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("What the company does, in a few lines (at most 2,000 characters)."),
+    )
+
+    def __init__(self, *args: Any, departements: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["main_departement"].choices = [("", _("Not stated")), *departements]  # type: ignore[attr-defined]
+        self.fields["intervention_departements"].choices = departements  # type: ignore[attr-defined]
+
+
+class _VaultFileForm(forms.Form):
+    title = forms.CharField(
+        label=_("Title"),
+        required=False,
+        max_length=200,
+        help_text=_("Optional: what distinguishes it (the insurer, the contract…)."),
+    )
+    issued_on = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "The last day it is valid. Required for the URSSAF, tax and insurance certificates."
+        ),
+    )
+    file = forms.FileField(
+        label=_("File"),
+        required=False,
+        max_length=255,
+        help_text=_("PDF, image (PNG, JPEG) or office document (OpenDocument, Word, Excel)."),
+    )
+
+
+class VaultDocumentForm(_VaultFileForm):
+    document_type = forms.ChoiceField(
+        label=_("Type of document"), choices=VaultDocumentType.choices
+    )
+
+    field_order = ["document_type", "title", "issued_on", "valid_until", "file"]
+
+
+class VaultReplaceForm(_VaultFileForm):
+    pass

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
@@ -246,3 +247,203 @@ class CompanyInvitation(CompanyOwned, invitations.Invitation):
 
     def __str__(self) -> str:
         return f"invitation {self.pk} to company:{self.company_id}"
+
+
+# --- Procurement profile ---------------------------------------------------------------
+
+
+class CompanySize(models.TextChoices):
+    """The categories of the EU recommendation 2003/361/EC, which French law follows
+    (décret n° 2008-1354, art. 3, for micro-enterprises and SMEs): headcount and, in
+    either, annual turnover or balance-sheet total. The observatory counts SMEs."""
+
+    MICRO = "micro", _("Micro-enterprise")
+    SMALL = "small", _("Small enterprise")
+    MEDIUM = "medium", _("Medium-sized enterprise")
+    LARGE = "large", _("Large enterprise")
+
+
+SME_SIZES = frozenset({CompanySize.MICRO, CompanySize.SMALL, CompanySize.MEDIUM})
+
+
+class CompanyProfile(CompanyOwned):
+    """What a company tells buyers and the purchasing observatory about itself.
+
+    A row of its own, one per company, rather than columns of ``Company``: ``Company`` is
+    read outside any scope (the sign-up, the tenancy middleware, the operator), while
+    these facts are the company's own and are read inside its scope like its other rows.
+    """
+
+    company = models.OneToOneField(Company, on_delete=models.PROTECT, related_name="+")
+    size = models.CharField(
+        _("size"), max_length=10, choices=CompanySize.choices, blank=True, default=""
+    )
+    # Départements are the territory's organisations of that kind (imported from the
+    # Etalab reference data): a code outside them is refused by the service.
+    main_departement = models.ForeignKey(
+        "core.Organisation",
+        verbose_name=_("département of the main establishment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    intervention_departements = models.ManyToManyField(
+        "core.Organisation",
+        verbose_name=_("area of intervention"),
+        blank=True,
+        related_name="+",
+    )
+    activities = models.TextField(_("activities"), blank=True, default="")
+    # CPV activity codes: added with the CPV vocabulary of the procurement context (issue
+    # 13), as a relation from this profile to its codes; nothing stands in for them here.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("company profile")
+        verbose_name_plural = _("company profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(size__in=["", *CompanySize.values]), name="company_profile_size_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of company:{self.company_id}"
+
+    @property
+    def is_sme(self) -> bool | None:
+        """Whether it is a small or medium-sized enterprise (micro ones included); None
+        while its size is not stated."""
+        if not self.size:
+            return None
+        return self.size in SME_SIZES
+
+
+# --- Business vault --------------------------------------------------------------------
+
+
+# The owner kind of the vault's files in the private file store (``core.files``): only the
+# company's active representatives read them (``selectors.can_read_vault_file``).
+VAULT_OWNER_KIND = "companies.vault_document"
+
+
+class VaultDocumentType(models.TextChoices):
+    KBIS = "kbis", _("Registration extract (Kbis)")
+    URSSAF = "urssaf", _("URSSAF vigilance certificate")
+    TAX = "tax", _("Tax compliance certificate")
+    INSURANCE = "insurance", _("Insurance certificate")
+    REFERENCES = "references", _("References")
+    DC1 = "dc1", _("DC1 form (application letter)")
+    DC2 = "dc2", _("DC2 form (candidate's declaration)")
+    ESPD = "espd", _("ESPD (DUME)")
+    OTHER = "other", _("Other document")
+
+
+# Certificates that say how long they hold: the URSSAF certificate six months (Code de
+# la sécurité sociale, art. D. 243-15), the tax certificate and the insurance its own
+# period. The others (a Kbis extract, references, forms) state no end of validity.
+END_DATE_REQUIRED = frozenset(
+    {VaultDocumentType.URSSAF, VaultDocumentType.TAX, VaultDocumentType.INSURANCE}
+)
+
+
+class VaultDocumentState(models.TextChoices):
+    CURRENT = "current", pgettext_lazy("vault document", "Current")
+    REPLACED = "replaced", pgettext_lazy("vault document", "Replaced")
+    ARCHIVED = "archived", pgettext_lazy("vault document", "Archived")
+
+
+class VaultDocument(CompanyOwned):
+    """One file of a company's vault, with its type and validity.
+
+    A replacement is a new row: the one it replaces becomes ``replaced`` and points to
+    it, so that the certificate handed in with an earlier bid stays as it was.
+    """
+
+    document_type = models.CharField(_("type"), max_length=12, choices=VaultDocumentType.choices)
+    title = models.CharField(_("title"), max_length=200, blank=True, default="")
+    issued_on = models.DateField(_("issue date"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    file = models.ForeignKey(
+        "core.StoredFile", verbose_name=_("file"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=VaultDocumentState.choices,
+        default=VaultDocumentState.CURRENT,
+    )
+    replaced_by = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Accounts are anonymised, never deleted; SET_NULL only guards a manual clean-up.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("vault document")
+        verbose_name_plural = _("vault documents")
+        ordering = ["document_type", "-issued_on", "-pk"]
+        indexes = [models.Index(fields=["state", "valid_until"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(document_type__in=VaultDocumentType.values),
+                name="vault_document_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=VaultDocumentState.values), name="vault_document_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("issued_on")),
+                name="vault_document_ends_after_issue",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="replaced", replaced_by__isnull=False)
+                | (~Q(state="replaced") & Q(replaced_by__isnull=True)),
+                name="vault_document_replaced_points_to_next",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"vault document {self.pk} of company:{self.company_id}"
+
+    def download_url(self, siren: str) -> str:
+        """The file's address under the company's path (ADR 0002)."""
+        return reverse(
+            "company_files:download",
+            kwargs={
+                "company": siren,
+                "file_id": self.file_id,
+                "name": self.file.original_name,
+            },
+        )
+
+
+class VaultReminder(CompanyOwned):
+    """An expiry reminder sent for a document at one threshold (days before its end):
+    the row is what keeps the job from sending it twice."""
+
+    document = models.ForeignKey(VaultDocument, on_delete=models.CASCADE, related_name="+")
+    threshold_days = models.PositiveSmallIntegerField(_("days before the end"))
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("vault reminder")
+        verbose_name_plural = _("vault reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "threshold_days"], name="vault_reminder_once_per_threshold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.threshold_days} d for vault document {self.document_id}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
 from mutualis.core.registry import Access
 
-from . import crossings
+from . import crossings, tasks
 
 registry.declare_routes(
     prefixes={
@@ -57,6 +58,17 @@ registry.declare_tenant_kind(
 registry.declare_urls(registry.Urls("companies/", "mutualis.companies.urls"))
 registry.declare_urls(registry.Urls("", "mutualis.companies.tenant_urls", tenant="c"))
 registry.declare_urls(registry.Urls("files/", "mutualis.companies.file_urls", tenant="c"))
+
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "vault_expiry_reminders",
+        tasks.send_vault_expiry_reminders,
+        CronTrigger(hour=7, minute=10),
+        "Remind companies' representatives of vault documents about to expire "
+        "(MUTUALIS_VAULT_REMINDER_DAYS), once per threshold.",
+    )
+)
 
 
 def _company_url(request: Any) -> str | None:

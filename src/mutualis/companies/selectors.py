@@ -6,21 +6,38 @@ back office through ``companies.crossings``. Filters stay explicit either way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from mutualis.core import search
+from mutualis.core.models import Organisation, OrganisationKind
 
+from . import vault
 from .models import (
     Company,
     CompanyInvitation,
+    CompanyProfile,
     Establishment,
     JoinRequest,
     JoinRequestStatus,
     Representative,
+    VaultDocument,
+    VaultDocumentState,
+    VaultDocumentType,
 )
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from mutualis.core.models import StoredFile
+
 RECENT_DECISIONS = 20
+# Versions of one document shown in its history: a certificate renewed twice a year.
+HISTORY_LIMIT = 50
 
 
 def establishments(company: Company) -> QuerySet[Establishment]:
@@ -115,3 +132,117 @@ def join_requests(company: Company) -> QuerySet[JoinRequest]:
         .select_related("user", "decided_by")
         .order_by("-created_at", "-pk")
     )
+
+
+# --- Procurement profile ---------------------------------------------------------------
+
+
+def profile(company: Company) -> CompanyProfile | None:
+    return (
+        CompanyProfile.objects.filter(company=company)
+        .select_related("main_departement")
+        .prefetch_related("intervention_departements")
+        .first()
+    )
+
+
+def departement_choices() -> list[tuple[str, str]]:
+    """The territory's départements (public reference data), by INSEE code, labelled
+    "21 – Côte-d'Or", for the profile's choices."""  # noqa: RUF002
+    rows = (
+        Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT)
+        .exclude(insee_code="")
+        .order_by("insee_code")
+        .values_list("insee_code", "name")
+    )
+    return [(code, f"{code} \N{EN DASH} {name}") for code, name in rows]
+
+
+# --- Business vault --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VaultEntry:
+    """A document as the vault shows it: with its validity on the day it is read."""
+
+    document: VaultDocument
+    validity: vault.Validity
+
+
+@dataclass(frozen=True)
+class VaultGroup:
+    document_type: str
+    label: str
+    entries: list[VaultEntry]
+
+
+def _entry(document: VaultDocument, *, today: Any, soon: int) -> VaultEntry:
+    return VaultEntry(
+        document=document,
+        validity=vault.validity(document.valid_until, today=today, soon_days=soon),
+    )
+
+
+def vault_groups(company: Company) -> list[VaultGroup]:
+    """The company's current documents grouped by type, in the order of the types, each
+    type listed even when empty (the page offers to add one)."""
+    today, soon = timezone.localdate(), vault.expiring_soon_days()
+    documents = list(
+        VaultDocument.objects.filter(company=company, state=VaultDocumentState.CURRENT)
+        .select_related("file")
+        .order_by("document_type", "-issued_on", "-pk")
+    )
+    return [
+        VaultGroup(
+            document_type=value,
+            label=str(label),
+            entries=[
+                _entry(d, today=today, soon=soon) for d in documents if d.document_type == value
+            ],
+        )
+        for value, label in VaultDocumentType.choices
+    ]
+
+
+def archived_vault_documents(company: Company) -> QuerySet[VaultDocument]:
+    return (
+        VaultDocument.objects.filter(company=company, state=VaultDocumentState.ARCHIVED)
+        .select_related("file")
+        .order_by("-archived_at", "-pk")
+    )
+
+
+def vault_document(company: Company, pk: int) -> VaultEntry | None:
+    document = VaultDocument.objects.filter(company=company, pk=pk).select_related("file").first()
+    if document is None:
+        return None
+    return _entry(document, today=timezone.localdate(), soon=vault.expiring_soon_days())
+
+
+def vault_history(document: VaultDocument) -> list[VaultDocument]:
+    """The versions this document replaced, newest first."""
+    versions: list[VaultDocument] = []
+    current = document
+    while len(versions) < HISTORY_LIMIT:
+        previous = (
+            VaultDocument.objects.filter(company_id=document.company_id, replaced_by=current)
+            .select_related("file")
+            .first()
+        )
+        if previous is None:
+            break
+        versions.append(previous)
+        current = previous
+    return versions
+
+
+def can_read_vault_file(request: HttpRequest, stored_file: StoredFile) -> bool:
+    """A vault file is read by the active representatives of its company only, through
+    the company's path (``/c/<siren>/files/…``): anywhere else there is no
+    representation, and the download answers 404."""
+    representation = getattr(request, "representation", None)
+    if representation is None or not representation.is_active:
+        return False
+    return VaultDocument.objects.filter(
+        company_id=representation.company_id, file_id=stored_file.pk
+    ).exists()

@@ -30,6 +30,7 @@ from mutualis.core.tenancy import tenant_redirect
 
 from . import crossings, errors, forms, selectors, services
 from .models import RepresentativeRole
+from .services import profile as profile_services
 
 View = Callable[..., HttpResponse]
 
@@ -386,3 +387,54 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             )
             return redirect("companies:home", company=found.company.siren)
     return render(request, "companies/invitation.html", context)
+
+
+# --- Procurement profile ---------------------------------------------------------------
+
+
+@representative_required()
+def profile(request: HttpRequest) -> HttpResponse:
+    """Every representative reads the profile; administrators edit it."""
+    actor = _actor(request)
+    company = actor.company
+    current = selectors.profile(company)
+    form = None
+    if actor.is_admin:
+        initial = {}
+        if current is not None:
+            initial = {
+                "size": current.size,
+                "main_departement": (
+                    current.main_departement.insee_code if current.main_departement else ""
+                ),
+                "intervention_departements": [
+                    d.insee_code for d in current.intervention_departements.all()
+                ],
+                "activities": current.activities,
+            }
+        form = forms.ProfileForm(
+            _posted(request), initial=initial, departements=selectors.departement_choices()
+        )
+    elif request.method == "POST":
+        raise Http404
+    if request.method == "POST" and form is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            profile_services.update_company_profile(
+                actor=actor,
+                size=data["size"],
+                main_departement=data["main_departement"],
+                intervention_departements=data["intervention_departements"],
+                activities=data["activities"],
+                request_context=audit.request_context(request),
+            )
+        except MutualisError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(request, _("The company's profile has been saved."))
+            return tenant_redirect(request, "companies:profile")
+    return render(
+        request,
+        "companies/profile.html",
+        {"company": company, "representation": actor, "profile": current, "form": form},
+    )

@@ -37,6 +37,8 @@ def platform(request: HttpRequest) -> dict[str, Any]:
     spaces = SimpleLazyObject(lambda: _spaces(request))
     return {
         "platform_name": settings.MUTUALIS_PLATFORM_NAME,
+        # The footer's link to the accessibility statement states it (RGAA).
+        "accessibility_status": settings.MUTUALIS_ACCESSIBILITY_STATUS,
         "current_membership": membership,
         # Lazy: no query unless the header is drawn.
         "menu": SimpleLazyObject(lambda: _menu(request)),

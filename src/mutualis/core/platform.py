@@ -14,6 +14,13 @@ from .registry import Access
 registry.declare_routes(
     exact={
         "core:home": Access.PUBLIC,
+        # The pages every user is owed: legal notices, accessibility, help, prerequisites.
+        "core:legal": Access.PUBLIC,
+        "core:accessibility": Access.PUBLIC,
+        "core:help": Access.PUBLIC,
+        "core:prerequisites": Access.PUBLIC,
+        "core:clock": Access.PUBLIC,
+        "core:sample": Access.PUBLIC,
         "set_language": Access.PUBLIC,
         # Every stored file: the view asks the file's owner kind (core.files.owners) and
         # answers 404 when it refuses; members' logos are one public kind.

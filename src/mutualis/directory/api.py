@@ -19,9 +19,6 @@ from mutualis.core.models import AdhesionStatus, Organisation, OrganisationKind
 from . import selectors
 
 MAX_PAGE_SIZE = 500
-# Far past any real list, and small enough that the row offset it gives stays inside a
-# 64-bit integer: SQLite refuses a larger OFFSET ("datatype mismatch", a 500).
-MAX_PAGE = 1_000_000
 
 router = Router(tags=["directory"])
 
@@ -66,7 +63,10 @@ class OrganisationFilters(Schema):
         max_length=100,
         json_schema_extra={"example": "Dijon"},
     )
-    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    # Bounded: past 2**63 rows the offset overflows the database's integer (a 500).
+    page: int = Field(
+        1, ge=1, le=selectors.MAX_PAGE_NUMBER, description="Page number, from 1 to 1,000,000."
+    )
     page_size: int = Field(
         50, ge=1, le=MAX_PAGE_SIZE, description="Organisations per page, at most 500."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Q, QuerySet
 
@@ -124,14 +125,16 @@ class BoundedPaginator(Paginator):
         return counted
 
 
-MAX_PAGE = 1_000_000
+# The last page anyone may ask for: a larger number would make an offset past the
+# database's 64-bit integers (SQLite answers "datatype mismatch", a 500).
+MAX_PAGE_NUMBER = 1_000_000
 
 
 def page_number(value: object) -> int:
     """The page a query string asks for: 1 when missing or not a number, at most
-    ``MAX_PAGE`` (a larger row offset overflows SQLite's integers)."""
+    ``MAX_PAGE_NUMBER``."""
     try:
-        return min(max(int(str(value)), 1), MAX_PAGE)
+        return min(max(int(str(value)), 1), MAX_PAGE_NUMBER)
     except ValueError:
         return 1
 
@@ -144,15 +147,25 @@ def organisation_changes() -> QuerySet[Organisation]:
     )
 
 
+# The départements change with an import of the territory, not between two pages: the list
+# is kept this many seconds in the shared cache rather than read on every directory page.
+DEPARTEMENT_CHOICES_SECONDS = 300
+
+
 def departement_choices() -> list[tuple[str, str]]:
     """The départements for a filter, by INSEE code, labelled "21 – Côte-d'Or"."""  # noqa: RUF002
-    rows = (
-        Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT)
-        .exclude(insee_code="")
-        .order_by("insee_code")
-        .values_list("insee_code", "name")
-    )
-    return [(code, f"{code} \N{EN DASH} {name}") for code, name in rows]
+
+    def read() -> list[tuple[str, str]]:
+        rows = (
+            Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT)
+            .exclude(insee_code="")
+            .order_by("insee_code")
+            .values_list("insee_code", "name")
+        )
+        return [(code, f"{code} \N{EN DASH} {name}") for code, name in rows]
+
+    choices = cache.get_or_set("directory:departement_choices", read, DEPARTEMENT_CHOICES_SECONDS)
+    return list(choices or [])
 
 
 def public_organisation(*, slug: str) -> Organisation | None:

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('core', '0018_load_cpv_vocabulary'),
+        ('core', '0019_load_cpv_vocabulary'),
     ]
 
     operations = [

@@ -37,8 +37,8 @@ from mutualis.core.permissions import require_operator
 from mutualis.core.text import clean_name
 from mutualis.identity.models import Membership, User
 
-from . import errors, transitions
-from .models import (
+from .. import errors, transitions
+from ..models import (
     Company,
     CompanyInvitation,
     CompanyStatus,

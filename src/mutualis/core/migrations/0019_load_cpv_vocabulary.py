@@ -52,6 +52,6 @@ def unload(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0017_cpv_code")]
+    dependencies = [("core", "0018_cpv_code")]
 
     operations = [migrations.RunPython(load, unload)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0016_redact_links_in_stored_emails'),
+        ('core', '0017_french_text_search'),
     ]
 
     operations = [
