@@ -103,6 +103,7 @@ def _reseed_migration_data() -> None:
     for module, function in [
         ("mutualis.core.migrations.0002_service_catalogue", "add_catalogue"),
         ("mutualis.core.migrations.0010_name_this_instance", "name_this_instance"),
+        ("mutualis.core.migrations.0019_load_cpv_vocabulary", "load"),
         ("mutualis.identity.migrations.0002_roles", "add_roles"),
         ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
     ]:

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "mutualis.core",
     "mutualis.identity",
     "mutualis.companies",
+    "mutualis.procurement",
     "mutualis.directory",
     "mutualis.backoffice",
     "django.contrib.auth",

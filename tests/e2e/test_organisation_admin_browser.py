@@ -31,7 +31,8 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def communes(transactional_db):
-    """Semur subscribes to procurement, Montbard to legality; each has its own trail."""
+    """Semur subscribes to the signature workflow, Montbard to legality; each has its own
+    trail."""
     operator = OrganisationFactory(name="Groupement numérique", kind="operator", siren="")
     staff = identity.ensure_user(email="operateur@example.org", password=PASSWORD)
     staff_membership = identity.grant_membership(
@@ -46,7 +47,7 @@ def communes(transactional_db):
     neighbour = identity.ensure_user(email="sacha@example.org", password=PASSWORD)
     identity.grant_membership(actor=None, user=neighbour, organisation=montbard, roles=["buyer"])
     subscriptions.subscribe(
-        actor=staff_membership, organisation_id=semur.pk, service_code="procurement"
+        actor=staff_membership, organisation_id=semur.pk, service_code="signature"
     )
     subscriptions.subscribe(
         actor=staff_membership, organisation_id=montbard.pk, service_code="legality"
@@ -63,18 +64,18 @@ def test_organisation_administrator_journey(
     live_server, page, log_in_with_app, check_accessibility, communes
 ):
     semur, montbard = communes["semur"], communes["montbard"]
-    procurement, legality = _service_name("procurement"), _service_name("legality")
+    signature, legality = _service_name("signature"), _service_name("legality")
 
     # --- Their organisation's space (they act for it alone, so they land in it): the
-    # services it subscribes to, and only those; procurement is not provided by any
-    # context of this instance yet, so it is listed as not available, without a link.
+    # services it subscribes to, and only those; the signature workflow is not provided by
+    # any context of this instance yet, so it is listed as not available, without a link.
     log_in_with_app(page, communes["admin"].email, communes["admin_secret"])
     assert urlsplit(page.url).path == "/o/semur/"
     assert page.locator("html").get_attribute("lang") == "fr"
     # Pico's stylesheet is loaded: axe's contrast checks depend on it.
     assert "system-ui" in page.evaluate("getComputedStyle(document.body).fontFamily")
     services = page.locator("#services-title + ul")
-    expect(services).to_contain_text(procurement)
+    expect(services).to_contain_text(signature)
     expect(services).to_contain_text(t("not available yet on this platform"))
     expect(services.get_by_role("link")).to_have_count(0)
     expect(page.get_by_text(legality)).to_have_count(0)

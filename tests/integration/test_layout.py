@@ -49,7 +49,7 @@ def test_an_organisation_page_lists_its_services(client, agent_a, in_scope_of):
     """A subscribed service no context provides yet is listed as not available, unlinked."""
     with in_scope_of(agent_a.organisation):
         Subscription.objects.create(
-            organisation=agent_a.organisation, service_id="procurement", since=date(2025, 1, 1)
+            organisation=agent_a.organisation, service_id="signature", since=date(2025, 1, 1)
         )
     client.force_login(agent_a.user)
 
@@ -57,9 +57,9 @@ def test_an_organisation_page_lists_its_services(client, agent_a, in_scope_of):
 
     assert_accessible_skeleton(html)
     assert "Commune A" in html
-    assert "Marchés publics" in html
+    assert "Parapheur électronique" in html
     assert "not available yet on this platform" in html
-    assert org_url("organisation:service_home", code="procurement") not in html
+    assert org_url("organisation:service_home", code="signature") not in html
 
 
 @pytest.mark.django_db

@@ -38,6 +38,7 @@ from tests.factories.companies import (
     verified_person,
 )
 from tests.factories.identity import make_member
+from tests.factories.procurement import make_consultation
 from tests.mailbox import delivered_text
 from tests.plugged.models import Note, SharedNote
 
@@ -78,6 +79,9 @@ class World:
     sso_client: Any
     shared_note: Any
     logo: Any
+    consultation: Any
+    lot: Any
+    criterion: Any
     vault_document: Any
 
 
@@ -141,6 +145,24 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "file_id": w.vault_document.file_id,
         "name": w.vault_document.file.original_name,
     },
+    # A draft consultation of A, with a lot and a criterion (procurement).
+    "procurement:detail": lambda w: {"pk": w.consultation.pk},
+    "procurement:edit": lambda w: {"pk": w.consultation.pk},
+    "procurement:lot_add": lambda w: {"pk": w.consultation.pk},
+    "procurement:lot_remove": lambda w: {
+        "pk": w.consultation.pk,
+        "lot_pk": w.lot.pk,
+    },
+    "procurement:criterion_add": lambda w: {"pk": w.consultation.pk},
+    "procurement:criterion_remove": lambda w: {
+        "pk": w.consultation.pk,
+        "criterion_pk": w.criterion.pk,
+    },
+    "procurement:schedule": lambda w: {"pk": w.consultation.pk},
+    "procurement:unschedule": lambda w: {"pk": w.consultation.pk},
+    "procurement:publish": lambda w: {"pk": w.consultation.pk},
+    "procurement:cancel": lambda w: {"pk": w.consultation.pk},
+    "consultations:detail": lambda w: {"pk": w.consultation.pk},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
@@ -195,9 +217,14 @@ def world(org_a, agent_a) -> World:
         actor=admin_x, email="invited.x@example.org", role="member", site_url=SITE_URL
     )
     token_x = _token_in(OutgoingEmail.objects.filter(to="invited.x@example.org").last())
+    consultation = make_consultation(
+        agent_a, lots=1, criteria=(("Prix", 100),), title=f"Draft {SECRET}"
+    )
     client = Client.objects.create(name="Tool of the operator", type=Client.Type.CONFIDENTIAL)
     with scopes_disabled():
         Note.objects.create(organisation=org_a, text=SECRET)
+        lot = consultation.lots.get()
+        criterion = consultation.criteria.get()
         shared = SharedNote.for_organisation.create(
             organisation=org_a, company=company_x, text=SECRET
         )
@@ -217,6 +244,9 @@ def world(org_a, agent_a) -> World:
         sso_client=client,
         shared_note=shared,
         logo=_logo_of(org_a),
+        consultation=consultation,
+        lot=lot,
+        criterion=criterion,
         vault_document=add_vault_document(admin_x, title=SECRET),
     )
 

@@ -10,6 +10,7 @@ from .organisations import (
     Service,
     Subscription,
 )
+from .reference import CpvCode
 from .tenancy import OrganisationOwned, TwoPartyOwned
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "AuditEventContext",
     "AuditSubject",
+    "CpvCode",
     "EmailAttachment",
     "FeeCategory",
     "Instance",

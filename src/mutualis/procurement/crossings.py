@@ -1,0 +1,121 @@
+"""Where the procurement context reads across members, each saying why
+(``registry.crossing``). ``scopes_disabled()`` appears only in modules named
+``crossings.py`` (a test checks it).
+
+What a member published is public: the portal lists every member's published
+consultations, and the page of each one shows its lots and criteria. These crossings
+read the published states only (``PUBLIC_STATES``), never a draft or a scheduled one, and
+hand out evaluated rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Page
+from django.db.models import Prefetch, Q
+from django_scopes import scopes_disabled
+
+from mutualis.core.crossings import evaluated_page
+from mutualis.core.registry import crossing
+from mutualis.core.search import contains_folded, query_words
+
+from .models import PUBLIC_STATES, AwardCriterion, Consultation, Lot, State
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class PublicFilters:
+    text: str = ""
+    buyer: str = ""  # an organisation's slug
+    procedure: str = ""
+    category: str = ""
+    status: str = ""  # "open", "closed" or ""
+
+
+@crossing
+def public_consultations_page(
+    filters: PublicFilters, *, now: datetime, page: Any = 1
+) -> Page[Consultation]:
+    """The public portal lists the published consultations of every member: public
+    facts, filtered as a visitor asked."""
+    with scopes_disabled():
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES)
+        for _raw, folded in query_words(filters.text):
+            rows = rows.filter(contains_folded("search_text", folded))
+        if filters.buyer:
+            rows = rows.filter(organisation__slug=filters.buyer)
+        if filters.procedure:
+            rows = rows.filter(procedure=filters.procedure)
+        if filters.category:
+            rows = rows.filter(category=filters.category)
+        # Open is computed from the deadline now, never from the state the job records.
+        is_open = Q(state=State.PUBLISHED, response_deadline__gt=now)
+        if filters.status == "open":
+            rows = rows.filter(is_open)
+        elif filters.status == "closed":
+            rows = rows.exclude(is_open)
+        rows = rows.select_related("organisation").order_by("-published_at", "-pk")
+        return evaluated_page(rows, page, PER_PAGE)
+
+
+@crossing
+def public_consultation(consultation_id: int) -> Consultation | None:
+    """The public page of one published consultation, with its lots and criteria: what
+    its buyer published for every business to read."""
+    with scopes_disabled():
+        consultation = (
+            Consultation.objects.filter(pk=consultation_id, state__in=PUBLIC_STATES)
+            .select_related("organisation")
+            .prefetch_related(
+                Prefetch("lots", queryset=Lot.objects.order_by("number")),
+                Prefetch("criteria", queryset=AwardCriterion.objects.order_by("position", "pk")),
+            )
+            .first()
+        )
+        if consultation is not None:
+            # Read now, while the scopes are off: the page renders them afterwards.
+            list(consultation.lots.all())
+            list(consultation.criteria.all())
+        return consultation
+
+
+@crossing
+def public_buyers() -> list[tuple[str, str]]:
+    """The members that published at least one consultation, for the portal's buyer
+    filter: (slug, name), public facts."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            .values_list("organisation__slug", "organisation__name")
+            .distinct()
+            .order_by("organisation__name")
+        )
+
+
+@crossing
+def recent_public_consultations_of(organisation_id: int, *, limit: int = 10) -> list[Consultation]:
+    """A member's public page in the directory lists its latest published consultations
+    (its buyer profile): public facts."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(
+                organisation_id=organisation_id, state__in=PUBLIC_STATES
+            ).order_by("-published_at", "-pk")[:limit]
+        )
+
+
+@crossing
+def due_consultations(*, now: datetime) -> list[tuple[int, int]]:
+    """The periodic job finds, across every member, the consultations whose planned
+    publication or deadline has come (``next_check``): identifiers only; each is then
+    moved inside its own member's scope."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(next_check__lte=now)
+            .order_by("next_check", "pk")
+            .values_list("pk", "organisation_id")
+        )

@@ -1,0 +1,194 @@
+"""The procurement context's demo data: consultations of two demo members, in every state
+(a step of ``mutualis seed_demo``, after the accounts).
+
+Written through the services, as the demo's buyer (Camille Bernard, buyer at Dijon and at
+Dijon Métropole), so that each one has its audit events. A closed consultation needs a
+deadline in the past, which a buyer can never enter: it is published with ``now`` set
+back in time, then the periodic job's own service closes it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django_scopes import scope
+
+from mutualis.core.demo import demo_organisation
+from mutualis.identity.models import Membership
+
+from . import deadlines, services
+from .models import Consultation
+from .services import ConsultationInput, LotInput
+
+BUYER_EMAIL = "mairie@dijon.localhost"
+
+# (member, reference, title, object, procedure, category, main CPV, days to the deadline,
+#  lots [(title, CPV codes, value)], criteria [(label, weight)], what becomes of it)
+CONSULTATIONS: list[tuple[Any, ...]] = [
+    (
+        "commune:21231",
+        "DEMO-2027-001",
+        "Rénovation énergétique de l'école Jean-Jaurès",
+        "Isolation par l'extérieur, remplacement des menuiseries et de la chaufferie.",
+        "adapted",
+        "works",
+        "45000000",
+        30,
+        [
+            ("Isolation thermique par l'extérieur", ["45321000"], "180000"),
+            ("Menuiseries extérieures", ["45421000"], "95000"),
+            ("Chauffage et ventilation", ["45331000"], "120000"),
+        ],
+        [("Prix", 40), ("Valeur technique", 50), ("Performances environnementales", 10)],
+        "open",
+    ),
+    (
+        "commune:21231",
+        "DEMO-2027-002",
+        "Fourniture de repas pour la restauration scolaire",
+        "Fourniture et livraison en liaison froide de repas pour les écoles de la ville.",
+        "open",
+        "supplies",
+        "15894000",
+        45,
+        [],
+        [("Prix", 30), ("Qualité des produits", 50), ("Circuits courts", 20)],
+        "open",
+    ),
+    (
+        "commune:21231",
+        "DEMO-2027-003",
+        "Entretien des espaces verts",
+        "Tonte, taille et entretien des parcs et jardins municipaux.",
+        "adapted",
+        "services",
+        "77310000",
+        40,
+        [],
+        [("Prix", 60), ("Valeur technique", 40)],
+        "scheduled",
+    ),
+    (
+        "epci:242100410",
+        "DEMO-MET-2027-01",
+        "Maintenance du réseau de vidéoprotection",
+        "Maintenance préventive et corrective des caméras et du réseau de transmission.",
+        "adapted",
+        "services",
+        "50343000",
+        20,
+        [
+            ("Maintenance des caméras", ["50343000"], "60000"),
+            ("Réseau de transmission", ["32412000"], "40000"),
+        ],
+        [("Prix", 50), ("Valeur technique", 50)],
+        "closed",
+    ),
+    (
+        "epci:242100410",
+        "DEMO-MET-2027-02",
+        "Acquisition de véhicules électriques utilitaires",
+        "Achat de douze véhicules utilitaires légers électriques et de leurs bornes.",
+        "open",
+        "supplies",
+        "34144900",
+        35,
+        [],
+        [("Prix", 60), ("Autonomie et garanties", 40)],
+        "cancelled",
+    ),
+    (
+        "epci:242100410",
+        "DEMO-MET-2027-03",
+        "Étude de faisabilité d'un réseau de chaleur",
+        "Étude technique et économique d'un réseau de chaleur urbain alimenté en biomasse.",
+        "adapted",
+        "services",
+        "71314310",
+        25,
+        [],
+        [],
+        "open",
+    ),
+]
+
+
+def _buyer(member_key: str) -> Membership:
+    organisation = demo_organisation(member_key)
+    return Membership.objects.get(organisation=organisation, user__email=BUYER_EMAIL)
+
+
+def _noon_in_paris(moment: datetime) -> datetime:
+    """Deadlines at noon, Paris time, as buyers set them."""
+    return deadlines.from_paris(deadlines.to_paris(moment).replace(hour=12, minute=0))
+
+
+def seed_consultations(stdout: Any) -> None:
+    now = timezone.now().replace(second=0, microsecond=0)
+    created = 0
+    for row in CONSULTATIONS:
+        member, reference, title, obj, procedure, category, main_cpv, days = row[:8]
+        lots, criteria, fate = row[8:]
+        actor = _buyer(member)
+        with scope(organisation=actor.organisation_id):
+            if Consultation.objects.filter(
+                organisation_id=actor.organisation_id, reference=reference
+            ).exists():
+                continue
+            # A closed one ran in the past: its dates are set back by its deadline and a day.
+            start = now - timedelta(days=days + 1) if fate == "closed" else now
+            data = ConsultationInput(
+                reference=reference,
+                title=title,
+                object=obj,
+                description=f"<p>{obj}</p><p>Le dossier de consultation sera mis en ligne.</p>",
+                procedure=procedure,
+                category=category,
+                main_cpv=main_cpv,
+                place_of_execution=actor.organisation.name,
+                estimated_value=sum((Decimal(v) for _t, _c, v in lots), Decimal(0)) or None,
+                questions_deadline=_noon_in_paris(start + timedelta(days=days - 7)),
+                response_deadline=_noon_in_paris(start + timedelta(days=days)),
+                contact=f"Service de la commande publique — {actor.organisation.name}",
+                signature_required=procedure == "open",
+            )
+            consultation = services.create_consultation(actor=actor, data=data)
+            for number, (lot_title, codes, value) in enumerate(lots, start=1):
+                services.add_lot(
+                    actor=actor,
+                    consultation_id=consultation.pk,
+                    data=LotInput(
+                        number=number,
+                        title=lot_title,
+                        cpv_codes=codes,
+                        estimated_value=Decimal(value),
+                    ),
+                )
+            for label, weight in criteria:
+                services.add_criterion(
+                    actor=actor, consultation_id=consultation.pk, label=label, weight=weight
+                )
+            if fate == "scheduled":
+                services.schedule_consultation(
+                    actor=actor, consultation_id=consultation.pk, publish_at=now + timedelta(days=2)
+                )
+            elif fate in ("open", "cancelled"):
+                services.publish_consultation(actor=actor, consultation_id=consultation.pk)
+            elif fate == "closed":
+                services.publish_consultation(
+                    actor=actor, consultation_id=consultation.pk, now=start
+                )
+            if fate == "cancelled":
+                services.cancel_consultation(
+                    actor=actor,
+                    consultation_id=consultation.pk,
+                    kind="discontinued",
+                    reason="Le besoin est redéfini : une nouvelle consultation sera publiée.",
+                )
+            created += 1
+    # Records what time decided (the closed one), as the periodic job would.
+    services.advance_due_consultations(now=now)
+    stdout.write(f"  {created} demo consultations created (procurement).")

@@ -1,0 +1,11 @@
+"""Background jobs of the procurement context: each only calls services, and is
+idempotent (the scheduler or a retry may run it twice)."""
+
+from django_tasks import task
+
+from . import services
+
+
+@task()
+def advance_consultations() -> dict[str, int]:
+    return services.advance_due_consultations()
