@@ -314,6 +314,11 @@ def test_a_disguised_executable_inside_an_archive_is_refused():
         store(make_zip([("CCAP.pdf", PDF), ("plan.dwg", ELF)]), "DCE.zip")
 
 
+def test_an_empty_entry_named_like_a_program_is_refused():
+    with pytest.raises(errors.FileExecutable):
+        store(make_zip([("CCAP.pdf", PDF), ("setup.exe", b"")]), "DCE.zip")
+
+
 def test_an_entry_whose_bytes_contradict_its_name_is_refused():
     with pytest.raises(errors.FileNameContradictsType):
         store(make_zip([("CCTP.docx", PDF)]), "DCE.zip")

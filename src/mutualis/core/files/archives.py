@@ -40,7 +40,14 @@ from typing import IO
 from django.conf import settings
 
 from . import errors
-from .policies import ZIP_CONTAINER_TYPES, ZIP_TYPE, Policy, check_type
+from .policies import (
+    EXECUTABLE_EXTENSIONS,
+    ZIP_CONTAINER_TYPES,
+    ZIP_TYPE,
+    Policy,
+    check_type,
+    extension_of,
+)
 from .sniff import SNIFF_BYTES, sniff_content_type
 
 READ_BYTES = 1024 * 1024
@@ -131,7 +138,13 @@ class _Inspection:
                 if info.is_dir():
                     continue
                 head = self._stream(archive, info, label=label)
-                if containers_only or not head:
+                if containers_only:
+                    continue
+                if not head:
+                    # An empty file has no type to read; its name may still be a program's.
+                    entry_name = info.filename.rsplit("/", 1)[-1]
+                    if extension_of(entry_name) in EXECUTABLE_EXTENSIONS:
+                        raise errors.FileExecutable(name=entry_name)
                     continue
                 self._judge_entry(archive, info, head, label=label, depth=depth)
 
