@@ -17,9 +17,11 @@ from django.test import RequestFactory
 
 from mutualis.core.files import (
     ZipEntry,
+    open_stored_file,
     register_owner,
     serve_zip,
     store_file,
+    store_zip,
     unregister_owner,
     zip_stream,
 )
@@ -142,3 +144,17 @@ def test_files_past_4_gib_get_zip64_records(settings):
     signature, version_needed = struct.unpack("<4sH", first[:6])
     assert signature == b"PK\x03\x04"
     assert version_needed >= 45  # ZIP64
+
+
+def test_an_archive_of_files_that_never_change_can_be_stored_once():
+    files = [stored(f"Pièce {n}.pdf", 100_000) for n in range(3)]
+    archive = store_zip(
+        entries=[f for f, _data in files], name="DCE v2", owner_kind=OWNER, owner_ref="7"
+    )
+    assert archive.original_name == "DCE v2.zip"
+    assert archive.content_type == "application/zip"
+    assert (archive.owner_kind, archive.owner_ref) == (OWNER, "7")
+    with open_stored_file(archive) as file, zipfile.ZipFile(file) as reread:
+        contents = [reread.read(info) for info in reread.infolist()]
+    assert contents == [data for _f, data in files]
+    assert archive.size == len(zip_stream([f for f, _data in files]))

@@ -12,7 +12,9 @@
   set_bytes=…)`` applies it, refusing executables, disguised types and hostile ZIP
   archives (``archives.inspect_zip``). ``consultation_documents`` is registered here.
 - ``serve_zip(request, entries, name)`` streams several stored files as one ZIP
-  archive (``ZipEntry(stored_file, path=…)``), once the caller has checked permissions.
+  archive (``ZipEntry(stored_file, path=…)``), once the caller has checked permissions;
+  ``store_zip(entries=…, name=…, owner_kind=…)`` archives files that never change once,
+  to serve the archive like any file (sendfile).
 """
 
 from . import errors
@@ -28,7 +30,7 @@ from .policies import (
     unregister_policy,
 )
 from .store import DOCUMENT_TYPES, IMAGE_TYPES, open_stored_file, store_file
-from .zips import ZipEntry, serve_zip, zip_stream
+from .zips import ZipEntry, serve_zip, store_zip, zip_stream
 
 __all__ = [
     "CONSULTATION_DOCUMENTS",
@@ -50,6 +52,7 @@ __all__ = [
     "sanitise_name",
     "serve_zip",
     "store_file",
+    "store_zip",
     "unique_names",
     "unregister_owner",
     "unregister_policy",
