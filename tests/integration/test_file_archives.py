@@ -358,3 +358,13 @@ def test_an_inspected_archive_is_stored_whole():
     assert stored.size == len(archive)
     with zipfile.ZipFile(storages["files"].open(stored.key)) as reread:
         assert reread.read("RC.pdf") == PDF
+
+
+def test_a_bomb_inside_a_nested_archive_is_refused():
+    """The outer archive looks harmless (its entry, a ZIP, does not compress); the ZIP
+    inside is read through the outer one and its own central directory judged."""
+    inner = make_zip([("notice.txt", b"\x00" * (20 * MB))])
+    with pytest.raises(errors.ArchiveRatioTooHigh) as excinfo:
+        store(make_zip([("CCAP.pdf", PDF), ("annexes.zip", inner)]), "DCE.zip")
+    assert "DCE.zip / annexes.zip" in str(excinfo.value.message)
+    assert nothing_stored()
