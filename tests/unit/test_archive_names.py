@@ -28,6 +28,15 @@ def test_folders_are_kept_and_their_parts_cleaned():
     ]
 
 
+def test_windows_device_names_are_renamed():
+    assert unique_names(["CON.pdf", "Lot 1/nul", "aux.tar.gz", "CONSIGNES.pdf"]) == [
+        "_CON.pdf",
+        "Lot 1/_nul",
+        "_aux.tar.gz",
+        "CONSIGNES.pdf",
+    ]
+
+
 def test_a_path_with_nothing_left_is_refused():
     with pytest.raises(errors.FileNameRequired):
         unique_names(["../.."])

@@ -21,6 +21,11 @@ MAX_EXTENSION_LENGTH = 16
 _PATH_SEPARATORS = re.compile(r"[/\\]")
 # Characters Windows refuses in a file name (a colon would also read as a drive letter).
 _WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+# Device names Windows will not extract a file under, whatever the extension.
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10))}
+    | {f"LPT{n}" for n in range(1, 10)}
+)
 
 
 def sanitise_name(name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -54,9 +59,10 @@ def unique_names(paths: Iterable[str]) -> list[str]:
 
     Each path is split on slashes and backslashes; every part is sanitised like a file
     name (so no ``..``, no absolute path, no control character survives) and the
-    characters Windows refuses become ``_``; the parts are joined with ``/``. Names that
-    collide once case and Unicode form are ignored (as on Windows and macOS, where the
-    second would overwrite the first) get `` (2)``, `` (3)``… before their extension.
+    characters Windows refuses become ``_`` (its device names, ``CON.pdf``, get a leading
+    ``_``); the parts are joined with ``/``. Names that collide once case and Unicode
+    form are ignored (as on Windows and macOS, where the second would overwrite the
+    first) get `` (2)``, `` (3)``… before their extension.
     """
     taken: set[str] = set()
     result = []
@@ -64,7 +70,7 @@ def unique_names(paths: Iterable[str]) -> list[str]:
         parts = [part for part in _PATH_SEPARATORS.split(path or "") if part.strip(" .")]
         if not parts:
             raise FileNameRequired()
-        safe = "/".join(_WINDOWS_FORBIDDEN.sub("_", sanitise_name(part)) for part in parts)
+        safe = "/".join(_portable(part) for part in parts)
         candidate, number = safe, 1
         while _folded(candidate) in taken:
             number += 1
@@ -77,6 +83,13 @@ def unique_names(paths: Iterable[str]) -> list[str]:
         taken.add(_folded(candidate))
         result.append(candidate)
     return result
+
+
+def _portable(part: str) -> str:
+    part = _WINDOWS_FORBIDDEN.sub("_", sanitise_name(part))
+    if part.split(".", 1)[0].upper() in _WINDOWS_DEVICES:
+        part = f"_{part}"
+    return part
 
 
 def _folded(name: str) -> str:
