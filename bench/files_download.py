@@ -81,13 +81,16 @@ http {{
 
 
 @contextmanager
-def nginx(root: Path) -> Iterator[str]:
-    """Debian's nginx serving ``root`` on a free loopback port; stopped at the end."""
+def nginx(root: Path, pids: list[int] | None = None) -> Iterator[str]:
+    """Debian's nginx serving ``root`` on a free loopback port; stopped at the end. Its
+    master's process id is appended to ``pids`` when given."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="mutualis-bench-nginx-") as tmp:
         conf = Path(tmp) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, root=root))
         server = subprocess.Popen([NGINX, "-p", tmp, "-e", f"{tmp}/error.log", "-c", str(conf)])
+        if pids is not None:
+            pids.append(server.pid)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 10

@@ -45,6 +45,16 @@ def _ram_gib() -> str:
     return "unknown"
 
 
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.platform()
+
+
 def _git(*args: str) -> str:
     try:
         return subprocess.run(
@@ -63,6 +73,7 @@ def machine(postgres_version: str = "") -> list[tuple[str, str]]:
         ("Date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("CPU", f"{_cpu_model()} ({os.cpu_count()} CPUs, nproc)"),
         ("RAM", _ram_gib()),
+        ("OS", _os_name()),
         # Shared machines: a busy neighbour slows every figure alike, not the ratios.
         ("Load average (1, 5 min), at the end", "{:.2f}, {:.2f}".format(*os.getloadavg()[:2])),
         ("Python", platform.python_version()),

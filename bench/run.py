@@ -17,6 +17,7 @@ BENCHMARKS = [
     "token_throughput",
     "directory",
     "files_download",
+    "files",
 ]
 
 HERE = Path(__file__).resolve().parent

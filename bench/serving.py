@@ -132,13 +132,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(plat: Platform, *, workers: int) -> Iterator[str]:
-    """Serve the platform with gunicorn sync workers on 127.0.0.1; yield its address."""
+def gunicorn(
+    plat: Platform, *, workers: int, app: str = "mutualis.wsgi:application"
+) -> Iterator[str]:
+    """Serve the platform with gunicorn sync workers on 127.0.0.1; yield its address.
+    ``app`` may name a module of bench/ that wraps the platform (bench/zip_app.py)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
         str(BIN / "gunicorn"),
-        "mutualis.wsgi:application",
+        app,
+        "--pythonpath",
+        str(Path(__file__).resolve().parent),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

@@ -371,6 +371,26 @@ elif MUTUALIS_FILE_STORAGE == "s3":
 else:
     raise ImproperlyConfigured("MUTUALIS_FILE_STORAGE must be 'local' or 's3'")
 
+# --- File archives: accepted-type policies, ZIP inspection (mutualis.core.files) ------
+# Limits of a policy that sets none of its own (policies.py): a file, and a set of files
+# such as a consultation's documents.
+MUTUALIS_FILES_POLICY_MAX_FILE_BYTES = env.int(
+    "MUTUALIS_FILES_POLICY_MAX_FILE_BYTES", default=2 * 1024**3
+)
+MUTUALIS_FILES_POLICY_MAX_SET_BYTES = env.int(
+    "MUTUALIS_FILES_POLICY_MAX_SET_BYTES", default=10 * 1024**3
+)
+# A ZIP archive is inspected before it is stored (archives.py): entries and uncompressed
+# bytes counted over every level, the expansion ratio of an entry and of the whole, and
+# how many archives deep (the archive sent is level 1).
+MUTUALIS_ARCHIVE_MAX_ENTRIES = env.int("MUTUALIS_ARCHIVE_MAX_ENTRIES", default=10_000)
+MUTUALIS_ARCHIVE_MAX_UNCOMPRESSED_BYTES = env.int(
+    "MUTUALIS_ARCHIVE_MAX_UNCOMPRESSED_BYTES", default=4 * 1024**3
+)
+MUTUALIS_ARCHIVE_MAX_RATIO = env.int("MUTUALIS_ARCHIVE_MAX_RATIO", default=100)
+MUTUALIS_ARCHIVE_MAX_DEPTH = env.int("MUTUALIS_ARCHIVE_MAX_DEPTH", default=2)
+# --- end of file archives --------------------------------------------------------------
+
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("MUTUALIS_FROM_EMAIL", default="Mutualis <noreply@localhost>")

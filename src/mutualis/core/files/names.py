@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from .errors import FileNameRequired
 
@@ -18,6 +19,13 @@ MAX_NAME_LENGTH = 200
 MAX_EXTENSION_LENGTH = 16
 
 _PATH_SEPARATORS = re.compile(r"[/\\]")
+# Characters Windows refuses in a file name (a colon would also read as a drive letter).
+_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
+# Device names Windows will not extract a file under, whatever the extension.
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10))}
+    | {f"LPT{n}" for n in range(1, 10)}
+)
 
 
 def sanitise_name(name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
@@ -44,3 +52,45 @@ def sanitise_name(name: str, *, max_length: int = MAX_NAME_LENGTH) -> str:
         else:
             name = name[:max_length].rstrip(" .")
     return name
+
+
+def unique_names(paths: Iterable[str]) -> list[str]:
+    """Safe, distinct entry names for an archive, in the order given.
+
+    Each path is split on slashes and backslashes; every part is sanitised like a file
+    name (so no ``..``, no absolute path, no control character survives) and the
+    characters Windows refuses become ``_`` (its device names, ``CON.pdf``, get a leading
+    ``_``); the parts are joined with ``/``. Names that collide once case and Unicode
+    form are ignored (as on Windows and macOS, where the second would overwrite the
+    first) get `` (2)``, `` (3)``… before their extension.
+    """
+    taken: set[str] = set()
+    result = []
+    for path in paths:
+        parts = [part for part in _PATH_SEPARATORS.split(path or "") if part.strip(" .")]
+        if not parts:
+            raise FileNameRequired()
+        safe = "/".join(_portable(part) for part in parts)
+        candidate, number = safe, 1
+        while _folded(candidate) in taken:
+            number += 1
+            folder, slash, leaf = safe.rpartition("/")
+            stem, dot, extension = leaf.rpartition(".")
+            if not dot or not stem:
+                stem, extension = leaf, ""
+            leaf = f"{stem} ({number}){'.' if extension else ''}{extension}"
+            candidate = f"{folder}{slash}{leaf}"
+        taken.add(_folded(candidate))
+        result.append(candidate)
+    return result
+
+
+def _portable(part: str) -> str:
+    part = _WINDOWS_FORBIDDEN.sub("_", sanitise_name(part))
+    if part.split(".", 1)[0].upper() in _WINDOWS_DEVICES:
+        part = f"_{part}"
+    return part
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()

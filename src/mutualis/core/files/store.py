@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Collection, Iterator
 from typing import IO
 
-import magic
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
@@ -16,13 +15,13 @@ from django.core.files.storage import Storage, storages
 from mutualis.core.models import StoredFile
 
 from . import errors
+from .archives import inspect_zip
 from .names import sanitise_name
 from .owners import get_owner
+from .policies import ZIP_CONTAINER_TYPES, ZIP_TYPE, check_set_size, check_type, get_policy
+from .sniff import SNIFF_BYTES, sniff_content_type
 
 STORAGE_ALIAS = "files"
-# libmagic recognises every format below from its first bytes; office documents (ZIP
-# containers) need the names of the first members, within the first few KiB.
-SNIFF_BYTES = 64 * 1024
 CHUNK_BYTES = 1024 * 1024
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
@@ -51,11 +50,6 @@ DOCUMENT_TYPES = frozenset(
 
 def file_storage() -> Storage:
     return storages[STORAGE_ALIAS]
-
-
-def sniff_content_type(head: bytes) -> str:
-    """The MIME type libmagic reads from the first bytes of a file."""
-    return str(magic.from_buffer(head, mime=True))
 
 
 class _Measured(File[bytes]):
@@ -101,6 +95,8 @@ def store_file(
     owner_ref: str = "",
     allowed_types: Collection[str] = DOCUMENT_TYPES,
     max_size: int | None = None,
+    policy: str | None = None,
+    set_bytes: int = 0,
 ) -> StoredFile:
     """Store ``file`` (seekable, read from its start) for ``owner_kind`` and return its row.
 
@@ -109,32 +105,55 @@ def store_file(
     with nothing left once sanitised. The bytes are on disk (fsynced) before the row is
     written; call it inside the caller's transaction: a rollback leaves an unreferenced
     object in the storage, never a row without its bytes.
+
+    With ``policy`` (the code of a registered policy, ``policies.py``), the policy decides
+    instead of ``allowed_types``: types and names checked from the bytes, executables
+    refused, its file limit (unless ``max_size``), the set limit counted from
+    ``set_bytes`` (what the set, e.g. a consultation's files, already holds), and ZIP
+    archives inspected entry by entry (``archives.py``) before anything is written.
     """
     if get_owner(owner_kind) is None:
         raise ValueError(f"owner kind {owner_kind!r} is not registered")
-    limit = settings.MUTUALIS_FILES_MAX_BYTES if max_size is None else max_size
+    rules = get_policy(policy) if policy is not None else None
+    if max_size is not None:
+        limit = max_size
+    elif rules is not None:
+        limit = rules.file_limit()
+    else:
+        limit = settings.MUTUALIS_FILES_MAX_BYTES
     display_name = sanitise_name(name)
     declared = getattr(file, "size", None)
     if declared is not None and declared > limit:
         raise errors.FileTooLarge(limit=limit)
+    if declared is not None and rules is not None:
+        check_set_size(rules, set_bytes=set_bytes, adding=declared)
     file.seek(0)
     head = file.read(SNIFF_BYTES)
     file.seek(0)
     if not head:
         raise errors.FileEmpty()
     content_type = sniff_content_type(head)
-    if content_type not in allowed_types:
-        raise errors.FileTypeNotAllowed()
-
-    stored_id = uuid.uuid4()
-    key = f"{stored_id.hex[:2]}/{stored_id.hex}"
     source = file.file if isinstance(file, File) else file
     if source is None:
         raise ValueError("the file is closed")
+    if rules is None:
+        if content_type not in allowed_types:
+            raise errors.FileTypeNotAllowed()
+    else:
+        check_type(rules, name=display_name, head=head, content_type=content_type)
+        if rules.inspect_archives and content_type in (ZIP_TYPE, *ZIP_CONTAINER_TYPES):
+            inspect_zip(
+                source, name=display_name, policy=rules if content_type == ZIP_TYPE else None
+            )
+
+    stored_id = uuid.uuid4()
+    key = f"{stored_id.hex[:2]}/{stored_id.hex}"
     measured = _Measured(source, max_size=limit)
     storage = file_storage()
     key = storage.save(key, measured)
     try:
+        if rules is not None:
+            check_set_size(rules, set_bytes=set_bytes, adding=measured.measured)
         return StoredFile.objects.create(
             id=stored_id,
             key=key,
@@ -166,6 +185,7 @@ def local_path(stored_file: StoredFile) -> str | None:
 __all__ = [
     "DOCUMENT_TYPES",
     "IMAGE_TYPES",
+    "SNIFF_BYTES",
     "file_storage",
     "local_path",
     "open_stored_file",
