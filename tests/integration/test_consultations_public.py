@@ -154,3 +154,18 @@ def test_the_directory_page_of_a_member_lists_its_consultations(client, buyer, o
 def test_every_page_leads_anyone_to_the_public_consultations(client):
     home = client.get(reverse("core:home")).content.decode()
     assert f'href="{LIST}"' in home
+
+
+def test_the_search_reads_the_description_and_excludes_words(client, buyer):
+    make_consultation(
+        buyer,
+        title="Travaux de couverture",
+        description="<p>Remplacement des <strong>ardoises</strong> de l'école.</p>",
+        publish=True,
+    )
+    make_consultation(buyer, reference="2", title="Travaux de voirie", publish=True)
+
+    assert titles(client.get(LIST, {"q": "ecole"})) == ["Travaux de couverture"]
+    assert titles(client.get(LIST, {"q": "travaux -voirie"})) == ["Travaux de couverture"]
+    # Tags are not words of the document.
+    assert titles(client.get(LIST, {"q": "strong"})) == []

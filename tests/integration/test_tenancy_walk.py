@@ -148,6 +148,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     # A draft consultation of A, with a lot and a criterion (procurement).
     "procurement:detail": lambda w: {"pk": w.consultation.pk},
     "procurement:edit": lambda w: {"pk": w.consultation.pk},
+    "procurement:espd": lambda w: {"pk": w.consultation.pk},
     "procurement:lot_add": lambda w: {"pk": w.consultation.pk},
     "procurement:lot_remove": lambda w: {
         "pk": w.consultation.pk,

@@ -98,6 +98,11 @@ def query_text(text: str) -> str:
     return text if search.query_words(text) else ""
 
 
+def _spelled(text: str) -> str:
+    # "st michel" finds "Saint-Michel", as the folded search does (core.search).
+    return " ".join(search.spelled_out(word) for word in text.split())
+
+
 def matching(queryset: QuerySet[M], text: str) -> QuerySet[M]:
     """The rows whose document matches the query ``text`` (all of them when it holds no
     word)."""
@@ -105,9 +110,8 @@ def matching(queryset: QuerySet[M], text: str) -> QuerySet[M]:
     if not text:
         return queryset
     if _on_postgresql(queryset):
-        return queryset.filter(
-            search_vector=SearchQuery(text, config=CONFIG, search_type="websearch")
-        )
+        query = SearchQuery(_spelled(text), config=CONFIG, search_type="websearch")
+        return queryset.filter(search_vector=query)
     # SQLite: every word is required, "-word" excluded; quotes and "or" are not read.
     condition = Q()
     for raw, folded in search.query_words(text.replace('"', " ")):
@@ -127,7 +131,7 @@ def by_relevance(queryset: QuerySet[M], text: str, *, then: str = "-pk") -> Quer
     text = query_text(text)
     if not text or not _on_postgresql(queryset):
         return queryset.order_by(then)
-    query = SearchQuery(text, config=CONFIG, search_type="websearch")
+    query = SearchQuery(_spelled(text), config=CONFIG, search_type="websearch")
     rank = SearchRank(F("search_vector"), query, cover_density=True)
     ranked: QuerySet[M] = queryset.annotate(search_rank=rank).order_by("-search_rank", then)
     return ranked

@@ -54,6 +54,11 @@ def fold(text: str) -> str:
     return " ".join(_ABBREVIATIONS.get(word, word) for word in _SEPARATORS.split(bare) if word)
 
 
+def spelled_out(word: str) -> str:
+    """A place-name abbreviation spelled out ("St" gives "saint"), any other word as is."""
+    return _ABBREVIATIONS.get(word.casefold(), word)
+
+
 def query_words(text: str) -> list[tuple[str, str]]:
     """The words of a query as typed, each with its folding: ``[(raw, folded), …]``.
 

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 from django_scopes import scopes_disabled
 
+from mutualis.core import fulltext
 from mutualis.core.crossings import evaluated_page
 from mutualis.core.registry import crossing
-from mutualis.core.search import contains_folded, query_words
 
 from .models import PUBLIC_STATES, AwardCriterion, Consultation, Lot, State
 
@@ -43,9 +43,9 @@ def public_consultations_page(
     """The public portal lists the published consultations of every member: public
     facts, filtered as a visitor asked."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES)
-        for _raw, folded in query_words(filters.text):
-            rows = rows.filter(contains_folded("search_text", folded))
+        rows: QuerySet[Consultation] = Consultation.objects.filter(state__in=PUBLIC_STATES)
+        # Words in French, whatever their accents; "a phrase", -excluded (core.fulltext).
+        rows = fulltext.matching(rows, filters.text)
         if filters.buyer:
             rows = rows.filter(organisation__slug=filters.buyer)
         if filters.procedure:

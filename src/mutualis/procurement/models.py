@@ -12,14 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from mutualis.core import fulltext
 from mutualis.core.models import OrganisationOwned
-from mutualis.core.search import fold
 
 from .vocabulary import Category, Ccag, ContractNature, PriceForm, Procedure
 
@@ -107,8 +109,11 @@ class Consultation(OrganisationOwned):
     # When the periodic job next has something to record (transitions.apply sets it):
     # the publication of a scheduled consultation, the closing of a published one.
     next_check = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
-    # Title, object and reference folded (core.search) for the public search.
+    # The public search's document (core.fulltext), written by save(): reference and
+    # title (weight A), object (B), description without its tags (C). search_text holds
+    # it folded (SQLite), search_vector as a tsvector under a GIN index (PostgreSQL).
     search_text = models.TextField(blank=True, default="", editable=False)
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -135,11 +140,16 @@ class Consultation(OrganisationOwned):
         return f"{self.reference} — {self.title}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = fold(f"{self.reference} {self.title} {self.object}")
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "search_text"}
         super().save(*args, **kwargs)
+        # The base manager: a save may come from any scope (a service, the job, the demo).
+        fulltext.index(
+            type(self)._base_manager.filter(pk=self.pk),
+            {
+                "A": [self.reference, self.title],
+                "B": [self.object],
+                "C": [strip_tags(self.description)],
+            },
+        )
 
     def is_open(self, now: datetime) -> bool:
         """Whether responses are accepted at ``now``: computed from the deadline at each

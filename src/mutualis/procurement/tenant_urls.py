@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.consultation_new, name="new"),
     path("<int:pk>/", views.consultation_detail, name="detail"),
     path("<int:pk>/edit/", views.consultation_edit, name="edit"),
+    path("<int:pk>/espd.xml", views.consultation_espd, name="espd"),
     path("<int:pk>/lots/", views.lot_add, name="lot_add"),
     path("<int:pk>/lots/<int:lot_pk>/remove/", views.lot_remove, name="lot_remove"),
     path("<int:pk>/criteria/", views.criterion_add, name="criterion_add"),

@@ -18,8 +18,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
@@ -28,7 +29,7 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import forms, selectors, services, transitions
+from . import espd_export, forms, selectors, services, transitions
 from .models import Consultation, State
 from .transitions import Event
 
@@ -124,6 +125,19 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "procurement/consultation_form.html",
         {"form": form, "consultation": consultation, "cpv_picker": _picker()},
     )
+
+
+@buyer_view
+@require_safe
+def consultation_espd(request: HttpRequest, pk: int) -> HttpResponse:
+    """The consultation's ESPD request (DUME), as ESPD-EDM XML, to download."""
+    consultation = _consultation_or_404(request, pk)
+    response = HttpResponse(
+        espd_export.export(consultation), content_type="application/xml; charset=utf-8"
+    )
+    name = f"DUME-{slugify(consultation.reference) or consultation.pk}.xml"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @buyer_view
