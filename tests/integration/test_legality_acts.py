@@ -315,3 +315,12 @@ def test_the_database_refuses_a_status_outside_the_table(member, clerk):
     act = prepare(clerk)
     with scope(organisation=member.pk), pytest.raises(IntegrityError), transaction.atomic():
         Act.objects.filter(pk=act.pk).update(status="lost")
+
+
+def test_the_services_home_leads_to_the_acts(client, member, clerk):
+    client.force_login(clerk.user)
+
+    response = client.get(org_url("organisation:service_home", code="legality"))
+
+    assert response.status_code == 302
+    assert response["Location"] == org_url("legality:acts")

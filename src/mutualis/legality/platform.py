@@ -16,6 +16,18 @@ from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
 registry.declare_urls(registry.Urls("legality/", "mutualis.legality.urls", tenant="o"))
 
+# The catalogue's row (created by core's migration) is this context's from now on: its
+# home is the acts list. The accounting flows (PES) come in a later slice.
+registry.declare_service(
+    registry.ServiceDeclaration(
+        SERVICE,
+        _("Legality control and accounting flows"),
+        _("Transmission of acts to the prefecture (@ctes) and of PES flows to the treasury."),
+        20,
+        home="legality:acts",
+    )
+)
+
 # Both roles act on the prefecture's behalf: a second factor is required.
 registry.declare_role(
     registry.RoleDeclaration(
