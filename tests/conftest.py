@@ -106,6 +106,7 @@ def _reseed_migration_data() -> None:
         ("mutualis.core.migrations.0019_load_cpv_vocabulary", "load"),
         ("mutualis.identity.migrations.0002_roles", "add_roles"),
         ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
+        ("mutualis.legality.migrations.0002_roles", "add_roles"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
 

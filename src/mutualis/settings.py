@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "mutualis.identity",
     "mutualis.companies",
     "mutualis.procurement",
+    "mutualis.legality",
     "mutualis.directory",
     "mutualis.backoffice",
     "django.contrib.auth",
@@ -340,6 +341,15 @@ MUTUALIS_VAULT_ACCEPTED_TYPES = env.list(
     ],
 )
 MUTUALIS_VAULT_REMINDER_DAYS = env.list("MUTUALIS_VAULT_REMINDER_DAYS", cast=int, default=[30, 7])
+# The legality control (@ctes): largest act with its annexes (the ministry's limit is
+# 150 MB), the mailbox the prefecture's answers go to (the envelope's AdressesRetour),
+# and the transmitter's codes that name each package (TRI, APPLI: given at homologation).
+MUTUALIS_LEGALITY_MAX_BYTES = env.int("MUTUALIS_LEGALITY_MAX_BYTES", default=150 * 1024**2)
+MUTUALIS_LEGALITY_RETURN_ADDRESS = env.str(
+    "MUTUALIS_LEGALITY_RETURN_ADDRESS", default="actes@mutualis.example.org"
+)
+MUTUALIS_LEGALITY_TRI = env.str("MUTUALIS_LEGALITY_TRI", default="EACT")
+MUTUALIS_LEGALITY_APPLI = env.str("MUTUALIS_LEGALITY_APPLI", default="MUTUALIS")
 # Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
 # the app then answers headers only and nginx sends the bytes.
 MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")

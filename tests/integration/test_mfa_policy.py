@@ -447,7 +447,13 @@ def test_the_page_shows_each_role_with_its_rule(staff_client):
     assert {code for code, _ in form.fields["required_roles"].choices} == set(
         Role.objects.values_list("code", flat=True)
     )
-    assert sorted(form.initial["required_roles"]) == ["buyer", "commission_member", "org_admin"]
+    assert sorted(form.initial["required_roles"]) == [
+        "buyer",
+        "commission_member",
+        "legality_agent",
+        "legality_sender",
+        "org_admin",
+    ]
     body = response.content.decode()
     assert "Operator staff: always required." in body
     assert f'href="{SECURITY}" aria-current="true"' in body
@@ -455,7 +461,16 @@ def test_the_page_shows_each_role_with_its_rule(staff_client):
 
 def test_saving_the_page_changes_the_rules_and_says_so(staff_client):
     response = staff_client.post(
-        SECURITY, {"required_roles": ["org_admin", "commission_member", "signatory"]}
+        SECURITY,
+        {
+            "required_roles": [
+                "org_admin",
+                "commission_member",
+                "signatory",
+                "legality_agent",
+                "legality_sender",
+            ]
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == SECURITY

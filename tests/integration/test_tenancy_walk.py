@@ -29,6 +29,8 @@ from mutualis.core.models import AuditEvent, OutgoingEmail, Service, Subscriptio
 from mutualis.core.models.organisations import LOGO_OWNER_KIND
 from mutualis.core.routes import Access, classify
 from mutualis.identity import invitations
+from mutualis.legality import services as legality_services
+from tests.factories import legality
 from tests.factories.companies import (
     SITE_URL,
     add_vault_document,
@@ -83,6 +85,7 @@ class World:
     lot: Any
     criterion: Any
     vault_document: Any
+    act: Any
 
 
 # How each route's arguments come from the world. Arguments named alike in every route
@@ -164,6 +167,10 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "procurement:publish": lambda w: {"pk": w.consultation.pk},
     "procurement:cancel": lambda w: {"pk": w.consultation.pk},
     "consultations:detail": lambda w: {"pk": w.consultation.pk},
+    "legality:act_detail": lambda w: {"pk": w.act.pk},
+    "legality:act_edit": lambda w: {"pk": w.act.pk},
+    "legality:act_validate": lambda w: {"pk": w.act.pk},
+    "legality:act_cancel": lambda w: {"pk": w.act.pk},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
@@ -249,7 +256,20 @@ def world(org_a, agent_a) -> World:
         lot=lot,
         criterion=criterion,
         vault_document=add_vault_document(admin_x, title=SECRET),
+        act=_act_of(org_a, agent_a),
     )
+
+
+def _act_of(org: Any, admin: Any) -> Any:
+    """An act of org A for the legality control, validated (its package built), whose
+    subject is the secret."""
+    org.siren = org.siren or "212100108"
+    org.save(update_fields=["siren"])
+    legality.subscribe(org)
+    legality.enrol(admin)
+    clerk = legality.legality_agent(org, "clerk.a@example.org")
+    act = legality.prepare(clerk, number="SECRET_A", subject=SECRET)
+    return legality_services.validate_act(actor=clerk, act_id=act.pk)
 
 
 def _logo_of(org: Any) -> Any:

@@ -63,7 +63,7 @@ def _make_member(org: Organisation) -> None:
             target=org,
             payload={"to": "member", "fee_category": category.code},
         )
-    for service in Service.objects.filter(code__in=["procurement", "signature"]):
+    for service in Service.objects.filter(code__in=["procurement", "legality", "signature"]):
         _, created = Subscription.objects.get_or_create(
             organisation=org, service=service, defaults={"since": date(2024, 1, 1)}
         )

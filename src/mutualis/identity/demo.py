@@ -25,7 +25,10 @@ ACCOUNTS = [
         "demo-dijon-2026",
         "Camille",
         "Bernard",
-        [("commune:21231", ["org_admin", "buyer"]), ("epci:242100410", ["buyer"])],
+        [
+            ("commune:21231", ["org_admin", "buyer", "legality_agent", "legality_sender"]),
+            ("epci:242100410", ["buyer"]),
+        ],
     ),
     (
         "secretariat@beaune.localhost",

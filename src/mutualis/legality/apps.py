@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LegalityConfig(AppConfig):
+    name = "mutualis.legality"
+    label = "legality"
+    verbose_name = _("State exchanges")
+
+    def ready(self) -> None:
+        from mutualis.core.files import register_owner
+
+        from .models import ACT_OWNER_KIND
+        from .selectors import can_read_act_file
+
+        # An act's files and its package: read by the member's legality agents and
+        # senders only, under its path (``/o/<slug>/legality/files/…``).
+        register_owner(ACT_OWNER_KIND, can_read=can_read_act_file)

@@ -1,0 +1,159 @@
+"""Errors of the legality context: a stable ``code``, a translatable ``message`` saying
+what to fix and, when the error is about one input, the ``field`` a form shows it on."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core.errors import MutualisError
+
+
+class LegalityError(MutualisError):
+    code = "legality_error"
+
+
+class TransitionNotAllowed(LegalityError):
+    code = "legality_transition_not_allowed"
+    message = _("The act's status does not allow this change.")
+
+
+class NotEnrolled(LegalityError):
+    code = "legality_not_enrolled"
+    message = _(
+        "Your organisation is not enrolled with the prefecture yet: an administrator must "
+        "fill in the enrolment first."
+    )
+
+
+class SirenMissing(LegalityError):
+    code = "legality_siren_missing"
+    message = _(
+        "Your organisation has no SIREN number in the directory: ask the operator to add it."
+    )
+
+
+class ConventionReferenceRequired(LegalityError):
+    code = "legality_convention_reference_required"
+    field_name = "convention_reference"
+    message = _("Enter the reference of the agreement signed with the prefecture.")
+
+
+class ConventionInFuture(LegalityError):
+    code = "legality_convention_in_future"
+    field_name = "convention_date"
+    message = _("The agreement's date cannot be in the future.")
+
+
+class DepartementInvalid(LegalityError):
+    code = "legality_departement_invalid"
+    field_name = "departement"
+    message = _("Enter the département as three characters, for example 021 or 02A.")
+
+
+class ArrondissementInvalid(LegalityError):
+    code = "legality_arrondissement_invalid"
+    field_name = "arrondissement"
+    message = _("Enter the arrondissement as one digit, for example 1.")
+
+
+class AuthorityNatureInvalid(LegalityError):
+    code = "legality_authority_nature_invalid"
+    field_name = "authority_nature"
+    message = _("Enter the authority's nature code given by the prefecture: two digits.")
+
+
+class NaturesRequired(LegalityError):
+    code = "legality_natures_required"
+    field_name = "natures"
+    message = _("Choose at least one nature of act your organisation transmits.")
+
+
+class NatureNotEnrolled(LegalityError):
+    code = "legality_nature_not_enrolled"
+    field_name = "nature"
+    message = _(
+        "Your enrolment does not cover this nature of act: choose another or ask an administrator."
+    )
+
+
+class NumberInvalid(LegalityError):
+    code = "legality_number_invalid"
+    field_name = "number"
+    message = _(
+        "The internal number must have 1 to 15 characters: upper-case letters without "
+        "accents, digits and “_” only."
+    )
+
+
+class NumberTaken(LegalityError):
+    code = "legality_number_taken"
+    field_name = "number"
+    message = _("Another act of your organisation already has this internal number.")
+
+
+class DecisionInFuture(LegalityError):
+    code = "legality_decision_in_future"
+    field_name = "decided_on"
+    message = _("The decision date cannot be in the future.")
+
+
+class ClassificationInvalid(LegalityError):
+    code = "legality_classification_invalid"
+    field_name = "classification"
+    message = _("Choose a subject code of your current classification (two levels).")
+
+
+class SubjectInvalid(LegalityError):
+    code = "legality_subject_invalid"
+    field_name = "subject"
+    message = _("Enter the subject of the act, at most 499 characters, without control characters.")
+
+
+class DocumentRequired(LegalityError):
+    code = "legality_document_required"
+    field_name = "document"
+    message = _("Attach the act itself.")
+
+
+class DocumentType(LegalityError):
+    code = "legality_document_type"
+    field_name = "document"
+    message = _("The act must be a PDF file (or an XML file for a budget document).")
+
+
+class AnnexType(LegalityError):
+    code = "legality_annex_type"
+    field_name = "annexes"
+    message = _("Every annex must be a PDF file.")
+
+
+class PieceTypeInvalid(LegalityError):
+    code = "legality_piece_type_invalid"
+    field_name = "annex_types"
+    message = _("Choose a piece type for every annex from the list.")
+
+
+class SignatureType(LegalityError):
+    code = "legality_signature_type"
+    field_name = "document_signature"
+    message = _("A signature must be a detached PKCS#7 file (.p7s).")
+
+
+class PdfUnreadable(LegalityError):
+    code = "legality_pdf_unreadable"
+    message = _("The file “%(name)s” is not a readable PDF: export it again from its software.")
+
+
+class TooLarge(LegalityError):
+    code = "legality_too_large"
+    message = _("The act and its annexes exceed %(limit)s MB in all: remove or compress annexes.")
+
+
+class MessageInvalid(LegalityError):
+    code = "legality_message_invalid"
+    message = _("The @ctes message built from this act is not valid: %(detail)s")
+
+
+class ActNotEditable(LegalityError):
+    code = "legality_act_not_editable"
+    message = _("Only a prepared act, waiting act or act in error can be changed.")

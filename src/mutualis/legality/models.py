@@ -1,0 +1,122 @@
+"""The legality context's rows: a member's enrolment with its prefecture and the acts
+it prepares for the legality control (@ctes)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core.models.tenancy import OrganisationOwned
+
+from .actes import NUMBER_MAX_LENGTH, SUBJECT_MAX_LENGTH
+
+# The store's owner kind of an act's files and packages (``apps.ready``).
+ACT_OWNER_KIND = "legality.act"
+AGENT_ROLE = "legality_agent"
+SENDER_ROLE = "legality_sender"
+LEGALITY_ROLES = (AGENT_ROLE, SENDER_ROLE)
+SERVICE = "legality"
+
+
+class NatureChoice(models.IntegerChoices):
+    DE = 1, _("Deliberation")
+    AR = 2, _("Regulatory act")
+    AI = 3, _("Individual act")
+    CC = 4, _("Contract, agreement or amendment")
+    BF = 5, _("Budget or financial document")
+    AU = 6, _("Other")
+
+
+class Enrolment(OrganisationOwned):
+    """The member's agreement with its prefecture: what the envelope says of it."""
+
+    convention_reference = models.CharField(_("agreement reference"), max_length=60)
+    convention_date = models.DateField(_("agreement date"))
+    departement = models.CharField(_("département"), max_length=3)
+    arrondissement = models.CharField(_("arrondissement"), max_length=1)
+    authority_nature = models.CharField(_("authority nature code"), max_length=2)
+    natures = models.JSONField(_("natures transmitted"), default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation"], name="legality_enrolment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"enrolment:{self.organisation_id}"
+
+
+class ActStatus(models.TextChoices):
+    PREPARED = "prepared", _("Prepared")
+    WAITING = "waiting", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    ERROR = "error", _("In error")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Act(OrganisationOwned):
+    """An act a member prepares for the legality control."""
+
+    nature = models.PositiveSmallIntegerField(_("nature"), choices=NatureChoice.choices)
+    number = models.CharField(_("internal number"), max_length=NUMBER_MAX_LENGTH)
+    decided_on = models.DateField(_("decision date"))
+    classification = models.CharField(_("classification"), max_length=20)
+    classification_date = models.DateField(_("classification version"))
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH)
+    paper_follows = models.BooleanField(_("paper documents follow"), default=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ActStatus.choices, default=ActStatus.PREPARED
+    )
+    document = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("act")
+    )
+    document_signature = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    package = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    package_name = models.CharField(max_length=120, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-decided_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "number"], name="legality_act_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ActStatus.values), name="legality_act_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(nature__gte=1, nature__lte=6), name="legality_act_nature_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"act:{self.organisation_id}:{self.number}"
+
+
+class Annex(OrganisationOwned):
+    """An annex of an act, with its piece type code."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="annexes")
+    position = models.PositiveSmallIntegerField()
+    piece_type = models.CharField(_("piece type"), max_length=10)
+    file = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+    signature = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["act", "position"], name="legality_annex_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"annex:{self.act_id}:{self.position}"

@@ -1,0 +1,64 @@
+"""What the legality context declares (see ``mutualis.core.registry``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core import registry
+from mutualis.core.registry import Access
+
+from . import selectors
+from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
+
+registry.declare_routes(prefixes={"legality:": Access.TENANT})
+registry.declare_urls(registry.Urls("legality/", "mutualis.legality.urls", tenant="o"))
+
+# The catalogue's row (created by core's migration) is this context's from now on: its
+# home is the acts list. The accounting flows (PES) come in a later slice.
+registry.declare_service(
+    registry.ServiceDeclaration(
+        SERVICE,
+        _("Legality control and accounting flows"),
+        _("Transmission of acts to the prefecture (@ctes) and of PES flows to the treasury."),
+        20,
+        home="legality:acts",
+    )
+)
+
+# Both roles act on the prefecture's behalf: a second factor is required.
+registry.declare_role(
+    registry.RoleDeclaration(
+        AGENT_ROLE, _("Legality agent (prepares acts)"), 60, service=SERVICE, requires_mfa=True
+    )
+)
+registry.declare_role(
+    registry.RoleDeclaration(
+        SENDER_ROLE, _("Legality sender (sends acts)"), 61, service=SERVICE, requires_mfa=True
+    )
+)
+
+
+def _legality_url(request: Any) -> str | None:
+    membership = getattr(request, "membership", None)
+    if membership is None or not (
+        selectors.is_legality_agent(membership) or membership.has_role("org_admin")
+    ):
+        return None
+    return reverse("legality:acts", kwargs={"org": membership.organisation.slug})
+
+
+registry.declare_menu_entry(
+    registry.MenuEntry("legality", _("Legality control"), _legality_url, 40)
+)
+
+
+def _seed_legality(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_legality(stdout)
+
+
+registry.declare_demo_step(registry.Step("legality.acts", 40, _seed_legality))

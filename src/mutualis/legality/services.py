@@ -1,0 +1,596 @@
+"""The legality context's use cases: the enrolment, and an act from its preparation to
+the transmission package waiting to be sent.
+
+Each is one transaction and one event on the member's chain. The actor's membership is
+read again under lock (a role withdrawn a moment ago no longer works) and the member
+must subscribe to the service now. Files go to the private file store inside the
+transaction: a refusal leaves no row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from mutualis.core import audit
+from mutualis.core import files as file_store
+from mutualis.core.files.store import SNIFF_BYTES, sniff_content_type
+from mutualis.core.models import Organisation, StoredFile
+from mutualis.core.permissions import require_role
+from mutualis.core.subscriptions import require_subscription
+from mutualis.core.text import clean_name
+from mutualis.identity.models import Membership
+
+from . import actes, classification, errors, transitions
+from .models import (
+    ACT_OWNER_KIND,
+    AGENT_ROLE,
+    SERVICE,
+    Act,
+    ActStatus,
+    Annex,
+    Enrolment,
+)
+
+CONVENTION_MAX_LENGTH = 60
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PDF = "application/pdf"
+XML_TYPES = frozenset({"text/xml", "application/xml"})
+SIGNATURE_TYPES = frozenset(
+    {"application/octet-stream", "application/pkcs7-signature", "text/plain"}
+)
+
+
+@dataclasses.dataclass
+class Upload:
+    """A file the agent sends: its bytes (seekable) and its name."""
+
+    file: IO[bytes]
+    name: str
+
+
+@dataclasses.dataclass
+class AnnexUpload:
+    file: IO[bytes]
+    name: str
+    piece_type: str
+    signature: Upload | None = None
+
+
+def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(request_context or {})
+
+
+def _current(actor: Membership, *roles: str) -> Membership:
+    """The actor's membership read again under lock, with one of ``roles``, of a member
+    that subscribes to the service."""
+    current = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .filter(pk=actor.pk, is_active=True)
+        .first()
+    )
+    if current is None:
+        raise PermissionDenied
+    require_role(current, *roles)
+    require_subscription(current.organisation_id, SERVICE)
+    return current
+
+
+def departement_of(organisation: Organisation) -> str:
+    """The member's département code in the @ctes form (three characters), from the
+    territory directory; empty when the directory does not say."""
+    code = ""
+    if organisation.kind == "departement":
+        code = organisation.insee_code
+    elif organisation.departement_id is not None:
+        departement = Organisation.objects.filter(pk=organisation.departement_id).first()
+        code = departement.insee_code if departement else ""
+    code = code.strip().upper()
+    return code.zfill(3) if code else ""
+
+
+# --- Enrolment -------------------------------------------------------------------------
+
+
+def save_enrolment(
+    *,
+    actor: Membership,
+    convention_reference: str,
+    convention_date: date,
+    departement: str,
+    arrondissement: str,
+    authority_nature: str,
+    natures: Sequence[int],
+    request_context: Mapping[str, Any] | None = None,
+) -> Enrolment:
+    """Create or change the member's enrolment (its administrators only)."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor, "org_admin")
+        organisation = current.organisation
+        reference = clean_name(convention_reference or "")
+        if not reference or len(reference) > CONVENTION_MAX_LENGTH:
+            raise errors.ConventionReferenceRequired()
+        if convention_date > timezone.localdate():
+            raise errors.ConventionInFuture()
+        departement = (departement or departement_of(organisation)).strip().upper()
+        if not actes.DEPARTEMENT_PATTERN.fullmatch(departement):
+            raise errors.DepartementInvalid()
+        if not actes.ARRONDISSEMENT_PATTERN.fullmatch(arrondissement or ""):
+            raise errors.ArrondissementInvalid()
+        if not re.fullmatch(r"[0-9]{2}", authority_nature or ""):
+            raise errors.AuthorityNatureInvalid()
+        chosen = sorted({int(n) for n in natures if int(n) in set(actes.Nature)})
+        if not chosen:
+            raise errors.NaturesRequired()
+        if not organisation.siren:
+            raise errors.SirenMissing()
+        enrolment = Enrolment.objects.filter(organisation=organisation).first()
+        created = enrolment is None
+        if enrolment is None:
+            enrolment = Enrolment(organisation=organisation)
+        enrolment.convention_reference = reference
+        enrolment.convention_date = convention_date
+        enrolment.departement = departement
+        enrolment.arrondissement = arrondissement
+        enrolment.authority_nature = authority_nature
+        enrolment.natures = chosen
+        enrolment.save()
+        audit.record(
+            actor=current,
+            organisation=organisation,
+            action="legality.enrolment_created" if created else "legality.enrolment_changed",
+            target=enrolment,
+            payload={
+                "departement": departement,
+                "arrondissement": arrondissement,
+                "natures": chosen,
+            },
+            **_context(request_context),
+        )
+    return enrolment
+
+
+# --- Acts ------------------------------------------------------------------------------
+
+
+def _enrolment(organisation: Organisation) -> Enrolment:
+    enrolment = Enrolment.objects.filter(organisation=organisation).first()
+    if enrolment is None:
+        raise errors.NotEnrolled()
+    return enrolment
+
+
+def _check_fields(
+    enrolment: Enrolment,
+    *,
+    nature: int,
+    number: str,
+    decided_on: date,
+    classification_code: str,
+    subject: str,
+) -> str:
+    if nature not in enrolment.natures:
+        raise errors.NatureNotEnrolled()
+    if not actes.number_is_valid(number):
+        raise errors.NumberInvalid()
+    if decided_on > timezone.localdate():
+        raise errors.DecisionInFuture()
+    if not classification.is_leaf(classification_code):
+        raise errors.ClassificationInvalid()
+    subject = (subject or "").replace("\r\n", "\n").strip()
+    if not subject or len(subject) > actes.SUBJECT_MAX_LENGTH or _CONTROLS.search(subject):
+        raise errors.SubjectInvalid()
+    return subject
+
+
+def _store(
+    organisation: Organisation,
+    upload: Upload,
+    types: frozenset[str],
+    error: type[errors.LegalityError],
+) -> StoredFile:
+    try:
+        return file_store.store_file(
+            file=upload.file,
+            name=upload.name,
+            owner_kind=ACT_OWNER_KIND,
+            owner_ref=str(organisation.pk),
+            allowed_types=types,
+            max_size=settings.MUTUALIS_LEGALITY_MAX_BYTES,
+        )
+    except file_store.errors.FileRefused as exc:
+        if isinstance(exc, file_store.errors.FileTooLarge):
+            raise errors.TooLarge(
+                errors.TooLarge.message
+                % {"limit": settings.MUTUALIS_LEGALITY_MAX_BYTES // 1024**2},
+                field=error.field_name,
+            ) from exc
+        raise error() from exc
+
+
+def _store_signature(
+    organisation: Organisation, upload: Upload | None, field: str
+) -> StoredFile | None:
+    if upload is None:
+        return None
+    upload.file.seek(0)
+    head = upload.file.read(40)
+    upload.file.seek(0)
+    if not (
+        head[:1] == b"\x30" or head.lstrip().startswith((b"-----BEGIN PKCS7", b"-----BEGIN CMS"))
+    ):
+        raise errors.SignatureType(field=field)
+    return _store(organisation, upload, SIGNATURE_TYPES, errors.SignatureType)
+
+
+def _document_types(nature: int) -> frozenset[str]:
+    return frozenset({PDF} | (XML_TYPES if nature == actes.Nature.BF else set()))
+
+
+def prepare_act(
+    *,
+    actor: Membership,
+    nature: int,
+    number: str,
+    decided_on: date,
+    classification_code: str,
+    subject: str,
+    paper_follows: bool,
+    document: Upload | None,
+    document_signature: Upload | None = None,
+    annexes: Sequence[AnnexUpload] = (),
+    request_context: Mapping[str, Any] | None = None,
+) -> Act:
+    """An agent prepares an act: checked, its files stored; status prepared."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor, AGENT_ROLE)
+        organisation = Organisation.objects.select_for_update().get(pk=current.organisation_id)
+        enrolment = _enrolment(organisation)
+        subject = _check_fields(
+            enrolment,
+            nature=nature,
+            number=number,
+            decided_on=decided_on,
+            classification_code=classification_code,
+            subject=subject,
+        )
+        if Act.objects.filter(organisation=organisation, number=number).exists():
+            raise errors.NumberTaken()
+        if document is None:
+            raise errors.DocumentRequired()
+        for annex in annexes:
+            if annex.piece_type not in classification.PIECE_TYPES:
+                raise errors.PieceTypeInvalid()
+        act = Act(
+            organisation=organisation,
+            nature=nature,
+            number=number,
+            decided_on=decided_on,
+            classification=classification_code,
+            classification_date=classification.VERSION_DATE,
+            subject=subject,
+            paper_follows=paper_follows,
+            status=ActStatus.PREPARED,
+        )
+        act.document = _store(organisation, document, _document_types(nature), errors.DocumentType)
+        act.document_signature = _store_signature(
+            organisation, document_signature, "document_signature"
+        )
+        try:
+            with transaction.atomic():
+                act.save()
+        except IntegrityError:
+            raise errors.NumberTaken() from None
+        _add_annexes(act, annexes, start=1)
+        audit.record(
+            actor=current,
+            organisation=organisation,
+            action="legality.act_prepared",
+            target=act,
+            payload={"number": number, "nature": nature, "annexes": len(annexes)},
+            **_context(request_context),
+        )
+    return act
+
+
+def _add_annexes(act: Act, annexes: Sequence[AnnexUpload], *, start: int) -> None:
+    organisation = act.organisation
+    for position, annex in enumerate(annexes, start=start):
+        if annex.piece_type not in classification.PIECE_TYPES:
+            raise errors.PieceTypeInvalid()
+        Annex.objects.create(
+            organisation=organisation,
+            act=act,
+            position=position,
+            piece_type=annex.piece_type,
+            file=_store(
+                organisation, Upload(annex.file, annex.name), frozenset({PDF}), errors.AnnexType
+            ),
+            signature=_store_signature(organisation, annex.signature, "annexes"),
+        )
+
+
+def _locked_act(current: Membership, act_id: int) -> Act:
+    act = (
+        Act.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .filter(organisation_id=current.organisation_id, pk=act_id)
+        .first()
+    )
+    if act is None:
+        raise PermissionDenied
+    return act
+
+
+def edit_act(
+    *,
+    actor: Membership,
+    act_id: int,
+    nature: int,
+    number: str,
+    decided_on: date,
+    classification_code: str,
+    subject: str,
+    paper_follows: bool,
+    document: Upload | None = None,
+    document_signature: Upload | None = None,
+    annexes: Sequence[AnnexUpload] = (),
+    request_context: Mapping[str, Any] | None = None,
+) -> Act:
+    """Change an act that is not sent yet; a waiting act goes back to prepared and its
+    package is dropped (it is built again at the next validation)."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor, AGENT_ROLE)
+        act = _locked_act(current, act_id)
+        if not transitions.allowed(act, transitions.Event.EDIT):
+            raise errors.ActNotEditable()
+        enrolment = _enrolment(act.organisation)
+        subject = _check_fields(
+            enrolment,
+            nature=nature,
+            number=number,
+            decided_on=decided_on,
+            classification_code=classification_code,
+            subject=subject,
+        )
+        if (
+            Act.objects.filter(organisation_id=act.organisation_id, number=number)
+            .exclude(pk=act.pk)
+            .exists()
+        ):
+            raise errors.NumberTaken()
+        before = act.status
+        act.nature, act.number, act.decided_on = nature, number, decided_on
+        act.classification, act.subject, act.paper_follows = (
+            classification_code,
+            subject,
+            paper_follows,
+        )
+        act.classification_date = classification.VERSION_DATE
+        if document is not None:
+            act.document = _store(
+                act.organisation, document, _document_types(nature), errors.DocumentType
+            )
+            act.document_signature = _store_signature(
+                act.organisation, document_signature, "document_signature"
+            )
+        elif act.document.content_type != PDF and nature != actes.Nature.BF:
+            raise errors.DocumentType()
+        transitions.apply(act, transitions.Event.EDIT)
+        act.package = None
+        act.package_name = ""
+        act.save()
+        last = act.annexes.order_by("-position").values_list("position", flat=True).first() or 0
+        _add_annexes(act, annexes, start=last + 1)
+        audit.record(
+            actor=current,
+            organisation=act.organisation,
+            action="legality.act_edited",
+            target=act,
+            payload={"number": number, "status_before": before, "annexes_added": len(annexes)},
+            **_context(request_context),
+        )
+    return act
+
+
+def _read(stored: StoredFile) -> bytes:
+    with file_store.open_stored_file(stored) as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def _pdf_problem(name: str, content: bytes) -> errors.LegalityError | None:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        if reader.is_encrypted or len(reader.pages) == 0:
+            raise PyPdfError("encrypted or empty")
+    except (PyPdfError, ValueError, OSError, KeyError, TypeError):
+        return errors.PdfUnreadable(errors.PdfUnreadable.message % {"name": name})
+    return None
+
+
+def _message_of(act: Act, enrolment: Enrolment, contents: dict[str, bytes]) -> actes.ActMessage:
+    def piece(stored: StoredFile, piece_type: str, signature: StoredFile | None) -> actes.Piece:
+        extension = "xml" if stored.content_type in XML_TYPES else "pdf"
+        return actes.Piece(
+            contents[str(stored.pk)],
+            extension,
+            piece_type,
+            contents[str(signature.pk)] if signature is not None else None,
+        )
+
+    nature = actes.Nature(act.nature)
+    return actes.ActMessage(
+        departement=enrolment.departement,
+        arrondissement=enrolment.arrondissement,
+        siren=act.organisation.siren,
+        nature=nature,
+        number=act.number,
+        decided_on=act.decided_on,
+        matieres=classification.levels(act.classification),
+        subject=act.subject,
+        classification_date=act.classification_date,
+        document=piece(act.document, actes.DEFAULT_MAIN_PIECE_TYPE[nature], act.document_signature),
+        annexes=[piece(a.file, a.piece_type, a.signature) for a in act.annexes.all()],
+        paper_follows=act.paper_follows,
+    )
+
+
+def check_act(
+    act: Act,
+) -> tuple[list[errors.LegalityError], actes.ActMessage | None, Enrolment | None]:
+    """Every reason the act cannot be sent yet (empty: it can), with the message it
+    makes. Reads the files once."""
+    problems: list[errors.LegalityError] = []
+    enrolment = Enrolment.objects.filter(organisation_id=act.organisation_id).first()
+    if enrolment is None:
+        return [errors.NotEnrolled()], None, None
+    if not act.organisation.siren:
+        problems.append(errors.SirenMissing())
+    if not actes.number_is_valid(act.number):
+        problems.append(errors.NumberInvalid())
+    if (
+        Act.objects.filter(organisation_id=act.organisation_id, number=act.number)
+        .exclude(pk=act.pk)
+        .exists()
+    ):
+        problems.append(errors.NumberTaken())
+    if act.decided_on > timezone.localdate():
+        problems.append(errors.DecisionInFuture())
+    if act.nature not in enrolment.natures:
+        problems.append(errors.NatureNotEnrolled())
+    files = [(act.document, act.document_signature)] + [
+        (a.file, a.signature) for a in act.annexes.all()
+    ]
+    total = sum(f.size + (s.size if s else 0) for f, s in files)
+    limit = settings.MUTUALIS_LEGALITY_MAX_BYTES
+    if total > limit:
+        problems.append(errors.TooLarge(errors.TooLarge.message % {"limit": limit // 1024**2}))
+        return problems, None, enrolment
+    contents: dict[str, bytes] = {}
+    for stored, signature in files:
+        contents[str(stored.pk)] = _read(stored)
+        if signature is not None:
+            contents[str(signature.pk)] = _read(signature)
+        sniffed = sniff_content_type(contents[str(stored.pk)][:SNIFF_BYTES])
+        if sniffed == PDF:
+            problem = _pdf_problem(stored.original_name, contents[str(stored.pk)])
+            if problem is not None:
+                problems.append(problem)
+        elif not (
+            sniffed in XML_TYPES and stored.pk == act.document.pk and act.nature == actes.Nature.BF
+        ):
+            problems.append(
+                errors.DocumentType() if stored.pk == act.document.pk else errors.AnnexType()
+            )
+    message = _message_of(act, enrolment, contents)
+    for detail in actes.schema_errors(actes.act_message(message))[:3]:
+        problems.append(errors.MessageInvalid(errors.MessageInvalid.message % {"detail": detail}))
+    return problems, message, enrolment
+
+
+class ActRefused(errors.LegalityError):
+    """The act cannot be validated: ``problems`` says every reason."""
+
+    code = "legality_act_refused"
+
+    def __init__(self, problems: list[errors.LegalityError]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p.message) for p in problems))
+
+
+def validate_act(
+    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+) -> Act:
+    """Check the act, build its transmission package and queue it: prepared → waiting.
+    Refused with every reason (``ActRefused``) when something must be fixed first."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor, AGENT_ROLE)
+        Organisation.objects.select_for_update().get(pk=current.organisation_id)
+        act = _locked_act(current, act_id)
+        if not transitions.allowed(act, transitions.Event.VALIDATE):
+            raise errors.TransitionNotAllowed()
+        problems, message, enrolment = check_act(act)
+        if problems or message is None or enrolment is None:
+            raise ActRefused(problems)
+        today = timezone.localdate()
+        serial = (
+            1
+            + Act.objects.filter(
+                organisation_id=act.organisation_id,
+                package_name__contains=f"--{today:%Y%m%d}-",
+            ).count()
+        )
+        sender = actes.Sender(
+            siren=act.organisation.siren,
+            departement=enrolment.departement,
+            arrondissement=enrolment.arrondissement,
+            nature=enrolment.authority_nature,
+            return_addresses=[settings.MUTUALIS_LEGALITY_RETURN_ADDRESS],
+        )
+        name = actes.package_name(
+            settings.MUTUALIS_LEGALITY_TRI,
+            settings.MUTUALIS_LEGALITY_APPLI,
+            sender.siren,
+            today,
+            serial,
+        )
+        with tempfile.TemporaryFile() as target:
+            actes.write_package(target, sender, message, today, serial)
+            target.seek(0)
+            act.package = file_store.store_file(
+                file=target,
+                name=name,
+                owner_kind=ACT_OWNER_KIND,
+                owner_ref=str(act.organisation_id),
+                allowed_types=frozenset({"application/gzip", "application/x-gzip"}),
+            )
+        act.package_name = name
+        transitions.apply(act, transitions.Event.VALIDATE)
+        act.save()
+        audit.record(
+            actor=current,
+            organisation=act.organisation,
+            action="legality.act_validated",
+            target=act,
+            payload={"number": act.number, "package": name, "sha256": act.package.sha256},
+            **_context(request_context),
+        )
+    return act
+
+
+def cancel_act(
+    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+) -> Act:
+    """Cancel an act that has not left: it stays in the list, marked cancelled."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor, AGENT_ROLE)
+        act = _locked_act(current, act_id)
+        before = act.status
+        transitions.apply(act, transitions.Event.CANCEL)
+        act.save(update_fields=["status", "updated_at"])
+        audit.record(
+            actor=current,
+            organisation=act.organisation,
+            action="legality.act_cancelled",
+            target=act,
+            payload={"number": act.number, "status_before": before},
+            **_context(request_context),
+        )
+    return act

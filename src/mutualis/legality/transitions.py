@@ -1,0 +1,55 @@
+"""The life of an act's status, in one table (STYLE §5).
+
+In this slice only PREPARE-side events have services: ``validate`` (prepared → waiting:
+checked, package built, queued), ``edit`` (waiting → prepared, the package dropped) and
+``cancel``. Sending and the prefecture's answers (sent, acknowledged, error) come with the
+network slice; their rules are declared here already.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import TransitionNotAllowed
+from .models import Act, ActStatus
+
+
+class Event(enum.Enum):
+    VALIDATE = "validate"
+    EDIT = "edit"
+    SEND = "send"
+    ACKNOWLEDGE = "acknowledge"
+    FAIL = "fail"
+    CANCEL = "cancel"
+
+
+TRANSITIONS: dict[tuple[ActStatus, Event], ActStatus] = {
+    (ActStatus.PREPARED, Event.VALIDATE): ActStatus.WAITING,
+    (ActStatus.PREPARED, Event.EDIT): ActStatus.PREPARED,
+    (ActStatus.WAITING, Event.EDIT): ActStatus.PREPARED,
+    (ActStatus.PREPARED, Event.CANCEL): ActStatus.CANCELLED,
+    (ActStatus.WAITING, Event.CANCEL): ActStatus.CANCELLED,
+    # The network slice: the package leaves, the prefecture answers.
+    (ActStatus.WAITING, Event.SEND): ActStatus.SENT,
+    (ActStatus.WAITING, Event.FAIL): ActStatus.ERROR,
+    (ActStatus.SENT, Event.ACKNOWLEDGE): ActStatus.ACKNOWLEDGED,
+    (ActStatus.SENT, Event.FAIL): ActStatus.ERROR,
+    # An act in error is corrected and validated again.
+    (ActStatus.ERROR, Event.EDIT): ActStatus.PREPARED,
+    (ActStatus.ERROR, Event.CANCEL): ActStatus.CANCELLED,
+}
+
+
+def allowed(act: Act, event: Event) -> bool:
+    return (ActStatus(act.status), event) in TRANSITIONS
+
+
+def apply(act: Act, event: Event) -> ActStatus:
+    """Give ``act`` the status ``event`` leads to (not saved); the only writer of
+    ``status``."""
+    try:
+        after = TRANSITIONS[(ActStatus(act.status), event)]
+    except KeyError:
+        raise TransitionNotAllowed() from None
+    act.status = after
+    return after

@@ -1,0 +1,62 @@
+"""Legality test data: a subscribed, enrolled member and its legality agent."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from django_scopes import scopes_disabled
+
+from mutualis.companies.pdf import text_pdf
+from mutualis.core.models import Subscription
+from mutualis.legality import services
+from tests.factories.identity import make_member
+from tests.factories.mfa import give_authenticator_app
+
+
+def subscribe(org, *, active: bool = True) -> None:
+    with scopes_disabled():
+        Subscription.objects.update_or_create(
+            organisation=org,
+            service_id="legality",
+            defaults={"since": date(2025, 1, 1), "is_active": active},
+        )
+
+
+def legality_agent(org, email: str, roles=("legality_agent",)):
+    """A member's agent holding ``roles`` (a second factor set up: they require one)."""
+    membership = make_member(org, email, roles=list(roles))
+    give_authenticator_app(membership.user)
+    return membership
+
+
+def enrol(admin, **changes):
+    values = {
+        "convention_reference": "PREF-ACTES-2024-01",
+        "convention_date": date(2024, 3, 1),
+        "departement": "021",
+        "arrondissement": "1",
+        "authority_nature": "25",
+        "natures": [1, 2, 3, 4, 5, 6],
+    }
+    values.update(changes)
+    return services.save_enrolment(actor=admin, **values)
+
+
+def pdf_upload(text: str = "Délibération", name: str = "acte.pdf") -> services.Upload:
+    return services.Upload(io.BytesIO(text_pdf([text, "Texte de l'acte."], title=text)), name)
+
+
+def prepare(agent, **changes):
+    values = {
+        "nature": 1,
+        "number": "DEL_2026_001",
+        "decided_on": date(2026, 1, 15),
+        "classification_code": "1.1",
+        "subject": "Attribution du marché de voirie",
+        "paper_follows": False,
+        "document": pdf_upload(),
+        "annexes": [services.AnnexUpload(io.BytesIO(text_pdf(["Annexe"])), "annexe.pdf", "99_AU")],
+    }
+    values.update(changes)
+    return services.prepare_act(actor=agent, **values)
