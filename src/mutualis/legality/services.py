@@ -24,7 +24,6 @@ from django_scopes import scope
 
 from mutualis.core import audit
 from mutualis.core import files as file_store
-from mutualis.core.files.store import SNIFF_BYTES, sniff_content_type
 from mutualis.core.models import Organisation, StoredFile
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
@@ -488,7 +487,8 @@ def check_act(
         contents[str(stored.pk)] = _read(stored)
         if signature is not None:
             contents[str(signature.pk)] = _read(signature)
-        sniffed = sniff_content_type(contents[str(stored.pk)][:SNIFF_BYTES])
+        # The type the store read from the bytes when the file was added.
+        sniffed = stored.content_type
         if sniffed == PDF:
             problem = _pdf_problem(stored.original_name, contents[str(stored.pk)])
             if problem is not None:
