@@ -15,7 +15,7 @@ from mutualis.core import audit
 from mutualis.core.errors import ServiceNotSubscribed
 from mutualis.core.models import AuditEvent
 from mutualis.core.schedule import schedule
-from mutualis.procurement import deadlines, errors, services, tasks
+from mutualis.procurement import deadlines, errors, services, signals, tasks
 from mutualis.procurement.models import Consultation, State
 from tests.factories.core import ORG_B, org_url
 from tests.factories.identity import make_member
@@ -212,6 +212,45 @@ def test_a_buyer_publishes_a_draft_now(buyer_client, buyer):
     assert consultation.next_check == consultation.response_deadline
     [published] = events(buyer.organisation, "consultation.published")
     assert published.object_id == str(consultation.pk)
+
+
+def test_a_publication_is_told_once_committed(buyer, django_capture_on_commit_callbacks):
+    consultation = make_consultation(buyer)
+    told = []
+
+    def receiver(sender, **kwargs):
+        told.append(kwargs)
+
+    signals.consultation_published.connect(receiver)
+    try:
+        with scope(organisation=buyer.organisation_id):
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                services.publish_consultation(actor=buyer, consultation_id=consultation.pk)
+            assert told == []  # nothing before the commit
+            for callback in callbacks:
+                callback()
+    finally:
+        signals.consultation_published.disconnect(receiver)
+    assert told == [
+        {
+            "signal": signals.consultation_published,
+            "consultation_id": consultation.pk,
+            "organisation_id": buyer.organisation_id,
+        }
+    ]
+
+
+def test_a_publication_refused_by_the_job_is_not_told(buyer, django_capture_on_commit_callbacks):
+    consultation = make_consultation(buyer)
+    with scope(organisation=buyer.organisation_id):
+        services.schedule_consultation(
+            actor=buyer,
+            consultation_id=consultation.pk,
+            publish_at=timezone.now() + timedelta(hours=1),
+        )
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.advance_due_consultations(now=consultation.response_deadline)
+    assert callbacks == []
 
 
 def test_publishing_refuses_criteria_that_do_not_total_100(buyer_client, buyer):

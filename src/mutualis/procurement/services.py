@@ -25,7 +25,7 @@ from mutualis.core import audit, cpv
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 
-from . import crossings, errors, transitions
+from . import crossings, errors, signals, transitions
 from .models import AwardCriterion, CancellationKind, Consultation, Lot, State
 from .text import sanitise
 from .transitions import Event
@@ -311,6 +311,11 @@ def _publish(consultation: Consultation, *, now: datetime) -> None:
     consultation.published_at = now
     consultation.publish_at = None
     consultation.save(update_fields=["state", "next_check", "published_at", "publish_at"])
+    signals.send_on_commit(
+        signals.consultation_published,
+        consultation_id=consultation.pk,
+        organisation_id=consultation.organisation_id,
+    )
 
 
 @transaction.atomic(durable=True)
