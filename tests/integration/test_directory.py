@@ -185,9 +185,10 @@ def test_list_costs_the_same_queries_whatever_the_rows(client, make_org, territo
     assert _count_queries(client, LIST_URL) == 2
     # Page 2 is the last one: not full, so no count.
     assert _count_queries(client, LIST_URL, {"page": 2}) == 1
-    # Plus the département and the EPCIs spanning it, read once.
+    # Plus the département and the EPCIs spanning it, read once, then kept in the cache.
     assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune"}) == 3
-    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune 1"}) == 2
+    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune"}) == 2
+    assert _count_queries(client, LIST_URL, {"departement": "21", "q": "commune 1"}) == 1
 
 
 @pytest.mark.django_db
@@ -356,3 +357,18 @@ def test_directory_renders_in_english_after_choosing_it(client, territory, setti
     assert '<html lang="en">' in html
     assert "The territory's organisations" in html
     assert '<button type="submit" name="language" value="fr" lang="fr"' in html
+
+
+@pytest.mark.django_db
+def test_a_departement_lookup_is_kept_and_odd_codes_find_nothing(territory):
+    from mutualis.directory import selectors
+
+    first = selectors.departement_rows("21")
+    assert first is not None and first[0] == territory.cote_dor.pk
+    with CaptureQueriesContext(connection) as ctx:
+        assert selectors.departement_rows("21") == first
+    assert ctx.captured_queries == []
+    assert selectors.departement_rows("") is None
+    for odd in ("99", "2 1", "21\x00", "é1", "2100"):
+        assert selectors.departement_rows(odd) is None
+        assert not selectors.search_organisations(departement=odd).exists()

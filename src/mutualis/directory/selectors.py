@@ -52,15 +52,10 @@ def search_organisations(
     if adhesion:
         qs = qs.filter(adhesion_status=adhesion)
     if departement:
-        found = list(
-            Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT, insee_code=departement)
-            .order_by("pk")
-            .values_list("pk", "epcis_spanning")
-        )
+        found = departement_rows(departement)
         if found:
-            departement_id = found[0][0]
-            ids = {departement_id} | {epci for pk, epci in found if pk == departement_id and epci}
-            qs = qs.filter(Q(departement=departement_id) | Q(pk__in=sorted(ids)))
+            departement_id, ids = found
+            qs = qs.filter(Q(departement=departement_id) | Q(pk__in=ids))
         else:
             qs = qs.none()
     for raw, folded in search.query_words(text):
@@ -166,6 +161,30 @@ def departement_choices() -> list[tuple[str, str]]:
 
     choices = cache.get_or_set("directory:departement_choices", read, DEPARTEMENT_CHOICES_SECONDS)
     return list(choices or [])
+
+
+def departement_rows(code: str) -> tuple[int, list[int]] | None:
+    """The id of the département of INSEE ``code`` and the ids its filter lists besides
+    the rows attached to it (itself and the EPCIs whose communes lie partly in it), or
+    None for an unknown code. Kept in the shared cache like the choices: every filtered
+    page would otherwise pay one more query for a fact that changes with an import."""
+
+    def read() -> tuple[int, list[int]] | tuple[()]:
+        found = list(
+            Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT, insee_code=code)
+            .order_by("pk")
+            .values_list("pk", "epcis_spanning")
+        )
+        if not found:
+            return ()  # cached too: an unknown code costs no query either
+        departement_id = found[0][0]
+        ids = {departement_id} | {epci for pk, epci in found if pk == departement_id and epci}
+        return departement_id, sorted(ids)
+
+    if not (code.isascii() and code.isalnum() and len(code) <= 3):
+        return None  # no département has such a code; nor is it a fit cache key
+    rows = cache.get_or_set(f"directory:departement:{code}", read, DEPARTEMENT_CHOICES_SECONDS)
+    return (rows[0], list(rows[1])) if rows else None
 
 
 def public_organisation(*, slug: str) -> Organisation | None:
