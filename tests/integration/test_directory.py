@@ -364,7 +364,8 @@ def test_a_departement_lookup_is_kept_and_odd_codes_find_nothing(territory):
     from mutualis.directory import selectors
 
     first = selectors.departement_rows("21")
-    assert first is not None and first[0] == territory.cote_dor.pk
+    assert first is not None
+    assert first[0] == territory.cote_dor.pk
     with CaptureQueriesContext(connection) as ctx:
         assert selectors.departement_rows("21") == first
     assert ctx.captured_queries == []
