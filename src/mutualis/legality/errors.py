@@ -157,3 +157,11 @@ class MessageInvalid(LegalityError):
 class ActNotEditable(LegalityError):
     code = "legality_act_not_editable"
     message = _("Only a prepared act, waiting act or act in error can be changed.")
+
+
+class UnknownAct(LegalityError):
+    """An answer of the prefecture names an act the platform did not send for that
+    member: the message is kept aside (quarantined), nothing changes."""
+
+    code = "legality_unknown_act"
+    message = _("No act sent by this organisation has this identifier.")

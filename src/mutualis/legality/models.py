@@ -80,6 +80,15 @@ class Act(OrganisationOwned):
         "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     package_name = models.CharField(max_length=120, blank=True, default="")
+    # The act's @ctes identifier ("IDActe", {dept}-{SIREN}-{yyyymmdd}-{number}-{nature}),
+    # set when its package is built: the prefecture's answers name the act by it.
+    identifier = models.CharField(_("act identifier"), max_length=60, blank=True, default="")
+    sent_at = models.DateTimeField(_("sent on"), null=True, blank=True)
+    # The acknowledgement (ARActe): the reception date it states is the legal proof.
+    received_on = models.DateField(_("received in prefecture on"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledgement recorded on"), null=True, blank=True)
+    # Recorded by the member's agent: a regulatory act enters into force when published.
+    published_on = models.DateField(_("published on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -95,6 +104,18 @@ class Act(OrganisationOwned):
             models.CheckConstraint(
                 condition=Q(nature__gte=1, nature__lte=6), name="legality_act_nature_valid"
             ),
+            # An acknowledged act has its proof.
+            models.CheckConstraint(
+                condition=~Q(status=ActStatus.ACKNOWLEDGED) | Q(received_on__isnull=False),
+                name="legality_act_acknowledged_with_date",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["identifier"],
+                name="legality_act_identifier",
+                condition=~Q(identifier=""),
+            )
         ]
 
     def __str__(self) -> str:

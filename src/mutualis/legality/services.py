@@ -30,7 +30,7 @@ from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
 from mutualis.identity.models import Membership
 
-from . import actes, classification, errors, transitions
+from . import actes, classification, errors, signals, transitions
 from .models import (
     ACT_OWNER_KIND,
     AGENT_ROLE,
@@ -562,6 +562,13 @@ def validate_act(
                 allowed_types=frozenset({"application/gzip", "application/x-gzip"}),
             )
         act.package_name = name
+        act.identifier = actes.act_identifier(
+            enrolment.departement,
+            act.organisation.siren,
+            act.decided_on,
+            act.number,
+            actes.Nature(act.nature),
+        )
         transitions.apply(act, transitions.Event.VALIDATE)
         act.save()
         audit.record(
@@ -592,5 +599,58 @@ def cancel_act(
             target=act,
             payload={"number": act.number, "status_before": before},
             **_context(request_context),
+        )
+    return act
+
+
+# The return channel reads the prefecture's answers and records them as this actor.
+RETURN_ACTOR = audit.SystemActor("legality.return_channel")
+
+
+def acknowledge_act(
+    *,
+    organisation_id: int,
+    identifier: str,
+    received_on: date,
+    message_sha256: str = "",
+    now: Any = None,
+) -> Act:
+    """Record the prefecture's acknowledgement (``ARActe``) of a sent act: sent →
+    acknowledged, with the reception date it states (the legal proof of transmission).
+
+    Idempotent: the same acknowledgement read twice (a mailbox read again after a
+    crash) changes nothing and records nothing more. An identifier the member did not
+    send raises ``UnknownAct`` (the caller quarantines the message).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(), scope(organisation=organisation_id):
+        act = (
+            Act.objects.select_for_update()
+            .select_related("organisation")
+            .filter(organisation_id=organisation_id, identifier=identifier)
+            .exclude(identifier="")
+            .first()
+        )
+        if act is None:
+            raise errors.UnknownAct()
+        if act.status == ActStatus.ACKNOWLEDGED and act.received_on == received_on:
+            return act
+        transitions.apply(act, transitions.Event.ACKNOWLEDGE)
+        act.received_on = received_on
+        act.acknowledged_at = now
+        act.save(update_fields=["status", "received_on", "acknowledged_at", "updated_at"])
+        audit.record(
+            actor=RETURN_ACTOR,
+            organisation=act.organisation,
+            action="legality.act_acknowledged",
+            target=act,
+            payload={
+                "identifier": identifier,
+                "received_on": received_on.isoformat(),
+                "message_sha256": message_sha256,
+            },
+        )
+        signals.send_on_commit(
+            signals.act_acknowledged, act_id=act.pk, organisation_id=organisation_id
         )
     return act
