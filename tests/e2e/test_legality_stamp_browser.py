@@ -11,11 +11,11 @@ import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from mutualis.identity import services as identity
 from mutualis.legality import services, stamping
 from mutualis.legality.models import Act, ActStatus
 from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
-from mutualis.identity import services as identity
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.legality import enrol, prepare, subscribe
 

@@ -246,9 +246,7 @@ def test_an_act_not_acknowledged_cannot_be_published(clerk):
         publication.record_publication(actor=clerk, act_id=act.pk, published_on=date(2026, 2, 5))
 
 
-def test_only_the_members_legality_agent_records_the_publication(
-    member, acknowledged, agent_b
-):
+def test_only_the_members_legality_agent_records_the_publication(member, acknowledged, agent_b):
     sender = legality_agent(member, "sender.a@example.org", roles=("legality_sender",))
     from django.core.exceptions import PermissionDenied
 
@@ -330,3 +328,81 @@ def test_another_member_and_a_member_without_the_role_get_404(
             {"published_on": "2026-02-10"},
         )
         assert posted.status_code == 404
+
+
+def _signed_pdf() -> tuple[bytes, object]:
+    """A PDF signed with pyHanko by a self-signed certificate, and that certificate."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    from mutualis.companies.pdf import text_pdf
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Maire de la commune A")])
+    now = timezone.now()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert = asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+    signer = signers.SimpleSigner(
+        signing_cert=cert,
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        cert_registry=None,
+    )
+    out = io.BytesIO()
+    signers.sign_pdf(
+        IncrementalPdfFileWriter(io.BytesIO(text_pdf(["Délibération signée"]))),
+        signers.PdfSignatureMetadata(field_name="Signature1"),
+        signer=signer,
+        output=out,
+    )
+    return out.getvalue(), cert
+
+
+def test_a_signature_in_the_act_still_verifies_on_the_stamped_copy():
+    """Checked with pyHanko where it is installed: the signature covers its revision
+    intact and valid. (pyHanko's difference analysis reports the added annotations as
+    "other" changes: it does not whitelist annotations yet.)"""
+    pytest.importorskip("pyhanko")
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    signed, cert = _signed_pdf()
+    stamped = stamping.stamp_pdf(
+        signed,
+        lines=stamping.stamp_lines(
+            identifier=IDENTIFIER, sent_on=None, received_on=RECEIVED, published_on=None
+        ),
+        url="https://mutualis.example.org/actes/verification/token/",
+    )
+    assert stamped.startswith(signed)
+    [signature] = PdfFileReader(io.BytesIO(stamped)).embedded_signatures
+    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[cert]))
+    assert status.intact
+    assert status.valid
+    assert status.trusted

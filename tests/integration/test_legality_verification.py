@@ -108,7 +108,9 @@ def test_the_page_shows_where_the_acknowledgement_sits_on_the_signed_chain(clien
     assert "Not signed yet" in body
 
     [checkpoint] = [
-        c for c in audit.checkpoint_all_chains() if c.chain == audit.organisation_chain(act.organisation_id)
+        c
+        for c in audit.checkpoint_all_chains()
+        if c.chain == audit.organisation_chain(act.organisation_id)
     ]
     body = client.get(page_url(act.verification_token)).content.decode()
     assert checkpoint.signature in body
@@ -162,3 +164,30 @@ def test_lookups_are_rate_limited(client, act, settings):
     assert client.get(page_url(act.verification_token)).status_code == 200
     assert client.get(page_url(act.verification_token)).status_code == 200
     assert client.get(page_url(act.verification_token)).status_code == 429
+
+
+def test_the_demo_shows_an_acknowledged_and_published_act_of_dijon(
+    client, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("import_territory", "--region", "27", stdout=StringIO())
+    call_command("setup", stdout=StringIO())
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
+        call_command("seed_demo", stdout=StringIO())  # a second run adds nothing
+
+    with scopes_disabled():
+        act = Act.objects.get(number="DEL_2026_041", organisation__slug__contains="dijon")
+        stamps = list(Stamp.objects.filter(act=act))
+    assert act.status == ActStatus.ACKNOWLEDGED
+    assert act.published_on is not None
+    assert act.slip_id is not None
+    assert len(stamps) == 2  # before and after the publication date
+    assert page_url(act.verification_token) in out.getvalue()
+    response = client.get(page_url(act.verification_token))
+    assert response.status_code == 200
+    assert act.identifier in response.content.decode()

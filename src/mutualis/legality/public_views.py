@@ -11,6 +11,7 @@ trying pointless and cheap to refuse.
 from __future__ import annotations
 
 import uuid
+from typing import NoReturn
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -43,7 +44,7 @@ def _refused(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
-def _missed(request: HttpRequest) -> None:
+def _missed(request: HttpRequest) -> NoReturn:
     ratelimit.hit(
         "legality-verify-miss",
         client_address(request) or "?",
@@ -80,5 +81,4 @@ def file(request: HttpRequest, token: str, file_id: uuid.UUID, name: str) -> Htt
     stored = crossings.published_file_of(token, file_id)
     if stored is None:
         _missed(request)
-    assert stored is not None
     return serve_file(request, stored, public=False)

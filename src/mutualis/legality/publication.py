@@ -71,8 +71,7 @@ def _store_pdf(act: Act, content: bytes, name: str) -> StoredFile:
     )
 
 
-def _slip(act: Act, url: str) -> bytes:
-    assert act.received_on is not None
+def _slip(act: Act, received_on: date, url: str) -> bytes:
     files = [
         stamping.SlipFile(role, stored.original_name, stored.sha256)
         for role, stored in transmitted_files(act)
@@ -93,7 +92,7 @@ def _slip(act: Act, url: str) -> bytes:
             siren=act.organisation.siren,
             decided_on=act.decided_on,
             sent_on=_sent_on(act),
-            received_on=act.received_on,
+            received_on=received_on,
             files=files,
             verification_url=url,
         )
@@ -121,7 +120,9 @@ def stamp_act(*, organisation_id: int, act_id: int) -> Stamp | None:
             act.verification_token = secrets.token_urlsafe(TOKEN_BYTES)
         url = verification_url(act.verification_token)
         if act.slip_id is None:
-            act.slip = _store_pdf(act, _slip(act, url), f"{act.identifier}_accuse_reception.pdf")
+            act.slip = _store_pdf(
+                act, _slip(act, act.received_on, url), f"{act.identifier}_accuse_reception.pdf"
+            )
         act.save(update_fields=["verification_token", "slip", "updated_at"])
         stamp = None
         if act.document.content_type == PDF:
@@ -208,7 +209,5 @@ def record_publication(
             **_context(request_context),
         )
         organisation_id = act.organisation_id
-        transaction.on_commit(
-            lambda: enqueue_stamp(organisation_id=organisation_id, act_id=act_id)
-        )
+        transaction.on_commit(lambda: enqueue_stamp(organisation_id=organisation_id, act_id=act_id))
     return act

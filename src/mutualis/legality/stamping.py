@@ -268,8 +268,7 @@ def text_document(lines: Sequence[tuple[str, bool]], *, title: str) -> bytes:
         + str(count).encode()
         + b" >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold "
-        b"/Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
         b"<< /Title (" + _pdf_text(title) + b") /Producer (Mutualis) >>",
     ]
     for number, page_lines in enumerate(pages):
@@ -281,11 +280,7 @@ def text_document(lines: Sequence[tuple[str, bool]], *, title: str) -> bytes:
             + b" >>"
         )
         objects.append(
-            b"<< /Length "
-            + str(len(stream)).encode()
-            + b" >>\nstream\n"
-            + stream
-            + b"\nendstream"
+            b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"
         )
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
