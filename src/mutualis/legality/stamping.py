@@ -40,7 +40,8 @@ STAMP_NAME = "mutualis-legality-stamp"
 _FONT_SIZE = 8.0
 _LEADING = 10.0
 _PADDING = 6.0
-_QR_SIZE = 58.0
+# About 25 mm: modules of 0.6 mm or more, which a phone reads from paper.
+_QR_SIZE = 72.0
 _MARGIN = 18.0
 
 
