@@ -350,6 +350,10 @@ MUTUALIS_LEGALITY_RETURN_ADDRESS = env.str(
 )
 MUTUALIS_LEGALITY_TRI = env.str("MUTUALIS_LEGALITY_TRI", default="EACT")
 MUTUALIS_LEGALITY_APPLI = env.str("MUTUALIS_LEGALITY_APPLI", default="MUTUALIS")
+# The public verification page of an acknowledged act (its stamp's QR code): lookups per
+# address, and wrong tokens per address (tokens are unguessable: this stops the trying).
+MUTUALIS_LEGALITY_VERIFY_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_RATE", default="60/m")
+MUTUALIS_LEGALITY_VERIFY_MISS_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_MISS_RATE", default="20/h")
 # Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
 # the app then answers headers only and nginx sends the bytes.
 MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")

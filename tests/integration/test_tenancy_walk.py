@@ -171,6 +171,15 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "legality:act_edit": lambda w: {"pk": w.act.pk},
     "legality:act_validate": lambda w: {"pk": w.act.pk},
     "legality:act_cancel": lambda w: {"pk": w.act.pk},
+    "legality:act_publication": lambda w: {"pk": w.act.pk},
+    # The public verification page of an act: A's act is not acknowledged, so no token
+    # opens it (a wrong one is tried).
+    "legality_public:verify": lambda w: {"token": "not-a-token"},
+    "legality_public:file": lambda w: {
+        "token": "not-a-token",
+        "file_id": w.act.document_id,
+        "name": "acte.pdf",
+    },
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},

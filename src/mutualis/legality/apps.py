@@ -16,3 +16,11 @@ class LegalityConfig(AppConfig):
         # An act's files and its package: read by the member's legality agents and
         # senders only, under its path (``/o/<slug>/legality/files/…``).
         register_owner(ACT_OWNER_KIND, can_read=can_read_act_file)
+
+        from . import publication, signals
+
+        # Once an acknowledgement is committed, its stamped PDF and slip are made in the
+        # background.
+        signals.act_acknowledged.connect(
+            publication.on_act_acknowledged, dispatch_uid="legality.stamp_acknowledged_act"
+        )

@@ -89,6 +89,13 @@ class Act(OrganisationOwned):
     acknowledged_at = models.DateTimeField(_("acknowledgement recorded on"), null=True, blank=True)
     # Recorded by the member's agent: a regulatory act enters into force when published.
     published_on = models.DateField(_("published on"), null=True, blank=True)
+    # The act's public verification page is at an address only its stamp and its agents
+    # know: a random token, set when the act is first stamped (``publication.stamp_act``).
+    verification_token = models.CharField(max_length=43, blank=True, default="")
+    # The acknowledgement slip ("accusé de réception"), made with the first stamp.
+    slip = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -117,6 +124,13 @@ class Act(OrganisationOwned):
                 condition=~Q(identifier=""),
             )
         ]
+        constraints += [
+            models.UniqueConstraint(
+                fields=["verification_token"],
+                condition=~Q(verification_token=""),
+                name="legality_act_verification_token_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"act:{self.organisation_id}:{self.number}"
@@ -141,3 +155,23 @@ class Annex(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"annex:{self.act_id}:{self.position}"
+
+
+class Stamp(OrganisationOwned):
+    """A stamped copy of an act's main PDF: the original bytes followed by one
+    incremental update carrying the stamp ("Envoyé en préfecture le …, Reçu en
+    préfecture le …, Publié le …, ID : …") and its QR code. A new one is made when the
+    publication date is recorded; the earlier ones are kept (a copy handed out before
+    stays verifiable), the latest is the act's current stamped PDF."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="stamps")
+    file = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+    # The publication date the stamp shows (none before it is recorded).
+    published_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"stamp:{self.act_id}:{self.pk}"

@@ -1,0 +1,13 @@
+"""Background jobs of the legality context; each only calls services and is idempotent
+(a retry may run it twice)."""
+
+from django_tasks import task
+
+from . import publication
+
+
+@task()
+def stamp_acknowledged_act(*, organisation_id: int, act_id: int) -> str:
+    """Stamp an acknowledged act's PDF and make its slip (``publication.stamp_act``)."""
+    stamp = publication.stamp_act(organisation_id=organisation_id, act_id=act_id)
+    return stamp.file.sha256 if stamp is not None else ""
