@@ -106,9 +106,7 @@ def seed(stdout: Any) -> None:
                 note="Clause utilisée pour nos cantines depuis 2023.",
             )
     created = _group_purchase()
-    stdout.write(
-        f"  {added} library clauses, {created} group purchase (procurement workspace)."
-    )
+    stdout.write(f"  {added} library clauses, {created} group purchase (procurement workspace).")
 
 
 def _group_purchase() -> int:

@@ -2,8 +2,9 @@
 businesses answer with any ESPD service.
 
 Every exclusion ground and the "other" criteria of the taxonomy are asked (``espd.build``);
-the selection criteria are those the buyer set (``espd_selection``), for every lot. The procedure maps to the EU authority list: a MAPA is a single-stage
-"other" procedure, a restricted call or a negotiated procedure has several stages.
+the selection criteria are those the buyer set (``espd_selection``), for every lot. The
+procedure maps to the EU authority list: a MAPA is a single-stage "other" procedure, a
+restricted call or a negotiated procedure has several stages.
 """
 
 from __future__ import annotations

@@ -83,25 +83,27 @@ def _values(data: SetCriterion) -> dict[str, str]:
     description = data.description.strip()
     if "DESCRIPTION" in asked and description:
         if len(description) > DESCRIPTION_LENGTH or "\x00" in description:
-            raise errors.SelectionValueInvalid()
+            raise errors.SelectionValueInvalid(field="description")
         values["DESCRIPTION"] = description
     if "MINIMUM_AMOUNT" in asked and data.minimum_amount is not None:
-        values["MINIMUM_AMOUNT"] = _number(data.minimum_amount, whole=False)
+        values["MINIMUM_AMOUNT"] = _number(data.minimum_amount, whole=False, field="minimum_amount")
     if "QUANTITY_YEAR" in asked and data.years is not None:
-        values["QUANTITY_YEAR"] = _number(Decimal(data.years), whole=True)
+        values["QUANTITY_YEAR"] = _number(Decimal(data.years), whole=True, field="years")
     quantity = next((kind for kind in QUANTITIES if kind in asked), None)
     if quantity and data.minimum_quantity is not None:
-        values[quantity] = _number(data.minimum_quantity, whole=quantity in WHOLE)
+        values[quantity] = _number(
+            data.minimum_quantity, whole=quantity in WHOLE, field="minimum_quantity"
+        )
     return values
 
 
-def _number(value: Decimal, *, whole: bool) -> str:
+def _number(value: Decimal, *, whole: bool, field: str) -> str:
     try:
         if not value.is_finite() or value < 0 or (whole and value != value.to_integral()):
-            raise errors.SelectionValueInvalid()
+            raise errors.SelectionValueInvalid(field=field)
         return format(value.normalize(), "f")
     except InvalidOperation:
-        raise errors.SelectionValueInvalid() from None
+        raise errors.SelectionValueInvalid(field=field) from None
 
 
 def rows_of(consultation: Consultation) -> list[dict[str, Any]]:

@@ -146,9 +146,7 @@ def remove_participant(
 
 def participations_of(*, organisation_id: int) -> list[GroupParticipation]:
     """The participant's own rows (read in its scope)."""
-    return list(
-        GroupParticipation.objects.filter(organisation_id=organisation_id).order_by("-pk")
-    )
+    return list(GroupParticipation.objects.filter(organisation_id=organisation_id).order_by("-pk"))
 
 
 def group_purchases_of(*, organisation_id: int) -> list[tuple[Consultation, GroupParticipation]]:

@@ -72,7 +72,9 @@ def _record_platform(actor: Any, action: str, entry: LibraryEntry, **context: An
 # --- What buyers read -------------------------------------------------------------------
 
 
-def entries(*, text: str = "", kind: str = "", include_withdrawn: bool = False) -> QuerySet[LibraryEntry]:
+def entries(
+    *, text: str = "", kind: str = "", include_withdrawn: bool = False
+) -> QuerySet[LibraryEntry]:
     """The library, searched in titles, keywords and texts (a plain, case-insensitive
     match: the library holds hundreds of entries, not millions)."""
     rows = LibraryEntry.objects.all()
@@ -182,7 +184,14 @@ def accept_proposal(
     with scope(organisation=organisation_id):
         proposal = _decide(actor, proposal_id, organisation_id, "accept")
         entry = LibraryEntry.objects.create(
-            **_clean(EntryInput(kind=proposal.kind, title=proposal.title, body=proposal.body))
+            **_clean(
+                EntryInput(
+                    kind=proposal.kind,
+                    title=proposal.title,
+                    body=proposal.body,
+                    keywords=proposal.keywords,
+                )
+            )
         )
         proposal.entry = entry
         proposal.save(update_fields=["state", "decided_at", "entry"])
@@ -230,7 +239,8 @@ def _organisation_of(proposal_id: int) -> int:
     found = crossings.library_proposal_for_operator(proposal_id)
     if found is None:
         raise LibraryProposal.DoesNotExist
-    return found.organisation_id
+    organisation_id: int = found.organisation_id
+    return organisation_id
 
 
 # --- Buyers copy a clause into a draft ------------------------------------------------------

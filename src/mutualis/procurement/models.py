@@ -330,6 +330,7 @@ class LibraryProposal(OrganisationOwned):
     kind = models.CharField(_("kind"), max_length=24, choices=LibraryKind.choices)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, default="")
     note = models.TextField(_("note to the operator"), max_length=2000, blank=True, default="")
     state = models.CharField(
         _("state"), max_length=10, choices=ProposalState.choices, default=ProposalState.PROPOSED
