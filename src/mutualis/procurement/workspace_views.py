@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
@@ -82,6 +82,7 @@ def group_remove(request: HttpRequest, pk: int, participation_pk: int) -> HttpRe
 
 
 @buyer_view
+@require_safe
 def group_purchases(request: HttpRequest) -> HttpResponse:
     """The published group purchases the member takes part in, which another member
     coordinates: read-only."""
@@ -95,6 +96,7 @@ def group_purchases(request: HttpRequest) -> HttpResponse:
 
 
 @buyer_view
+@require_safe
 def library_list(request: HttpRequest) -> HttpResponse:
     form = forms.LibrarySearchForm(request.GET)
     text, kind = "", ""
