@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from mutualis.core.services import subscriptions
 from mutualis.identity import services as identity
-from mutualis.procurement import groups, services
+from mutualis.procurement import groups, library, services
 from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD
@@ -48,7 +48,9 @@ def participant(transactional_db):
     person = identity.ensure_user(
         email="acheteur@semur.example", password=PASSWORD, first_name="Alix", last_name="Moreau"
     )
-    identity.grant_membership(actor=None, user=person, organisation=semur, roles=["buyer"])
+    semur_buyer = identity.grant_membership(
+        actor=None, user=person, organisation=semur, roles=["buyer"]
+    )
     for organisation in (metropole, semur):
         subscriptions.subscribe(
             actor=staff_membership, organisation_id=organisation.pk, service_code="procurement"
@@ -67,7 +69,16 @@ def participant(transactional_db):
             share_percent=Decimal(35),
         )
         services.publish_consultation(actor=coordinator, consultation_id=consultation.pk)
-    return {"user": person, "secret": give_authenticator_app(person)}
+    return {
+        "user": person,
+        "secret": give_authenticator_app(person),
+        "coordinator": coordinator.user,
+        "coordinator_secret": give_authenticator_app(coordinator.user),
+        "consultation": consultation,
+        "staff": staff_membership,
+        "staff_secret": give_authenticator_app(staff),
+        "buyer": semur_buyer,
+    }
 
 
 def test_a_participant_sees_the_group_purchase_on_its_own_pages_and_profile(
@@ -100,3 +111,45 @@ def test_a_participant_sees_the_group_purchase_on_its_own_pages_and_profile(
     check_accessibility(page)
     members = page.get_by_role("region", name=t("Group purchase"))
     expect(members).to_contain_text("Semur-en-Auxois — 35 %")
+
+
+def test_the_coordinator_workspace_pages_are_accessible(
+    live_server, page, log_in_with_app, check_accessibility, participant
+):
+    """The coordinator's group page, the ESPD selection form, the library and the copy
+    form, each checked with axe-core."""
+    log_in_with_app(page, participant["coordinator"].email, participant["coordinator_secret"])
+    pk = participant["consultation"].pk
+    page.goto(f"{live_server.url}/o/metropole/procurement/{pk}/")
+    check_accessibility(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name=t("Group purchase: members and shares")).click()
+    check_accessibility(page)
+    expect(page.get_by_role("row").filter(has_text="Semur-en-Auxois")).to_contain_text("35 %")
+    for path in (f"{pk}/selection/", "library/", "library/propose/", f"{pk}/copy/"):
+        page.goto(f"{live_server.url}/o/metropole/procurement/{path}")
+        check_accessibility(page)
+
+
+def test_operator_staff_accept_a_proposal_in_the_back_office(
+    live_server, page, log_in_with_app, check_accessibility, participant
+):
+    with scope(organisation=participant["buyer"].organisation_id):
+        library.propose_entry(
+            actor=participant["buyer"],
+            data=library.EntryInput(
+                kind="technical", title="Clause de réversibilité", body="<p>Données rendues.</p>"
+            ),
+        )
+    log_in_with_app(page, "operateur@example.org", participant["staff_secret"])
+    page.goto(f"{live_server.url}/operator/library/")
+    check_accessibility(page)
+    page.goto(f"{live_server.url}/operator/library/proposals/")
+    check_accessibility(page)
+    with page.expect_navigation():
+        page.get_by_role("button", name=t("Accept into the library")).click()
+    page.goto(f"{live_server.url}/operator/library/")
+    expect(page.get_by_role("row").filter(has_text="Clause de réversibilité")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Clause de réversibilité").click()
+    check_accessibility(page)
