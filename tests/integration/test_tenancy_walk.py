@@ -166,6 +166,17 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "procurement:unschedule": lambda w: {"pk": w.consultation.pk},
     "procurement:publish": lambda w: {"pk": w.consultation.pk},
     "procurement:cancel": lambda w: {"pk": w.consultation.pk},
+    # The buyers' shared workspace (a participation row of B would 404 all the same).
+    "procurement:group": lambda w: {"pk": w.consultation.pk},
+    "procurement:group_remove": lambda w: {"pk": w.consultation.pk, "participation_pk": 1},
+    "procurement:clause_insert": lambda w: {"pk": w.consultation.pk},
+    "procurement:copy": lambda w: {"pk": w.consultation.pk},
+    "procurement:selection": lambda w: {"pk": w.consultation.pk},
+    "procurement:selection_remove": lambda w: {"pk": w.consultation.pk, "code": "gen-year-to"},
+    # The back office's library: the operator guard answers before any row is read.
+    "backoffice:library_entry_edit": lambda w: {"pk": 1},
+    "backoffice:library_proposal_accept": lambda w: {"pk": 1},
+    "backoffice:library_proposal_reject": lambda w: {"pk": 1},
     "consultations:detail": lambda w: {"pk": w.consultation.pk},
     "legality:act_detail": lambda w: {"pk": w.act.pk},
     "legality:act_edit": lambda w: {"pk": w.act.pk},

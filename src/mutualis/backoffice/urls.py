@@ -59,4 +59,5 @@ urlpatterns += [
     path("", include("mutualis.backoffice.urls_security")),
     path("", include("mutualis.backoffice.urls_companies")),
     path("", include("mutualis.backoffice.urls_sso")),
+    path("", include("mutualis.backoffice.urls_library")),
 ]

@@ -22,7 +22,15 @@ from mutualis.core import fulltext
 from mutualis.core.crossings import evaluated_page
 from mutualis.core.registry import crossing
 
-from .models import PUBLIC_STATES, AwardCriterion, Consultation, Lot, State
+from .models import (
+    PUBLIC_STATES,
+    AwardCriterion,
+    Consultation,
+    GroupParticipation,
+    LibraryProposal,
+    Lot,
+    State,
+)
 
 PER_PAGE = 20
 
@@ -119,3 +127,86 @@ def due_consultations(*, now: datetime) -> list[tuple[int, int]]:
             .order_by("next_check", "pk")
             .values_list("pk", "organisation_id")
         )
+
+
+# --- Group purchasing (groups.py) ------------------------------------------------------------
+#
+# A participation row is the participant's (its ``organisation``); the coordinator's
+# consultation is the coordinator's. Each side reads the other's rows only here.
+
+
+@crossing
+def group_of(*, consultation_id: int, coordinator_id: int) -> list[GroupParticipation]:
+    """The coordinator manages the group of its own consultation: the participation rows
+    (the participants' rows) that point at it, with each participant's name. Nothing is
+    returned for a consultation of another member."""
+    with scopes_disabled():
+        return list(
+            GroupParticipation.objects.filter(
+                consultation_id=consultation_id, consultation__organisation_id=coordinator_id
+            )
+            .select_related("organisation")
+            .order_by("organisation__name", "pk")
+        )
+
+
+@crossing
+def public_group_members(consultation_id: int) -> list[GroupParticipation]:
+    """A published group purchase names its members and their shares on its public page:
+    public facts, as the consultation documents state them."""
+    with scopes_disabled():
+        return list(
+            GroupParticipation.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            )
+            .select_related("organisation")
+            .order_by("organisation__name", "pk")
+        )
+
+
+@crossing
+def public_consultations_among(consultation_ids: list[int]) -> list[Consultation]:
+    """A participant reads the group purchases it takes part in (the identifiers come from
+    its own participation rows) as the public reads them: published states only, never
+    the coordinator's draft."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(pk__in=consultation_ids, state__in=PUBLIC_STATES)
+            .select_related("organisation")
+            .order_by("-published_at", "-pk")
+        )
+
+
+@crossing
+def public_group_purchases_of(organisation_id: int, *, limit: int = 10) -> list[Consultation]:
+    """A member's buyer profile (its page in the directory) lists the published group
+    purchases it takes part in, which another member coordinates: public facts."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(
+                participations__organisation_id=organisation_id, state__in=PUBLIC_STATES
+            )
+            .select_related("organisation")
+            .order_by("-published_at", "-pk")[:limit]
+        )
+
+
+# --- The clause library (library.py) ----------------------------------------------------------
+
+
+@crossing
+def library_proposals_for_operator(*, state: str = "") -> list[LibraryProposal]:
+    """Operator staff review the clauses members proposed for the shared library: the
+    proposals (text, kind, note) and the proposing member's name, nothing else of it."""
+    with scopes_disabled():
+        rows = LibraryProposal.objects.select_related("organisation", "entry")
+        if state:
+            rows = rows.filter(state=state)
+        return list(rows.order_by("-created_at", "-pk")[:200])
+
+
+@crossing
+def library_proposal_for_operator(pk: int) -> LibraryProposal | None:
+    """One proposal a member sent to the library, for operator staff to decide on."""
+    with scopes_disabled():
+        return LibraryProposal.objects.select_related("organisation", "entry").filter(pk=pk).first()

@@ -97,3 +97,90 @@ class CancellationReasonRequired(ProcurementError):
     code = "cancellation_reason_required"
     field_name = "reason"
     message = _("Say why the consultation is cancelled: the reason is published.")
+
+
+# --- Group purchasing --------------------------------------------------------------------
+
+
+class ParticipantNotMember(ProcurementError):
+    code = "participant_not_member"
+    field_name = "organisation"
+    message = _(
+        "Only a member organisation of the territory can take part in a group purchase: "
+        "check its SIREN or public address."
+    )
+
+
+class ParticipantIsCoordinator(ProcurementError):
+    code = "participant_is_coordinator"
+    field_name = "organisation"
+    message = _("Your organisation coordinates this purchase: it is not added as a participant.")
+
+
+class ParticipantAlreadyAdded(ProcurementError):
+    code = "participant_already_added"
+    field_name = "organisation"
+    message = _("This organisation already takes part in this group purchase.")
+
+
+class ShareMissing(ProcurementError):
+    code = "share_missing"
+    field_name = "share_percent"
+    message = _("Give the participant's share: a percentage, an estimated amount, or both.")
+
+
+class SharesOverHundred(ProcurementError):
+    code = "shares_over_hundred"
+    field_name = "share_percent"
+    message = _("The participants' shares total more than 100 %: lower a share.")
+
+
+class SharesOverValue(ProcurementError):
+    code = "shares_over_value"
+    field_name = "share_amount"
+    message = _(
+        "The participants' estimated amounts total more than the estimated value of the "
+        "consultation: lower an amount or raise the estimated value."
+    )
+
+
+# --- The clause library -------------------------------------------------------------------
+
+
+class LibraryTextEmpty(ProcurementError):
+    code = "library_text_empty"
+    field_name = "body"
+    message = _("The text is empty once cleaned of what is not allowed: write the clause.")
+
+
+class ProposalAlreadyDecided(ProcurementError):
+    code = "library_proposal_decided"
+    message = _("This proposal has already been accepted or rejected.")
+
+
+class RejectionReasonRequired(ProcurementError):
+    code = "library_rejection_reason_required"
+    field_name = "reason"
+    message = _("Say why the proposal is rejected: the member reads the reason.")
+
+
+class LibraryEntryUnavailable(ProcurementError):
+    code = "library_entry_unavailable"
+    message = _("This clause is no longer offered by the library.")
+
+
+# --- ESPD selection criteria -----------------------------------------------------------------
+
+
+class SelectionCriterionUnknown(ProcurementError):
+    code = "espd_selection_unknown"
+    field_name = "code"
+    message = _("Choose a selection criterion of the ESPD list.")
+
+
+class SelectionValueInvalid(ProcurementError):
+    code = "espd_selection_value_invalid"
+    message = _(
+        "A value of this criterion is not valid: amounts are positive numbers, years and "
+        "quantities whole positive numbers, a description is text."
+    )

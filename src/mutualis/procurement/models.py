@@ -95,6 +95,9 @@ class Consultation(OrganisationOwned):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(1200)],
     )
+    # The ESPD selection criteria the buyer sets (``espd_selection.py``): a list of
+    # {"code": taxonomy code, "values": {requirement type: value as text}}.
+    espd_selection = models.JSONField(_("ESPD selection criteria"), default=list, blank=True)
 
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
     # When a scheduled consultation is to be published.
@@ -220,3 +223,143 @@ class AwardCriterion(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.weight} %)"
+
+
+# --- Buyers' shared workspace: group purchasing, ESPD selection, the library ---------------
+
+
+class GroupParticipation(OrganisationOwned):
+    """A member taking part in a group purchase ("groupement de commandes") that another
+    member coordinates: the row is the participant's (``organisation``), so that the
+    participant reads it in its own scope, and points at the coordinator's consultation,
+    which the participant reads only once public, through the crossings. The coordinator
+    writes it while drafting (``groups.py``) and reads its group through a named
+    crossing. Each share is a percentage of the purchase, an estimated amount, or both.
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="participations"
+    )
+    share_percent = models.DecimalField(
+        _("share (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    share_amount = models.DecimalField(
+        _("estimated amount of the share (excluding VAT)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group purchase participation")
+        verbose_name_plural = _("group purchase participations")
+        ordering = ["consultation", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "organisation"], name="participation_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__isnull=False) | Q(share_amount__isnull=False),
+                name="participation_has_a_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__isnull=True)
+                | (Q(share_percent__gt=0) & Q(share_percent__lte=100)),
+                name="participation_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} in {self.consultation_id}"
+
+
+class LibraryKind(models.TextChoices):
+    ADMINISTRATIVE = "administrative", _("Administrative clause")
+    TECHNICAL = "technical", _("Technical clause")
+    SOCIAL_ENVIRONMENTAL = "social_environmental", _("Social or environmental clause")
+    TEMPLATE = "template", _("Template document text")
+
+
+class LibraryEntry(models.Model):
+    """A clause or a template text of the library the operator curates for every buyer:
+    no member owns it (no ``organisation``), members read it and copy it into their
+    consultations, operator staff write it in the back office (``library.py``)."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=LibraryKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    # HTML sanitised by ``text.sanitise`` (nh3) before it is stored.
+    body = models.TextField(_("text"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, default="")
+    # A withdrawn entry stays for the record (proposals point at it) but is not offered.
+    is_active = models.BooleanField(_("offered to buyers"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("library entry")
+        verbose_name_plural = _("library entries")
+        ordering = ["kind", "title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=LibraryKind.values), name="library_entry_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", pgettext_lazy("library proposal state", "Proposed")
+    ACCEPTED = "accepted", pgettext_lazy("library proposal state", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("library proposal state", "Rejected")
+
+
+class LibraryProposal(OrganisationOwned):
+    """A clause a member proposes for the library: the member's row; the operator accepts
+    it (it becomes a ``LibraryEntry``) or rejects it with a reason the member reads."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=LibraryKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, default="")
+    note = models.TextField(_("note to the operator"), max_length=2000, blank=True, default="")
+    state = models.CharField(
+        _("state"), max_length=10, choices=ProposalState.choices, default=ProposalState.PROPOSED
+    )
+    rejection_reason = models.TextField(_("reason for the rejection"), blank=True, default="")
+    entry = models.ForeignKey(
+        LibraryEntry,
+        verbose_name=_("library entry"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("library proposal")
+        verbose_name_plural = _("library proposals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ProposalState.values), name="library_proposal_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ProposalState.REJECTED) | ~Q(rejection_reason=""),
+                name="library_proposal_rejected_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

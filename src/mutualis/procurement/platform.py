@@ -101,3 +101,44 @@ def _seed_consultations(stdout: Any) -> None:
 
 # After the accounts (identity.accounts, 20): the demo's buyers act.
 registry.declare_demo_step(registry.Step("procurement.consultations", 40, _seed_consultations))
+
+
+def _group_purchases(organisation: Any) -> dict[str, Any] | None:
+    from . import crossings
+
+    purchases = crossings.public_group_purchases_of(organisation.pk)
+    if not purchases:
+        return None
+    return {"group_purchases": purchases, "organisation": organisation, "now": timezone.now()}
+
+
+# A member's buyer profile also lists the group purchases it takes part in (groups.py).
+registry.declare_page_section(
+    registry.PageSection(
+        "procurement_group_purchases",
+        "procurement/section_group_purchases.html",
+        _group_purchases,
+        21,
+    )
+)
+
+
+def _connect_group_purchases() -> None:
+    from . import groups, signals
+
+    signals.consultation_published.connect(
+        groups.on_published, dispatch_uid="procurement.groups.on_published"
+    )
+
+
+_connect_group_purchases()
+
+
+def _seed_workspace(stdout: Any) -> None:
+    from . import demo_workspace
+
+    demo_workspace.seed(stdout)
+
+
+# After the consultations (40): a group purchase and the library.
+registry.declare_demo_step(registry.Step("procurement.workspace", 41, _seed_workspace))

@@ -63,6 +63,7 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lots": list(consultation.lots.all()),
             "criteria": list(consultation.criteria.all()),
             "now": timezone.now(),
+            "group": crossings.public_group_members(pk),
         },
     )
 
