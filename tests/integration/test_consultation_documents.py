@@ -281,7 +281,7 @@ def published(buyer):
 def downloads():
     received: list[dict] = []
 
-    def receiver(sender, **kwargs):
+    def receiver(sender, signal, **kwargs):
         received.append(kwargs)
 
     signals.documents_downloaded.connect(receiver)
