@@ -78,7 +78,7 @@ def rows(consultation) -> list[ConsultationDocument]:
 def upload(client, consultation, *files: tuple[str, bytes]):
     return client.post(
         org_url("procurement:document_add", pk=consultation.pk),
-        {"files": [SimpleUploadedFile(name, data) for name, data in files]},
+        {"uploads": [SimpleUploadedFile(name, data) for name, data in files]},
         follow=True,
     )
 
@@ -89,7 +89,10 @@ def upload(client, consultation, *files: tuple[str, bytes]):
 def test_a_buyer_adds_files_with_their_name_size_hash_and_type(buyer_client, buyer):
     consultation = make_consultation(buyer)
     response = upload(
-        buyer_client, consultation, ("Règlement de consultation.pdf", pdf("RC")), ("BPU.csv", b"a;b\n1;2\n")
+        buyer_client,
+        consultation,
+        ("Règlement de consultation.pdf", pdf("RC")),
+        ("BPU.csv", b"a;b\n1;2\n"),
     )
     assert response.status_code == 200
     found = {d.file.original_name: d for d in rows(consultation)}
@@ -204,11 +207,9 @@ def test_another_member_cannot_reach_or_change_the_files(client, buyer, agent_b)
     client.force_login(agent_b.user)
     for url in (
         org_url("procurement:document_add", ORG_B, pk=consultation.pk),
-        org_url(
-            "procurement:document_remove", ORG_B, pk=consultation.pk, document_pk=document.pk
-        ),
+        org_url("procurement:document_remove", ORG_B, pk=consultation.pk, document_pk=document.pk),
     ):
-        assert client.post(url, {"files": SimpleUploadedFile("x.pdf", PDF)}).status_code == 404
+        assert client.post(url, {"uploads": SimpleUploadedFile("x.pdf", PDF)}).status_code == 404
     download = org_url(
         "procurement:document_download",
         ORG_B,
@@ -234,7 +235,10 @@ def test_draft_files_are_not_public(client, buyer):
         kwargs={"pk": consultation.pk, "document_pk": document.pk, "filename": "RC.pdf"},
     )
     assert client.get(public).status_code == 404
-    assert client.get(reverse("consultations:documents_zip", args=[consultation.pk])).status_code == 404
+    assert (
+        client.get(reverse("consultations:documents_zip", args=[consultation.pk])).status_code
+        == 404
+    )
     assert client.get(document.file.get_absolute_url()).status_code == 404
 
 
@@ -242,7 +246,10 @@ def test_the_buyer_downloads_a_draft_file(buyer_client, buyer):
     consultation = make_consultation(buyer)
     (document,) = add(buyer, consultation, ("RC.pdf", pdf("RC")))
     url = org_url(
-        "procurement:document_download", pk=consultation.pk, document_pk=document.pk, filename="RC.pdf"
+        "procurement:document_download",
+        pk=consultation.pk,
+        document_pk=document.pk,
+        filename="RC.pdf",
     )
     response = buyer_client.get(url)
     assert response.status_code == 200
@@ -255,7 +262,7 @@ def test_uploads_are_protected_against_cross_site_requests(client, buyer):
     consultation = make_consultation(buyer)
     response = client.post(
         org_url("procurement:document_add", pk=consultation.pk),
-        {"files": SimpleUploadedFile("RC.pdf", PDF)},
+        {"uploads": SimpleUploadedFile("RC.pdf", PDF)},
     )
     assert response.status_code == 403
     assert rows(consultation) == []

@@ -274,7 +274,7 @@ def test_a_buyer_rectifies_through_the_form(buyer_client, published):
                 "%Y-%m-%dT%H:%M"
             ),
             "response_deadline": paris.strftime("%Y-%m-%dT%H:%M"),
-            "files": [SimpleUploadedFile("Additif.pdf", pdf("Additif"))],
+            "uploads": [SimpleUploadedFile("Additif.pdf", pdf("Additif"))],
             "withdraw": [str(old.pk)],
         },
     )

@@ -11,7 +11,9 @@ from fpdf import FPDF
 
 # The PDF core fonts write Latin-1: the few typographic characters outside it become
 # their plain equivalents.
-_PLAIN = str.maketrans({"’": "'", "—": "-", "–": "-", "œ": "oe", "Œ": "OE", "…": "..."})
+_PLAIN = str.maketrans(
+    {"\u2019": "'", "\u2014": "-", "\u2013": "-", "œ": "oe", "Œ": "OE", "…": "..."}
+)
 
 
 def _latin1(text: str) -> str:
@@ -64,9 +66,11 @@ def _start(title: str, consultation: Any) -> _Document:
 def _lots_text(lots: Sequence[Any]) -> str:
     if not lots:
         return "La consultation n'est pas allotie : le marché est attribué à un seul titulaire."
-    return "La consultation est divisée en lots : " + "; ".join(
-        f"lot {lot.number} - {lot.title}" for lot in lots
-    ) + ". Un candidat peut répondre à un ou plusieurs lots."
+    return (
+        "La consultation est divisée en lots : "
+        + "; ".join(f"lot {lot.number} - {lot.title}" for lot in lots)
+        + ". Un candidat peut répondre à un ou plusieurs lots."
+    )
 
 
 def reglement(consultation: Any, lots: Sequence[Any], criteria: Sequence[Any]) -> bytes:

@@ -42,7 +42,7 @@ def uploads_of(files: Sequence[Any]) -> list[Upload]:
 
 
 class DocumentUploadForm(forms.Form):
-    files = MultipleFileField(
+    uploads = MultipleFileField(
         label=_("Files to add"),
         help_text=_(
             "PDF, office documents, plans (DWG, DXF, IFC), images, or ZIP archives of them. "
@@ -79,7 +79,7 @@ class RectificationForm(forms.Form):
     response_deadline = ParisDateTimeField(
         label=_("Deadline for responses (Paris time)"), required=False
     )
-    files = MultipleFileField(label=_("Files to add"), required=False)
+    uploads = MultipleFileField(label=_("Files to add"), required=False)
     withdraw = forms.TypedMultipleChoiceField(
         label=_("Files to withdraw"),
         coerce=int,
@@ -110,6 +110,6 @@ class RectificationForm(forms.Form):
             fields={f: data[f] or "" for f in RECTIFIABLE_FIELDS},
             questions_deadline=data["questions_deadline"],
             response_deadline=data["response_deadline"],
-            add=uploads_of(data["files"]),
+            add=uploads_of(data["uploads"]),
             withdraw=list(data["withdraw"]),
         )

@@ -60,21 +60,19 @@ def document_add(request: HttpRequest, pk: int) -> HttpResponse:
     _consultation_or_404(request, pk)
     form = DocumentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, " ".join(str(e) for e in form.errors.get("files", [])))
+        messages.error(request, " ".join(str(e) for e in form.errors.get("uploads", [])))
         return tenant_redirect(request, "procurement:detail", pk=pk)
     try:
         added = documents.add_documents(
             actor=_actor(request),
             consultation_id=pk,
-            uploads=uploads_of(form.cleaned_data["files"]),
+            uploads=uploads_of(form.cleaned_data["uploads"]),
             request_context=_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(
-            request, _("Files added: %(count)d.") % {"count": len(added)}
-        )
+        messages.success(request, _("Files added: %(count)d.") % {"count": len(added)})
     return tenant_redirect(request, "procurement:detail", pk=pk)
 
 
@@ -98,7 +96,7 @@ def document_remove(request: HttpRequest, pk: int, document_pk: int) -> HttpResp
     return tenant_redirect(request, "procurement:detail", pk=pk)
 
 
-@buyer_view
+@buyer_view  # type: ignore[arg-type]  # a file response, not an HttpResponse
 @require_safe
 def document_download(
     request: HttpRequest, pk: int, document_pk: int, filename: str
@@ -156,9 +154,7 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Everyone --------------------------------------------------------------------------
 
 
-def _downloaded(
-    request: HttpRequest, consultation: Consultation, document_ids: list[int]
-) -> None:
+def _downloaded(request: HttpRequest, consultation: Consultation, document_ids: list[int]) -> None:
     signals.documents_downloaded.send(
         sender="procurement",
         consultation_id=consultation.pk,

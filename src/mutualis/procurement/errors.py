@@ -104,7 +104,7 @@ class CancellationReasonRequired(ProcurementError):
 
 class DocumentsNotEditable(ProcurementError):
     code = "documents_not_editable"
-    field_name = "files"
+    field_name = "uploads"
     message = _(
         "The files of a published consultation change only through a rectification, "
         "before the deadline for responses."
@@ -119,7 +119,7 @@ class DocumentNotCurrent(ProcurementError):
 
 class NoFileSent(ProcurementError):
     code = "no_file_sent"
-    field_name = "files"
+    field_name = "uploads"
     message = _("Choose at least one file to add.")
 
 
@@ -145,6 +145,5 @@ class RectificationSummaryRequired(ProcurementError):
 class RectificationEmpty(ProcurementError):
     code = "rectification_empty"
     message = _(
-        "This rectification changes nothing: change a field, a deadline, or add or "
-        "withdraw a file."
+        "This rectification changes nothing: change a field, a deadline, or add or withdraw a file."
     )

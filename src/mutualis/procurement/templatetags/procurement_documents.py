@@ -45,7 +45,7 @@ def changed_fields(rectification: Rectification) -> list[tuple[str, str, str]]:
     """(label, before, after) of each field a rectification changed, as shown."""
     rows = []
     for name, values in rectification.changes.items():
-        label = str(Consultation._meta.get_field(name).verbose_name)
+        label = str(getattr(Consultation._meta.get_field(name), "verbose_name", name))
         before, after = values.get("before", ""), values.get("after", "")
         rows.append((label, _shown(name, before), _shown(name, after)))
     return rows
