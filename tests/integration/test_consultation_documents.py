@@ -355,3 +355,43 @@ def test_a_document_of_another_consultation_is_not_found(client, buyer, publishe
         kwargs={"pk": other.pk, "document_pk": document.pk, "filename": "x.pdf"},
     )
     assert client.get(url).status_code == 404
+
+
+def test_the_file_store_link_of_a_public_file_is_anyones(client, published):
+    document = rows(published)[0]
+    response = client.get(document.file.get_absolute_url())
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:8] == b"%PDF-1.7"
+
+
+def test_a_revalidated_download_is_not_counted(client, published, downloads):
+    document = next(d for d in rows(published) if d.file.original_name == "CCAP.pdf")
+    url = reverse(
+        "consultations:document",
+        kwargs={"pk": published.pk, "document_pk": document.pk, "filename": "CCAP.pdf"},
+    )
+    response = client.get(url, HTTP_IF_NONE_MATCH=f'"{document.file.sha256}"')
+    assert response.status_code == 304
+    assert downloads == []
+
+
+def test_the_demo_files_are_pdfs_with_real_text(buyer):
+    from pypdf import PdfReader
+
+    from mutualis.procurement import demo_files
+
+    consultation = make_consultation(buyer, lots=2)
+    with scopes_disabled():
+        consultation = (
+            type(consultation).objects.select_related("organisation").get(pk=consultation.pk)
+        )
+        files = dict(demo_files.dce(consultation))
+    assert set(files) == {"Règlement de la consultation.pdf", "CCAP.pdf", "CCTP.pdf", "BPU.pdf"}
+    reader = PdfReader(io.BytesIO(files["Règlement de la consultation.pdf"]))
+    assert len(reader.pages) >= 2
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Jugement des offres" in text
+    assert "Lot 2" in PdfReader(io.BytesIO(files["CCTP.pdf"])).pages[0].extract_text()
+    # Accepted by the consultation files' own policy.
+    added = add(buyer, consultation, *files.items())
+    assert {d.file.content_type for d in added} == {"application/pdf"}

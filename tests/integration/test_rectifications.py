@@ -348,3 +348,31 @@ def test_closed_consultations_send_the_buyer_back(buyer_client, buyer, published
         )
     response = buyer_client.get(org_url("procurement:rectify", pk=published.pk))
     assert response.status_code == 302
+
+
+def test_the_demo_gives_every_consultation_its_files_and_rectifies_one(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("import_territory", "--region", "27", stdout=StringIO())
+    call_command("setup", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    with scopes_disabled():
+        consultations = list(Consultation.objects.all())
+        rectification = Rectification.objects.select_related("consultation").get()
+        without_files = [c.reference for c in consultations if not c.documents.exists()]
+    assert without_files == []
+    assert rectification.consultation.version == 2
+    assert rectification.deadlines_moved
+    page = client.get(
+        reverse("consultations:detail", args=[rectification.consultation_id])
+    ).content.decode()
+    assert "Additif n° 1.pdf" in page
+    zipped = client.get(
+        reverse("consultations:documents_zip", args=[rectification.consultation_id])
+    )
+    with zipfile.ZipFile(io.BytesIO(b"".join(zipped.streaming_content))) as archive:
+        assert "Règlement de la consultation.pdf" in archive.namelist()
+        assert "Additif n° 1.pdf" in archive.namelist()
