@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -376,3 +378,22 @@ def test_the_demo_gives_every_consultation_its_files_and_rectifies_one(client):
     with zipfile.ZipFile(io.BytesIO(b"".join(zipped.streaming_content))) as archive:
         assert "Règlement de la consultation.pdf" in archive.namelist()
         assert "Additif n° 1.pdf" in archive.namelist()
+
+
+def test_the_public_page_reads_a_fixed_number_of_queries(
+    client, buyer, published, django_assert_max_num_queries
+):
+    url = reverse("consultations:detail", args=[published.pk])
+    with CaptureQueriesContext(connection) as before:
+        client.get(url)
+    for n in range(3):
+        rectify(
+            buyer,
+            published,
+            summary=f"Additif {n}.",
+            fields={"title": f"Titre {n}"},
+            add=[Upload(file=io.BytesIO(pdf(f"Additif {n}")), name=f"Additif {n}.pdf")],
+        )
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        page = client.get(url).content.decode()
+    assert "Additif 2.pdf" in page
