@@ -397,3 +397,39 @@ def test_the_public_page_reads_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(before.captured_queries)):
         page = client.get(url).content.decode()
     assert "Additif 2.pdf" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_rectifications_at_once_get_the_next_versions_in_turn(buyer):
+    """Two buyers rectify at the same moment: the row lock orders them, so that each
+    gets its own version number and neither change is lost (PostgreSQL: row locks)."""
+    import threading
+
+    from django.db import connection as thread_connection
+
+    consultation = make_consultation(buyer, publish=True)
+    barrier = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            rectify(buyer, consultation, summary=f"Rectification {n}.", fields={"contact": f"c{n}"})
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with scopes_disabled():
+        numbers = sorted(
+            Rectification.objects.filter(consultation=consultation).values_list("number", flat=True)
+        )
+    assert numbers == [1, 2]
+    assert reread(consultation).version == 3
