@@ -5,6 +5,7 @@ In a French Chromium, axe-core on every page, the Content-Security-Policy watche
 from __future__ import annotations
 
 import hashlib
+import re
 import zipfile
 from pathlib import Path
 
@@ -93,7 +94,25 @@ def test_a_buyer_uploads_the_files_and_a_visitor_downloads_them_as_one_zip(
     expect(page.get_by_text(t("The consultation is published."))).to_be_visible()
     check_accessibility(page)
 
-    # --- A visitor, without an account, downloads every file as one ZIP.
+    # --- A rectification: an addendum added, the CCTP withdrawn.
+    with page.expect_navigation():
+        page.get_by_role("button", name=t("Rectify the consultation")).click()
+    check_accessibility(page)
+    page.get_by_label(t("What the rectification changes (published)")).fill(
+        "Additif n° 1 ; le CCTP est remplacé par l'additif."
+    )
+    page.get_by_label(t("Files to add")).set_input_files(
+        [{"name": "Additif.pdf", "mimeType": "application/pdf", "buffer": PDF + b"Additif\n"}]
+    )
+    page.get_by_role("checkbox", name=re.compile("CCTP")).check()
+    submit(page, page.locator("main form").first)
+    published = t("The rectification is published: version %(version)d.") % {"version": 2}
+    expect(page.get_by_text(published)).to_be_visible()
+    check_accessibility(page)
+    files.pop("CCTP.pdf")
+    files["Additif.pdf"] = PDF + b"Additif\n"
+
+    # --- A visitor, without an account, downloads every current file as one ZIP.
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/consultations/{consultation.pk}/")
     with scopes_disabled():
@@ -103,7 +122,8 @@ def test_a_buyer_uploads_the_files_and_a_visitor_downloads_them_as_one_zip(
             )
         )
     for sha256 in hashes:
-        expect(page.get_by_text(sha256)).to_be_visible()
+        expect(page.get_by_text(sha256).first).to_be_visible()
+    expect(page.get_by_text("Additif n° 1 ; le CCTP est remplacé par l'additif.")).to_be_visible()
     check_accessibility(page)
     with page.expect_download() as download_info:
         page.locator("a[href$='/files.zip']").click()
