@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -395,3 +396,16 @@ def test_the_demo_files_are_pdfs_with_real_text(buyer):
     # Accepted by the consultation files' own policy.
     added = add(buyer, consultation, *files.items())
     assert {d.file.content_type for d in added} == {"application/pdf"}
+
+
+def test_a_scheduled_consultation_is_unscheduled_before_its_files_change(buyer):
+    consultation = make_consultation(buyer)
+    with scope(organisation=buyer.organisation_id):
+        services.schedule_consultation(
+            actor=buyer,
+            consultation_id=consultation.pk,
+            publish_at=consultation.questions_deadline - timedelta(days=1),
+        )
+    with pytest.raises(errors.NotEditable):
+        add(buyer, consultation, ("RC.pdf", pdf("RC")))
+    assert rows(consultation) == []

@@ -94,6 +94,13 @@ def store_documents(
     return documents
 
 
+def _require_draft_files(consultation: Consultation) -> None:
+    if consultation.state == State.SCHEDULED:
+        raise errors.NotEditable()  # unschedule it first
+    if consultation.state != State.DRAFT:
+        raise errors.DocumentsNotEditable()
+
+
 def _document_payload(documents: Sequence[ConsultationDocument]) -> list[dict[str, Any]]:
     return [{"document": d.pk, "sha256": d.file.sha256, "size": d.file.size} for d in documents]
 
@@ -111,8 +118,7 @@ def add_documents(
     if not uploads:
         raise errors.NoFileSent()
     consultation = _locked(actor, consultation_id)
-    if consultation.state != State.DRAFT:
-        raise errors.DocumentsNotEditable()
+    _require_draft_files(consultation)
     documents = store_documents(consultation, uploads, version=consultation.version)
     _record(
         consultation,
@@ -136,8 +142,7 @@ def remove_document(
     file, and its bytes once the transaction commits)."""
     _require_buyer(actor)
     consultation = _locked(actor, consultation_id)
-    if consultation.state != State.DRAFT:
-        raise errors.DocumentsNotEditable()
+    _require_draft_files(consultation)
     document = ConsultationDocument.objects.select_related("file").get(
         pk=document_id, consultation=consultation, organisation_id=actor.organisation_id
     )
