@@ -19,7 +19,7 @@ import pytest
 from allauth.idp.oidc.models import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from PIL import Image
 
 from mutualis.companies import services as company_services
@@ -178,6 +178,24 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "backoffice:library_proposal_accept": lambda w: {"pk": 1},
     "backoffice:library_proposal_reject": lambda w: {"pk": 1},
     "consultations:detail": lambda w: {"pk": w.consultation.pk},
+    # A file of A's draft consultation (procurement: the DCE, not public while a draft).
+    "procurement:document_add": lambda w: {"pk": w.consultation.pk},
+    "procurement:document_remove": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+    },
+    "procurement:document_download": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+        "filename": _document_of(w).file.original_name,
+    },
+    "procurement:rectify": lambda w: {"pk": w.consultation.pk},
+    "consultations:documents_zip": lambda w: {"pk": w.consultation.pk},
+    "consultations:document": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+        "filename": _document_of(w).file.original_name,
+    },
     "legality:act_detail": lambda w: {"pk": w.act.pk},
     "legality:act_edit": lambda w: {"pk": w.act.pk},
     "legality:act_validate": lambda w: {"pk": w.act.pk},
@@ -256,7 +274,7 @@ def world(org_a, agent_a) -> World:
         shared = SharedNote.for_organisation.create(
             organisation=org_a, company=company_x, text=SECRET
         )
-    return World(
+    world = World(
         org_a=org_a,
         agent_a=agent_a,
         colleague_a=colleague,
@@ -278,6 +296,24 @@ def world(org_a, agent_a) -> World:
         vault_document=add_vault_document(admin_x, title=SECRET),
         act=_act_of(org_a, agent_a),
     )
+    _document_of(world)
+    return world
+
+
+def _document_of(world: World) -> Any:
+    """A file of A's draft consultation, added once through the service."""
+    document = getattr(world, "_document", None)
+    if document is None:
+        from mutualis.procurement import documents
+
+        with scope(organisation=world.org_a.pk):
+            (document,) = documents.add_documents(
+                actor=world.agent_a,
+                consultation_id=world.consultation.pk,
+                uploads=[documents.Upload(file=io.BytesIO(b"%PDF-1.7\n%%EOF\n"), name="RC.pdf")],
+            )
+        world._document = document  # type: ignore[attr-defined]
+    return document
 
 
 def _act_of(org: Any, admin: Any) -> Any:

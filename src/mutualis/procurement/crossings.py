@@ -26,9 +26,11 @@ from .models import (
     PUBLIC_STATES,
     AwardCriterion,
     Consultation,
+    ConsultationDocument,
     GroupParticipation,
     LibraryProposal,
     Lot,
+    Rectification,
     State,
 )
 
@@ -210,3 +212,52 @@ def library_proposal_for_operator(pk: int) -> LibraryProposal | None:
     """One proposal a member sent to the library, for operator staff to decide on."""
     with scopes_disabled():
         return LibraryProposal.objects.select_related("organisation", "entry").filter(pk=pk).first()
+
+
+@crossing
+def public_documents(
+    consultation_id: int,
+) -> tuple[list[ConsultationDocument], list[Rectification]]:
+    """The files (current and withdrawn) and the rectifications of a published
+    consultation: what its buyer published, every version of it, for anyone to read
+    and download. Empty for a consultation that is not public."""
+    with scopes_disabled():
+        documents = list(
+            ConsultationDocument.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            )
+            .select_related("file")
+            .order_by("added_in_version", "added_at", "pk")
+        )
+        rectifications = list(
+            Rectification.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            ).order_by("number")
+        )
+        return documents, rectifications
+
+
+@crossing
+def public_document(consultation_id: int, document_id: int) -> ConsultationDocument | None:
+    """One file of a published consultation, current or withdrawn (the history keeps
+    it downloadable): free, direct and complete download for anyone."""
+    with scopes_disabled():
+        return (
+            ConsultationDocument.objects.filter(
+                pk=document_id,
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+            )
+            .select_related("file", "consultation")
+            .first()
+        )
+
+
+@crossing
+def is_public_document_file(stored_file_id: Any) -> bool:
+    """The file store's download view asks whether a stored file is a file of a
+    published consultation: then anyone may read it."""
+    with scopes_disabled():
+        return ConsultationDocument.objects.filter(
+            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+        ).exists()

@@ -9,6 +9,7 @@ back in time, then the periodic job's own service closes it.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,8 +20,8 @@ from django_scopes import scope
 from mutualis.core.demo import demo_organisation
 from mutualis.identity.models import Membership
 
-from . import deadlines, services
-from .models import Consultation
+from . import deadlines, demo_files, documents, rectifications, services
+from .models import Consultation, Rectification
 from .services import ConsultationInput, LotInput
 
 BUYER_EMAIL = "mairie@dijon.localhost"
@@ -171,6 +172,7 @@ def seed_consultations(stdout: Any) -> None:
                 services.add_criterion(
                     actor=actor, consultation_id=consultation.pk, label=label, weight=weight
                 )
+            add_demo_files(actor, consultation.pk)
             if fate == "scheduled":
                 services.schedule_consultation(
                     actor=actor, consultation_id=consultation.pk, publish_at=now + timedelta(days=2)
@@ -191,4 +193,51 @@ def seed_consultations(stdout: Any) -> None:
             created += 1
     # Records what time decided (the closed one), as the periodic job would.
     services.advance_due_consultations(now=now)
+    _rectify_one(now)
     stdout.write(f"  {created} demo consultations created (procurement).")
+
+
+def add_demo_files(actor: Membership, consultation_id: int) -> None:
+    consultation = Consultation.objects.select_related("organisation").get(pk=consultation_id)
+    documents.add_documents(
+        actor=actor,
+        consultation_id=consultation_id,
+        uploads=[
+            documents.Upload(file=io.BytesIO(data), name=name)
+            for name, data in demo_files.dce(consultation)
+        ],
+    )
+
+
+# The open consultation that the demo rectifies once: a week more, and an addendum.
+RECTIFIED = ("commune:21231", "DEMO-2027-001")
+
+
+def _rectify_one(now: datetime) -> None:
+    actor = _buyer(RECTIFIED[0])
+    with scope(organisation=actor.organisation_id):
+        consultation = (
+            Consultation.objects.select_related("organisation")
+            .filter(organisation_id=actor.organisation_id, reference=RECTIFIED[1])
+            .first()
+        )
+        if consultation is None or Rectification.objects.filter(consultation=consultation).exists():
+            return
+        rectifications.rectify_consultation(
+            actor=actor,
+            consultation_id=consultation.pk,
+            data=rectifications.RectificationInput(
+                summary=(
+                    "Report d'une semaine de la date limite de remise des offres, pour "
+                    "permettre la visite du site ; additif n° 1 au règlement de la consultation."
+                ),
+                response_deadline=consultation.response_deadline + timedelta(days=7),
+                add=[
+                    documents.Upload(
+                        file=io.BytesIO(demo_files.additif(consultation)),
+                        name="Additif n° 1.pdf",
+                    )
+                ],
+            ),
+            now=now,
+        )

@@ -16,6 +16,7 @@ from mutualis.core.demo import demo_organisation
 from mutualis.identity.models import Membership
 
 from . import deadlines, espd_selection, groups, library, services
+from .demo import add_demo_files
 from .models import Consultation, LibraryEntry, LibraryKind
 from .services import ConsultationInput
 
@@ -166,5 +167,7 @@ def _group_purchase() -> int:
                 code="gen-year-to", minimum_amount=Decimal("1000000"), years=3
             ),
         )
+        # Its files, like every demo consultation's (demo.py).
+        add_demo_files(metropole, consultation.pk)
         services.publish_consultation(actor=metropole, consultation_id=consultation.pk)
     return 1

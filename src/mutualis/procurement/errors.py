@@ -184,3 +184,53 @@ class SelectionValueInvalid(ProcurementError):
         "A value of this criterion is not valid: amounts are positive numbers, years and "
         "quantities whole positive numbers, a description is text."
     )
+
+
+# --- Consultation files and rectifications ----------------------------------------------
+
+
+class DocumentsNotEditable(ProcurementError):
+    code = "documents_not_editable"
+    field_name = "uploads"
+    message = _(
+        "The files of a published consultation change only through a rectification, "
+        "before the deadline for responses."
+    )
+
+
+class DocumentNotCurrent(ProcurementError):
+    code = "document_not_current"
+    field_name = "withdraw"
+    message = _("This file is not among the consultation's current files.")
+
+
+class NoFileSent(ProcurementError):
+    code = "no_file_sent"
+    field_name = "uploads"
+    message = _("Choose at least one file to add.")
+
+
+class RectificationNotAllowed(ProcurementError):
+    code = "rectification_not_allowed"
+    message = _("Only a published consultation can be rectified; a draft is changed directly.")
+
+
+class RectificationTooLate(ProcurementError):
+    code = "rectification_too_late"
+    message = _(
+        "The deadline for responses has passed: the consultation can no longer be "
+        "rectified. Cancel it if the contract cannot be awarded as published."
+    )
+
+
+class RectificationSummaryRequired(ProcurementError):
+    code = "rectification_summary_required"
+    field_name = "summary"
+    message = _("Say what the rectification changes: this summary is published.")
+
+
+class RectificationEmpty(ProcurementError):
+    code = "rectification_empty"
+    message = _(
+        "This rectification changes nothing: change a field, a deadline, or add or withdraw a file."
+    )

@@ -109,6 +109,9 @@ class Consultation(OrganisationOwned):
         _("cancellation"), max_length=12, choices=CancellationKind.choices, blank=True
     )
     cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
+    # The version of what is public: 1 as published, one more at each rectification
+    # (``Rectification``); the files record the versions that added and withdrew them.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # When the periodic job next has something to record (transitions.apply sets it):
     # the publication of a scheduled consultation, the closing of a published one.
     next_check = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
@@ -363,3 +366,83 @@ class LibraryProposal(OrganisationOwned):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The owner kind of the consultation files in the platform's file store (core.files).
+DOCUMENT_OWNER_KIND = "procurement.document"
+
+
+class ConsultationDocument(OrganisationOwned):
+    """A file of a consultation's DCE (dossier de consultation des entreprises).
+
+    The bytes, their sanitised name, the type read from them, the size and the SHA-256
+    are the stored file's (``core.files``). A draft's files come and go freely; once the
+    consultation is published, a file is added or withdrawn only by a rectification,
+    which records its version here: a withdrawn file stays listed, with its hash, in the
+    public history, and leaves the current set (and its ZIP).
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="documents"
+    )
+    file = models.OneToOneField(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("file")
+    )
+    added_in_version = models.PositiveIntegerField(_("added in version"), default=1)
+    withdrawn_in_version = models.PositiveIntegerField(
+        _("withdrawn in version"), null=True, blank=True
+    )
+    added_at = models.DateTimeField(_("added on"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consultation file")
+        verbose_name_plural = _("consultation files")
+        ordering = ["consultation", "added_in_version", "added_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_in_version__isnull=True)
+                | Q(withdrawn_in_version__gt=models.F("added_in_version")),
+                name="document_withdrawn_after_added",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.original_name
+
+    @property
+    def is_current(self) -> bool:
+        return self.withdrawn_in_version is None
+
+
+class Rectification(OrganisationOwned):
+    """A rectification of a published consultation: what is published is never edited
+    in place. Rectification ``number`` n publishes version n + 1 of the consultation
+    (version 1 is the original publication); ``changes`` keeps each changed field's
+    value before and after (deadlines in ISO 8601, UTC), for the public history."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="rectifications"
+    )
+    number = models.PositiveSmallIntegerField(_("number"), validators=[MinValueValidator(1)])
+    published_at = models.DateTimeField(_("published on"))
+    summary = models.TextField(_("what changes"), max_length=2000)
+    changes = models.JSONField(_("changed fields"), default=dict, blank=True)
+    deadlines_moved = models.BooleanField(_("deadlines moved"), default=False)
+
+    class Meta:
+        verbose_name = _("rectification")
+        verbose_name_plural = _("rectifications")
+        ordering = ["consultation", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "number"], name="rectification_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id} v{self.version}"
+
+    @property
+    def version(self) -> int:
+        return self.number + 1

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, workspace_views
+from . import document_views, views, workspace_views
 
 app_name = "procurement"
 
@@ -24,6 +24,18 @@ urlpatterns = [
     path("<int:pk>/unschedule/", views.consultation_unschedule, name="unschedule"),
     path("<int:pk>/publish/", views.consultation_publish, name="publish"),
     path("<int:pk>/cancel/", views.consultation_cancel, name="cancel"),
+    path("<int:pk>/files/", document_views.document_add, name="document_add"),
+    path(
+        "<int:pk>/files/<int:document_pk>/withdraw/",
+        document_views.document_remove,
+        name="document_remove",
+    ),
+    path(
+        "<int:pk>/files/<int:document_pk>/<str:filename>",
+        document_views.document_download,
+        name="document_download",
+    ),
+    path("<int:pk>/rectify/", document_views.rectify, name="rectify"),
 ]
 
 # The buyers' shared workspace (workspace_views.py).

@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from . import public_views
+from . import document_views, public_views
 
 app_name = "consultations"
 
 urlpatterns = [
     path("", public_views.consultation_list, name="list"),
     path("<int:pk>/", public_views.consultation_detail, name="detail"),
+    path("<int:pk>/files.zip", document_views.public_documents_zip, name="documents_zip"),
+    path(
+        "<int:pk>/files/<int:document_pk>/<str:filename>",
+        document_views.public_document,
+        name="document",
+    ),
 ]
