@@ -119,3 +119,17 @@ def due_consultations(*, now: datetime) -> list[tuple[int, int]]:
             .order_by("next_check", "pk")
             .values_list("pk", "organisation_id")
         )
+
+
+@crossing
+def public_answers(consultation_id: int) -> list[Any]:
+    """The answers and information a buyer published on a public consultation, for its
+    public page: public facts (the question as published, never who asked)."""
+    from .models import Answer
+
+    with scopes_disabled():
+        return list(
+            Answer.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            ).order_by("published_at", "pk")
+        )

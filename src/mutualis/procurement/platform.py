@@ -21,11 +21,16 @@ registry.declare_routes(
         # The portal of published consultations and the CPV picker: public facts only.
         "consultations:": Access.PUBLIC,
         "procurement_reference:": Access.PUBLIC,
+        # A company's own lines of the download registers, under /c/<siren>/procurement/.
+        "company_procurement:": Access.TENANT,
     }
 )
 registry.declare_urls(registry.Urls("procurement/", "mutualis.procurement.tenant_urls", tenant="o"))
 registry.declare_urls(registry.Urls("consultations/", "mutualis.procurement.urls"))
 registry.declare_urls(registry.Urls("procurement/", "mutualis.procurement.reference_urls"))
+registry.declare_urls(
+    registry.Urls("procurement/", "mutualis.procurement.company_urls", tenant="c")
+)
 
 registry.declare_service(
     registry.ServiceDeclaration(
@@ -101,3 +106,19 @@ def _seed_consultations(stdout: Any) -> None:
 
 # After the accounts (identity.accounts, 20): the demo's buyers act.
 registry.declare_demo_step(registry.Step("procurement.consultations", 40, _seed_consultations))
+
+
+def _company_downloads_url(request: Any) -> str | None:
+    representation = getattr(request, "representation", None)
+    if representation is None:
+        return None
+    return reverse(
+        "company_procurement:downloads", kwargs={"company": representation.company.siren}
+    )
+
+
+registry.declare_menu_entry(
+    registry.MenuEntry(
+        "company_downloads", _("Consultations followed"), _company_downloads_url, 35
+    )
+)

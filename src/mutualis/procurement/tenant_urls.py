@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import register_views, views
 
 app_name = "procurement"
 
@@ -24,4 +24,10 @@ urlpatterns = [
     path("<int:pk>/unschedule/", views.consultation_unschedule, name="unschedule"),
     path("<int:pk>/publish/", views.consultation_publish, name="publish"),
     path("<int:pk>/cancel/", views.consultation_cancel, name="cancel"),
+]
+
+# The download register and the answers (register_views.py).
+urlpatterns += [
+    path("<int:pk>/register.csv", register_views.register_csv, name="register_csv"),
+    path("<int:pk>/answers/", register_views.answer, name="answer"),
 ]
