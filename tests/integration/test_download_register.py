@@ -138,7 +138,8 @@ def test_identifying_with_a_siret_sends_the_confirmation_only(client, consultati
     text = delivered_text(mail)
     assert "/consultations/confirm/?token=" in text
     # The visitor's own words never reach the address: only the buyer's title does.
-    assert "Jeanne Martin" not in text and "Jeanne Martin" not in mail.subject
+    assert "Jeanne Martin" not in text
+    assert "Jeanne Martin" not in mail.subject
     # The link is sealed in the outbox, never stored in clear.
     assert "token=" not in mail.body_text
 
@@ -153,7 +154,8 @@ def test_the_confirmation_link_shows_a_button_and_confirms_on_post(client, consu
     assert response.status_code == 302
     assert lines_of(consultation)[0].confirmed_at is not None
     found = downloaders.identification(_request_with(client), consultation.pk)
-    assert found is not None and found.confirmed
+    assert found is not None
+    assert found.confirmed
 
 
 def _request_with(client):
@@ -181,7 +183,8 @@ def test_identifying_with_anothers_address_does_not_take_over_their_confirmed_li
     [line] = lines_of(consultation)
     assert line.siret == UNKNOWN_SIRET  # the confirmed line keeps what was confirmed
     found = downloaders.identification(_request_with(intruder), consultation.pk)
-    assert found is not None and not found.confirmed
+    assert found is not None
+    assert not found.confirmed
 
 
 def test_confirmations_are_limited_per_address(client, consultation, settings):
@@ -223,7 +226,8 @@ def test_a_representative_identifies_through_their_account_without_any_mail(
     )
     assert response.status_code == 302
     [line] = lines_of(consultation)
-    assert line.via_account and line.company_id == company_x.company_id
+    assert line.via_account
+    assert line.company_id == company_x.company_id
     assert line.confirmed_at is not None
     assert line.siret == valid_siret(company_siren(1))
     assert OutgoingEmail.objects.count() == mails_before
@@ -247,11 +251,10 @@ def test_downloads_of_an_identified_browser_are_recorded(client, consultation):
     download(client, consultation, [11, 12])
     download(client, consultation, 11)
     [line] = lines_of(consultation)
-    assert line.download_count == 2 and line.last_download_at is not None
+    assert line.download_count == 2
+    assert line.last_download_at is not None
     with scopes_disabled():
-        recorded = list(
-            RecordedDownload.for_organisation.filter(downloader=line).order_by("pk")
-        )
+        recorded = list(RecordedDownload.for_organisation.filter(downloader=line).order_by("pk"))
     assert [r.document_ids for r in recorded] == [[11, 12], [11]]
 
 
@@ -298,7 +301,7 @@ def test_the_buyer_exports_the_register_without_formulas(client, buyer, consulta
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][0] == "Name"
     names = sorted(row[0] for row in rows[1:])
-    assert names == ["'=HYPERLINK(\"http://evil\")", "Jeanne Martin"]
+    assert names == ['\'=HYPERLINK("http://evil")', "Jeanne Martin"]
     assert all(row[5] == "no" for row in rows[1:])  # unconfirmed addresses
 
 
@@ -324,7 +327,8 @@ def test_the_company_sees_its_own_register_lines(client, company_x, identified):
     response = client.get(company_url("company_procurement:downloads"))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "jeanne@example.net" in body and "declared with your SIRET" in body
+    assert "jeanne@example.net" in body
+    assert "declared with your SIRET" in body
 
 
 def test_another_company_sees_none_of_them(client, identified):
@@ -341,9 +345,7 @@ def test_each_side_reads_through_its_own_manager_only(identified):
     from django_scopes import scope
 
     with scope(company=identified.company_id):
-        assert list(Downloader.for_company.filter(company_id=identified.company_id)) == [
-            identified
-        ]
+        assert list(Downloader.for_company.filter(company_id=identified.company_id)) == [identified]
     with scope(organisation=identified.organisation_id):
         assert Downloader.for_organisation.filter(pk=identified.pk).exists()
     with scopes_disabled():

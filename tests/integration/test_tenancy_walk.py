@@ -167,6 +167,12 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "procurement:publish": lambda w: {"pk": w.consultation.pk},
     "procurement:cancel": lambda w: {"pk": w.consultation.pk},
     "consultations:detail": lambda w: {"pk": w.consultation.pk},
+    # Identified downloaders, the register and the answers (a draft: nothing to show).
+    "consultations:identify": lambda w: {"pk": w.consultation.pk},
+    "consultations:leave": lambda w: {"pk": w.consultation.pk},
+    "consultations:ask": lambda w: {"pk": w.consultation.pk},
+    "procurement:register_csv": lambda w: {"pk": w.consultation.pk},
+    "procurement:answer": lambda w: {"pk": w.consultation.pk},
     "legality:act_detail": lambda w: {"pk": w.act.pk},
     "legality:act_edit": lambda w: {"pk": w.act.pk},
     "legality:act_validate": lambda w: {"pk": w.act.pk},

@@ -150,7 +150,7 @@ def confirmation_limits(*, address: str, source: str | None) -> list[Limit]:
 
 
 def _published(consultation_id: int) -> Consultation:
-    consultation = crossings.public_consultation(consultation_id)
+    consultation: Consultation | None = crossings.public_consultation(consultation_id)
     if consultation is None:
         raise errors.NotPublic()
     if consultation.state != State.PUBLISHED:
@@ -277,7 +277,11 @@ def _account_siret(company: Company) -> str:
 def _address_verified(user: Any) -> bool:
     from allauth.account.models import EmailAddress
 
-    return EmailAddress.objects.filter(user_id=user.pk, email__iexact=user.email, verified=True).exists()
+    return bool(
+        EmailAddress.objects.filter(
+            user_id=user.pk, email__iexact=user.email, verified=True
+        ).exists()
+    )
 
 
 def identify_with_account(

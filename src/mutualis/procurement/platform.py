@@ -118,7 +118,5 @@ def _company_downloads_url(request: Any) -> str | None:
 
 
 registry.declare_menu_entry(
-    registry.MenuEntry(
-        "company_downloads", _("Consultations followed"), _company_downloads_url, 35
-    )
+    registry.MenuEntry("company_downloads", _("Consultations followed"), _company_downloads_url, 35)
 )

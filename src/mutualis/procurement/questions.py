@@ -54,9 +54,7 @@ def _buyers_addresses(organisation_id: int) -> list[str]:
 
 
 @transaction.atomic(durable=True)
-def _ask(
-    *, found: Identification, text: str, request_context: dict[str, Any] | None
-) -> Question:
+def _ask(*, found: Identification, text: str, request_context: dict[str, Any] | None) -> Question:
     now = timezone.now()
     consultation = (
         Consultation.objects.select_for_update()
@@ -315,4 +313,3 @@ def answers_of(*, organisation_id: int, consultation_id: int) -> list[Answer]:
             organisation_id=organisation_id, consultation_id=consultation_id
         ).order_by("published_at", "pk")
     )
-

@@ -30,7 +30,9 @@ def buyer_context(request: HttpRequest, consultation: Consultation, **bound: Any
     return {
         "show_register": True,
         "register": list(
-            downloaders.register_of(organisation_id=organisation_id, consultation_id=consultation.pk)
+            downloaders.register_of(
+                organisation_id=organisation_id, consultation_id=consultation.pk
+            )
         ),
         "questions": questions.questions_of(
             organisation_id=organisation_id, consultation_id=consultation.pk

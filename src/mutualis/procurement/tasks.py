@@ -12,7 +12,9 @@ def advance_consultations() -> dict[str, int]:
 
 
 @task()
-def notify_downloaders(consultation_id: int, organisation_id: int, kind: str, reference: int) -> int:
+def notify_downloaders(
+    consultation_id: int, organisation_id: int, kind: str, reference: int
+) -> int:
     from . import questions
 
     return questions.notify_downloaders(
