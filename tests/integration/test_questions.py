@@ -331,3 +331,26 @@ def test_the_rectification_mail_is_sent_after_the_commit_only(confirmed, consult
 def test_notify_ignores_an_unknown_kind():
     with pytest.raises(ValueError, match="spam"):
         questions.notify_downloaders(consultation_id=1, organisation_id=1, kind="spam", reference=1)
+
+
+def test_the_demo_has_identified_downloaders_questions_and_answers_once(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from mutualis.procurement.models import Downloader
+
+    call_command("import_territory", "--region", "27", stdout=StringIO())
+    call_command("setup", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    with scopes_disabled():
+        lines = list(Downloader.for_organisation.select_related("company"))
+        assert Question.objects.count() == 4
+        answers = list(Answer.objects.all())
+    assert len(answers) == 4  # three answers and one piece of information
+    assert any(line.company and line.company.siren == "832741656" for line in lines)
+    assert all(line.confirmed_at for line in lines)
+    page = client.get(reverse("consultations:detail", kwargs={"pk": answers[0].consultation_id}))
+    body = page.content.decode()
+    assert answers[0].body in body, (answers[0].body, body[body.find("questions-title") :][:1500])

@@ -120,3 +120,13 @@ def _company_downloads_url(request: Any) -> str | None:
 registry.declare_menu_entry(
     registry.MenuEntry("company_downloads", _("Consultations followed"), _company_downloads_url, 35)
 )
+
+
+def _seed_questions(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_questions(stdout)
+
+
+# After the consultations and the demo business (companies.business, 30).
+registry.declare_demo_step(registry.Step("procurement.questions", 45, _seed_questions))
