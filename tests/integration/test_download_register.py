@@ -350,3 +350,43 @@ def test_each_side_reads_through_its_own_manager_only(identified):
         assert Downloader.for_organisation.filter(pk=identified.pk).exists()
     with scopes_disabled():
         assert Company.objects.get(pk=identified.company_id).siren == company_siren(1)
+
+
+def test_nobody_identifies_once_the_deadline_for_responses_has_passed(client, consultation):
+    """Open is computed from the deadline, before the job records the closing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from mutualis.procurement.models import Consultation
+
+    with scopes_disabled():
+        Consultation.objects.filter(pk=consultation.pk).update(
+            questions_deadline=timezone.now() - timedelta(days=2),
+            response_deadline=timezone.now() - timedelta(minutes=1),
+        )
+    response = identify(client, consultation)
+    assert response.status_code == 400
+    assert response.context["identify_form"].has_error("__all__", "identification_closed")
+    assert lines_of(consultation) == []
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_the_buyers_page_reads_the_register_in_as_many_queries_whatever_its_length(
+    client, buyer, consultation, django_assert_max_num_queries
+):
+    identify(client, consultation, email="a@example.net")
+    download(client, consultation, [1])
+    client.force_login(buyer.user)
+    url = org_url("procurement:detail", pk=consultation.pk)
+    with django_assert_max_num_queries(100) as one_line:
+        first = client.get(url)
+    assert first.status_code == 200
+    # Counted now: each request empties the connection's query log.
+    budget = len(one_line)
+    for n in range(3):
+        other = type(client)()
+        identify(other, consultation, email=f"n{n}@example.net", REMOTE_ADDR=f"192.0.2.{n}")
+        download(other, consultation, [1, 2])
+    with django_assert_max_num_queries(budget):
+        assert client.get(url).status_code == 200

@@ -39,13 +39,14 @@ def page_context(request: HttpRequest, consultation: Any, **bound: Any) -> dict[
     downloader = downloaders.identified_downloader(request, consultation.pk)
     found = downloaders.identification(request, consultation.pk)
     companies = _companies_of(request)
-    is_published = consultation.state == State.PUBLISHED
+    is_open = consultation.is_open(now)
     return {
         "answers": crossings.public_answers(consultation.pk),
         "downloader": downloader,
         "session_confirmed": bool(found and found.confirmed),
-        "can_identify": is_published,
-        "questions_open": is_published and now < consultation.questions_deadline,
+        "can_identify": is_open,
+        "questions_open": consultation.state == State.PUBLISHED
+        and now < consultation.questions_deadline,
         "identify_form": bound.get("identify_form") or forms.IdentifyForm(),
         "account_form": bound.get("account_form")
         or (forms.AccountIdentifyForm(companies=companies) if companies else None),

@@ -56,7 +56,7 @@ from mutualis.core.text import clean_name
 
 from . import crossings, errors
 from .deadlines import PARIS
-from .models import Consultation, Downloader, RecordedDownload, State
+from .models import Consultation, Downloader, RecordedDownload
 
 SESSION_KEY = "procurement.identified"
 CONFIRMATION_SALT = "mutualis.procurement.downloader-confirmation"
@@ -153,7 +153,8 @@ def _published(consultation_id: int) -> Consultation:
     consultation: Consultation | None = crossings.public_consultation(consultation_id)
     if consultation is None:
         raise errors.NotPublic()
-    if consultation.state != State.PUBLISHED:
+    # Open is computed from the deadline now, never from the state the job records.
+    if not consultation.is_open(timezone.now()):
         raise errors.IdentificationClosed()
     return consultation
 
