@@ -354,3 +354,23 @@ def test_the_demo_has_identified_downloaders_questions_and_answers_once(client):
     page = client.get(reverse("consultations:detail", kwargs={"pk": answers[0].consultation_id}))
     body = page.content.decode()
     assert answers[0].body in body, (answers[0].body, body[body.find("questions-title") :][:1500])
+
+
+def test_a_refused_answer_keeps_what_the_buyer_typed(client, confirmed, consultation, buyer):
+    ask(confirmed, consultation)
+    [question] = questions_of(consultation)
+    response = answer(client, buyer, consultation, question=question.pk, body="<script>q</script>")
+    assert response.status_code == 400
+    assert "&lt;script&gt;q&lt;/script&gt;</textarea>" in response.content.decode()
+    response = answer(client, buyer, consultation, body="<script>info</script>")
+    assert response.status_code == 400
+    assert "&lt;script&gt;info&lt;/script&gt;</textarea>" in response.content.decode()
+    with scopes_disabled():
+        assert not Answer.objects.exists()
+
+
+def test_a_plain_text_answer_keeps_its_paragraphs(client, consultation, buyer):
+    answer(client, buyer, consultation, body="Première ligne\nseconde ligne\n\nTroisième & fin")
+    with scopes_disabled():
+        published = Answer.objects.get()
+    assert published.body == "<p>Première ligne<br>seconde ligne</p>\n\n<p>Troisième &amp; fin</p>"

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import linebreaks
 from django_scopes import scope
 
 from mutualis.companies.models import CompanyStatus
@@ -166,7 +167,8 @@ def publish_answer(
     )
     if consultation.state != State.PUBLISHED:
         raise errors.AnswersClosed()
-    html = sanitise(body)
+    # Plain text (no tag) keeps its paragraphs and line breaks.
+    html = sanitise(body if "<" in body else linebreaks(body, autoescape=True))
     if not html:
         raise errors.AnswerEmpty()
     question = None

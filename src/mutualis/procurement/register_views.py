@@ -27,6 +27,7 @@ def buyer_context(request: HttpRequest, consultation: Consultation, **bound: Any
     if not consultation.is_public:
         return {"show_register": False}
     organisation_id = _actor(request).organisation_id
+    refused = bound.get("answer_error")
     return {
         "show_register": True,
         "register": list(
@@ -41,8 +42,11 @@ def buyer_context(request: HttpRequest, consultation: Consultation, **bound: Any
             organisation_id=organisation_id, consultation_id=consultation.pk
         ),
         "can_answer": consultation.state == State.PUBLISHED,
-        "answer_error": bound.get("answer_error"),
-        "information_form": bound.get("information_form") or forms.InformationForm(),
+        # What the buyer typed, shown again when the answer was refused.
+        "answer_data": refused.data if refused is not None else {},
+        "information_form": forms.InformationForm(
+            refused.data if refused is not None and not refused.data.get("question") else None
+        ),
     }
 
 
