@@ -390,3 +390,27 @@ def test_the_buyers_page_reads_the_register_in_as_many_queries_whatever_its_leng
         download(other, consultation, [1, 2])
     with django_assert_max_num_queries(budget):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.redis
+def test_confirmations_are_counted_in_the_shared_cache(client, consultation, settings):
+    """Every web process counts into the same counter (Redis in production)."""
+    from django.core.cache import cache
+
+    from tests.conftest import REDIS_URL
+
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    settings.MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_ADDRESS = "2/h"
+    cache.clear()
+    try:
+        for n in range(2):
+            assert (
+                identify(type(client)(), consultation, REMOTE_ADDR=f"192.0.2.{n}").status_code
+                == 302
+            )
+        assert identify(client, consultation, REMOTE_ADDR="192.0.2.9").status_code == 400
+        assert OutgoingEmail.objects.filter(to="jeanne@example.net").count() == 2
+    finally:
+        cache.clear()
