@@ -394,7 +394,8 @@ def record_download(
     document_ids: Any,
 ) -> RecordedDownload | None:
     """Enter a download on the register line of the browser's identification, if any.
-    An anonymous download is recorded nowhere."""
+    An anonymous download is recorded nowhere. ``document_ids``: one id or a list; none
+    (``None`` or empty) is recorded as "all the files"."""
     found = identification(request, consultation_id)
     if found is None or found.organisation_id != organisation_id:
         return None
