@@ -414,3 +414,36 @@ def test_confirmations_are_counted_in_the_shared_cache(client, consultation, set
         assert OutgoingEmail.objects.filter(to="jeanne@example.net").count() == 2
     finally:
         cache.clear()
+
+
+def test_the_confirmation_link_expires_after_three_days(client, consultation):
+    import time
+    from unittest import mock
+
+    identify(client, consultation)
+    token = confirmation_link("jeanne@example.net").split("token=", 1)[1]
+    later = time.time() + downloaders.CONFIRMATION_MAX_AGE + 60
+    with mock.patch("django.core.signing.time.time", return_value=later):
+        response = client.post(reverse("consultations:confirm"), {"token": token})
+    assert response.status_code == 400
+    assert lines_of(consultation)[0].confirmed_at is None
+
+
+def test_a_forgotten_identification_records_no_more_downloads(client, consultation):
+    identify(client, consultation)
+    download(client, consultation, None)
+    client.post(reverse("consultations:leave", kwargs={"pk": consultation.pk}))
+    download(client, consultation, [1])
+    [line] = lines_of(consultation)
+    assert line.download_count == 1
+    with scopes_disabled():
+        assert RecordedDownload.for_organisation.get().document_ids == []  # all the files
+
+
+def test_identifying_through_an_account_needs_to_be_signed_in(client, consultation, company_x):
+    response = client.post(
+        reverse("consultations:identify", kwargs={"pk": consultation.pk}),
+        {"mode": "account", "company": company_x.company.siren},
+    )
+    assert response.status_code == 404
+    assert lines_of(consultation) == []
