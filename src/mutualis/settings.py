@@ -255,6 +255,17 @@ MUTUALIS_ACCOUNT_MAIL_RATE_PER_ADDRESS = env.str(
 MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON = env.str(
     "MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON", default="10/h,20/d"
 )
+# The confirmation a downloader asks for on a consultation's public page (procurement):
+# per recipient address and per source address; questions per register line.
+MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_ADDRESS = env.str(
+    "MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_ADDRESS", default="3/h,6/d"
+)
+MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_SOURCE = env.str(
+    "MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_SOURCE", default="10/h,30/d"
+)
+MUTUALIS_QUESTION_RATE_PER_DOWNLOADER = env.str(
+    "MUTUALIS_QUESTION_RATE_PER_DOWNLOADER", default="10/h,30/d"
+)
 # An unverified company may have this many invitations waiting, until the operator
 # verifies it (a SIREN anyone can claim must not become a mailing list).
 MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = env.int(

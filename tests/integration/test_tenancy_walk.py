@@ -196,6 +196,12 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "document_pk": _document_of(w).pk,
         "filename": _document_of(w).file.original_name,
     },
+    # Identified downloaders, the register and the answers (a draft: nothing to show).
+    "consultations:identify": lambda w: {"pk": w.consultation.pk},
+    "consultations:leave": lambda w: {"pk": w.consultation.pk},
+    "consultations:ask": lambda w: {"pk": w.consultation.pk},
+    "procurement:register_csv": lambda w: {"pk": w.consultation.pk},
+    "procurement:answer": lambda w: {"pk": w.consultation.pk},
     "legality:act_detail": lambda w: {"pk": w.act.pk},
     "legality:act_edit": lambda w: {"pk": w.act.pk},
     "legality:act_validate": lambda w: {"pk": w.act.pk},

@@ -261,3 +261,17 @@ def is_public_document_file(stored_file_id: Any) -> bool:
         return ConsultationDocument.objects.filter(
             file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
         ).exists()
+
+
+@crossing
+def public_answers(consultation_id: int) -> list[Any]:
+    """The answers and information a buyer published on a public consultation, for its
+    public page: public facts (the question as published, never who asked)."""
+    from .models import Answer
+
+    with scopes_disabled():
+        return list(
+            Answer.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            ).order_by("published_at", "pk")
+        )

@@ -234,3 +234,82 @@ class RectificationEmpty(ProcurementError):
     message = _(
         "This rectification changes nothing: change a field, a deadline, or add or withdraw a file."
     )
+
+
+# --- Identified downloaders, questions and answers ---------------------------------------
+
+
+class NotPublic(ProcurementError):
+    code = "consultation_not_public"
+    message = _("This consultation is not published.")
+
+
+class IdentificationClosed(ProcurementError):
+    code = "identification_closed"
+    message = _("This consultation is no longer open: identifying on it is not possible any more.")
+
+
+class NotRepresentative(ProcurementError):
+    code = "not_representative"
+    field_name = "company"
+    message = _("You do not represent this company: choose one of your companies.")
+
+
+class ConfirmationLinkInvalid(ProcurementError):
+    code = "confirmation_link_invalid"
+    message = _(
+        "This confirmation link is not valid or has expired: identify again on the "
+        "consultation's page to receive a new one."
+    )
+
+
+class NotIdentified(ProcurementError):
+    code = "downloader_not_identified"
+    message = _("Identify on this consultation first to ask a question.")
+
+
+class EmailNotConfirmed(ProcurementError):
+    code = "downloader_email_unconfirmed"
+    message = _(
+        "Confirm your e-mail address first: follow the link of the e-mail you received, "
+        "in this browser."
+    )
+
+
+class QuestionsClosed(ProcurementError):
+    code = "questions_closed"
+    field_name = "text"
+    message = _(
+        "The deadline for questions has passed: the buyer no longer accepts questions on "
+        "this consultation."
+    )
+
+
+class CompanySuspended(ProcurementError):
+    code = "company_suspended"
+    message = _(
+        "Your company is suspended by the platform's operator: it cannot ask questions "
+        "until it is reinstated."
+    )
+
+
+class QuestionLimitReached(ProcurementError):
+    code = "question_limit_reached"
+    field_name = "text"
+    message = _("You have asked many questions recently: wait a while before asking another.")
+
+
+class QuestionAlreadyAnswered(ProcurementError):
+    code = "question_already_answered"
+    message = _("This question already has a published answer.")
+
+
+class AnswerEmpty(ProcurementError):
+    code = "answer_empty"
+    field_name = "body"
+    message = _("Write the answer or the information to publish.")
+
+
+class AnswersClosed(ProcurementError):
+    code = "answers_closed"
+    message = _("Answers can be published only while the consultation is published.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from mutualis.core import fulltext
-from mutualis.core.models import OrganisationOwned
+from mutualis.core.models import OrganisationOwned, TwoPartyOwned
 
 from .vocabulary import Category, Ccag, ContractNature, PriceForm, Procedure
 
@@ -446,3 +447,139 @@ class Rectification(OrganisationOwned):
     @property
     def version(self) -> int:
         return self.number + 1
+
+
+# --- Identified downloaders, their downloads, questions and answers ---------------------
+# (downloaders.py, questions.py). A line of the download register is held by the buyer's
+# organisation and by the company it names (core.models.TwoPartyOwned, ADR 0003).
+
+
+class Downloader(TwoPartyOwned):
+    """Someone who identified on a published consultation's public page: a line of the
+    download register.
+
+    Through an account (``via_account``: a person acting for one of their companies, the
+    address their account's) or by typing a name, an e-mail address and a SIRET. The
+    company side is the platform's ``Company`` of that SIRET's SIREN when one exists,
+    else none (a business not on the platform is held by the buyer alone). Nothing but
+    the confirmation is sent to the address until ``confirmed_at`` is set.
+    """
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    via_account = models.BooleanField(_("identified through an account"), default=False)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail address"))
+    siret = models.CharField(_("SIRET"), max_length=14)
+    company_name = models.CharField(_("company"), max_length=200, blank=True, default="")
+    confirmed_at = models.DateTimeField(_("e-mail confirmed on"), null=True, blank=True)
+    identified_at = models.DateTimeField(_("identified on"), auto_now_add=True)
+    download_count = models.PositiveIntegerField(_("downloads"), default=0)
+    last_download_at = models.DateTimeField(_("last download"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identified downloader")
+        verbose_name_plural = _("identified downloaders")
+        ordering = ["consultation", "identified_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "email"], name="downloader_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> ({self.siret})"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecordedDownload(TwoPartyOwned):
+    """One download by an identified downloader: which files (their ids; all of them for
+    the ZIP), and when."""
+
+    downloader = models.ForeignKey(Downloader, on_delete=models.CASCADE, related_name="downloads")
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    document_ids = models.JSONField(default=list, blank=True)
+    downloaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["downloader", "-downloaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.downloader_id} @ {self.downloaded_at:%Y-%m-%d %H:%M}"
+
+
+class Question(OrganisationOwned):
+    """A question an identified downloader asked the buyer. Who asked stays the buyer's:
+    the public page shows the published answer alone."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="questions"
+    )
+    downloader = models.ForeignKey(Downloader, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("question"), max_length=4000)
+    asked_at = models.DateTimeField(_("asked on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["consultation", "asked_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Answer(OrganisationOwned):
+    """What the buyer publishes to everyone: the answer to a question (the question as
+    the buyer publishes it, without who asked) or information given without a question."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="answers")
+    question = models.OneToOneField(
+        Question, on_delete=models.PROTECT, null=True, blank=True, related_name="answer"
+    )
+    # The question as published: the buyer may reword it so that it names nobody.
+    question_text = models.TextField(_("question"), max_length=4000, blank=True, default="")
+    # HTML sanitised by ``text.sanitise`` (nh3) before it is stored.
+    body = models.TextField(_("answer"))
+    published_at = models.DateTimeField(_("published on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("published answer")
+        verbose_name_plural = _("published answers")
+        ordering = ["consultation", "published_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.question_text[:60] or str(self.pk)
+
+
+class DownloaderNotice(OrganisationOwned):
+    """That an identified downloader was told of a published answer or rectification:
+    the job that mails them may run twice, the e-mail goes once."""
+
+    downloader = models.ForeignKey(Downloader, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)  # "answer" or "rectification"
+    reference = models.PositiveBigIntegerField()  # the answer's or rectification's id
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["downloader", "kind", "reference"], name="downloader_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.reference} → {self.downloader_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import document_views, views, workspace_views
+from . import document_views, register_views, views, workspace_views
 
 app_name = "procurement"
 
@@ -57,4 +57,10 @@ urlpatterns += [
         workspace_views.selection_remove,
         name="selection_remove",
     ),
+]
+
+# The download register and the answers (register_views.py).
+urlpatterns += [
+    path("<int:pk>/register.csv", register_views.register_csv, name="register_csv"),
+    path("<int:pk>/answers/", register_views.answer, name="answer"),
 ]

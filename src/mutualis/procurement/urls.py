@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import document_views, public_views
+from . import document_views, downloader_views, public_views
 
 app_name = "consultations"
 
@@ -15,4 +15,12 @@ urlpatterns = [
         document_views.public_document,
         name="document",
     ),
+]
+
+# Identified downloaders and questions (downloader_views.py).
+urlpatterns += [
+    path("<int:pk>/identify/", downloader_views.identify, name="identify"),
+    path("<int:pk>/leave/", downloader_views.leave, name="leave"),
+    path("<int:pk>/questions/", downloader_views.ask, name="ask"),
+    path("confirm/", downloader_views.confirm, name="confirm"),
 ]
