@@ -1,0 +1,34 @@
+"""What the evidence context declares (see ``mutualis.core.registry``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from mutualis.core import registry
+from mutualis.core.registry import Access
+
+# The time-stamping authority and its description are for anyone: bidders, buyers,
+# auditors and their software check the platform's tokens without an account.
+registry.declare_routes(prefixes={"evidence:": Access.PUBLIC})
+registry.declare_urls(registry.Urls("", "mutualis.evidence.urls", order=20))
+
+
+def _tsa_key(stdout: Any) -> None:
+    from .authority import ensure_authority
+
+    done = ensure_authority()
+    for line in done or ["time-stamping key and certificate present"]:
+        stdout.write(f"TSA: {line}")
+
+
+# Created when missing, never replaced (a new certificate is the operator's act).
+registry.declare_setup_step(
+    registry.Step(
+        "evidence.tsa_key",
+        45,
+        _tsa_key,
+        _("create the time-stamping key and certificate if missing"),
+    )
+)
