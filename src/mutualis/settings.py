@@ -496,9 +496,7 @@ MUTUALIS_TSA_KEY_PATH = Path(
 )
 MUTUALIS_TSA_CERTIFICATE = env.str("MUTUALIS_TSA_CERTIFICATE", default="")
 MUTUALIS_TSA_CERTIFICATE_PATH = Path(
-    env.str(
-        "MUTUALIS_TSA_CERTIFICATE_PATH", default=str(VAR_DIR / "keys" / "tsa-certificate.pem")
-    )
+    env.str("MUTUALIS_TSA_CERTIFICATE_PATH", default=str(VAR_DIR / "keys" / "tsa-certificate.pem"))
 )
 MUTUALIS_TSA_POLICY = env.str(
     "MUTUALIS_TSA_POLICY", default="2.25.17071429380449905510754503545346404324"
