@@ -19,7 +19,7 @@ import datetime
 import hashlib
 from typing import Any
 
-from asn1crypto import cms, core, tsp, x509
+from asn1crypto import algos, cms, core, tsp, x509
 from cryptography import exceptions as crypto_exceptions
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import load_der_x509_certificate
@@ -69,6 +69,27 @@ class TimestampInfo:
 
 # --- Issuing ---------------------------------------------------------------------------
 
+_SIGNED_DATA_OID = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
+_TST_INFO_OID = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_CONTENT_TYPE_OID = core.ObjectIdentifier("1.2.840.113549.1.9.3").dump()
+_MESSAGE_DIGEST_OID = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
+_SIGNING_CERTIFICATE_V2_OID = core.ObjectIdentifier("1.2.840.113549.1.9.16.2.47").dump()
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    """One DER element: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        length = bytes([size])
+    else:
+        octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(octets)]) + octets
+    return bytes([tag]) + length + content
+
+
+def _sequence(*parts: bytes) -> bytes:
+    return _tlv(0x30, b"".join(parts))
+
 
 def _accuracy() -> tsp.Accuracy:
     milliseconds = int(settings.MUTUALIS_TSA_ACCURACY_MS)
@@ -94,61 +115,51 @@ def _issue(
     serial = IssuedTimestamp.objects.create(
         issued_at=now, hash_algorithm=hash_algorithm, digest=digest.hex()
     ).pk
-    info: dict[str, Any] = {
-        "version": "v1",
-        "policy": settings.MUTUALIS_TSA_POLICY,
-        "message_imprint": {
-            "hash_algorithm": {"algorithm": hash_algorithm},
-            "hashed_message": digest,
-        },
-        "serial_number": serial,
-        "gen_time": now,
-        "accuracy": _accuracy(),
-        "tsa": x509.GeneralName({"directory_name": signer.certificate.subject}),
-    }
-    if nonce is not None:
-        info["nonce"] = nonce
-    tst_info = tsp.TSTInfo(info).dump()
+    # Built as DER from pieces: the parts that depend on the certificate were encoded
+    # once (``Authority.encoded``); only the TSTInfo and the digest attribute are new.
+    encoded = signer.encoded
+    imprint = _sequence(
+        algos.DigestAlgorithm({"algorithm": hash_algorithm}).dump(),
+        core.OctetString(digest).dump(),
+    )
+    tst_info = _sequence(
+        core.Integer(1).dump(),
+        core.ObjectIdentifier(settings.MUTUALIS_TSA_POLICY).dump(),
+        imprint,
+        core.Integer(serial).dump(),
+        core.GeneralizedTime(now).dump(),
+        _accuracy().dump(),
+        core.Integer(nonce).dump() if nonce is not None else b"",
+        _tlv(0xA0, encoded["tsa_name"]),  # tsa [0] EXPLICIT GeneralName
+    )
     content_digest = hashlib.new(signer.digest_algorithm, tst_info).digest()
-    signed_attributes = cms.CMSAttributes(
+    attributes = sorted(  # DER orders the members of a SET OF by their encoding
         [
-            {"type": "content_type", "values": ["tst_info"]},
-            {"type": "message_digest", "values": [content_digest]},
-            {"type": "signing_certificate_v2", "values": signer.signing_certificate},
+            _sequence(_CONTENT_TYPE_OID, _tlv(0x31, _TST_INFO_OID)),
+            _sequence(_MESSAGE_DIGEST_OID, _tlv(0x31, core.OctetString(content_digest).dump())),
+            _sequence(_SIGNING_CERTIFICATE_V2_OID, encoded["signing_certificate_values"]),
         ]
     )
-    # The signature covers the attributes encoded as a SET (tag 0x31), not as the [0]
-    # field of SignerInfo that carries them (RFC 5652, 5.4).
-    signature = signer.sign(signed_attributes.dump())
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": {
-                        "issuer": signer.certificate.issuer,
-                        "serial_number": signer.certificate.serial_number,
-                    }
-                }
-            ),
-            "digest_algorithm": {"algorithm": signer.digest_algorithm},
-            "signed_attrs": signed_attributes,
-            "signature_algorithm": {"algorithm": signer.signature_algorithm},
-            "signature": signature,
-        }
+    signed_attributes = b"".join(attributes)
+    # The signature covers the attributes encoded as a SET (tag 0x31); SignerInfo carries
+    # them as its [0] IMPLICIT field (RFC 5652, 5.4).
+    signature = signer.sign(_tlv(0x31, signed_attributes))
+    signer_info = _sequence(
+        core.Integer(1).dump(),
+        encoded["issuer_and_serial"],
+        encoded["digest_algorithm"],
+        _tlv(0xA0, signed_attributes),
+        encoded["signature_algorithm"],
+        core.OctetString(signature).dump(),
     )
-    signed_data: dict[str, Any] = {
-        "version": "v3",
-        "digest_algorithms": [{"algorithm": signer.digest_algorithm}],
-        "encap_content_info": {
-            "content_type": "tst_info",
-            "content": core.ParsableOctetString(tst_info),
-        },
-        "signer_infos": [signer_info],
-    }
-    if include_certificates:
-        signed_data["certificates"] = [signer.certificate, *signer.chain]
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
+    signed_data = _sequence(
+        core.Integer(3).dump(),
+        _tlv(0x31, encoded["digest_algorithm"]),
+        _sequence(_TST_INFO_OID, _tlv(0xA0, core.OctetString(tst_info).dump())),
+        _tlv(0xA0, encoded["certificates"]) if include_certificates else b"",
+        _tlv(0x31, signer_info),
+    )
+    return _sequence(_SIGNED_DATA_OID, _tlv(0xA0, signed_data))
 
 
 def stamp(digest: bytes, *, hash_algorithm: str = "sha256") -> bytes:
@@ -230,8 +241,9 @@ def respond(data: bytes) -> bytes:
         nonce=nonce,
         include_certificates=bool(request["cert_req"].native),
     )
-    granted = {"status": {"status": "granted"}, "time_stamp_token": cms.ContentInfo.load(token)}
-    return bytes(TimeStampResp(granted).dump())
+    # TimeStampResp { status PKIStatusInfo { granted (0) }, timeStampToken }, written
+    # around the token's bytes (asn1crypto would encode the token a second time).
+    return _sequence(_sequence(core.Integer(0).dump()), token)
 
 
 # --- Verifying -------------------------------------------------------------------------
