@@ -247,6 +247,13 @@ def test_requests_are_limited_per_source_address(client, tsa, settings):
     assert status_of(answers[2].content)[0] == "rejection"
 
 
+def test_an_instance_not_set_up_refuses_with_a_rejection_not_an_error(client):
+    response = post(client, query(b"\x01" * 32))
+
+    assert response.status_code == 200
+    assert status_of(response.content) == ("rejection", {"system_failure"})
+
+
 def test_an_instance_not_set_up_has_no_certificate_to_give(client):
     assert client.get(reverse("evidence:tsa_certificate_pem")).status_code == 404
 

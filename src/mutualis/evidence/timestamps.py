@@ -27,7 +27,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import authority as authority_module
-from .errors import InvalidTimestamp, TimestampMismatch
+from .errors import AuthorityNotConfigured, InvalidTimestamp, TimestampMismatch
 from .models import IssuedTimestamp
 
 # The digests a request may carry, with their lengths. SHA-1 is refused: a collision
@@ -164,7 +164,11 @@ def _issue(
 
 def stamp(digest: bytes, *, hash_algorithm: str = "sha256") -> bytes:
     """A token over ``digest`` (the SHA-256 of what is stamped, by default), with the
-    authority's certificate inside, so that it verifies on its own."""
+    authority's certificate inside, so that it verifies on its own.
+
+    Its serial number is a row written in the caller's transaction: a token made in a
+    transaction that then rolls back must not be handed out (on SQLite its serial number
+    may be given again)."""
     if DIGEST_SIZES.get(hash_algorithm) != len(digest):
         raise ValueError(f"A {hash_algorithm} digest is {DIGEST_SIZES.get(hash_algorithm)} bytes.")
     return _issue(
@@ -235,12 +239,17 @@ def respond(data: bytes) -> bytes:
     except Refused as refused:
         return _status_response(refused.failure, refused.reason)
     nonce = request["nonce"].native
-    token = _issue(
-        hash_algorithm=hash_algorithm,
-        digest=digest,
-        nonce=nonce,
-        include_certificates=bool(request["cert_req"].native),
-    )
+    try:
+        token = _issue(
+            hash_algorithm=hash_algorithm,
+            digest=digest,
+            nonce=nonce,
+            include_certificates=bool(request["cert_req"].native),
+        )
+    except AuthorityNotConfigured:
+        return _status_response(
+            "system_failure", _("The time-stamping authority is not available.")
+        )
     # TimeStampResp { status PKIStatusInfo { granted (0) }, timeStampToken }, written
     # around the token's bytes (asn1crypto would encode the token a second time).
     return _sequence(_sequence(core.Integer(0).dump()), token)
