@@ -415,3 +415,29 @@ def test_the_page_says_so_before_setup(client):
 
     assert response.status_code == 200
     assert "not set up" in response.content.decode()
+
+
+@needs_openssl
+def test_a_token_kept_alone_verifies_with_openssl_as_the_page_says(tsa, tmp_path, settings):
+    """The acknowledgement's token over a receipt (-data), and a Merkle root's token
+    (-digest, the root being a SHA-256 value), checked with -token_in."""
+    from mutualis.evidence import merkle
+
+    receipt = b'{"deposit": "D-1", "received": "2026-12-06T10:00:00Z"}'
+    (tmp_path / "receipt.json").write_bytes(receipt)
+    (tmp_path / "receipt.tst").write_bytes(timestamps.stamp(hashlib.sha256(receipt).digest()))
+    root = merkle.root([hashlib.sha256(receipt).digest()])
+    (tmp_path / "root.tst").write_bytes(timestamps.stamp(root))
+    certificate = str(settings.MUTUALIS_TSA_CERTIFICATE_PATH)
+
+    by_data = run(
+        "ts", "-verify", "-data", "receipt.json", "-in", "receipt.tst", "-token_in",
+        "-CAfile", certificate, cwd=tmp_path,
+    )  # fmt: skip
+    by_digest = run(
+        "ts", "-verify", "-digest", root.hex(), "-in", "root.tst", "-token_in",
+        "-CAfile", certificate, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert by_data.returncode == 0, by_data.stderr
+    assert by_digest.returncode == 0, by_digest.stderr
