@@ -363,8 +363,9 @@ def test_setup_creates_the_key_and_certificate_once(settings):
     call_command("setup", stdout=again)
 
     assert (key_path.read_bytes(), certificate_path.read_bytes()) == first
-    assert "created" in out.getvalue()
-    assert "TSA: time-stamping key and certificate present" in again.getvalue()
+    assert f"Time-stamping authority: created {key_path}." in out.getvalue()
+    assert f"Time-stamping authority: created {certificate_path}." in out.getvalue()
+    assert "Time-stamping authority: its key and certificate exist." in again.getvalue()
     assert key_path.stat().st_mode & 0o077 == 0
     certificate = x509.Certificate.load(authority.load().certificate.dump())
     usage = certificate.extended_key_usage_value

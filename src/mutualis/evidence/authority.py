@@ -247,7 +247,7 @@ def _write_new(path: Path, data: bytes, mode: int) -> bool:
 
 def ensure_authority() -> list[str]:
     """Create the key, then its certificate, where each is missing and not given by the
-    environment; never replace one. Returns what was done, for ``setup``'s output."""
+    environment; never replace one. Returns the paths of the files created."""
     done: list[str] = []
     key_path = Path(settings.MUTUALIS_TSA_KEY_PATH)
     certificate_path = Path(settings.MUTUALIS_TSA_CERTIFICATE_PATH)
@@ -258,7 +258,7 @@ def ensure_authority() -> list[str]:
             serialization.NoEncryption(),
         )
         if _write_new(key_path, pem, 0o600):
-            done.append(f"created {key_path}")
+            done.append(str(key_path))
     if not settings.MUTUALIS_TSA_CERTIFICATE and not certificate_path.exists():
         key = serialization.load_pem_private_key(key_pem().encode(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
@@ -267,7 +267,7 @@ def ensure_authority() -> list[str]:
         if _write_new(
             certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644
         ):
-            done.append(f"created {certificate_path}")
+            done.append(str(certificate_path))
     return done
 
 

@@ -16,11 +16,15 @@ registry.declare_urls(registry.Urls("", "mutualis.evidence.urls", order=20))
 
 
 def _tsa_key(stdout: Any) -> None:
+    from django.utils.translation import gettext
+
     from .authority import ensure_authority
 
-    done = ensure_authority()
-    for line in done or ["time-stamping key and certificate present"]:
-        stdout.write(f"TSA: {line}")
+    created = ensure_authority()
+    for path in created:
+        stdout.write(gettext("Time-stamping authority: created %(path)s.") % {"path": path})
+    if not created:
+        stdout.write(gettext("Time-stamping authority: its key and certificate exist."))
 
 
 # Created when missing, never replaced (a new certificate is the operator's act).
