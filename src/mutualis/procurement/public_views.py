@@ -4,6 +4,10 @@ read the published states only)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.cache import cache
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,8 +15,9 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv
+from mutualis.core.models import Organisation, OrganisationKind
 
-from . import crossings, forms
+from . import crossings, search
 
 # A picker asks as the person types: each answer is small, the same for everyone, and
 # cacheable, so that a shared cache or the browser answers the repeats.
@@ -20,33 +25,72 @@ CPV_CACHE_SECONDS = 24 * 3600
 CPV_MIN_QUERY = 2
 
 
+# The lists of the filter form change when a member publishes for the first time: a few
+# minutes late is fine, and the portal's every view saves a scan of the published rows.
+CHOICES_CACHE_SECONDS = 300
+
+
+def buyer_choices() -> list[tuple[str, str]]:
+    return cache.get_or_set(  # type: ignore[no-any-return]
+        "procurement:portal:buyers", crossings.public_buyers, CHOICES_CACHE_SECONDS
+    )
+
+
+def departement_choices() -> list[tuple[str, str]]:
+    def read() -> list[tuple[str, str]]:
+        rows = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by(
+            "insee_code"
+        )
+        return [(o.insee_code, f"{o.insee_code} – {o.name}") for o in rows]
+
+    return cache.get_or_set(  # type: ignore[no-any-return]
+        "procurement:portal:departements", read, CHOICES_CACHE_SECONDS
+    )
+
+
+def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
+    """Addresses of the previous and next pages, keeping every filter of the query."""
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    links = {}
+    if page.has_previous():
+        links["previous"] = url(page.previous_page_number())
+        if page.number > 2:
+            links["first"] = url(1)
+    if page.has_next():
+        links["next"] = url(page.next_page_number())
+    return links
+
+
 @require_safe
 def consultation_list(request: HttpRequest) -> HttpResponse:
-    form = forms.PublicSearchForm(request.GET, buyers=crossings.public_buyers())
-    filters = crossings.PublicFilters()
-    if form.is_valid():
-        data = form.cleaned_data
-        filters = crossings.PublicFilters(
-            text=data["q"],
-            buyer=data["buyer"],
-            procedure=data["procedure"],
-            category=data["category"],
-            status=data["status"],
-        )
+    form = search.SearchForm(
+        request.GET, buyer_choices=buyer_choices(), departement_choices=departement_choices()
+    )
     now = timezone.now()
-    page = crossings.public_consultations_page(filters, now=now, page=request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    results = None
+    feed_query = ""
+    if form.is_valid():
+        criteria = form.search()
+        results = crossings.public_search_page(criteria, now=now, page=request.GET.get("page"))
+        feed_query = criteria.as_query().urlencode()
     return render(
         request,
         "procurement/public_list.html",
         {
             "form": form,
-            "page": page,
+            "results": results,
+            "page": results.page if results else None,
+            "page_links": _page_links(request, results.page) if results else {},
             "now": now,
-            "query": query.urlencode(),
-            "is_filtered": any(request.GET.get(k) for k in form.fields),
+            "feed_query": feed_query,
+            "is_filtered": any(request.GET.get(k) for k in search.PARAMETERS),
         },
+        status=200 if results else 400,
     )
 
 
