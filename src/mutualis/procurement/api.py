@@ -53,8 +53,18 @@ class ConsultationFilters(Schema):
             " codes, e.g. `45` or `452330` (repeatable)."
         ),
     )
-    procedure: list[Procedure] = Field(default_factory=list, description="(repeatable)")
-    category: list[Category] = Field(default_factory=list, description="(repeatable)")
+    # Checked by the search itself (400 naming the parameter, as for a CPV prefix); the
+    # document still lists the values.
+    procedure: list[str] = Field(
+        default_factory=list,
+        description="Procedure (repeatable).",
+        json_schema_extra={"items": {"type": "string", "enum": Procedure.values}},
+    )
+    category: list[str] = Field(
+        default_factory=list,
+        description="What is bought (repeatable).",
+        json_schema_extra={"items": {"type": "string", "enum": Category.values}},
+    )
     state: str | None = Field(
         None,
         description=(

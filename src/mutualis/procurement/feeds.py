@@ -151,7 +151,7 @@ def member_json(request: HttpRequest, slug: str) -> JsonResponse:
 def embed_frame_ancestors() -> list[str]:
     """Who may frame the embeddable page: ``MUTUALIS_EMBED_FRAME_ANCESTORS``, sources of
     CSP separated by spaces (``*`` by default: every member's website)."""
-    value = str(getattr(settings, "MUTUALIS_EMBED_FRAME_ANCESTORS", "*")).split()
+    value = str(settings.MUTUALIS_EMBED_FRAME_ANCESTORS).split()
     return value or ["'none'"]
 
 
