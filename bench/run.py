@@ -18,6 +18,7 @@ BENCHMARKS = [
     "directory",
     "files_download",
     "files",
+    "procurement_search",
 ]
 
 HERE = Path(__file__).resolve().parent

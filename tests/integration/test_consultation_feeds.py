@@ -5,10 +5,10 @@ frame."""
 from __future__ import annotations
 
 import json
-from xml.etree import ElementTree
 
 import pytest
 from django.urls import reverse
+from lxml import etree
 
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
@@ -30,24 +30,28 @@ def buyer_b(agent_b):
     return agent_b
 
 
-def entries(response) -> list[ElementTree.Element]:
+def parse(content: bytes) -> etree._Element:
+    # A real XML parser, strict, that resolves no entity and reads no network.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.fromstring(content, parser)
+
+
+def entries(response) -> list[etree._Element]:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/atom+xml")
-    root = ElementTree.fromstring(response.content)
+    root = parse(response.content)
     assert root.tag == f"{ATOM}feed"
     return root.findall(f"{ATOM}entry")
 
 
-def test_the_atom_feed_of_a_search_is_valid_atom_with_the_searched_entries(
-    client, buyer, buyer_b
-):
+def test_the_atom_feed_of_a_search_is_valid_atom_with_the_searched_entries(client, buyer, buyer_b):
     make_consultation(buyer, title="Réfection de la toiture & du clocher", publish=True)
     make_consultation(buyer_b, title="Cantine scolaire", publish=True)
     make_consultation(buyer, reference="draft", title="Toiture en brouillon")
 
     response = client.get(FEED, {"q": "toiture"})
 
-    root = ElementTree.fromstring(response.content)
+    root = parse(response.content)
     # RFC 4287: a feed has an id, a title and updated; each entry an id, a title, a link,
     # updated, and an author (here, its buyer).
     for name in ("id", "title", "updated"):
@@ -55,14 +59,12 @@ def test_the_atom_feed_of_a_search_is_valid_atom_with_the_searched_entries(
     (entry,) = entries(response)
     assert entry.findtext(f"{ATOM}title") == "Réfection de la toiture & du clocher"
     assert entry.findtext(f"{ATOM}id").startswith("http")
-    assert entry.find(f"{ATOM}link").get("href").endswith("/consultations/%d/" % (
-        int(entry.findtext(f"{ATOM}id").rstrip("/").rsplit("/", 1)[1])
-    ))
+    assert entry.find(f"{ATOM}link").get("href") == entry.findtext(f"{ATOM}id")
     assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Commune A"
     assert entry.findtext(f"{ATOM}updated")
     assert "CPV 45261000" in [c.get("term") for c in entry.findall(f"{ATOM}category")]
-    self_link = [l for l in root.findall(f"{ATOM}link") if l.get("rel") == "self"]
-    assert self_link and "q=toiture" in self_link[0].get("href")
+    (self_link,) = [link for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    assert "q=toiture" in self_link.get("href")
 
 
 def test_the_feed_takes_every_filter_of_the_portal(client, buyer, buyer_b):
@@ -114,7 +116,10 @@ def test_a_members_json_feed_lists_its_published_consultations_for_any_origin(
 def test_the_json_feed_is_read_only(client, org_a):
     url = reverse("consultations:member_json", kwargs={"slug": org_a.slug})
     assert client.post(url).status_code == 405
-    assert client.get(reverse("consultations:member_json", kwargs={"slug": "nowhere"})).status_code == 404
+    assert (
+        client.get(reverse("consultations:member_json", kwargs={"slug": "nowhere"})).status_code
+        == 404
+    )
 
 
 # --- The embeddable page ------------------------------------------------------------------
@@ -122,14 +127,10 @@ def test_the_json_feed_is_read_only(client, org_a):
 
 def directives(response) -> dict[str, str]:
     policy = response["Content-Security-Policy"]
-    return dict(
-        (part.strip().split(" ", 1) + [""])[:2] for part in policy.split(";") if part.strip()
-    )
+    return dict([*part.strip().split(" ", 1), ""][:2] for part in policy.split(";") if part.strip())
 
 
-def test_the_embeddable_page_may_be_framed_by_any_site_and_no_other_page_may(
-    client, buyer, org_a
-):
+def test_the_embeddable_page_may_be_framed_by_any_site_and_no_other_page_may(client, buyer, org_a):
     make_consultation(buyer, title="Toiture", publish=True)
     embed = client.get(reverse("consultations:member_embed", kwargs={"slug": org_a.slug}))
     assert embed.status_code == 200

@@ -153,11 +153,17 @@ def test_the_deadline_window_is_in_paris_days(buyer):
 def test_sorting_by_deadline_and_by_publication(client, buyer):
     now = timezone.now()
     late = make_consultation(
-        buyer, reference="1", title="Late deadline", response_deadline=now + timedelta(days=40),
+        buyer,
+        reference="1",
+        title="Late deadline",
+        response_deadline=now + timedelta(days=40),
         publish=True,
     )
     soon = make_consultation(
-        buyer, reference="2", title="Soon deadline", response_deadline=now + timedelta(days=15),
+        buyer,
+        reference="2",
+        title="Soon deadline",
+        response_deadline=now + timedelta(days=15),
         publish=True,
     )
     with scopes_disabled():
@@ -171,8 +177,11 @@ def test_sorting_by_deadline_and_by_publication(client, buyer):
 @pytest.mark.postgres
 def test_relevance_puts_the_title_before_the_description(buyer):
     make_consultation(
-        buyer, reference="1", title="Travaux de voirie",
-        description="<p>Aussi la toiture du préau.</p>", publish=True,
+        buyer,
+        reference="1",
+        title="Travaux de voirie",
+        description="<p>Aussi la toiture du préau.</p>",
+        publish=True,
     )
     make_consultation(buyer, reference="2", title="Réfection de la toiture", publish=True)
     criteria = search.parse({"q": "toiture"})
@@ -220,7 +229,9 @@ def test_pagination_links_keep_every_filter(client, buyer):
         'href="?q=toiture&amp;procedure=adapted&amp;cpv=45&amp;state=open&amp;sort=deadline'
         '&amp;page=2" rel="next"'
     ) in html
-    second = client.get(f"{LIST}?q=toiture&procedure=adapted&cpv=45&state=open&sort=deadline&page=2")
+    second = client.get(
+        f"{LIST}?q=toiture&procedure=adapted&cpv=45&state=open&sort=deadline&page=2"
+    )
     assert len(titles(second)) == 1
 
 

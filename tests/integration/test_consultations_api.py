@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 from django_scopes import scope
 
@@ -41,8 +40,12 @@ def ok(response) -> dict:
 def test_the_list_searches_like_the_portal(client, buyer, buyer_b):
     make_consultation(buyer, title="Réfection de la toiture", publish=True)
     make_consultation(
-        buyer_b, title="Fournitures scolaires", category="supplies", main_cpv="30192000",
-        procedure="open", publish=True,
+        buyer_b,
+        title="Fournitures scolaires",
+        category="supplies",
+        main_cpv="30192000",
+        procedure="open",
+        publish=True,
     )
     make_consultation(buyer, reference="draft", title="Toiture en brouillon")
 
@@ -50,7 +53,10 @@ def test_the_list_searches_like_the_portal(client, buyer, buyer_b):
     assert body["total"] == 2
     assert body["total_is_exact"] is True
     assert body["sort"] == "recent"
-    assert {r["title"] for r in body["results"]} == {"Réfection de la toiture", "Fournitures scolaires"}
+    assert {r["title"] for r in body["results"]} == {
+        "Réfection de la toiture",
+        "Fournitures scolaires",
+    }
 
     (hit,) = ok(client.get(LIST, {"q": "TOITURE"}))["results"]
     assert hit["title"] == "Réfection de la toiture"
@@ -60,9 +66,9 @@ def test_the_list_searches_like_the_portal(client, buyer, buyer_b):
     assert [r["title"] for r in ok(client.get(f"{LIST}?cpv=30&cpv=72"))["results"]] == [
         "Fournitures scolaires"
     ]
-    assert [r["title"] for r in ok(client.get(f"{LIST}?procedure=open&category=supplies"))["results"]] == [
-        "Fournitures scolaires"
-    ]
+    assert [
+        r["title"] for r in ok(client.get(f"{LIST}?procedure=open&category=supplies"))["results"]
+    ] == ["Fournitures scolaires"]
     assert ok(client.get(LIST, {"buyer": "commune-b", "state": "closed"}))["results"] == []
 
 
@@ -85,7 +91,12 @@ def test_the_list_is_paginated(client, buyer):
         ("cpv=99", 400, "cpv_unknown", "cpv"),
         ("buyer=nobody", 400, "buyer_unknown", "buyer"),
         ("departement=999", 400, "departement_unknown", "departement"),
-        ("deadline_after=2027-03-02&deadline_before=2027-03-01", 400, "date_order", "deadline_before"),
+        (
+            "deadline_after=2027-03-02&deadline_before=2027-03-01",
+            400,
+            "date_order",
+            "deadline_before",
+        ),
         ("procedure=auction", 400, "invalid_choice", "procedure"),
         ("category=food&category=works", 400, "invalid_choice", "category"),
         ("state=ajar", 422, "invalid_parameters", "state"),
@@ -109,7 +120,10 @@ def test_one_consultation_with_its_lots_and_criteria(client, buyer):
     body = ok(client.get(f"{LIST}/{c.pk}"))
     assert body["reference"] == c.reference
     assert [lot["number"] for lot in body["lots"]] == [1, 2]
-    assert {k["label"]: k["weight"] for k in body["criteria"]} == {"Prix": 40, "Valeur technique": 60}
+    assert {k["label"]: k["weight"] for k in body["criteria"]} == {
+        "Prix": 40,
+        "Valeur technique": 60,
+    }
 
 
 def test_a_draft_or_a_scheduled_consultation_is_not_found(client, buyer, buyer_b):
@@ -143,8 +157,20 @@ def test_every_operation_is_in_the_openapi_document(client, db):
     assert "get" in paths["/api/v1/consultations/changes"]
     assert "get" in paths["/api/v1/consultations/{consultation_id}"]
     names = {p["name"] for p in paths["/api/v1/consultations"]["get"]["parameters"]}
-    assert {"q", "buyer", "departement", "cpv", "procedure", "category", "state",
-            "deadline_after", "deadline_before", "sort", "page", "page_size"} <= names
+    assert {
+        "q",
+        "buyer",
+        "departement",
+        "cpv",
+        "procedure",
+        "category",
+        "state",
+        "deadline_after",
+        "deadline_before",
+        "sort",
+        "page",
+        "page_size",
+    } <= names
 
 
 # --- The change feed -------------------------------------------------------------------
@@ -180,7 +206,9 @@ def test_the_change_feed_gives_each_published_consultation_once_in_order(client,
 
 
 def test_a_mirror_misses_and_repeats_nothing_while_consultations_change(client, buyer):
-    made = [make_consultation(buyer, reference=f"R{n}", criteria=(), publish=True) for n in range(6)]
+    made = [
+        make_consultation(buyer, reference=f"R{n}", criteria=(), publish=True) for n in range(6)
+    ]
     changed: list[int] = []
 
     def change_some(pages: int) -> None:
@@ -193,7 +221,7 @@ def test_a_mirror_misses_and_repeats_nothing_while_consultations_change(client, 
                     fresh.save()
                     changed.append(c.pk)
 
-    seen, cursor = read_all(client, between=change_some)
+    seen, _cursor = read_all(client, between=change_some)
 
     ids = [pk for pk, _at in seen]
     # Every consultation is given; the one read before its change comes again, once,

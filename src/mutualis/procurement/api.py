@@ -19,6 +19,7 @@ from ninja import Field, Path, Query, Router, Schema
 from mutualis.core.api import VALIDATION, ApiError, errors
 from mutualis.core.api.pagination import ChangeParams
 from mutualis.core.links import absolute_url
+from mutualis.core.search import MAX_QUERY_LENGTH
 
 from . import crossings, search
 from .models import Consultation, State
@@ -33,10 +34,10 @@ class ConsultationFilters(Schema):
     q: str | None = Field(
         None,
         description=(
-            "Words (all required, accents and case ignored; `\"a phrase\"`, `-excluded`,"
+            'Words (all required, accents and case ignored; `"a phrase"`, `-excluded`,'
             " `or`), in the title, reference, object and description."
         ),
-        max_length=search.MAX_QUERY_LENGTH,
+        max_length=MAX_QUERY_LENGTH,
         json_schema_extra={"example": "toiture ecole"},
     )
     buyer: list[str] = Field(
@@ -58,12 +59,12 @@ class ConsultationFilters(Schema):
     procedure: list[str] = Field(
         default_factory=list,
         description="Procedure (repeatable).",
-        json_schema_extra={"items": {"type": "string", "enum": Procedure.values}},
+        json_schema_extra={"items": {"type": "string", "enum": list(Procedure.values)}},
     )
     category: list[str] = Field(
         default_factory=list,
         description="What is bought (repeatable).",
-        json_schema_extra={"items": {"type": "string", "enum": Category.values}},
+        json_schema_extra={"items": {"type": "string", "enum": list(Category.values)}},
     )
     state: str | None = Field(
         None,
@@ -147,7 +148,7 @@ class ConsultationPage(Schema):
     total: int = Field(
         description=(
             "Consultations matching, when `total_is_exact`; counting stops at 10,000 (or"
-            " at the page asked for): then `total` is that bound, read \"more than\"."
+            ' at the page asked for): then `total` is that bound, read "more than".'
         )
     )
     total_is_exact: bool
@@ -224,9 +225,7 @@ def _criteria(filters: ConsultationFilters) -> search.ConsultationSearch:
         }
     },
 )
-def list_consultations(
-    request: HttpRequest, filters: Query[ConsultationFilters]
-) -> dict[str, Any]:
+def list_consultations(request: HttpRequest, filters: Query[ConsultationFilters]) -> dict[str, Any]:
     criteria = _criteria(filters)
     now = timezone.now()
     found = crossings.public_search_page(
@@ -287,7 +286,8 @@ def list_consultation_changes(request: HttpRequest, params: Query[ChangeParams])
     },
 )
 def get_consultation(
-    request: HttpRequest, consultation_id: int = Path(..., ge=1, le=search.MAX_ID)
+    request: HttpRequest,
+    consultation_id: int = Path(..., ge=1, le=search.MAX_ID),  # type: ignore[type-arg]
 ) -> dict[str, Any]:
     c = crossings.public_consultation(consultation_id)
     if c is None:
@@ -315,4 +315,3 @@ def get_consultation(
         ],
         "criteria": [{"label": k.label, "weight": k.weight} for k in c.criteria.all()],
     }
-

@@ -56,9 +56,7 @@ def search_feed(request: HttpRequest) -> HttpResponse:
         criteria = search.parse(request.GET)
     except search.InvalidSearch as refused:
         lines = [f"{e['field']}: {e['message']}" for e in refused.errors]
-        return HttpResponse(
-            "\n".join(lines), status=400, content_type="text/plain; charset=utf-8"
-        )
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
     now = timezone.now()
     rows = crossings.public_search_latest(criteria, now=now, limit=FEED_ENTRIES)
     query = criteria.as_query().urlencode()
@@ -170,9 +168,7 @@ def member_embed(request: HttpRequest, slug: str) -> HttpResponse:
             "organisation": organisation,
             "consultations": rows,
             "now": now,
-            "all_url": absolute_url(
-                reverse("consultations:list") + f"?buyer={organisation.slug}"
-            ),
+            "all_url": absolute_url(reverse("consultations:list") + f"?buyer={organisation.slug}"),
         },
     )
     # django-csp reads it after the view: this page alone may be framed.

@@ -12,6 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv
@@ -30,22 +32,30 @@ CPV_MIN_QUERY = 2
 CHOICES_CACHE_SECONDS = 300
 
 
-def buyer_choices() -> list[tuple[str, str]]:
-    return cache.get_or_set(  # type: ignore[no-any-return]
-        "procurement:portal:buyers", crossings.public_buyers, CHOICES_CACHE_SECONDS
-    )
+BUYER_LIST = "buyer-choices"
+
+
+def buyer_datalist() -> str:
+    """The buyers that published, as the <datalist> the buyer box completes from."""
+
+    def build() -> str:
+        return format_html(
+            '<datalist id="{}">{}</datalist>',
+            BUYER_LIST,
+            format_html_join("", '<option value="{}">{}</option>', crossings.public_buyers()),
+        )
+
+    html = cache.get_or_set("procurement:portal:buyers", build, CHOICES_CACHE_SECONDS)
+    return mark_safe(str(html or ""))  # noqa: S308 - built by format_html above
 
 
 def departement_choices() -> list[tuple[str, str]]:
     def read() -> list[tuple[str, str]]:
-        rows = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by(
-            "insee_code"
-        )
-        return [(o.insee_code, f"{o.insee_code} – {o.name}") for o in rows]
+        rows = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("insee_code")
+        return [(o.insee_code, f"{o.insee_code} - {o.name}") for o in rows]
 
-    return cache.get_or_set(  # type: ignore[no-any-return]
-        "procurement:portal:departements", read, CHOICES_CACHE_SECONDS
-    )
+    choices = cache.get_or_set("procurement:portal:departements", read, CHOICES_CACHE_SECONDS)
+    return list(choices or [])
 
 
 def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
@@ -69,7 +79,7 @@ def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
 @require_safe
 def consultation_list(request: HttpRequest) -> HttpResponse:
     form = search.SearchForm(
-        request.GET, buyer_choices=buyer_choices(), departement_choices=departement_choices()
+        request.GET, buyer_list=BUYER_LIST, departement_choices=departement_choices()
     )
     now = timezone.now()
     results = None
@@ -83,6 +93,7 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
         "procurement/public_list.html",
         {
             "form": form,
+            "buyer_datalist": buyer_datalist(),
             "results": results,
             "page": results.page if results else None,
             "page_links": _page_links(request, results.page) if results else {},

@@ -310,7 +310,9 @@ def _publish(consultation: Consultation, *, now: datetime) -> None:
     transitions.apply(consultation, Event.PUBLISH)
     consultation.published_at = now
     consultation.publish_at = None
-    consultation.save(update_fields=["state", "next_check", "published_at", "publish_at", "updated_at"])
+    consultation.save(
+        update_fields=["state", "next_check", "published_at", "publish_at", "updated_at"]
+    )
     signals.send_on_commit(
         signals.consultation_published,
         consultation_id=consultation.pk,
