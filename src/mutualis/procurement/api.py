@@ -58,13 +58,13 @@ class ConsultationFilters(Schema):
     # document still lists the values.
     procedure: list[str] = Field(
         default_factory=list,
-        description="Procedure (repeatable).",
-        json_schema_extra={"items": {"type": "string", "enum": list(Procedure.values)}},
+        description="Procedure (repeatable; empty: no filter).",
+        json_schema_extra={"items": {"type": "string", "enum": ["", *Procedure.values]}},
     )
     category: list[str] = Field(
         default_factory=list,
-        description="What is bought (repeatable).",
-        json_schema_extra={"items": {"type": "string", "enum": list(Category.values)}},
+        description="What is bought (repeatable; empty: no filter).",
+        json_schema_extra={"items": {"type": "string", "enum": ["", *Category.values]}},
     )
     state: str | None = Field(
         None,

@@ -12,8 +12,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv
@@ -27,26 +25,9 @@ CPV_CACHE_SECONDS = 24 * 3600
 CPV_MIN_QUERY = 2
 
 
-# The lists of the filter form change when a member publishes for the first time: a few
-# minutes late is fine, and the portal's every view saves a scan of the published rows.
+# The départements of the filter form change with a territory import: a few minutes
+# late is fine, and each page saves a query.
 CHOICES_CACHE_SECONDS = 300
-
-
-BUYER_LIST = "buyer-choices"
-
-
-def buyer_datalist() -> str:
-    """The buyers that published, as the <datalist> the buyer box completes from."""
-
-    def build() -> str:
-        return format_html(
-            '<datalist id="{}">{}</datalist>',
-            BUYER_LIST,
-            format_html_join("", '<option value="{}">{}</option>', crossings.public_buyers()),
-        )
-
-    html = cache.get_or_set("procurement:portal:buyers", build, CHOICES_CACHE_SECONDS)
-    return mark_safe(str(html or ""))  # noqa: S308 - built by format_html above
 
 
 def departement_choices() -> list[tuple[str, str]]:
@@ -79,7 +60,7 @@ def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
 @require_safe
 def consultation_list(request: HttpRequest) -> HttpResponse:
     form = search.SearchForm(
-        request.GET, buyer_list=BUYER_LIST, departement_choices=departement_choices()
+        request.GET, departement_choices=departement_choices()
     )
     now = timezone.now()
     results = None
@@ -93,7 +74,6 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
         "procurement/public_list.html",
         {
             "form": form,
-            "buyer_datalist": buyer_datalist(),
             "results": results,
             "page": results.page if results else None,
             "page_links": _page_links(request, results.page) if results else {},

@@ -239,9 +239,10 @@ class ChoicesField(ValuesField):
 
 
 class SearchForm(forms.Form):
-    """The search parameters, checked. ``buyer_list`` (the id of a datalist) and
-    ``departement_choices`` only dress the page's inputs; any existing buyer and any
-    département code is accepted."""
+    """The search parameters, checked. ``departement_choices`` only dresses the page's
+    list; any département code is accepted. Buyers are typed (their address on the
+    platform) or chosen by following a buyer's link in the results: a list of the two
+    thousand buyers rendered in every page cost 100 ms and 100 KB a page."""
 
     q = forms.CharField(label=_("Words"), max_length=MAX_QUERY_LENGTH, required=False)
     buyer = SlugField(
@@ -277,15 +278,10 @@ class SearchForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        buyer_list: str = "",
         departement_choices: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if buyer_list:
-            # A text box completed from a <datalist> of the buyers: a list of two
-            # thousand <option>s rendered by the form's templates cost 100 ms a page.
-            self.fields["buyer"].widget.attrs["list"] = buyer_list
         if departement_choices is not None:
             self.fields["departement"].widget = forms.SelectMultiple(choices=departement_choices)
 
