@@ -13,7 +13,9 @@ run:
 2. the API ``/api/v1/consultations`` and the page ``/consultations/``, each with a fixed
    mix of queries cycled request after request: typical words and filters, then very
    common words alone (a word in most consultations), no cache of search results;
-3. the reference again (rate: both runs together, each one in brackets).
+3. the same with a second server that counts up to 1,000 instead of 10,000
+   (``MUTUALIS_SEARCH_COUNT_CAP``): what the count costs;
+4. the reference again (rate: both runs together, each one in brackets).
 
 Each answer is checked (status 200, and results in it). Prints requests/s with p50/p95
 and the ratio to the reference, rewrites the ``procurement search`` section of
@@ -46,7 +48,9 @@ CONSULTATIONS = 100_000
 COMPANIES = 40_000
 BUYERS = 2_000
 LOTS = 30_000
-SERVER_ENV = {"MUTUALIS_RATE_LIMITS_ENABLED": "false"}
+SERVER_ENV = {"MUTUALIS_RATE_LIMITS_ENABLED": "false", "MUTUALIS_SEARCH_COUNT_CAP": "10000"}
+# A second server counts up to this many only (MUTUALIS_SEARCH_COUNT_CAP).
+SMALL_CAP = 1_000
 DEPARTEMENTS = ["21", "25", "39", "58", "70", "71", "89", "90", "2A", "75"]
 
 # Words of the generated consultations. Every object says "Marché" and most titles
@@ -253,42 +257,60 @@ def main(argv: list[str]) -> int:
         counts = generate()
         generated_in = time.monotonic() - started
         print(f"  done in {generated_in:.0f} s", flush=True)
-        with gunicorn(plat, workers=args.workers) as base:
-            sessions = [requests.Session() for _n in range(CLIENTS)]
+        sessions = [requests.Session() for _n in range(CLIENTS)]
 
-            def getter(
-                path: str, queries: list[dict[str, str]], expected: str
-            ) -> Callable[[int], None]:
-                turn = itertools.cycle(queries)
-                lock = threading.Lock()
+        def getter(
+            base: str, path: str, queries: list[dict[str, str]], expected: str
+        ) -> Callable[[int], None]:
+            turn = itertools.cycle(queries)
+            lock = threading.Lock()
 
-                def get(client: int) -> None:
-                    with lock:
-                        query = next(turn)
-                    response = sessions[client].get(f"{base}{path}", params=query, timeout=60)
-                    if response.status_code != 200:
-                        raise RuntimeError(f"{path} {query}: {response.status_code}")
-                    if expected not in response.text:
-                        raise RuntimeError(f"{path} {query}: {expected!r} not in the answer")
+            def get(client: int) -> None:
+                with lock:
+                    query = next(turn)
+                response = sessions[client].get(f"{base}{path}", params=query, timeout=60)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} {query}: {response.status_code}")
+                if expected not in response.text:
+                    raise RuntimeError(f"{path} {query}: {expected!r} not in the answer")
 
-                return get
+            return get
 
-            discovery = getter("/.well-known/openid-configuration", [{}], "token_endpoint")
+        def measure(base: str, label: str) -> list[tuple[str, Load, float]]:
             # Each worker compiles templates and URL patterns on its first requests, and
             # PostgreSQL reads the tables into its cache: warm up on every query.
             for _name, path, queries, expected, _target in RUNS:
-                load(getter(path, queries, expected), CLIENTS, 1.0, 4 * len(queries))
-            print(f"reference: discovery document, {CLIENTS} clients…", flush=True)
-            before = load(discovery, CLIENTS, args.reference_seconds, 100_000)
-            runs: list[tuple[str, Load, float]] = []
+                load(getter(base, path, queries, expected), CLIENTS, 1.0, 4 * len(queries))
+            measured = []
             for name, path, queries, expected, target in RUNS:
-                print(f"{name}: {CLIENTS} clients…", flush=True)
-                run = load(getter(path, queries, expected), CLIENTS, args.seconds, 100_000)
-                runs.append((name, run, target))
+                print(f"{name}{label}: {CLIENTS} clients…", flush=True)
+                run = load(getter(base, path, queries, expected), CLIENTS, args.seconds, 100_000)
+                measured.append((f"{name}{label}", run, target))
+            return measured
+
+        discovery = "/.well-known/openid-configuration"
+        with gunicorn(plat, workers=args.workers) as base:
+            print(f"reference: discovery document, {CLIENTS} clients…", flush=True)
+            before = load(
+                getter(base, discovery, [{}], "token_endpoint"),
+                CLIENTS,
+                args.reference_seconds,
+                100_000,
+            )
+            runs = measure(base, "")
+        # The same server counting up to 1,000 only: what the count costs.
+        plat.env["MUTUALIS_SEARCH_COUNT_CAP"] = str(SMALL_CAP)
+        with gunicorn(plat, workers=args.workers) as base:
+            runs += measure(base, f", count up to {SMALL_CAP:,}")
             print("reference again…", flush=True)
-            after = load(discovery, CLIENTS, args.reference_seconds, 100_000)
-            for session in sessions:
-                session.close()
+            after = load(
+                getter(base, discovery, [{}], "token_endpoint"),
+                CLIENTS,
+                args.reference_seconds,
+                100_000,
+            )
+        for session in sessions:
+            session.close()
         version = plat.server_version
 
     reference = before + after
@@ -342,14 +364,14 @@ def main(argv: list[str]) -> int:
         f" ({generated_in:.0f} s in all). {CLIENTS} concurrent clients (threads, loopback)"
         f" against\ngunicorn ({args.workers} sync workers); each run lasts"
         f" {args.seconds:.0f} s, the reference {args.reference_seconds:.0f} s before the"
-        " runs and again\nafter them (rate: both together). Each run cycles through its"
-        " queries, request after request;\nno cache of search results (the page caches"
-        " its lists of buyers and départements for 5 minutes).\n"
+        " runs (first server) and again\nafter them (second server; rate: both together)."
+        " Each run cycles through its queries, request after request;\nno cache of search results (the page caches"
+        " its list of départements for 5 minutes).\n"
         f"Typical: {described(TYPICAL)}.\n"
         f"Very common (in most rows): {described(COMMON)}.\n"
-        'Counts stop at 10,000 ("more than 10,000"); a query matching more than 2,000 rows'
-        " is ordered\nby date rather than relevance. Every answer is checked: status 200 and"
-        " its results in it.\n"
+        'Counts stop at 10,000 ("more than 10,000"), at 1,000 on the second server; a query'
+        " matching more than\n2,000 rows is ordered by date rather than relevance. Every"
+        " answer is checked: status 200 and\nits results in it.\n"
         "Targets: the API at least 0.3 x the discovery document's rate, the page 0.2 x."
         " The machine\nis shared with other sessions: compare the ratios (load average"
         " below)."

@@ -193,8 +193,8 @@ def test_relevance_puts_the_title_before_the_description(buyer):
     ]
 
 
-def test_a_broad_query_is_counted_up_to_the_cap_and_ordered_by_date(buyer, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_CAP", 3)
+def test_a_broad_query_is_counted_up_to_the_cap_and_ordered_by_date(buyer, settings):
+    settings.MUTUALIS_SEARCH_COUNT_CAP = 3
     for n in range(5):
         make_consultation(buyer, reference=f"R{n}", title=f"Travaux {n}", criteria=(), publish=True)
     criteria = search.parse({"q": "travaux"})
@@ -209,8 +209,8 @@ def test_a_broad_query_is_counted_up_to_the_cap_and_ordered_by_date(buyer, monke
     assert [c.title for c in beyond.page.object_list] == ["Travaux 0"]
 
 
-def test_the_page_says_more_than_the_cap(client, buyer, monkeypatch):
-    monkeypatch.setattr(search, "COUNT_CAP", 2)
+def test_the_page_says_more_than_the_cap(client, buyer, monkeypatch, settings):
+    settings.MUTUALIS_SEARCH_COUNT_CAP = 2
     monkeypatch.setattr(crossings, "PER_PAGE", 1)
     for n in range(4):
         make_consultation(buyer, reference=f"R{n}", criteria=(), publish=True)

@@ -112,6 +112,8 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "business:invitation": lambda w: {"token": w.invitation_token_x},
     "directory:detail": lambda w: {"slug": w.org_a.slug},
     "directory:colours": lambda w: {"slug": w.org_a.slug},
+    "consultations:member_json": lambda w: {"slug": w.org_a.slug},
+    "consultations:member_embed": lambda w: {"slug": w.org_a.slug},
     "backoffice:organisation_detail": lambda w: {"pk": w.org_a.pk},
     "backoffice:organisation_edit": lambda w: {"pk": w.org_a.pk},
     "backoffice:membership_add": lambda w: {"pk": w.org_a.pk},

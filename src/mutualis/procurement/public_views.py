@@ -59,9 +59,7 @@ def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
 
 @require_safe
 def consultation_list(request: HttpRequest) -> HttpResponse:
-    form = search.SearchForm(
-        request.GET, departement_choices=departement_choices()
-    )
+    form = search.SearchForm(request.GET, departement_choices=departement_choices())
     now = timezone.now()
     results = None
     feed_query = ""

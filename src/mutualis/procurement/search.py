@@ -12,7 +12,8 @@ deadline at read time), ``deadline_after``/``deadline_before`` (Paris days),
 and :func:`ordered` sorts it. The crossing ``public_search_page`` runs them over every
 member's published consultations.
 
-Broad queries stay fast: counts stop at ``COUNT_CAP`` ("more than 10,000"), and a query
+Broad queries stay fast: counts stop at ``MUTUALIS_SEARCH_COUNT_CAP`` ("more than
+10,000"), and a query
 matching more than ``RELEVANCE_CAP`` rows is ordered by date instead of relevance
 (ranking reads every matching row: 181 ms at p95 for a very common word on 100,000
 notices, ``PERFORMANCE.md``), which the page says.
@@ -28,6 +29,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections
@@ -47,8 +49,8 @@ from .vocabulary import Category, Procedure
 
 M = TypeVar("M", bound=Model)
 
-# Counting stops here: the page says "more than 10,000".
-COUNT_CAP = 10_000
+# Counting stops at ``MUTUALIS_SEARCH_COUNT_CAP`` (10,000 by default): the page says
+# "more than 10,000". Counting is most of the cost of a broad query (bench/RESULTS.md).
 # Past this many matches, a query is ordered by date rather than relevance.
 RELEVANCE_CAP = 2_000
 # Values of one repeatable parameter: more is no search anybody types.
@@ -474,11 +476,8 @@ class Results:
     count: int
     count_is_exact: bool
     sort: str
-    requested_sort: str
-
-    @property
-    def relevance_dropped(self) -> bool:
-        return self.requested_sort == SORT_RELEVANCE and self.sort != SORT_RELEVANCE
+    # Relevance was asked but too many rows match to rank them (the page says so).
+    relevance_dropped: bool = False
 
 
 def page_number(value: Any) -> int:
@@ -487,6 +486,10 @@ def page_number(value: Any) -> int:
         return min(max(int(str(value)), 1), MAX_PAGE)
     except ValueError:
         return 1
+
+
+def count_cap() -> int:
+    return int(settings.MUTUALIS_SEARCH_COUNT_CAP)
 
 
 def capped_count(rows: QuerySet[Any], cap: int) -> tuple[int, bool]:
@@ -502,12 +505,12 @@ def results(
     up to the cap (or up to the page asked for, beyond it) and the page."""
     number = page_number(page)
     matching = apply(rows, search, now=now)
-    count, exact = capped_count(matching, max(COUNT_CAP, number * per_page))
+    count, exact = capped_count(matching, max(count_cap(), number * per_page))
     sort = search.requested_sort
+    too_broad = not exact or count > RELEVANCE_CAP
     on_postgresql = connections[rows.db].vendor == "postgresql"
-    if sort == SORT_RELEVANCE and (
-        not on_postgresql or not exact or count > RELEVANCE_CAP or not search.text
-    ):
+    if sort == SORT_RELEVANCE and (too_broad or not on_postgresql or not search.text):
+        # SQLite has no ranking; a query without words has nothing to rank.
         sort = SORT_RECENT
     paginator = Paginator(ordered(matching, search, sort), per_page)
     paginator.__dict__["count"] = count  # counted above, capped
@@ -519,5 +522,5 @@ def results(
         count=count,
         count_is_exact=exact,
         sort=sort,
-        requested_sort=search.requested_sort,
+        relevance_dropped=too_broad and search.requested_sort == SORT_RELEVANCE,
     )
