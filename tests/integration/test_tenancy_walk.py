@@ -114,6 +114,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "directory:colours": lambda w: {"slug": w.org_a.slug},
     "consultations:member_json": lambda w: {"slug": w.org_a.slug},
     "consultations:member_embed": lambda w: {"slug": w.org_a.slug},
+    "api:get_consultation": lambda w: {"consultation_id": w.consultation.pk},
     "backoffice:organisation_detail": lambda w: {"pk": w.org_a.pk},
     "backoffice:organisation_edit": lambda w: {"pk": w.org_a.pk},
     "backoffice:membership_add": lambda w: {"pk": w.org_a.pk},
