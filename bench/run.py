@@ -19,6 +19,7 @@ BENCHMARKS = [
     "files_download",
     "files",
     "tsa_throughput",
+    "procurement_search",
 ]
 
 HERE = Path(__file__).resolve().parent

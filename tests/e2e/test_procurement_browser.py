@@ -118,7 +118,7 @@ def test_a_buyer_publishes_a_consultation_with_two_lots_and_the_public_finds_it(
     expect(row).to_contain_text(t("Open"))
     check_accessibility(page)
     with page.expect_navigation():
-        row.get_by_role("link").click()
+        row.get_by_role("link", name="Rénovation de l'école des Lavandières").click()
     expect(page.locator("#lots-title + table tbody tr")).to_have_count(2)
     # The deadlines say their time zone (winter or summer time, whenever the test runs).
     expect(page.get_by_text(re.compile(r"\(Paris, UTC\+0[12]:00\)")).first).to_be_visible()

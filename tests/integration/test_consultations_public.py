@@ -93,8 +93,8 @@ def test_a_consultation_is_shown_closed_the_second_its_deadline_passes(client, b
         )
     detail = client.get(reverse("consultations:detail", kwargs={"pk": consultation.pk}))
     assert "Closed: the deadline for responses has passed." in detail.content.decode()
-    assert titles(client.get(LIST, {"status": "open"})) == []
-    assert len(titles(client.get(LIST, {"status": "closed"}))) == 1
+    assert titles(client.get(LIST, {"state": "open"})) == []
+    assert len(titles(client.get(LIST, {"state": "closed"}))) == 1
 
 
 def test_the_search_ignores_accents_and_case(client, buyer):

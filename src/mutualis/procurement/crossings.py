@@ -10,16 +10,13 @@ hand out evaluated rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.paginator import Page
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch
 from django_scopes import scopes_disabled
 
-from mutualis.core import fulltext
-from mutualis.core.crossings import evaluated_page
+from mutualis.core.api.pagination import changes_since
 from mutualis.core.registry import crossing
 
 from .models import (
@@ -31,51 +28,53 @@ from .models import (
     LibraryProposal,
     Lot,
     Rectification,
-    State,
 )
+from .search import MAX_ID, ConsultationSearch, Results
+from .search import apply as search_apply
+from .search import ordered as search_ordered
+from .search import results as search_results
 
 PER_PAGE = 20
 
 
-@dataclass(frozen=True)
-class PublicFilters:
-    text: str = ""
-    buyer: str = ""  # an organisation's slug
-    procedure: str = ""
-    category: str = ""
-    status: str = ""  # "open", "closed" or ""
+@crossing
+def public_search_page(
+    search: ConsultationSearch, *, now: datetime, page: Any = 1, per_page: int | None = None
+) -> Results:
+    """The public portal and the API list the published consultations of every member:
+    public facts, narrowed and sorted as a visitor asked (``search``)."""
+    with scopes_disabled():
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        return search_results(rows, search, now=now, page=page, per_page=per_page or PER_PAGE)
 
 
 @crossing
-def public_consultations_page(
-    filters: PublicFilters, *, now: datetime, page: Any = 1
-) -> Page[Consultation]:
-    """The public portal lists the published consultations of every member: public
-    facts, filtered as a visitor asked."""
+def public_search_latest(
+    search: ConsultationSearch, *, now: datetime, limit: int
+) -> list[Consultation]:
+    """The Atom feed of a search: its latest published consultations (newest first),
+    public facts, uncounted."""
     with scopes_disabled():
-        rows: QuerySet[Consultation] = Consultation.objects.filter(state__in=PUBLIC_STATES)
-        # Words in French, whatever their accents; "a phrase", -excluded (core.fulltext).
-        rows = fulltext.matching(rows, filters.text)
-        if filters.buyer:
-            rows = rows.filter(organisation__slug=filters.buyer)
-        if filters.procedure:
-            rows = rows.filter(procedure=filters.procedure)
-        if filters.category:
-            rows = rows.filter(category=filters.category)
-        # Open is computed from the deadline now, never from the state the job records.
-        is_open = Q(state=State.PUBLISHED, response_deadline__gt=now)
-        if filters.status == "open":
-            rows = rows.filter(is_open)
-        elif filters.status == "closed":
-            rows = rows.exclude(is_open)
-        rows = rows.select_related("organisation").order_by("-published_at", "-pk")
-        return evaluated_page(rows, page, PER_PAGE)
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        matching = search_apply(rows, search, now=now)
+        return list(search_ordered(matching, search, "recent")[:limit])
+
+
+@crossing
+def public_consultation_changes(*, cursor: str | None, limit: int) -> dict[str, Any]:
+    """The API's change feed: published consultations of every member, oldest
+    modification first, for a program keeping a copy of the public facts."""
+    with scopes_disabled():
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        return changes_since(rows, cursor=cursor, limit=limit, scope="consultations")
 
 
 @crossing
 def public_consultation(consultation_id: int) -> Consultation | None:
     """The public page of one published consultation, with its lots and criteria: what
     its buyer published for every business to read."""
+    if not 0 < consultation_id <= MAX_ID:
+        return None  # no database holds it
     with scopes_disabled():
         consultation = (
             Consultation.objects.filter(pk=consultation_id, state__in=PUBLIC_STATES)

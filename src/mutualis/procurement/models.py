@@ -141,7 +141,13 @@ class Consultation(OrganisationOwned):
                 name="consultation_cancelled_with_reason",
             ),
         ]
-        indexes = [models.Index(fields=["state", "response_deadline"])]
+        indexes = [
+            models.Index(fields=["state", "response_deadline"]),
+            # The portal's orders (procurement.search): newest first, soonest deadline
+            # first; a broad query reads them in order and stops at a page.
+            models.Index(fields=["-published_at", "-id"], name="consultation_recent"),
+            models.Index(fields=["response_deadline", "id"], name="consultation_deadline"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} — {self.title}"

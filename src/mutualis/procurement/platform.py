@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
+from mutualis.core.api import register_router
 from mutualis.core.registry import Access
 
 from . import tasks
+from .api import router as api_router
 
 registry.declare_routes(
     prefixes={
@@ -31,6 +33,8 @@ registry.declare_urls(registry.Urls("procurement/", "mutualis.procurement.refere
 registry.declare_urls(
     registry.Urls("procurement/", "mutualis.procurement.company_urls", tenant="c")
 )
+# The public consultations in the platform's API (/api/v1/consultations, …).
+register_router("", api_router)
 
 registry.declare_service(
     registry.ServiceDeclaration(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
+from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -13,8 +15,9 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv
+from mutualis.core.models import Organisation, OrganisationKind
 
-from . import crossings, forms
+from . import crossings, search
 
 # A picker asks as the person types: each answer is small, the same for everyone, and
 # cacheable, so that a shared cache or the browser answers the repeats.
@@ -22,33 +25,61 @@ CPV_CACHE_SECONDS = 24 * 3600
 CPV_MIN_QUERY = 2
 
 
+# The départements of the filter form change with a territory import: a few minutes
+# late is fine, and each page saves a query.
+CHOICES_CACHE_SECONDS = 300
+
+
+def departement_choices() -> list[tuple[str, str]]:
+    def read() -> list[tuple[str, str]]:
+        rows = Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).order_by("insee_code")
+        return [(o.insee_code, f"{o.insee_code} - {o.name}") for o in rows]
+
+    choices = cache.get_or_set("procurement:portal:departements", read, CHOICES_CACHE_SECONDS)
+    return list(choices or [])
+
+
+def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
+    """Addresses of the previous and next pages, keeping every filter of the query."""
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    links = {}
+    if page.has_previous():
+        links["previous"] = url(page.previous_page_number())
+        if page.number > 2:
+            links["first"] = url(1)
+    if page.has_next():
+        links["next"] = url(page.next_page_number())
+    return links
+
+
 @require_safe
 def consultation_list(request: HttpRequest) -> HttpResponse:
-    form = forms.PublicSearchForm(request.GET, buyers=crossings.public_buyers())
-    filters = crossings.PublicFilters()
-    if form.is_valid():
-        data = form.cleaned_data
-        filters = crossings.PublicFilters(
-            text=data["q"],
-            buyer=data["buyer"],
-            procedure=data["procedure"],
-            category=data["category"],
-            status=data["status"],
-        )
+    form = search.SearchForm(request.GET, departement_choices=departement_choices())
     now = timezone.now()
-    page = crossings.public_consultations_page(filters, now=now, page=request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    results = None
+    feed_query = ""
+    if form.is_valid():
+        criteria = form.search()
+        results = crossings.public_search_page(criteria, now=now, page=request.GET.get("page"))
+        feed_query = criteria.as_query().urlencode()
     return render(
         request,
         "procurement/public_list.html",
         {
             "form": form,
-            "page": page,
+            "results": results,
+            "page": results.page if results else None,
+            "page_links": _page_links(request, results.page) if results else {},
             "now": now,
-            "query": query.urlencode(),
-            "is_filtered": any(request.GET.get(k) for k in form.fields),
+            "feed_query": feed_query,
+            "is_filtered": any(request.GET.get(k) for k in search.PARAMETERS),
         },
+        status=200 if results else 400,
     )
 
 

@@ -314,7 +314,9 @@ def _publish(consultation: Consultation, *, now: datetime) -> None:
     transitions.apply(consultation, Event.PUBLISH)
     consultation.published_at = now
     consultation.publish_at = None
-    consultation.save(update_fields=["state", "next_check", "published_at", "publish_at"])
+    consultation.save(
+        update_fields=["state", "next_check", "published_at", "publish_at", "updated_at"]
+    )
     signals.send_on_commit(
         signals.consultation_published,
         consultation_id=consultation.pk,
@@ -363,7 +365,7 @@ def schedule_consultation(
         raise errors.PublicationTimeInvalid()
     consultation.publish_at = publish_at
     transitions.apply(consultation, Event.SCHEDULE)
-    consultation.save(update_fields=["state", "next_check", "publish_at"])
+    consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
     _record(
         consultation,
         actor=actor,
@@ -383,7 +385,7 @@ def unschedule_consultation(
     consultation = _locked(actor, consultation_id)
     transitions.apply(consultation, Event.UNSCHEDULE)
     consultation.publish_at = None
-    consultation.save(update_fields=["state", "next_check", "publish_at"])
+    consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
     _record(consultation, actor=actor, action="consultation.unscheduled",
             request_context=request_context)  # fmt: skip
     return consultation
@@ -419,6 +421,7 @@ def cancel_consultation(
             "cancellation_kind",
             "cancellation_reason",
             "cancelled_at",
+            "updated_at",
         ]
     )
     _record(
@@ -469,7 +472,7 @@ def _advance(consultation_id: int, *, organisation_id: int, now: datetime) -> st
                 consultation.refresh_from_db()
                 transitions.apply(consultation, Event.UNSCHEDULE)
                 consultation.publish_at = None
-                consultation.save(update_fields=["state", "next_check", "publish_at"])
+                consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
                 _record(
                     consultation,
                     actor=ADVANCE_ACTOR,
@@ -482,7 +485,7 @@ def _advance(consultation_id: int, *, organisation_id: int, now: datetime) -> st
         if consultation.state == State.PUBLISHED and consultation.response_deadline <= now:
             transitions.apply(consultation, Event.CLOSE)
             consultation.closed_at = now
-            consultation.save(update_fields=["state", "next_check", "closed_at"])
+            consultation.save(update_fields=["state", "next_check", "closed_at", "updated_at"])
             _record(consultation, actor=ADVANCE_ACTOR, action="consultation.closed")
             return "closed"
         return None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import document_views, downloader_views, public_views
+from . import document_views, downloader_views, feeds, public_views
 
 app_name = "consultations"
 
@@ -23,4 +23,11 @@ urlpatterns += [
     path("<int:pk>/leave/", downloader_views.leave, name="leave"),
     path("<int:pk>/questions/", downloader_views.ask, name="ask"),
     path("confirm/", downloader_views.confirm, name="confirm"),
+]
+
+# Feeds of any search and of a member, and the member's embeddable page (feeds.py).
+urlpatterns += [
+    path("feed.atom", feeds.search_feed, name="feed"),
+    path("member/<slug:slug>.json", feeds.member_json, name="member_json"),
+    path("member/<slug:slug>/embed/", feeds.member_embed, name="member_embed"),
 ]

@@ -1,0 +1,386 @@
+"""Benchmark: searching the published consultations (API and portal page), 16 clients.
+
+Usage: ``DATABASE_URL=postgres://… python bench/procurement_search.py [--seconds S]``
+
+On a throwaway PostgreSQL database next to DATABASE_URL's, generates 100,000 published
+consultations (open, closed and cancelled, 30,000 lots) of 2,000 buyers in 10
+départements, and 40,000 companies, with bulk inserts; fills the search documents in SQL
+(the GIN index dropped meanwhile, then rebuilt) and analyses the tables. Then serves the
+platform with gunicorn sync workers on a loopback port and, from 16 threads, in the same
+run:
+
+1. reference: GET ``/.well-known/openid-configuration`` (a request that does no work);
+2. the API ``/api/v1/consultations`` and the page ``/consultations/``, each with a fixed
+   mix of queries cycled request after request: typical words and filters, then very
+   common words alone (a word in most consultations), no cache of search results;
+3. the same with a second server that counts up to 1,000 instead of 10,000
+   (``MUTUALIS_SEARCH_COUNT_CAP``): what the count costs;
+4. the reference again (rate: both runs together, each one in brackets).
+
+Each answer is checked (status 200, and results in it). Prints requests/s with p50/p95
+and the ratio to the reference, rewrites the ``procurement search`` section of
+``bench/RESULTS.md``, drops the database, and exits non-zero when a target is missed:
+the API at least 0.3 x the reference's requests/s, the page at least 0.2 x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import requests
+from stdnum import luhn
+
+from results import REPO, machine, table, write_section
+from serving import Load, bench_platform, gunicorn, load, ms, require_postgres
+
+CLIENTS = 16
+WORKERS = 4
+API_TARGET = 0.3
+PAGE_TARGET = 0.2
+CONSULTATIONS = 100_000
+COMPANIES = 40_000
+BUYERS = 2_000
+LOTS = 30_000
+SERVER_ENV = {"MUTUALIS_RATE_LIMITS_ENABLED": "false", "MUTUALIS_SEARCH_COUNT_CAP": "10000"}
+# A second server counts up to this many only (MUTUALIS_SEARCH_COUNT_CAP).
+SMALL_CAP = 1_000
+DEPARTEMENTS = ["21", "25", "39", "58", "70", "71", "89", "90", "2A", "75"]
+
+# Words of the generated consultations. Every object says "Marché" and most titles
+# "travaux" or "fourniture": the very common words. The others appear in 1 to 3 % of
+# the rows: the typical words.
+SUBJECTS = [
+    ("Travaux de réfection de la toiture", "45261000", "works"),
+    ("Travaux de voirie et réseaux divers", "45233140", "works"),
+    ("Travaux d'éclairage public", "45316110", "works"),
+    ("Travaux de rénovation de la chaufferie", "45331100", "works"),
+    ("Travaux de ravalement de façade", "45443000", "works"),
+    ("Travaux d'aménagement d'une cantine scolaire", "45214200", "works"),
+    ("Travaux de couverture en ardoise", "45261210", "works"),
+    ("Travaux d'assainissement collectif", "45232400", "works"),
+    ("Fourniture de repas pour la restauration scolaire", "15894000", "supplies"),
+    ("Fourniture de mobilier scolaire", "39160000", "supplies"),
+    ("Fourniture de véhicules utilitaires électriques", "34144900", "supplies"),
+    ("Fourniture de matériel informatique", "30200000", "supplies"),
+    ("Fourniture de sel de déneigement", "34927100", "supplies"),
+    ("Maintenance des installations de chauffage", "50720000", "services"),
+    ("Nettoyage des bâtiments communaux", "90910000", "services"),
+    ("Transport scolaire", "60130000", "services"),
+    ("Maîtrise d'œuvre pour la restructuration de la mairie", "71000000", "services"),
+    ("Assurances dommages aux biens", "66515000", "services"),
+    ("Entretien des espaces verts", "77310000", "services"),
+    ("Collecte des déchets ménagers", "90511000", "services"),
+]
+PLACES = ["de l'école", "du groupe scolaire", "de la mairie", "du gymnase",
+          "de la médiathèque", "de l'église", "du centre-bourg", "de la salle des fêtes",
+          "du stade", "de la crèche", "de l'EHPAD", "du collège"]  # fmt: skip
+PROCEDURES = ["adapted"] * 7 + ["open", "restricted", "negotiated"]
+
+# The query mixes: cycled request after request by all clients together.
+TYPICAL = [
+    {"q": "toiture"},
+    {"q": "chaufferie", "state": "open"},
+    {"q": "eclairage public", "sort": "deadline"},
+    {"q": "ardoise eglise"},
+    {"cpv": "4526"},
+    {"departement": "21", "state": "open", "sort": "deadline"},
+    {"q": "cantine", "category": "works"},
+    {},
+]
+COMMON = [
+    {"q": "travaux"},
+    {"q": "marche"},
+    {"q": "fourniture", "state": "open"},
+    {"q": "travaux", "sort": "relevance"},
+]
+MIX = TYPICAL + COMMON
+
+# (name, path, queries, text every answer must contain, target)
+RUNS: list[tuple[str, str, list[dict[str, str]], str, float]] = [
+    ("API, mix (8 typical, 4 very common)", "/api/v1/consultations", MIX, '"results"',
+     API_TARGET),
+    ("API, very common words only", "/api/v1/consultations", COMMON, '"results"', API_TARGET),
+    ("page, mix (8 typical, 4 very common)", "/consultations/", MIX, 'id="result-count"',
+     PAGE_TARGET),
+    ("page, very common words only", "/consultations/", COMMON, 'id="result-count"',
+     PAGE_TARGET),
+]  # fmt: skip
+
+
+def _siren(n: int) -> str:
+    body = f"{20000000 + n:08d}"
+    return body + luhn.calc_check_digit(body)
+
+
+def generate() -> dict[str, int]:
+    """The rows, with bulk inserts; the search documents in SQL."""
+    from django.db import connection
+    from django_scopes import scopes_disabled
+
+    from mutualis.companies.models import Company
+    from mutualis.core.models import Organisation
+    from mutualis.core.search import fold
+    from mutualis.procurement.models import Consultation, Lot, State
+
+    rng = random.Random(20261206)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with scopes_disabled():
+        departements = Organisation.objects.bulk_create(
+            Organisation(
+                name=f"Département {code}",
+                kind="departement",
+                insee_code=code,
+                slug=f"departement-{code.lower()}",
+                search_name=f"departement {code.lower()}",
+            )
+            for code in DEPARTEMENTS
+        )
+        buyers = Organisation.objects.bulk_create(
+            (
+                Organisation(
+                    name=f"Commune {n}",
+                    kind="commune",
+                    siren=_siren(n),
+                    insee_code=f"{n:05d}",
+                    slug=f"commune-{n}",
+                    search_name=f"commune {n}",
+                    departement=departements[n % len(departements)],
+                    adhesion_status="member",
+                )
+                for n in range(BUYERS)
+            ),
+            batch_size=2_000,
+        )
+        Company.objects.bulk_create(
+            (
+                Company(
+                    siren=_siren(BUYERS + n),
+                    name=f"Entreprise {n}",
+                    search_name=fold(f"Entreprise {n}"),
+                )
+                for n in range(COMPANIES)
+            ),
+            batch_size=5_000,
+        )
+
+        def consultation(n: int) -> Consultation:
+            subject, cpv, category = SUBJECTS[n % len(SUBJECTS)]
+            place = rng.choice(PLACES)
+            published = now - timedelta(days=rng.randint(0, 1_000), minutes=n % 1_440)
+            kind = rng.random()
+            if kind < 0.3:  # open
+                state, deadline = State.PUBLISHED, now + timedelta(days=rng.randint(1, 60))
+            elif kind < 0.93:
+                state, deadline = State.CLOSED, published + timedelta(days=rng.randint(15, 45))
+            else:
+                state, deadline = State.CANCELLED, published + timedelta(days=30)
+            if state != State.PUBLISHED:
+                deadline = min(deadline, now - timedelta(hours=1))
+            return Consultation(
+                organisation_id=buyers[n % BUYERS].pk,
+                reference=f"2026-{n:06d}",
+                title=f"{subject} {place}",
+                object=f"Marché public : {subject.lower()} {place}, commune {n % BUYERS}.",
+                description=f"<p>Le présent marché porte sur {subject.lower()} {place}.</p>",
+                procedure=PROCEDURES[n % len(PROCEDURES)],
+                category=category,
+                main_cpv=cpv,
+                additional_cpv=[SUBJECTS[(n + 7) % len(SUBJECTS)][1]] if n % 3 == 0 else [],
+                questions_deadline=deadline - timedelta(days=5),
+                response_deadline=deadline,
+                contact="Service des marchés",
+                state=state,
+                published_at=published,
+                closed_at=deadline if state == State.CLOSED else None,
+                cancelled_at=published + timedelta(days=10) if state == State.CANCELLED else None,
+                cancellation_kind="discontinued" if state == State.CANCELLED else "",
+                cancellation_reason="Projet abandonné" if state == State.CANCELLED else "",
+            )
+
+        Consultation.objects.bulk_create(
+            (consultation(n) for n in range(CONSULTATIONS)), batch_size=5_000
+        )
+        ids = list(Consultation.objects.order_by("pk").values_list("pk", "organisation_id"))
+        Lot.objects.bulk_create(
+            (
+                Lot(
+                    organisation_id=org,
+                    consultation_id=pk,
+                    number=1,
+                    title="Lot 1",
+                    cpv_codes=[SUBJECTS[pk % len(SUBJECTS)][1]],
+                )
+                for pk, org in rng.sample(ids, LOTS)
+            ),
+            batch_size=5_000,
+        )
+    with connection.cursor() as cursor:
+        # With the GIN index live, each row's update costs an index insertion: drop it,
+        # fill the documents as Consultation.save() would, build it once.
+        cursor.execute("DROP INDEX IF EXISTS consultation_search_vector")
+        cursor.execute(
+            "UPDATE procurement_consultation SET search_vector ="
+            " setweight(to_tsvector('mutualis_french', reference || ' ' || title), 'A')"
+            " || setweight(to_tsvector('mutualis_french', object), 'B')"
+            " || setweight(to_tsvector('mutualis_french',"
+            " regexp_replace(description, '<[^>]+>', ' ', 'g')), 'C')"
+        )
+        cursor.execute(
+            "CREATE INDEX consultation_search_vector"
+            " ON procurement_consultation USING gin (search_vector)"
+        )
+        cursor.execute("ANALYZE")
+    return {"consultations": CONSULTATIONS, "companies": COMPANIES, "buyers": BUYERS}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="length of each run")
+    parser.add_argument("--reference-seconds", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn sync workers")
+    # bench/run.py hands every benchmark the same arguments: ignore the others' ones.
+    args, _others = parser.parse_known_args(argv)
+    admin_url = require_postgres("procurement_search.py")
+
+    # The 16 clients all come from 127.0.0.1: the API's per-address limit would answer
+    # 429 to most of them. The server switches it off for the bench only.
+    with bench_platform(admin_url, "procurement_search", SERVER_ENV) as plat:
+        print("Generating 100,000 consultations and 40,000 companies…", flush=True)
+        started = time.monotonic()
+        counts = generate()
+        generated_in = time.monotonic() - started
+        print(f"  done in {generated_in:.0f} s", flush=True)
+        sessions = [requests.Session() for _n in range(CLIENTS)]
+
+        def getter(
+            base: str, path: str, queries: list[dict[str, str]], expected: str
+        ) -> Callable[[int], None]:
+            turn = itertools.cycle(queries)
+            lock = threading.Lock()
+
+            def get(client: int) -> None:
+                with lock:
+                    query = next(turn)
+                response = sessions[client].get(f"{base}{path}", params=query, timeout=60)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} {query}: {response.status_code}")
+                if expected not in response.text:
+                    raise RuntimeError(f"{path} {query}: {expected!r} not in the answer")
+
+            return get
+
+        def measure(base: str, label: str) -> list[tuple[str, Load, float]]:
+            # Each worker compiles templates and URL patterns on its first requests, and
+            # PostgreSQL reads the tables into its cache: warm up on every query.
+            for _name, path, queries, expected, _target in RUNS:
+                load(getter(base, path, queries, expected), CLIENTS, 1.0, 4 * len(queries))
+            measured = []
+            for name, path, queries, expected, target in RUNS:
+                print(f"{name}{label}: {CLIENTS} clients…", flush=True)
+                run = load(getter(base, path, queries, expected), CLIENTS, args.seconds, 100_000)
+                measured.append((f"{name}{label}", run, target))
+            return measured
+
+        discovery = "/.well-known/openid-configuration"
+        with gunicorn(plat, workers=args.workers) as base:
+            print(f"reference: discovery document, {CLIENTS} clients…", flush=True)
+            before = load(
+                getter(base, discovery, [{}], "token_endpoint"),
+                CLIENTS,
+                args.reference_seconds,
+                100_000,
+            )
+            runs = measure(base, "")
+        # The same server counting up to 1,000 only: what the count costs.
+        plat.env["MUTUALIS_SEARCH_COUNT_CAP"] = str(SMALL_CAP)
+        with gunicorn(plat, workers=args.workers) as base:
+            runs += measure(base, f", count up to {SMALL_CAP:,}")
+            print("reference again…", flush=True)
+            after = load(
+                getter(base, discovery, [{}], "token_endpoint"),
+                CLIENTS,
+                args.reference_seconds,
+                100_000,
+            )
+        for session in sessions:
+            session.close()
+        version = plat.server_version
+
+    reference = before + after
+    rows = [
+        (
+            "reference: GET /.well-known/openid-configuration",
+            f"{reference.rate:.0f}/s",
+            ms(reference.percentile(50)),
+            ms(reference.percentile(95)),
+            f"{reference.count} ({before.rate:.0f}/s before, {after.rate:.0f}/s after)",
+            "1.00",
+            "",
+        )
+    ]
+    met = True
+    for name, run, target in runs:
+        ratio = run.rate / reference.rate
+        ok = ratio >= target and not run.failures
+        met = met and ok
+        rows.append(
+            (
+                name,
+                f"{run.rate:.0f}/s",
+                ms(run.percentile(50)),
+                ms(run.percentile(95)),
+                f"{run.count} ({len(run.failures)} failed)",
+                f"{ratio:.2f}",
+                f"≥ {target:.1f}: {'met' if ok else '**missed**'}",
+            )
+        )
+    results = table(
+        ("Request (16 clients)", "Rate", "p50", "p95", "Done", "vs discovery", "Target"), rows
+    )
+    print(results)
+    failures = [f for _name, run, _target in runs for f in run.failures]
+    for failure in sorted(set(failures))[:5]:
+        print(f"  failure: {failure}")
+
+    def described(queries: list[dict[str, str]]) -> str:
+        return ", ".join(
+            "`" + ("&".join(f"{k}={v}" for k, v in q.items()) or "(no filter)") + "`"
+            for q in queries
+        )
+
+    about = (
+        f"{counts['consultations']:,} published consultations (30 % open, 63 % closed, 7 %"
+        f" cancelled; {LOTS:,} lots) of {counts['buyers']:,} buyers in"
+        f" {len(DEPARTEMENTS)} départements, and {counts['companies']:,} companies,"
+        " generated\nwith bulk inserts into a throwaway PostgreSQL database; the search"
+        " documents filled in SQL (GIN index\nrebuilt after), then `ANALYZE`"
+        f" ({generated_in:.0f} s in all). {CLIENTS} concurrent clients (threads, loopback)"
+        f" against\ngunicorn ({args.workers} sync workers); each run lasts"
+        f" {args.seconds:.0f} s, the reference {args.reference_seconds:.0f} s before the"
+        " runs (first server) and again\nafter them (second server; rate: both together)."
+        " Each run cycles through its queries, request after request;\nno cache of search"
+        " results (the page caches its list of départements for 5 minutes).\n"
+        f"Typical: {described(TYPICAL)}.\n"
+        f"Very common (in most rows): {described(COMMON)}.\n"
+        'Counts stop at 10,000 ("more than 10,000"), at 1,000 on the second server; a query'
+        " matching more than\n2,000 rows is ordered by date rather than relevance. Every"
+        " answer is checked: status 200 and\nits results in it.\n"
+        "Targets: the API at least 0.3 x the discovery document's rate, the page 0.2 x."
+        " The machine\nis shared with other sessions: compare the ratios (load average"
+        " below)."
+    )
+    where = table(("Measured on", ""), machine(version))
+    path = write_section("procurement search", f"{about}\n\n{results}\n{where}")
+    print(f"Written to {path.relative_to(REPO)}.")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
