@@ -69,3 +69,9 @@ def act_of(organisation_id: int, pk: int) -> Act | None:
 
 def annexes_of(act: Act) -> list[Annex]:
     return list(act.annexes.select_related("file", "signature").order_by("position"))
+
+
+def nobody_reads(request: HttpRequest, stored_file: StoredFile) -> bool:
+    """The return channel's raw messages are served to no one (the operator reads them
+    on the server, from the quarantine's list)."""
+    return False
