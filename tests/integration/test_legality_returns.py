@@ -18,17 +18,7 @@ from mutualis.legality import actes, crossings, returns, tasks, transmission
 from mutualis.legality.mailbox import ImapBox, MaildirBox
 from mutualis.legality.models import ActStatus, InboundMessage, InboundStatus
 from mutualis.legality.standin import messages
-from tests.factories.imap import dovecot  # noqa: F401 - fixture
-from tests.factories.standin import (  # noqa: F401 - fixtures
-    SIREN,
-    clerk,
-    fresh,
-    maildir,
-    member,
-    standin,
-    standin_pki,
-    waiting_act,
-)
+from tests.factories.standin import SIREN, fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
 
@@ -110,9 +100,7 @@ def test_the_stand_in_s_acknowledgement_acknowledges_the_act(standin, member, cl
     assert read(maildir) == {"processed": 0, "quarantined": 0, "duplicate": 0}
 
 
-def test_the_acknowledgement_message_is_valid_against_the_schema(
-    standin, member, clerk, maildir
-):
+def test_the_acknowledgement_message_is_valid_against_the_schema(standin, member, clerk, maildir):
     act = waiting_act(clerk)
     transmission.send_due_acts()
     [mail] = list(mailbox.Maildir(str(maildir), create=False))
@@ -244,6 +232,6 @@ def test_the_imap_server_down_loses_nothing(dovecot, settings):
     settings.MUTUALIS_LEGALITY_IMAP_HOST = "127.0.0.1"
     settings.MUTUALIS_LEGALITY_IMAP_PORT = 9
     settings.MUTUALIS_LEGALITY_IMAP_SSL = False
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         tasks.read_returns.call()
     assert inbound() == []

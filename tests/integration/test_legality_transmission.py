@@ -14,15 +14,7 @@ from django_scopes import scopes_disabled
 from mutualis.core.models import AuditEvent
 from mutualis.legality import actes, transmission
 from mutualis.legality.models import ActStatus, TransmissionAttempt
-from tests.factories.standin import (  # noqa: F401 - fixtures
-    clerk,
-    fresh,
-    maildir,
-    member,
-    standin,
-    standin_pki,
-    waiting_act,
-)
+from tests.factories.standin import fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
 
@@ -185,7 +177,7 @@ def test_a_window_across_midnight_and_a_malformed_one():
     night = timezone.localtime().replace(hour=23, minute=0)
     assert transmission.window_open(night, "22:00-06:00")
     assert not transmission.window_open(night.replace(hour=12), "22:00-06:00")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="HH:MM-HH:MM"):
         transmission.windows("7h-12h")
 
 
@@ -230,9 +222,7 @@ def test_no_double_transmission_after_a_timeout(standin, member, clerk, settings
 
 def test_the_endpoint_refuses_a_client_without_certificate(standin, standin_pki):
     with pytest.raises(requests.exceptions.RequestException):
-        requests.post(
-            standin.url, data=b"x", verify=str(standin_pki.ca), timeout=5
-        )
+        requests.post(standin.url, data=b"x", verify=str(standin_pki.ca), timeout=5)
     assert standin.posts == 0
 
 

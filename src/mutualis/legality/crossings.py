@@ -77,9 +77,7 @@ def monitoring(now: datetime, unacknowledged_after: timedelta) -> Monitoring:
             errors=Act.objects.filter(status=ActStatus.ERROR).count(),
             quarantined=InboundMessage.objects.filter(status=InboundStatus.QUARANTINED).count(),
             attempts_last_hour=attempts.count(),
-            failed_attempts_last_hour=attempts.filter(
-                outcome__in=["retry", "failed"]
-            ).count(),
+            failed_attempts_last_hour=attempts.filter(outcome__in=["retry", "failed"]).count(),
         )
 
 
@@ -96,15 +94,16 @@ def late_acts(now: datetime, unacknowledged_after: timedelta) -> list[dict[str, 
             .order_by("status", "sent_at", "pk")
             .values("pk", "organisation__name", "identifier", "status", "sent_at", "error_reason")
         )
-        return list(rows[:200])
+        return [dict(row) for row in rows[:200]]
 
 
 @crossing
 def quarantine(limit: int = 200) -> list[dict[str, object]]:
     """The messages of the return channel kept aside, newest first."""
     with scopes_disabled():
-        return list(
+        rows = (
             InboundMessage.objects.filter(status=InboundStatus.QUARANTINED)
             .order_by("-received_at", "-pk")
-            .values("pk", "received_at", "message_id", "reason", "sha256")[:limit]
+            .values("pk", "received_at", "message_id", "reason", "sha256")
         )
+        return [dict(row) for row in rows[:limit]]

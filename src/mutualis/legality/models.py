@@ -198,9 +198,7 @@ class InboundMessage(models.Model):
     organisation = models.ForeignKey(
         "core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    act = models.ForeignKey(
-        Act, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    act = models.ForeignKey(Act, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     identifier = models.CharField(max_length=60, blank=True, default="")
     reason = models.CharField(max_length=500, blank=True, default="")
     raw = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")

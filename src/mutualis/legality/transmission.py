@@ -126,7 +126,9 @@ def _claim(act_id: int, organisation_id: int, now: datetime) -> tuple[Claim, Any
         act.send_attempts += 1
         act.next_attempt_at = now + backoff(act.send_attempts)
         act.save(update_fields=["send_attempts", "next_attempt_at", "updated_at"])
-        claim = Claim(act.pk, organisation_id, act.send_attempts, act.package_name, act.package.size)
+        claim = Claim(
+            act.pk, organisation_id, act.send_attempts, act.package_name, act.package.size
+        )
         return claim, act.package
 
 

@@ -70,8 +70,10 @@ def envelope(siren: str, departement: str, forms: list[str]) -> bytes:
 def return_package(siren: str, departement: str, name: str, message: bytes) -> bytes:
     """The ``tar.gz`` of one return message with its envelope."""
     entries = [
-        (f"{departement}-{siren}-{timezone.localdate():%Y%m%d}-EM-1-1_0.xml",
-         envelope(siren, departement, [name])),
+        (
+            f"{departement}-{siren}-{timezone.localdate():%Y%m%d}-EM-1-1_0.xml",
+            envelope(siren, departement, [name]),
+        ),
         (name, message),
     ]
     buffer = io.BytesIO()

@@ -68,7 +68,13 @@ def make_pki(directory: Path) -> Pki:
     pki = Pki(directory)
     if all(
         p.exists()
-        for p in (pki.ca, pki.server_certificate, pki.server_key, pki.client_certificate, pki.client_key)
+        for p in (
+            pki.ca,
+            pki.server_certificate,
+            pki.server_key,
+            pki.client_certificate,
+            pki.client_key,
+        )
     ):
         return pki
     directory.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from django.utils import timezone
 from lxml import etree
 
 from .. import actes
@@ -81,7 +82,10 @@ class StandinServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"https://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}/actes"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name in ("127.0.0.1", "localhost"):
+            name = "localhost"
+        return f"https://{name}:{port}/actes"
 
     def take(self, name: str, body: bytes) -> bool:
         """Take a package; ``False`` when a package of that name was taken already."""
@@ -136,9 +140,11 @@ class StandinServer(ThreadingHTTPServer):
         decided = date.fromisoformat(acte.get(_q("Date"), ""))
         nature = actes.Nature(int(acte.get(_q("CodeNatureActe"), "6")))
         identifier = actes.act_identifier(departement, siren, decided, number, nature)
-        today = date.today()
+        today = timezone.localdate()
         if number in self.anomalies:
-            message = messages.anomalie_acte(acte, today, "001", "Acte illisible : pièce manquante.")
+            message = messages.anomalie_acte(
+                acte, today, "001", "Acte illisible : pièce manquante."
+            )
             file_name = identifier + messages.ANOMALY_SUFFIX
         else:
             message = messages.ar_acte(acte, identifier, today)
