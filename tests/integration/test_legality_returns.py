@@ -9,6 +9,7 @@ from datetime import date
 from email.message import EmailMessage
 
 import pytest
+from django.urls import reverse
 from django_scopes import scopes_disabled
 from lxml import etree
 
@@ -235,3 +236,23 @@ def test_the_imap_server_down_loses_nothing(dovecot, settings):
     with pytest.raises(ConnectionRefusedError):
         tasks.read_returns.call()
     assert inbound() == []
+
+
+def test_the_operator_sees_errors_and_the_quarantine(client, member, maildir, operator_staff):
+    mail = EmailMessage()
+    mail["Message-ID"] = "<lost@example.org>"
+    mail["Subject"] = "Bonjour"
+    mail.set_content("Pas un message @ctes.")
+    mailbox.Maildir(str(maildir), create=True).add(mail.as_bytes())
+    read(maildir)
+    client.force_login(operator_staff.user)
+
+    page = client.get(reverse("backoffice:legality_monitoring")).content.decode()
+
+    assert "&lt;lost@example.org&gt;" in page
+    assert "no @ctes message attached" in page
+
+
+def test_a_member_s_agent_cannot_open_the_monitoring(client, member, clerk):
+    client.force_login(clerk.user)
+    assert client.get(reverse("backoffice:legality_monitoring")).status_code == 404

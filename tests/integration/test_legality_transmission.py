@@ -14,6 +14,7 @@ from django_scopes import scopes_disabled
 from mutualis.core.models import AuditEvent
 from mutualis.legality import actes, transmission
 from mutualis.legality.models import ActStatus, TransmissionAttempt
+from tests.factories.core import org_url
 from tests.factories.standin import fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +266,31 @@ def test_a_new_validation_starts_the_attempts_afresh(standin, member, clerk):
     act = fresh(act)
     assert (act.status, act.send_attempts, act.error_reason) == (ActStatus.WAITING, 0, "")
     assert transmission.send_due_acts()["sent"] == 1
+
+
+def test_the_agent_sees_why_the_act_is_in_error(client, standin, member, clerk):
+    standin.fail_next = [422]
+    act = waiting_act(clerk)
+    transmission.send_due_acts()
+    client.force_login(clerk.user)
+
+    page = client.get(org_url("legality:act_detail", pk=act.pk)).content.decode()
+
+    assert "HTTP 422" in page
+    assert "failure on request" in page
+
+
+def test_the_agent_sees_an_attempt_being_retried_and_the_sending_date(
+    client, standin, member, clerk
+):
+    standin.fail_next = [503]
+    act = waiting_act(clerk)
+    now = timezone.now()
+    transmission.send_due_acts(now=now)
+    client.force_login(clerk.user)
+    page = client.get(org_url("legality:act_detail", pk=act.pk)).content.decode()
+    assert "tried again automatically" in page
+
+    transmission.send_due_acts(now=now + timedelta(hours=1))
+    page = client.get(org_url("legality:act_detail", pk=act.pk)).content.decode()
+    assert "Sent to the prefecture on" in page

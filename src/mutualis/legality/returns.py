@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import email
+import email.parser
 import email.policy
 import hashlib
 import io
@@ -227,13 +228,22 @@ def _keep(raw: bytes, sha256: str) -> Any:
     )
 
 
+def _message_id(raw: bytes) -> str:
+    """The ``Message-ID`` header, whatever else the message holds ("" when unreadable)."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return " ".join(str(headers.get("Message-ID", "") or "").split())[:300]
+    except (ValueError, LookupError, UnicodeError):
+        return ""
+
+
 def receive(raw: bytes, now: datetime | None = None) -> str:
     """Process one raw e-mail: "processed", "quarantined" or "duplicate"."""
     now = now or timezone.now()
     sha256 = hashlib.sha256(raw).hexdigest()
     if InboundMessage.objects.filter(sha256=sha256).exists():
         return "duplicate"
-    row = InboundMessage(sha256=sha256, received_at=now)
+    row = InboundMessage(sha256=sha256, received_at=now, message_id=_message_id(raw))
     try:
         with transaction.atomic():
             try:
