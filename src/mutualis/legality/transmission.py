@@ -165,8 +165,8 @@ def _reason(answer: transport.Answer, attempts: int) -> str:
         else:
             text = _(
                 "The ministry's endpoint could not be reached after %(attempts)s attempts "
-                "(%(detail)s): correct nothing, validate the act again later or call the "
-                "operator."
+                "(%(detail)s): the act need not change; validate it again later, or call "
+                "the operator."
             ) % {"attempts": attempts, "detail": answer.detail or "-"}
     return str(text)[:500]
 
