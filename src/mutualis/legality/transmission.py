@@ -114,7 +114,7 @@ class Claim:
 def _claim(act_id: int, organisation_id: int, now: datetime) -> tuple[Claim, Any] | None:
     with transaction.atomic(), scope(organisation=organisation_id):
         act = (
-            Act.objects.select_for_update(skip_locked=True)
+            Act.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("package")
             .filter(pk=act_id, organisation_id=organisation_id, status=ActStatus.WAITING)
             .first()
