@@ -4,16 +4,18 @@ client-certificate checking on a loopback port."""
 from __future__ import annotations
 
 import mailbox
+import threading
 from datetime import timedelta
 
 import pytest
 import requests
+from django.db import connection, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from mutualis.core.models import AuditEvent
 from mutualis.legality import actes, transmission
-from mutualis.legality.models import ActStatus, TransmissionAttempt
+from mutualis.legality.models import Act, ActStatus, TransmissionAttempt
 from tests.factories.core import org_url
 from tests.factories.standin import fresh, waiting_act
 
@@ -294,3 +296,39 @@ def test_the_agent_sees_an_attempt_being_retried_and_the_sending_date(
     transmission.send_due_acts(now=now + timedelta(hours=1))
     page = client.get(org_url("legality:act_detail", pk=act.pk)).content.decode()
     assert "Sent to the prefecture on" in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_act_another_worker_holds_is_left_to_it(standin, member, clerk):
+    """Two workers at once: an act whose row another transaction holds (its claim under
+    way) is skipped, not posted a second time; the next run sends it."""
+    act = waiting_act(clerk)
+    locked, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic(), scopes_disabled():
+                Act.objects.select_for_update().get(pk=act.pk)
+                locked.set()
+                release.wait(timeout=30)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(timeout=30)
+    try:
+        first = transmission.send_due_acts()
+    finally:
+        release.set()
+        holder.join()
+
+    assert failures == []
+    assert first["sent"] == 0
+    assert standin.posts == 0
+    assert transmission.send_due_acts()["sent"] == 1
+    assert standin.posts == 1

@@ -261,9 +261,9 @@ def send_due_acts(
             settings.MUTUALIS_LEGALITY_CLIENT_KEY,
             settings.MUTUALIS_LEGALITY_SERVER_CA,
         ) as tls:
-            for act_id, organisation_id in due:
+            for index, (act_id, organisation_id) in enumerate(due):
                 if cap and volume >= cap:
-                    counts["capped"] = len(due) - int(counts["sent"]) - int(counts["retry"])
+                    counts["capped"] = int(counts["capped"]) + len(due) - index
                     break
                 claimed = _claim(act_id, organisation_id, now)
                 if claimed is None:
