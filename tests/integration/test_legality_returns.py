@@ -256,3 +256,11 @@ def test_the_operator_sees_errors_and_the_quarantine(client, member, maildir, op
 def test_a_member_s_agent_cannot_open_the_monitoring(client, member, clerk):
     client.force_login(clerk.user)
     assert client.get(reverse("backoffice:legality_monitoring")).status_code == 404
+
+
+def test_an_empty_message_is_counted_and_left(maildir):
+    mailbox.Maildir(str(maildir), create=True).add(b"")
+
+    assert read(maildir)["empty"] == 1
+    assert inbound() == []
+    assert read(maildir).get("empty", 0) == 0

@@ -224,7 +224,7 @@ def _keep(raw: bytes, sha256: str) -> Any:
         name=f"{sha256[:16]}.eml",
         owner_kind=INBOUND_OWNER_KIND,
         allowed_types=ANY_TYPE,
-        max_size=MAX_MESSAGE_BYTES,
+        max_size=max(MAX_MESSAGE_BYTES, len(raw)),
     )
 
 
@@ -276,6 +276,11 @@ def read_mailbox(box: Mailbox, now: datetime | None = None) -> dict[str, int]:
     """Process every new message of ``box``; each is marked done once recorded."""
     counts = {"processed": 0, "quarantined": 0, "duplicate": 0}
     for message in box.new_messages():
+        if not message.raw.strip():
+            # Nothing to keep nor to lose: an empty message is only counted.
+            box.done(message.key)
+            counts["empty"] = counts.get("empty", 0) + 1
+            continue
         outcome = receive(message.raw, now)
         counts[outcome] = counts.get(outcome, 0) + 1
         box.done(message.key)
