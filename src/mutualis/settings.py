@@ -255,6 +255,17 @@ MUTUALIS_ACCOUNT_MAIL_RATE_PER_ADDRESS = env.str(
 MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON = env.str(
     "MUTUALIS_ACCOUNT_MAIL_RATE_PER_PERSON", default="10/h,20/d"
 )
+# The confirmation a downloader asks for on a consultation's public page (procurement):
+# per recipient address and per source address; questions per register line.
+MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_ADDRESS = env.str(
+    "MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_ADDRESS", default="3/h,6/d"
+)
+MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_SOURCE = env.str(
+    "MUTUALIS_DOWNLOADER_CONFIRMATION_RATE_PER_SOURCE", default="10/h,30/d"
+)
+MUTUALIS_QUESTION_RATE_PER_DOWNLOADER = env.str(
+    "MUTUALIS_QUESTION_RATE_PER_DOWNLOADER", default="10/h,30/d"
+)
 # An unverified company may have this many invitations waiting, until the operator
 # verifies it (a SIREN anyone can claim must not become a mailing list).
 MUTUALIS_UNVERIFIED_COMPANY_OPEN_INVITATIONS = env.int(
@@ -381,6 +392,10 @@ MUTUALIS_LEGALITY_IMAP_SSL = env.bool("MUTUALIS_LEGALITY_IMAP_SSL", default=True
 MUTUALIS_LEGALITY_IMAP_USER = env.str("MUTUALIS_LEGALITY_IMAP_USER", default="")
 MUTUALIS_LEGALITY_IMAP_PASSWORD = env.str("MUTUALIS_LEGALITY_IMAP_PASSWORD", default="")
 MUTUALIS_LEGALITY_IMAP_FOLDER = env.str("MUTUALIS_LEGALITY_IMAP_FOLDER", default="INBOX")
+# The public verification page of an acknowledged act (its stamp's QR code): lookups per
+# address, and wrong tokens per address (tokens are unguessable: this stops the trying).
+MUTUALIS_LEGALITY_VERIFY_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_RATE", default="60/m")
+MUTUALIS_LEGALITY_VERIFY_MISS_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_MISS_RATE", default="20/h")
 # Behind nginx: an internal location that serves MUTUALIS_FILES_ROOT (docs/operations.md);
 # the app then answers headers only and nginx sends the bytes.
 MUTUALIS_FILES_X_ACCEL_PREFIX = env.str("MUTUALIS_FILES_X_ACCEL_PREFIX", default="")

@@ -22,6 +22,7 @@ from mutualis.core import crossings as core_crossings
 from mutualis.core import registry
 from mutualis.core.models import OutgoingEmail, Service, Subscription
 from mutualis.identity import invitations, oidc_clients
+from mutualis.procurement import library
 from tests.factories.companies import (
     SITE_URL,
     company_siren,
@@ -33,7 +34,7 @@ from tests.plugged.models import Note, SharedNote
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "mutualis"
 BACKOFFICE = SRC / "backoffice"
-CONTEXTS = ("core", "identity", "companies")
+CONTEXTS = ("core", "identity", "companies", "procurement")
 
 # Tenant tables no back-office page may read: the test context's rows, which stand for
 # what a member or a business keeps to itself.
@@ -175,7 +176,19 @@ def world(db, org_a, agent_a, operator_staff):
     )
     Note.objects.create(organisation=org_a, text="Délibération avant transmission")
     SharedNote.for_organisation.create(organisation=org_a, company=company, text="Offre de X")
+    # The clause library: an entry no member owns, a proposal member A sent.
+    library_entry = library.create_entry(
+        actor=operator_staff,
+        data=library.EntryInput(kind="technical", title="Clause", body="<p>Texte</p>"),
+    )
+    with scope(organisation=org_a.pk):
+        library_proposal = library.propose_entry(
+            actor=agent_a,
+            data=library.EntryInput(kind="technical", title="Proposée", body="<p>Texte</p>"),
+        )
     return {
+        "library_entry": library_entry,
+        "library_proposal": library_proposal,
         "organisation": org_a,
         "membership": agent_a,
         "user": agent_a.user,
@@ -211,6 +224,9 @@ def _route_arguments(world) -> dict[str, dict[str, object]]:
         "sso_client_detail": {"client_id": client_id},
         "sso_client_rotate_secret": {"client_id": client_id},
         "sso_client_delete": {"client_id": client_id},
+        "library_entry_edit": {"pk": world["library_entry"].pk},
+        "library_proposal_accept": {"pk": world["library_proposal"].pk},
+        "library_proposal_reject": {"pk": world["library_proposal"].pk},
     }
 
 

@@ -318,8 +318,9 @@ def test_public_page_costs_the_same_queries_for_a_big_epci(
         make_org(name=f"Village {n}", epci=territory.epci)
     assert _count_queries(client, detail_url(territory.epci)) == few
     # The organisation with its parents, its subscriptions, the communes' count and page,
-    # and its published consultations (the buyer-profile section procurement registers).
-    with django_assert_max_num_queries(5):
+    # its published consultations and the group purchases it takes part in (the two
+    # buyer-profile sections procurement registers).
+    with django_assert_max_num_queries(6):
         client.get(detail_url(territory.epci))
 
 

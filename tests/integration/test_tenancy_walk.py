@@ -19,7 +19,7 @@ import pytest
 from allauth.idp.oidc.models import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from PIL import Image
 
 from mutualis.companies import services as company_services
@@ -166,11 +166,55 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "procurement:unschedule": lambda w: {"pk": w.consultation.pk},
     "procurement:publish": lambda w: {"pk": w.consultation.pk},
     "procurement:cancel": lambda w: {"pk": w.consultation.pk},
+    # The buyers' shared workspace (a participation row of B would 404 all the same).
+    "procurement:group": lambda w: {"pk": w.consultation.pk},
+    "procurement:group_remove": lambda w: {"pk": w.consultation.pk, "participation_pk": 1},
+    "procurement:clause_insert": lambda w: {"pk": w.consultation.pk},
+    "procurement:copy": lambda w: {"pk": w.consultation.pk},
+    "procurement:selection": lambda w: {"pk": w.consultation.pk},
+    "procurement:selection_remove": lambda w: {"pk": w.consultation.pk, "code": "gen-year-to"},
+    # The back office's library: the operator guard answers before any row is read.
+    "backoffice:library_entry_edit": lambda w: {"pk": 1},
+    "backoffice:library_proposal_accept": lambda w: {"pk": 1},
+    "backoffice:library_proposal_reject": lambda w: {"pk": 1},
     "consultations:detail": lambda w: {"pk": w.consultation.pk},
+    # A file of A's draft consultation (procurement: the DCE, not public while a draft).
+    "procurement:document_add": lambda w: {"pk": w.consultation.pk},
+    "procurement:document_remove": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+    },
+    "procurement:document_download": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+        "filename": _document_of(w).file.original_name,
+    },
+    "procurement:rectify": lambda w: {"pk": w.consultation.pk},
+    "consultations:documents_zip": lambda w: {"pk": w.consultation.pk},
+    "consultations:document": lambda w: {
+        "pk": w.consultation.pk,
+        "document_pk": _document_of(w).pk,
+        "filename": _document_of(w).file.original_name,
+    },
+    # Identified downloaders, the register and the answers (a draft: nothing to show).
+    "consultations:identify": lambda w: {"pk": w.consultation.pk},
+    "consultations:leave": lambda w: {"pk": w.consultation.pk},
+    "consultations:ask": lambda w: {"pk": w.consultation.pk},
+    "procurement:register_csv": lambda w: {"pk": w.consultation.pk},
+    "procurement:answer": lambda w: {"pk": w.consultation.pk},
     "legality:act_detail": lambda w: {"pk": w.act.pk},
     "legality:act_edit": lambda w: {"pk": w.act.pk},
     "legality:act_validate": lambda w: {"pk": w.act.pk},
     "legality:act_cancel": lambda w: {"pk": w.act.pk},
+    "legality:act_publication": lambda w: {"pk": w.act.pk},
+    # The public verification page of an act: A's act is not acknowledged, so no token
+    # opens it (a wrong one is tried).
+    "legality_public:verify": lambda w: {"token": "not-a-token"},
+    "legality_public:file": lambda w: {
+        "token": "not-a-token",
+        "file_id": w.act.document_id,
+        "name": "acte.pdf",
+    },
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
@@ -236,7 +280,7 @@ def world(org_a, agent_a) -> World:
         shared = SharedNote.for_organisation.create(
             organisation=org_a, company=company_x, text=SECRET
         )
-    return World(
+    world = World(
         org_a=org_a,
         agent_a=agent_a,
         colleague_a=colleague,
@@ -258,6 +302,24 @@ def world(org_a, agent_a) -> World:
         vault_document=add_vault_document(admin_x, title=SECRET),
         act=_act_of(org_a, agent_a),
     )
+    _document_of(world)
+    return world
+
+
+def _document_of(world: World) -> Any:
+    """A file of A's draft consultation, added once through the service."""
+    document = getattr(world, "_document", None)
+    if document is None:
+        from mutualis.procurement import documents
+
+        with scope(organisation=world.org_a.pk):
+            (document,) = documents.add_documents(
+                actor=world.agent_a,
+                consultation_id=world.consultation.pk,
+                uploads=[documents.Upload(file=io.BytesIO(b"%PDF-1.7\n%%EOF\n"), name="RC.pdf")],
+            )
+        world._document = document  # type: ignore[attr-defined]
+    return document
 
 
 def _act_of(org: Any, admin: Any) -> Any:

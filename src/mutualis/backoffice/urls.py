@@ -60,4 +60,5 @@ urlpatterns += [
     path("", include("mutualis.backoffice.urls_legality")),
     path("", include("mutualis.backoffice.urls_companies")),
     path("", include("mutualis.backoffice.urls_sso")),
+    path("", include("mutualis.backoffice.urls_library")),
 ]

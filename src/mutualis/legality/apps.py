@@ -21,3 +21,11 @@ class LegalityConfig(AppConfig):
         from .selectors import nobody_reads
 
         register_owner(INBOUND_OWNER_KIND, can_read=nobody_reads)
+
+        from . import publication, signals
+
+        # Once an acknowledgement is committed, its stamped PDF and slip are made in the
+        # background.
+        signals.act_acknowledged.connect(
+            publication.on_act_acknowledged, dispatch_uid="legality.stamp_acknowledged_act"
+        )

@@ -16,8 +16,8 @@ from mutualis.companies.pdf import text_pdf
 from mutualis.core.demo import demo_organisation
 from mutualis.identity.models import Membership
 
-from . import services
-from .models import AGENT_ROLE, Act, Enrolment
+from . import publication, services
+from .models import AGENT_ROLE, Act, ActStatus, Enrolment
 
 AGENT_EMAIL = "mairie@dijon.localhost"
 MEMBER = "commune:21231"
@@ -32,7 +32,8 @@ ACTS = [
         True,
     ),
     ("ARR_2026_117", 2, 5, "6.1", "Réglementation du stationnement rue de la Liberté", False),
-    ("DEL_2026_042", 1, 3, "7.5", "Subventions aux associations sportives pour 2027", False),
+    # Validated: the demo's stand-in of the ministry acknowledges it within seconds.
+    ("DEL_2026_042", 1, 3, "7.5", "Subventions aux associations sportives pour 2027", True),
 ]
 
 
@@ -90,4 +91,39 @@ def seed_legality(stdout: Any) -> None:
             if validated:
                 services.validate_act(actor=agent, act_id=act.pk)
             made += 1
-    stdout.write(f"  legality: {organisation.name} enrolled, {made} act(s) prepared")
+        stdout.write(f"  legality: {organisation.name} enrolled, {made} act(s) prepared")
+        _acknowledge_first(organisation.pk, agent, stdout)
+
+
+# The validated demo act, acknowledged by the prefecture and published, so that its
+# stamped PDF, slip and public verification page show something.
+ACKNOWLEDGED = "DEL_2026_041"
+
+
+def _acknowledge_first(organisation_id: int, agent: Membership, stdout: Any) -> None:
+    act = Act.objects.filter(organisation_id=organisation_id, number=ACKNOWLEDGED).first()
+    if act is None or act.status not in (ActStatus.WAITING, ActStatus.ACKNOWLEDGED):
+        return
+    today = timezone.localdate()
+    if act.status == ActStatus.WAITING:
+        # Sending is the transport's; the demo says the package left two days after the
+        # decision (a demo step may set the status: no prefecture answers here).
+        sent_at = timezone.now() - timedelta(days=10)
+        Act.objects.filter(pk=act.pk).update(status=ActStatus.SENT, sent_at=sent_at)
+        services.acknowledge_act(
+            organisation_id=organisation_id,
+            identifier=act.identifier,
+            received_on=timezone.localdate(sent_at),
+        )
+        publication.stamp_act(organisation_id=organisation_id, act_id=act.pk)
+        publication.record_publication(
+            actor=agent, act_id=act.pk, published_on=today - timedelta(days=8)
+        )
+    # The background job does the same once committed; made here, the demo needs no
+    # worker (stamp_act does nothing when the act is stamped already).
+    publication.stamp_act(organisation_id=organisation_id, act_id=act.pk)
+    act.refresh_from_db()
+    stdout.write(
+        f"  legality: {ACKNOWLEDGED} acknowledged and stamped; verification page: "
+        f"{publication.verification_url(act.verification_token)}"
+    )

@@ -165,3 +165,20 @@ class UnknownAct(LegalityError):
 
     code = "legality_unknown_act"
     message = _("No act sent by this organisation has this identifier.")
+
+
+class NotAcknowledged(LegalityError):
+    code = "legality_not_acknowledged"
+    message = _("The prefecture has not acknowledged this act yet.")
+
+
+class PublicationBeforeDecision(LegalityError):
+    code = "legality_publication_before_decision"
+    field_name = "published_on"
+    message = _("The act cannot have been published before its decision date.")
+
+
+class PublicationInFuture(LegalityError):
+    code = "legality_publication_in_future"
+    field_name = "published_on"
+    message = _("The publication date cannot be in the future.")

@@ -111,3 +111,13 @@ class ActFilterForm(forms.Form):
         required=False,
     )
     q = forms.CharField(label=_("Number or subject"), max_length=100, required=False)
+
+
+class PublicationForm(forms.Form):
+    published_on = forms.DateField(
+        label=_("Publication date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "The day the act was published or posted: a regulatory act enters into force then."
+        ),
+    )

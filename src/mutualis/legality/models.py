@@ -94,6 +94,13 @@ class Act(OrganisationOwned):
     send_attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     error_reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
+    # The act's public verification page is at an address only its stamp and its agents
+    # know: a random token, set when the act is first stamped (``publication.stamp_act``).
+    verification_token = models.CharField(max_length=43, blank=True, default="")
+    # The acknowledgement slip ("accusé de réception"), made with the first stamp.
+    slip = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -121,6 +128,13 @@ class Act(OrganisationOwned):
                 name="legality_act_identifier",
                 condition=~Q(identifier=""),
             )
+        ]
+        constraints += [
+            models.UniqueConstraint(
+                fields=["verification_token"],
+                condition=~Q(verification_token=""),
+                name="legality_act_verification_token_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -213,3 +227,23 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"inbound:{self.sha256[:12]}"
+
+
+class Stamp(OrganisationOwned):
+    """A stamped copy of an act's main PDF: the original bytes followed by one
+    incremental update carrying the stamp ("Envoyé en préfecture le …, Reçu en
+    préfecture le …, Publié le …, ID : …") and its QR code. A new one is made when the
+    publication date is recorded; the earlier ones are kept (a copy handed out before
+    stays verifiable), the latest is the act's current stamped PDF."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="stamps")
+    file = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+    # The publication date the stamp shows (none before it is recorded).
+    published_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"stamp:{self.act_id}:{self.pk}"

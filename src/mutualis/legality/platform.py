@@ -17,6 +17,9 @@ from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
 registry.declare_urls(registry.Urls("legality/", "mutualis.legality.urls", tenant="o"))
+# The verification page an acknowledged act's QR code leads to: public facts of that act.
+registry.declare_routes(prefixes={"legality_public:": Access.PUBLIC})
+registry.declare_urls(registry.Urls("actes/", "mutualis.legality.public_urls"))
 
 # The catalogue's row (created by core's migration) is this context's from now on: its
 # home is the acts list. The accounting flows (PES) come in a later slice.

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from mutualis.core.models import StoredFile
 
-from .models import LEGALITY_ROLES, Act, ActStatus, Annex, Enrolment
+from .models import LEGALITY_ROLES, Act, ActStatus, Annex, Enrolment, Stamp
 
 
 def is_legality_agent(membership: Any) -> bool:
@@ -39,6 +39,7 @@ def can_read_act_file(request: HttpRequest, stored_file: StoredFile) -> bool:
         or Annex.objects.filter(
             organisation_id=membership.organisation_id, signature_id=stored_file.pk
         ).exists()
+        or is_stamp_or_slip(membership.organisation_id, stored_file)
     )
 
 
@@ -62,7 +63,7 @@ def acts_of(
 def act_of(organisation_id: int, pk: int) -> Act | None:
     return (
         Act.objects.filter(organisation_id=organisation_id, pk=pk)
-        .select_related("document", "document_signature", "package", "organisation")
+        .select_related("document", "document_signature", "package", "organisation", "slip")
         .first()
     )
 
@@ -75,3 +76,16 @@ def nobody_reads(request: HttpRequest, stored_file: StoredFile) -> bool:
     """The return channel's raw messages are served to no one (the operator reads them
     on the server, from the quarantine's list)."""
     return False
+
+
+def is_stamp_or_slip(organisation_id: int, stored_file: StoredFile) -> bool:
+    """An acknowledged act's stamped PDF or slip: read like the act's own files."""
+    return (
+        Stamp.objects.filter(organisation_id=organisation_id, file_id=stored_file.pk).exists()
+        or Act.objects.filter(organisation_id=organisation_id, slip_id=stored_file.pk).exists()
+    )
+
+
+def stamps_of(act: Act) -> list[Stamp]:
+    """The act's stamped PDFs, the current one first."""
+    return list(act.stamps.select_related("file"))

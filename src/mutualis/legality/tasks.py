@@ -1,9 +1,16 @@
-"""Background jobs of the legality context: each only calls the context's functions, and
-is idempotent (the scheduler or a retry may run it twice)."""
+"""Background jobs of the legality context; each only calls services and is idempotent
+(a retry may run it twice)."""
 
 from django_tasks import task
 
-from . import mailbox, returns, transmission
+from . import mailbox, publication, returns, transmission
+
+
+@task()
+def stamp_acknowledged_act(*, organisation_id: int, act_id: int) -> str:
+    """Stamp an acknowledged act's PDF and make its slip (``publication.stamp_act``)."""
+    stamp = publication.stamp_act(organisation_id=organisation_id, act_id=act_id)
+    return stamp.file.sha256 if stamp is not None else ""
 
 
 @task()

@@ -15,3 +15,8 @@ urlpatterns = [
     path("acts/<int:pk>/validate/", views.act_validate, name="act_validate"),
     path("acts/<int:pk>/cancel/", views.act_cancel, name="act_cancel"),
 ]
+
+# After the acknowledgement: the publication date (which stamps the act again).
+urlpatterns += [
+    path("acts/<int:pk>/publication/", views.act_publication, name="act_publication"),
+]

@@ -19,7 +19,7 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import classification, forms, selectors, services, transitions
+from . import classification, forms, publication, selectors, services, transitions
 from .models import AGENT_ROLE, LEGALITY_ROLES, SERVICE, Act, ActStatus
 
 
@@ -228,6 +228,7 @@ def act_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "problems": request.session.pop(f"legality-problems-{act.pk}", []),
             "waiting": act.status == ActStatus.WAITING,
             "slug": _membership(request).organisation.slug,
+            **_after_acknowledgement(request, act),
         },
     )
 
@@ -271,3 +272,64 @@ def act_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The act has been cancelled."))
     return tenant_redirect(request, "legality:act_detail", pk=act.pk)
+
+
+# --- After the acknowledgement: stamped PDF, slip, publication date -------------------
+
+
+def _after_acknowledgement(
+    request: HttpRequest, act: Act, form: forms.PublicationForm | None = None
+) -> dict[str, Any]:
+    if act.status != ActStatus.ACKNOWLEDGED:
+        return {"acknowledged": False}
+    stamps = selectors.stamps_of(act)
+    return {
+        "acknowledged": True,
+        "stamp": stamps[0] if stamps else None,
+        "earlier_stamps": stamps[1:],
+        "verification_url": publication.verification_url(act.verification_token)
+        if act.verification_token
+        else "",
+        "publication_form": form
+        or forms.PublicationForm(initial={"published_on": act.published_on}),
+    }
+
+
+@require_POST
+@role_required(AGENT_ROLE)
+@subscription_required(SERVICE)
+def act_publication(request: HttpRequest, pk: int) -> HttpResponse:
+    """The agent records the act's publication date; the act is stamped again."""
+    act = _act(request, pk)
+    form = forms.PublicationForm(request.POST)
+    if form.is_valid():
+        try:
+            publication.record_publication(
+                actor=_membership(request),
+                act_id=act.pk,
+                published_on=form.cleaned_data["published_on"],
+                request_context=audit.request_context(request),
+            )
+        except MutualisError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The publication date has been recorded: the stamped PDF is being updated."),
+            )
+            return tenant_redirect(request, "legality:act_detail", pk=act.pk)
+    return render(
+        request,
+        "legality/act_detail.html",
+        {
+            "act": act,
+            "annexes": selectors.annexes_of(act),
+            "matiere": dict(classification.leaf_choices()).get(
+                act.classification, act.classification
+            ),
+            "can_prepare": True,
+            "slug": _membership(request).organisation.slug,
+            **_after_acknowledgement(request, act, form),
+        },
+        status=400,
+    )

@@ -6,3 +6,25 @@ class ProcurementConfig(AppConfig):
     name = "mutualis.procurement"
     label = "procurement"
     verbose_name = _("Public procurement")
+
+    def ready(self) -> None:
+        from mutualis.core.files import register_owner
+
+        from .document_views import can_read_document_file
+        from .models import DOCUMENT_OWNER_KIND
+
+        # The consultation files (DCE): public once the consultation is, read by the
+        # member's buyers while it is a draft.
+        register_owner(DOCUMENT_OWNER_KIND, can_read=can_read_document_file)
+
+        from . import downloaders, questions, signals
+
+        # The download register records the downloads of identified downloaders; they
+        # are mailed of every rectification (questions.py).
+        signals.documents_downloaded.connect(
+            downloaders.on_documents_downloaded, dispatch_uid="procurement.register_download"
+        )
+        signals.rectification_published.connect(
+            questions.on_rectification_published,
+            dispatch_uid="procurement.notify_rectification",
+        )

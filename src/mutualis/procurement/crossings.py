@@ -22,7 +22,17 @@ from mutualis.core import fulltext
 from mutualis.core.crossings import evaluated_page
 from mutualis.core.registry import crossing
 
-from .models import PUBLIC_STATES, AwardCriterion, Consultation, Lot, State
+from .models import (
+    PUBLIC_STATES,
+    AwardCriterion,
+    Consultation,
+    ConsultationDocument,
+    GroupParticipation,
+    LibraryProposal,
+    Lot,
+    Rectification,
+    State,
+)
 
 PER_PAGE = 20
 
@@ -118,4 +128,150 @@ def due_consultations(*, now: datetime) -> list[tuple[int, int]]:
             Consultation.objects.filter(next_check__lte=now)
             .order_by("next_check", "pk")
             .values_list("pk", "organisation_id")
+        )
+
+
+# --- Group purchasing (groups.py) ------------------------------------------------------------
+#
+# A participation row is the participant's (its ``organisation``); the coordinator's
+# consultation is the coordinator's. Each side reads the other's rows only here.
+
+
+@crossing
+def group_of(*, consultation_id: int, coordinator_id: int) -> list[GroupParticipation]:
+    """The coordinator manages the group of its own consultation: the participation rows
+    (the participants' rows) that point at it, with each participant's name. Nothing is
+    returned for a consultation of another member."""
+    with scopes_disabled():
+        return list(
+            GroupParticipation.objects.filter(
+                consultation_id=consultation_id, consultation__organisation_id=coordinator_id
+            )
+            .select_related("organisation")
+            .order_by("organisation__name", "pk")
+        )
+
+
+@crossing
+def public_group_members(consultation_id: int) -> list[GroupParticipation]:
+    """A published group purchase names its members and their shares on its public page:
+    public facts, as the consultation documents state them."""
+    with scopes_disabled():
+        return list(
+            GroupParticipation.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            )
+            .select_related("organisation")
+            .order_by("organisation__name", "pk")
+        )
+
+
+@crossing
+def public_consultations_among(consultation_ids: list[int]) -> list[Consultation]:
+    """A participant reads the group purchases it takes part in (the identifiers come from
+    its own participation rows) as the public reads them: published states only, never
+    the coordinator's draft."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(pk__in=consultation_ids, state__in=PUBLIC_STATES)
+            .select_related("organisation")
+            .order_by("-published_at", "-pk")
+        )
+
+
+@crossing
+def public_group_purchases_of(organisation_id: int, *, limit: int = 10) -> list[Consultation]:
+    """A member's buyer profile (its page in the directory) lists the published group
+    purchases it takes part in, which another member coordinates: public facts."""
+    with scopes_disabled():
+        return list(
+            Consultation.objects.filter(
+                participations__organisation_id=organisation_id, state__in=PUBLIC_STATES
+            )
+            .select_related("organisation")
+            .order_by("-published_at", "-pk")[:limit]
+        )
+
+
+# --- The clause library (library.py) ----------------------------------------------------------
+
+
+@crossing
+def library_proposals_for_operator(*, state: str = "") -> list[LibraryProposal]:
+    """Operator staff review the clauses members proposed for the shared library: the
+    proposals (text, kind, note) and the proposing member's name, nothing else of it."""
+    with scopes_disabled():
+        rows = LibraryProposal.objects.select_related("organisation", "entry")
+        if state:
+            rows = rows.filter(state=state)
+        return list(rows.order_by("-created_at", "-pk")[:200])
+
+
+@crossing
+def library_proposal_for_operator(pk: int) -> LibraryProposal | None:
+    """One proposal a member sent to the library, for operator staff to decide on."""
+    with scopes_disabled():
+        return LibraryProposal.objects.select_related("organisation", "entry").filter(pk=pk).first()
+
+
+@crossing
+def public_documents(
+    consultation_id: int,
+) -> tuple[list[ConsultationDocument], list[Rectification]]:
+    """The files (current and withdrawn) and the rectifications of a published
+    consultation: what its buyer published, every version of it, for anyone to read
+    and download. Empty for a consultation that is not public."""
+    with scopes_disabled():
+        documents = list(
+            ConsultationDocument.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            )
+            .select_related("file")
+            .order_by("added_in_version", "added_at", "pk")
+        )
+        rectifications = list(
+            Rectification.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            ).order_by("number")
+        )
+        return documents, rectifications
+
+
+@crossing
+def public_document(consultation_id: int, document_id: int) -> ConsultationDocument | None:
+    """One file of a published consultation, current or withdrawn (the history keeps
+    it downloadable): free, direct and complete download for anyone."""
+    with scopes_disabled():
+        return (
+            ConsultationDocument.objects.filter(
+                pk=document_id,
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+            )
+            .select_related("file", "consultation")
+            .first()
+        )
+
+
+@crossing
+def is_public_document_file(stored_file_id: Any) -> bool:
+    """The file store's download view asks whether a stored file is a file of a
+    published consultation: then anyone may read it."""
+    with scopes_disabled():
+        return ConsultationDocument.objects.filter(
+            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+        ).exists()
+
+
+@crossing
+def public_answers(consultation_id: int) -> list[Any]:
+    """The answers and information a buyer published on a public consultation, for its
+    public page: public facts (the question as published, never who asked)."""
+    from .models import Answer
+
+    with scopes_disabled():
+        return list(
+            Answer.objects.filter(
+                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+            ).order_by("published_at", "pk")
         )

@@ -9,6 +9,7 @@ back in time, then the periodic job's own service closes it.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,8 +20,8 @@ from django_scopes import scope
 from mutualis.core.demo import demo_organisation
 from mutualis.identity.models import Membership
 
-from . import deadlines, services
-from .models import Consultation
+from . import deadlines, demo_files, documents, rectifications, services
+from .models import Consultation, Rectification
 from .services import ConsultationInput, LotInput
 
 BUYER_EMAIL = "mairie@dijon.localhost"
@@ -171,6 +172,7 @@ def seed_consultations(stdout: Any) -> None:
                 services.add_criterion(
                     actor=actor, consultation_id=consultation.pk, label=label, weight=weight
                 )
+            add_demo_files(actor, consultation.pk)
             if fate == "scheduled":
                 services.schedule_consultation(
                     actor=actor, consultation_id=consultation.pk, publish_at=now + timedelta(days=2)
@@ -191,4 +193,145 @@ def seed_consultations(stdout: Any) -> None:
             created += 1
     # Records what time decided (the closed one), as the periodic job would.
     services.advance_due_consultations(now=now)
+    _rectify_one(now)
     stdout.write(f"  {created} demo consultations created (procurement).")
+
+
+def add_demo_files(actor: Membership, consultation_id: int) -> None:
+    consultation = Consultation.objects.select_related("organisation").get(pk=consultation_id)
+    documents.add_documents(
+        actor=actor,
+        consultation_id=consultation_id,
+        uploads=[
+            documents.Upload(file=io.BytesIO(data), name=name)
+            for name, data in demo_files.dce(consultation)
+        ],
+    )
+
+
+# The open consultation that the demo rectifies once: a week more, and an addendum.
+RECTIFIED = ("commune:21231", "DEMO-2027-001")
+
+
+def _rectify_one(now: datetime) -> None:
+    actor = _buyer(RECTIFIED[0])
+    with scope(organisation=actor.organisation_id):
+        consultation = (
+            Consultation.objects.select_related("organisation")
+            .filter(organisation_id=actor.organisation_id, reference=RECTIFIED[1])
+            .first()
+        )
+        if consultation is None or Rectification.objects.filter(consultation=consultation).exists():
+            return
+        rectifications.rectify_consultation(
+            actor=actor,
+            consultation_id=consultation.pk,
+            data=rectifications.RectificationInput(
+                summary=(
+                    "Report d'une semaine de la date limite de remise des offres, pour "
+                    "permettre la visite du site ; additif n° 1 au règlement de la consultation."
+                ),
+                response_deadline=consultation.response_deadline + timedelta(days=7),
+                add=[
+                    documents.Upload(
+                        file=io.BytesIO(demo_files.additif(consultation)),
+                        name="Additif n° 1.pdf",
+                    )
+                ],
+            ),
+            now=now,
+        )
+
+
+# --- Identified downloaders, questions and answers (a step after the consultations) -----
+
+BUSINESS_EMAIL = "gerant@menuiserie.localhost"
+BUSINESS_SIREN = "832741656"
+# (reference, [(name, e-mail, SIRET)], [(question, answer or None)], information or "")
+QUESTIONS: list[tuple[str, list[tuple[str, str, str]], list[tuple[str, str | None]], str]] = [
+    (
+        "DEMO-2027-001",
+        [
+            ("Claire Fontaine", "c.fontaine@isolation-bourgogne.localhost", "81246035000018"),
+            ("Marc Petit", "marc.petit@chauffage-cote-dor.localhost", "79315862700018"),
+        ],
+        [
+            (
+                "Une visite du site est-elle obligatoire avant la remise des offres ?",
+                "<p>Oui : une visite est <strong>obligatoire</strong>. Deux créneaux sont "
+                "proposés ; l'attestation de visite est à joindre à l'offre.</p>",
+            ),
+            (
+                "Les menuiseries existantes contiennent-elles de l'amiante ?",
+                "<p>Le diagnostic amiante avant travaux est joint au dossier de consultation "
+                "(pièce 6) : aucune menuiserie n'en contient.</p>",
+            ),
+            ("Peut-on proposer une variante en bois-aluminium pour le lot 2 ?", None),
+        ],
+        "<p>La date limite de remise des offres n'est pas modifiée. Les plans de "
+        "l'étage ont été ajoutés au dossier.</p>",
+    ),
+    (
+        "DEMO-2027-002",
+        [("Sophie Garnier", "s.garnier@restauration-dijon.localhost", "84027719800015")],
+        [
+            (
+                "Quel est le nombre moyen de repas servis par jour ?",
+                "<p>Environ 2 400 repas par jour scolaire, dont 10 % de menus sans viande.</p>",
+            ),
+        ],
+        "",
+    ),
+]
+
+
+def seed_questions(stdout: Any) -> None:
+    """A few identified downloaders (the demo business among them), their questions and
+    the buyer's answers on the open demo consultations."""
+    from django.contrib.auth import get_user_model
+
+    from . import downloaders, questions
+    from .downloaders import Identification
+    from .models import Question
+
+    business = get_user_model().objects.filter(email=BUSINESS_EMAIL).first()
+    asked = 0
+    for reference, people, exchanges, information in QUESTIONS:
+        actor = _buyer("commune:21231")
+        with scope(organisation=actor.organisation_id):
+            consultation = Consultation.objects.filter(
+                organisation_id=actor.organisation_id, reference=reference
+            ).first()
+            if consultation is None or Question.objects.filter(consultation=consultation).exists():
+                continue
+        lines = []
+        if business is not None:
+            lines.append(
+                downloaders.identify_with_account(
+                    consultation_id=consultation.pk, user=business, company_siren=BUSINESS_SIREN
+                )
+            )
+        for name, email, siret in people:
+            line = downloaders.identify_with_siret(
+                consultation_id=consultation.pk, name=name, email=email, siret=siret, source=None
+            )
+            lines.append(downloaders.confirm_email(token=downloaders.confirmation_token(line)))
+        for n, (text, answer) in enumerate(exchanges):
+            line = lines[n % len(lines)]
+            found = Identification(consultation.pk, consultation.organisation_id, line.pk, True)
+            question = questions.ask_question(found=found, text=text)
+            asked += 1
+            if answer is not None:
+                with scope(organisation=actor.organisation_id):
+                    questions.publish_answer(
+                        actor=actor,
+                        consultation_id=consultation.pk,
+                        question_id=question.pk,
+                        body=answer,
+                    )
+        if information:
+            with scope(organisation=actor.organisation_id):
+                questions.publish_answer(
+                    actor=actor, consultation_id=consultation.pk, body=information
+                )
+    stdout.write(f"  {asked} demo questions asked (procurement).")

@@ -2,9 +2,9 @@
 businesses answer with any ESPD service.
 
 Every exclusion ground and the "other" criteria of the taxonomy are asked (``espd.build``);
-the buyer's selection criteria come with the next slice's form, so that an export today
-carries none. The procedure maps to the EU authority list: a MAPA is a single-stage
-"other" procedure, a restricted call or a negotiated procedure has several stages.
+the selection criteria are those the buyer set (``espd_selection``), for every lot. The
+procedure maps to the EU authority list: a MAPA is a single-stage "other" procedure, a
+restricted call or a negotiated procedure has several stages.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from django.conf import settings
 from django.urls import reverse
 
-from . import espd
+from . import espd, espd_selection
 from .models import Consultation
 from .vocabulary import Procedure
 
@@ -55,6 +55,7 @@ def request_of(consultation: Consultation) -> espd.Request:
         ),
         buyer_profile_url=public_url,
         lots=lots,
+        selection=espd_selection.selections_of(consultation),
         issued_at=consultation.published_at or consultation.updated_at,
         document_uuid=uuid.uuid5(_NAMESPACE, f"{organisation.pk}:{consultation.pk}"),
     )

@@ -279,3 +279,60 @@ class PublicSearchForm(forms.Form):
     def __init__(self, *args: Any, buyers: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["buyer"].choices = [("", _("All")), *buyers]  # type: ignore[attr-defined]
+
+
+# --- Identified downloaders, questions and answers ---------------------------------------
+
+
+class IdentifyForm(forms.Form):
+    """Identification without an account: the SIRET is checked by the service
+    (``core.numbers``), which says what is wrong with it."""
+
+    name = forms.CharField(label=_("Your name"), max_length=200)
+    email = forms.EmailField(label=_("Your e-mail address"), max_length=254)
+    siret = forms.CharField(
+        label=_("SIRET of your company"),
+        max_length=30,
+        help_text=_("14 digits; spaces are ignored."),
+    )
+
+
+class AccountIdentifyForm(forms.Form):
+    company = forms.ChoiceField(label=_("Company you act for"))
+
+    def __init__(self, *args: Any, companies: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["company"].choices = companies  # type: ignore[attr-defined]
+
+
+class QuestionForm(forms.Form):
+    text = forms.CharField(
+        label=_("Your question"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The answer is published to everyone, without your name."),
+    )
+
+
+class AnswerForm(forms.Form):
+    question = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    question_text = forms.CharField(
+        label=_("Question as published"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Reword it if it names who asked: the public page shows this text."),
+    )
+    body = forms.CharField(
+        label=_("Answer"),
+        max_length=DESCRIPTION_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class InformationForm(forms.Form):
+    body = forms.CharField(
+        label=_("Information to publish"),
+        max_length=DESCRIPTION_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )

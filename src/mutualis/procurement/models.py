@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from mutualis.core import fulltext
-from mutualis.core.models import OrganisationOwned
+from mutualis.core.models import OrganisationOwned, TwoPartyOwned
 
 from .vocabulary import Category, Ccag, ContractNature, PriceForm, Procedure
 
@@ -95,6 +96,9 @@ class Consultation(OrganisationOwned):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(1200)],
     )
+    # The ESPD selection criteria the buyer sets (``espd_selection.py``): a list of
+    # {"code": taxonomy code, "values": {requirement type: value as text}}.
+    espd_selection = models.JSONField(_("ESPD selection criteria"), default=list, blank=True)
 
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
     # When a scheduled consultation is to be published.
@@ -106,6 +110,9 @@ class Consultation(OrganisationOwned):
         _("cancellation"), max_length=12, choices=CancellationKind.choices, blank=True
     )
     cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
+    # The version of what is public: 1 as published, one more at each rectification
+    # (``Rectification``); the files record the versions that added and withdrew them.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     # When the periodic job next has something to record (transitions.apply sets it):
     # the publication of a scheduled consultation, the closing of a published one.
     next_check = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
@@ -220,3 +227,359 @@ class AwardCriterion(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.weight} %)"
+
+
+# --- Buyers' shared workspace: group purchasing, ESPD selection, the library ---------------
+
+
+class GroupParticipation(OrganisationOwned):
+    """A member taking part in a group purchase ("groupement de commandes") that another
+    member coordinates: the row is the participant's (``organisation``), so that the
+    participant reads it in its own scope, and points at the coordinator's consultation,
+    which the participant reads only once public, through the crossings. The coordinator
+    writes it while drafting (``groups.py``) and reads its group through a named
+    crossing. Each share is a percentage of the purchase, an estimated amount, or both.
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="participations"
+    )
+    share_percent = models.DecimalField(
+        _("share (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    share_amount = models.DecimalField(
+        _("estimated amount of the share (excluding VAT)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group purchase participation")
+        verbose_name_plural = _("group purchase participations")
+        ordering = ["consultation", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "organisation"], name="participation_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__isnull=False) | Q(share_amount__isnull=False),
+                name="participation_has_a_share",
+            ),
+            models.CheckConstraint(
+                condition=Q(share_percent__isnull=True)
+                | (Q(share_percent__gt=0) & Q(share_percent__lte=100)),
+                name="participation_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} in {self.consultation_id}"
+
+
+class LibraryKind(models.TextChoices):
+    ADMINISTRATIVE = "administrative", _("Administrative clause")
+    TECHNICAL = "technical", _("Technical clause")
+    SOCIAL_ENVIRONMENTAL = "social_environmental", _("Social or environmental clause")
+    TEMPLATE = "template", _("Template document text")
+
+
+class LibraryEntry(models.Model):
+    """A clause or a template text of the library the operator curates for every buyer:
+    no member owns it (no ``organisation``), members read it and copy it into their
+    consultations, operator staff write it in the back office (``library.py``)."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=LibraryKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    # HTML sanitised by ``text.sanitise`` (nh3) before it is stored.
+    body = models.TextField(_("text"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, default="")
+    # A withdrawn entry stays for the record (proposals point at it) but is not offered.
+    is_active = models.BooleanField(_("offered to buyers"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("library entry")
+        verbose_name_plural = _("library entries")
+        ordering = ["kind", "title", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=LibraryKind.values), name="library_entry_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", pgettext_lazy("library proposal state", "Proposed")
+    ACCEPTED = "accepted", pgettext_lazy("library proposal state", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("library proposal state", "Rejected")
+
+
+class LibraryProposal(OrganisationOwned):
+    """A clause a member proposes for the library: the member's row; the operator accepts
+    it (it becomes a ``LibraryEntry``) or rejects it with a reason the member reads."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=LibraryKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, default="")
+    note = models.TextField(_("note to the operator"), max_length=2000, blank=True, default="")
+    state = models.CharField(
+        _("state"), max_length=10, choices=ProposalState.choices, default=ProposalState.PROPOSED
+    )
+    rejection_reason = models.TextField(_("reason for the rejection"), blank=True, default="")
+    entry = models.ForeignKey(
+        LibraryEntry,
+        verbose_name=_("library entry"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("library proposal")
+        verbose_name_plural = _("library proposals")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=ProposalState.values), name="library_proposal_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ProposalState.REJECTED) | ~Q(rejection_reason=""),
+                name="library_proposal_rejected_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+# The owner kind of the consultation files in the platform's file store (core.files).
+DOCUMENT_OWNER_KIND = "procurement.document"
+
+
+class ConsultationDocument(OrganisationOwned):
+    """A file of a consultation's DCE (dossier de consultation des entreprises).
+
+    The bytes, their sanitised name, the type read from them, the size and the SHA-256
+    are the stored file's (``core.files``). A draft's files come and go freely; once the
+    consultation is published, a file is added or withdrawn only by a rectification,
+    which records its version here: a withdrawn file stays listed, with its hash, in the
+    public history, and leaves the current set (and its ZIP).
+    """
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="documents"
+    )
+    file = models.OneToOneField(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("file")
+    )
+    added_in_version = models.PositiveIntegerField(_("added in version"), default=1)
+    withdrawn_in_version = models.PositiveIntegerField(
+        _("withdrawn in version"), null=True, blank=True
+    )
+    added_at = models.DateTimeField(_("added on"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consultation file")
+        verbose_name_plural = _("consultation files")
+        ordering = ["consultation", "added_in_version", "added_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(withdrawn_in_version__isnull=True)
+                | Q(withdrawn_in_version__gt=models.F("added_in_version")),
+                name="document_withdrawn_after_added",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.original_name
+
+    @property
+    def is_current(self) -> bool:
+        return self.withdrawn_in_version is None
+
+
+class Rectification(OrganisationOwned):
+    """A rectification of a published consultation: what is published is never edited
+    in place. Rectification ``number`` n publishes version n + 1 of the consultation
+    (version 1 is the original publication); ``changes`` keeps each changed field's
+    value before and after (deadlines in ISO 8601, UTC), for the public history."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="rectifications"
+    )
+    number = models.PositiveSmallIntegerField(_("number"), validators=[MinValueValidator(1)])
+    published_at = models.DateTimeField(_("published on"))
+    summary = models.TextField(_("what changes"), max_length=2000)
+    changes = models.JSONField(_("changed fields"), default=dict, blank=True)
+    deadlines_moved = models.BooleanField(_("deadlines moved"), default=False)
+
+    class Meta:
+        verbose_name = _("rectification")
+        verbose_name_plural = _("rectifications")
+        ordering = ["consultation", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "number"], name="rectification_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id} v{self.version}"
+
+    @property
+    def version(self) -> int:
+        return self.number + 1
+
+
+# --- Identified downloaders, their downloads, questions and answers ---------------------
+# (downloaders.py, questions.py). A line of the download register is held by the buyer's
+# organisation and by the company it names (core.models.TwoPartyOwned, ADR 0003).
+
+
+class Downloader(TwoPartyOwned):
+    """Someone who identified on a published consultation's public page: a line of the
+    download register.
+
+    Through an account (``via_account``: a person acting for one of their companies, the
+    address their account's) or by typing a name, an e-mail address and a SIRET. The
+    company side is the platform's ``Company`` of that SIRET's SIREN when one exists,
+    else none (a business not on the platform is held by the buyer alone). Nothing but
+    the confirmation is sent to the address until ``confirmed_at`` is set.
+    """
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    via_account = models.BooleanField(_("identified through an account"), default=False)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("e-mail address"))
+    siret = models.CharField(_("SIRET"), max_length=14)
+    company_name = models.CharField(_("company"), max_length=200, blank=True, default="")
+    confirmed_at = models.DateTimeField(_("e-mail confirmed on"), null=True, blank=True)
+    identified_at = models.DateTimeField(_("identified on"), auto_now_add=True)
+    download_count = models.PositiveIntegerField(_("downloads"), default=0)
+    last_download_at = models.DateTimeField(_("last download"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identified downloader")
+        verbose_name_plural = _("identified downloaders")
+        ordering = ["consultation", "identified_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "email"], name="downloader_email_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}> ({self.siret})"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecordedDownload(TwoPartyOwned):
+    """One download by an identified downloader: which files (their ids; all of them for
+    the ZIP), and when."""
+
+    downloader = models.ForeignKey(Downloader, on_delete=models.CASCADE, related_name="downloads")
+    company = models.ForeignKey(
+        "companies.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    document_ids = models.JSONField(default=list, blank=True)
+    downloaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["downloader", "-downloaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.downloader_id} @ {self.downloaded_at:%Y-%m-%d %H:%M}"
+
+
+class Question(OrganisationOwned):
+    """A question an identified downloader asked the buyer. Who asked stays the buyer's:
+    the public page shows the published answer alone."""
+
+    consultation = models.ForeignKey(
+        Consultation, on_delete=models.CASCADE, related_name="questions"
+    )
+    downloader = models.ForeignKey(Downloader, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("question"), max_length=4000)
+    asked_at = models.DateTimeField(_("asked on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["consultation", "asked_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class Answer(OrganisationOwned):
+    """What the buyer publishes to everyone: the answer to a question (the question as
+    the buyer publishes it, without who asked) or information given without a question."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="answers")
+    question = models.OneToOneField(
+        Question, on_delete=models.PROTECT, null=True, blank=True, related_name="answer"
+    )
+    # The question as published: the buyer may reword it so that it names nobody.
+    question_text = models.TextField(_("question"), max_length=4000, blank=True, default="")
+    # HTML sanitised by ``text.sanitise`` (nh3) before it is stored.
+    body = models.TextField(_("answer"))
+    published_at = models.DateTimeField(_("published on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("published answer")
+        verbose_name_plural = _("published answers")
+        ordering = ["consultation", "published_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.question_text[:60] or str(self.pk)
+
+
+class DownloaderNotice(OrganisationOwned):
+    """That an identified downloader was told of a published answer or rectification:
+    the job that mails them may run twice, the e-mail goes once."""
+
+    downloader = models.ForeignKey(Downloader, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)  # "answer" or "rectification"
+    reference = models.PositiveBigIntegerField()  # the answer's or rectification's id
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["downloader", "kind", "reference"], name="downloader_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.reference} → {self.downloader_id}"

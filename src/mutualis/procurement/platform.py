@@ -21,11 +21,16 @@ registry.declare_routes(
         # The portal of published consultations and the CPV picker: public facts only.
         "consultations:": Access.PUBLIC,
         "procurement_reference:": Access.PUBLIC,
+        # A company's own lines of the download registers, under /c/<siren>/procurement/.
+        "company_procurement:": Access.TENANT,
     }
 )
 registry.declare_urls(registry.Urls("procurement/", "mutualis.procurement.tenant_urls", tenant="o"))
 registry.declare_urls(registry.Urls("consultations/", "mutualis.procurement.urls"))
 registry.declare_urls(registry.Urls("procurement/", "mutualis.procurement.reference_urls"))
+registry.declare_urls(
+    registry.Urls("procurement/", "mutualis.procurement.company_urls", tenant="c")
+)
 
 registry.declare_service(
     registry.ServiceDeclaration(
@@ -101,3 +106,68 @@ def _seed_consultations(stdout: Any) -> None:
 
 # After the accounts (identity.accounts, 20): the demo's buyers act.
 registry.declare_demo_step(registry.Step("procurement.consultations", 40, _seed_consultations))
+
+
+def _group_purchases(organisation: Any) -> dict[str, Any] | None:
+    from . import crossings
+
+    purchases = crossings.public_group_purchases_of(organisation.pk)
+    if not purchases:
+        return None
+    return {"group_purchases": purchases, "organisation": organisation, "now": timezone.now()}
+
+
+# A member's buyer profile also lists the group purchases it takes part in (groups.py).
+registry.declare_page_section(
+    registry.PageSection(
+        "procurement_group_purchases",
+        "procurement/section_group_purchases.html",
+        _group_purchases,
+        21,
+    )
+)
+
+
+def _connect_group_purchases() -> None:
+    from . import groups, signals
+
+    signals.consultation_published.connect(
+        groups.on_published, dispatch_uid="procurement.groups.on_published"
+    )
+
+
+_connect_group_purchases()
+
+
+def _seed_workspace(stdout: Any) -> None:
+    from . import demo_workspace
+
+    demo_workspace.seed(stdout)
+
+
+# After the consultations (40): a group purchase and the library.
+registry.declare_demo_step(registry.Step("procurement.workspace", 41, _seed_workspace))
+
+
+def _company_downloads_url(request: Any) -> str | None:
+    representation = getattr(request, "representation", None)
+    if representation is None:
+        return None
+    return reverse(
+        "company_procurement:downloads", kwargs={"company": representation.company.siren}
+    )
+
+
+registry.declare_menu_entry(
+    registry.MenuEntry("company_downloads", _("Consultations followed"), _company_downloads_url, 35)
+)
+
+
+def _seed_questions(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_questions(stdout)
+
+
+# After the consultations and the demo business (companies.business, 30).
+registry.declare_demo_step(registry.Step("procurement.questions", 45, _seed_questions))

@@ -4,6 +4,8 @@ read the published states only)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -55,6 +57,16 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     consultation = crossings.public_consultation(pk)
     if consultation is None:
         raise Http404
+    return render_detail(request, consultation)
+
+
+def render_detail(
+    request: HttpRequest, consultation: Any, *, status: int = 200, **bound: Any
+) -> HttpResponse:
+    """The public page of a consultation; ``bound`` forms of the identification and
+    question sections (downloader_views) when a post is shown again with its errors."""
+    from . import downloader_views
+
     return render(
         request,
         "procurement/public_detail.html",
@@ -63,7 +75,10 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lots": list(consultation.lots.all()),
             "criteria": list(consultation.criteria.all()),
             "now": timezone.now(),
+            "group": crossings.public_group_members(consultation.pk),
+            **downloader_views.page_context(request, consultation, **bound),
         },
+        status=status,
     )
 
 

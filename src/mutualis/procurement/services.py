@@ -303,6 +303,10 @@ def check_publishable(consultation: Consultation, *, now: datetime) -> None:
     codes = [*consultation.cpv_codes, *(code for lot in lots for code in lot.cpv_codes)]
     if cpv.unknown_codes(codes):
         raise errors.CpvUnknown()
+    # A group purchase's shares still add up (groups.py imports this module).
+    from . import groups
+
+    groups.check_publishable(consultation)
 
 
 def _publish(consultation: Consultation, *, now: datetime) -> None:

@@ -9,3 +9,17 @@ from . import services
 @task()
 def advance_consultations() -> dict[str, int]:
     return services.advance_due_consultations()
+
+
+@task()
+def notify_downloaders(
+    consultation_id: int, organisation_id: int, kind: str, reference: int
+) -> int:
+    from . import questions
+
+    return questions.notify_downloaders(
+        consultation_id=consultation_id,
+        organisation_id=organisation_id,
+        kind=kind,
+        reference=reference,
+    )

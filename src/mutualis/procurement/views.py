@@ -165,6 +165,10 @@ def _detail(request: HttpRequest, consultation: Consultation, **forms_bound: Any
         "publish_error": forms_bound.get("publish_error"),
         "cpv_picker": _picker(),
     }
+    # The download register, the questions and the answers (register_views.py).
+    from . import register_views
+
+    context.update(register_views.buyer_context(request, consultation, **forms_bound))
     status = 400 if forms_bound else 200
     return render(request, "procurement/consultation_detail.html", context, status=status)
 

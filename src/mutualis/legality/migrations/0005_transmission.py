@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0019_load_cpv_vocabulary'),
-        ('legality', '0003_acknowledgement'),
+        ('legality', '0004_stamp'),
     ]
 
     operations = [
