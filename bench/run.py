@@ -18,6 +18,7 @@ BENCHMARKS = [
     "directory",
     "files_download",
     "files",
+    "tsa_throughput",
 ]
 
 HERE = Path(__file__).resolve().parent

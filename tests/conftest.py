@@ -86,6 +86,12 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
         },
     }
     audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
+    # The time-stamping authority's key and certificate, under the test's own directory
+    # too; made by the tests that stamp (mutualis.evidence.authority.ensure_authority).
+    settings.MUTUALIS_TSA_KEY = ""
+    settings.MUTUALIS_TSA_KEY_PATH = tmp_path / "keys" / "tsa-key.pem"
+    settings.MUTUALIS_TSA_CERTIFICATE = ""
+    settings.MUTUALIS_TSA_CERTIFICATE_PATH = tmp_path / "keys" / "tsa-certificate.pem"
     # Rate-limit counters and OpenID codes live in the cache: a per-process one in tests
     # (the live server's threads share it), emptied so that none survives a test.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

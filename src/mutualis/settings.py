@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "mutualis.companies",
     "mutualis.procurement",
     "mutualis.legality",
+    "mutualis.evidence",
     "mutualis.directory",
     "mutualis.backoffice",
     "django.contrib.auth",
@@ -530,6 +531,29 @@ MUTUALIS_AUDIT_SIGNING_KEY_PATH = Path(
 MUTUALIS_AUDIT_CHECKPOINT_FILE = Path(
     env.str("MUTUALIS_AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit" / "checkpoints.jsonl"))
 )
+# The time-stamping authority (RFC 3161, mutualis.evidence): its key and certificate (PEM,
+# or _FILE; the certificate text may carry the issuer's chain after it) or else the files
+# `mutualis setup` creates once; the policy OID its tokens name (by default one under the
+# UUID arc 2.25, which needs no registration); the accuracy it states; the requests
+# accepted per source address and their size.
+MUTUALIS_TSA_KEY = env.str("MUTUALIS_TSA_KEY", default="")
+MUTUALIS_TSA_KEY_PATH = Path(
+    env.str("MUTUALIS_TSA_KEY_PATH", default=str(VAR_DIR / "keys" / "tsa-key.pem"))
+)
+MUTUALIS_TSA_CERTIFICATE = env.str("MUTUALIS_TSA_CERTIFICATE", default="")
+MUTUALIS_TSA_CERTIFICATE_PATH = Path(
+    env.str("MUTUALIS_TSA_CERTIFICATE_PATH", default=str(VAR_DIR / "keys" / "tsa-certificate.pem"))
+)
+MUTUALIS_TSA_POLICY = env.str(
+    "MUTUALIS_TSA_POLICY", default="2.25.17071429380449905510754503545346404324"
+)
+MUTUALIS_TSA_ACCURACY_MS = env.int("MUTUALIS_TSA_ACCURACY_MS", default=1000)
+MUTUALIS_TSA_RATE_PER_ADDRESS = env.str("MUTUALIS_TSA_RATE_PER_ADDRESS", default="120/m")
+MUTUALIS_TSA_MAX_REQUEST_BYTES = env.int("MUTUALIS_TSA_MAX_REQUEST_BYTES", default=4096)
+# Certificates (a PEM file, or a directory of them) that signatures found in documents are
+# checked against (mutualis.evidence.signatures): the trusted list's CAs the operator
+# accepts. Empty: signatures are checked for integrity, never reported as trusted.
+MUTUALIS_SIGNATURE_TRUST_ANCHORS = env.str("MUTUALIS_SIGNATURE_TRUST_ANCHORS", default="")
 MUTUALIS_TERRITORY_DIR = Path(
     env.str("MUTUALIS_TERRITORY_DIR", default=str(BASE_DIR / "core" / "data" / "territory"))
 )
