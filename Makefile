@@ -32,6 +32,7 @@ demo: assets
 	$(MUTUALIS) setup
 	$(MUTUALIS) import_territory --region 27
 	$(MUTUALIS) seed_demo
+	$(MUTUALIS) actes_standin --pki-only
 	PORT=$(PORT) bin/demo
 
 test: assets

@@ -362,6 +362,37 @@ MUTUALIS_LEGALITY_RETURN_ADDRESS = env.str(
 )
 MUTUALIS_LEGALITY_TRI = env.str("MUTUALIS_LEGALITY_TRI", default="EACT")
 MUTUALIS_LEGALITY_APPLI = env.str("MUTUALIS_LEGALITY_APPLI", default="MUTUALIS")
+# The transmission to the ministry (docs/operations.md, "Legality transmission"): the
+# endpoint and its rescue, the operator's client certificate and key (PEM, or _FILE), the
+# CA that signs the endpoint's certificate, the protocol ("201", or "200" for the legacy
+# one), retries with back-off, transmission windows (local time, "07:00-12:30,14:00-19:00";
+# empty: always), an hourly volume cap in bytes (0: none) and the "endpoint unavailable"
+# switch. The return channel: the mailbox the answers arrive in ("maildir" or "imap").
+MUTUALIS_LEGALITY_ENDPOINT_URL = env.str("MUTUALIS_LEGALITY_ENDPOINT_URL", default="")
+MUTUALIS_LEGALITY_RESCUE_URL = env.str("MUTUALIS_LEGALITY_RESCUE_URL", default="")
+MUTUALIS_LEGALITY_CLIENT_CERTIFICATE = env.str("MUTUALIS_LEGALITY_CLIENT_CERTIFICATE", default="")
+MUTUALIS_LEGALITY_CLIENT_KEY = env.str("MUTUALIS_LEGALITY_CLIENT_KEY", default="")
+MUTUALIS_LEGALITY_SERVER_CA = env.str("MUTUALIS_LEGALITY_SERVER_CA", default="")
+MUTUALIS_LEGALITY_PROTOCOL = env.str("MUTUALIS_LEGALITY_PROTOCOL", default="201")
+MUTUALIS_LEGALITY_TIMEOUT_SECONDS = env.int("MUTUALIS_LEGALITY_TIMEOUT_SECONDS", default=60)
+MUTUALIS_LEGALITY_MAX_ATTEMPTS = env.int("MUTUALIS_LEGALITY_MAX_ATTEMPTS", default=6)
+MUTUALIS_LEGALITY_RETRY_SECONDS = env.int("MUTUALIS_LEGALITY_RETRY_SECONDS", default=120)
+MUTUALIS_LEGALITY_WINDOWS = env.str("MUTUALIS_LEGALITY_WINDOWS", default="")
+MUTUALIS_LEGALITY_HOURLY_CAP_BYTES = env.int("MUTUALIS_LEGALITY_HOURLY_CAP_BYTES", default=0)
+MUTUALIS_LEGALITY_ENDPOINT_AVAILABLE = env.bool(
+    "MUTUALIS_LEGALITY_ENDPOINT_AVAILABLE", default=True
+)
+MUTUALIS_LEGALITY_POLL_SECONDS = env.int("MUTUALIS_LEGALITY_POLL_SECONDS", default=60)
+MUTUALIS_LEGALITY_MAILBOX = env.str("MUTUALIS_LEGALITY_MAILBOX", default="maildir")
+MUTUALIS_LEGALITY_MAILDIR = Path(
+    env.str("MUTUALIS_LEGALITY_MAILDIR", default=str(VAR_DIR / "legality" / "mailbox"))
+)
+MUTUALIS_LEGALITY_IMAP_HOST = env.str("MUTUALIS_LEGALITY_IMAP_HOST", default="localhost")
+MUTUALIS_LEGALITY_IMAP_PORT = env.int("MUTUALIS_LEGALITY_IMAP_PORT", default=993)
+MUTUALIS_LEGALITY_IMAP_SSL = env.bool("MUTUALIS_LEGALITY_IMAP_SSL", default=True)
+MUTUALIS_LEGALITY_IMAP_USER = env.str("MUTUALIS_LEGALITY_IMAP_USER", default="")
+MUTUALIS_LEGALITY_IMAP_PASSWORD = env.str("MUTUALIS_LEGALITY_IMAP_PASSWORD", default="")
+MUTUALIS_LEGALITY_IMAP_FOLDER = env.str("MUTUALIS_LEGALITY_IMAP_FOLDER", default="INBOX")
 # The public verification page of an acknowledged act (its stamp's QR code): lookups per
 # address, and wrong tokens per address (tokens are unguessable: this stops the trying).
 MUTUALIS_LEGALITY_VERIFY_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_RATE", default="60/m")

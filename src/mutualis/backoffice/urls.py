@@ -57,6 +57,7 @@ urlpatterns = [
 # Pages added by later issues, each in its own module, in the same namespace.
 urlpatterns += [
     path("", include("mutualis.backoffice.urls_security")),
+    path("", include("mutualis.backoffice.urls_legality")),
     path("", include("mutualis.backoffice.urls_companies")),
     path("", include("mutualis.backoffice.urls_sso")),
     path("", include("mutualis.backoffice.urls_library")),

@@ -16,6 +16,11 @@ class LegalityConfig(AppConfig):
         # An act's files and its package: read by the member's legality agents and
         # senders only, under its path (``/o/<slug>/legality/files/…``).
         register_owner(ACT_OWNER_KIND, can_read=can_read_act_file)
+        # The return channel's raw messages: kept as evidence, served to no one.
+        from .models import INBOUND_OWNER_KIND
+        from .selectors import nobody_reads
+
+        register_owner(INBOUND_OWNER_KIND, can_read=nobody_reads)
 
         from . import publication, signals
 

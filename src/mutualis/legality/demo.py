@@ -32,7 +32,8 @@ ACTS = [
         True,
     ),
     ("ARR_2026_117", 2, 5, "6.1", "Réglementation du stationnement rue de la Liberté", False),
-    ("DEL_2026_042", 1, 3, "7.5", "Subventions aux associations sportives pour 2027", False),
+    # Validated: the demo's stand-in of the ministry acknowledges it within seconds.
+    ("DEL_2026_042", 1, 3, "7.5", "Subventions aux associations sportives pour 2027", True),
 ]
 
 

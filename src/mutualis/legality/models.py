@@ -89,6 +89,11 @@ class Act(OrganisationOwned):
     acknowledged_at = models.DateTimeField(_("acknowledgement recorded on"), null=True, blank=True)
     # Recorded by the member's agent: a regulatory act enters into force when published.
     published_on = models.DateField(_("published on"), null=True, blank=True)
+    # The transmission (transmission.py): attempts made, when the next one may be made
+    # (also the lease of the attempt under way), and why the act is in error.
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error_reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
     # The act's public verification page is at an address only its stamp and its agents
     # know: a random token, set when the act is first stamped (``publication.stamp_act``).
     verification_token = models.CharField(max_length=43, blank=True, default="")
@@ -155,6 +160,73 @@ class Annex(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"annex:{self.act_id}:{self.position}"
+
+
+INBOUND_OWNER_KIND = "legality.inbound"
+
+
+class TransmissionOutcome(models.TextChoices):
+    SENT = "sent", _("Sent")
+    DUPLICATE = "duplicate", _("Already received")
+    RETRY = "retry", _("Failed, will be retried")
+    FAILED = "failed", _("Failed")
+
+
+class TransmissionAttempt(OrganisationOwned):
+    """One POST of an act's package to the ministry: the transmission log the operator
+    keeps (with the answer's status and what went wrong)."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="attempts")
+    attempt = models.PositiveSmallIntegerField()
+    url = models.CharField(max_length=300)
+    package_name = models.CharField(max_length=120)
+    outcome = models.CharField(max_length=20, choices=TransmissionOutcome.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=500, blank=True, default="")
+    made_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["made_at", "pk"]
+        indexes = [models.Index(fields=["made_at"], name="legality_attempt_made_at")]
+
+    def __str__(self) -> str:
+        return f"attempt:{self.act_id}:{self.attempt}"
+
+
+class InboundStatus(models.TextChoices):
+    PROCESSED = "processed", _("Processed")
+    QUARANTINED = "quarantined", _("Quarantined")
+    RELEASED = "released", _("Released by the operator")
+
+
+class InboundMessage(models.Model):
+    """A message read from the return mailbox, processed or quarantined: the raw e-mail
+    is kept in the private file store, and its SHA-256 makes reading it twice harmless.
+    Not a member's row: a quarantined message may not name any member."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    message_id = models.CharField(max_length=300, blank=True, default="")
+    received_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=InboundStatus.choices)
+    kind = models.CharField(max_length=40, blank=True, default="")
+    organisation = models.ForeignKey(
+        "core.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    act = models.ForeignKey(Act, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    identifier = models.CharField(max_length=60, blank=True, default="")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    raw = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=InboundStatus.values), name="legality_inbound_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"inbound:{self.sha256[:12]}"
 
 
 class Stamp(OrganisationOwned):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
 from mutualis.core.registry import Access
 
-from . import selectors
+from . import selectors, tasks
 from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
@@ -65,3 +67,23 @@ def _seed_legality(stdout: Any) -> None:
 
 
 registry.declare_demo_step(registry.Step("legality.acts", 40, _seed_legality))
+
+
+# The network: the waiting acts leave, the prefecture's answers are read (every
+# MUTUALIS_LEGALITY_POLL_SECONDS; a few seconds in the demo).
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "legality_send_acts",
+        tasks.send_acts,
+        IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
+        "Send the waiting acts' packages to the ministry, retrying with back-off.",
+    )
+)
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "legality_read_returns",
+        tasks.read_returns,
+        IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
+        "Read the prefecture's answers from the return mailbox; quarantine what cannot be routed.",
+    )
+)

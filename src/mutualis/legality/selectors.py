@@ -72,6 +72,12 @@ def annexes_of(act: Act) -> list[Annex]:
     return list(act.annexes.select_related("file", "signature").order_by("position"))
 
 
+def nobody_reads(request: HttpRequest, stored_file: StoredFile) -> bool:
+    """The return channel's raw messages are served to no one (the operator reads them
+    on the server, from the quarantine's list)."""
+    return False
+
+
 def is_stamp_or_slip(organisation_id: int, stored_file: StoredFile) -> bool:
     """An acknowledged act's stamped PDF or slip: read like the act's own files."""
     return (

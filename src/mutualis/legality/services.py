@@ -569,6 +569,8 @@ def validate_act(
             act.number,
             actes.Nature(act.nature),
         )
+        # A new package starts its transmission afresh (transmission.py).
+        act.send_attempts, act.next_attempt_at, act.error_reason = 0, None, ""
         transitions.apply(act, transitions.Event.VALIDATE)
         act.save()
         audit.record(

@@ -1,0 +1,291 @@
+"""The return channel: the ministry's answers, read from the mailbox (``mailbox.py``) by
+a periodic job, parsed, routed to the member and the act, and processed; what cannot be
+parsed or routed is quarantined, never lost.
+
+A return e-mail carries a ``tar.gz`` attachment holding the ``EnveloppeMISILLCL`` (the
+member's SIREN) and one @ctes message (or the message itself as an XML attachment). Each
+XML file is checked against the @ctes schema. Routed:
+
+- ``ARActe``: by its ``IDActe`` (``{dept}-{SIREN}-{date}-{number}-{nature}``) and the
+  SIREN → ``services.acknowledge_act``;
+- ``AnomalieActe``: by the envelope's SIREN and the act's internal number → the act goes
+  to error with the anomaly's text (``record_anomaly``).
+
+Every message read is recorded (``InboundMessage``) with its raw bytes in the private
+file store, once: its SHA-256 is unique, so a message read twice (a crash before the
+mailbox was told, two readers) is processed once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.parser
+import email.policy
+import hashlib
+import io
+import logging
+import tarfile
+from collections.abc import Iterable
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_scopes import scope
+from lxml import etree
+
+from mutualis.core import audit
+from mutualis.core import files as file_store
+
+from . import actes, crossings, errors, services, transitions
+from .mailbox import Mailbox
+from .models import INBOUND_OWNER_KIND, Act, ActStatus, InboundMessage, InboundStatus
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 160 * 1024**2
+MAX_XML_BYTES = 10 * 1024**2
+ANOMALY_MAX_LENGTH = 500
+
+
+class _AnyType(frozenset[str]):
+    """The raw e-mail is kept verbatim, whatever its bytes look like (never served)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+ANY_TYPE = _AnyType()
+
+
+class Unroutable(Exception):
+    """The message cannot be parsed or routed: ``reason`` says why (quarantine)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Parsed:
+    kind: str  # the message's root element: ARActe, AnomalieActe…
+    root: etree._Element
+    siren: str
+    message_id: str
+
+
+def _q(name: str) -> str:
+    return f"{{{actes.ACTES_NS}}}{name}"
+
+
+def _xml_documents(mail: EmailMessage) -> list[tuple[str, bytes]]:
+    """The XML files the e-mail carries: those of its ``tar.gz`` attachments and its XML
+    attachments."""
+    found: list[tuple[str, bytes]] = []
+    for part in mail.walk():
+        if part.is_multipart():
+            continue
+        name = part.get_filename() or ""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or not name:
+            continue
+        if name.endswith((".tar.gz", ".tgz")) or payload[:2] == b"\x1f\x8b":
+            try:
+                with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
+                    for member in archive.getmembers():
+                        if not member.isfile() or not member.name.endswith(".xml"):
+                            continue
+                        if member.size > MAX_XML_BYTES:
+                            raise Unroutable(f"archive entry too large: {member.name}")
+                        extracted = archive.extractfile(member)
+                        if extracted is not None:
+                            found.append((member.name, extracted.read()))
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise Unroutable(f"unreadable archive {name}: {exc}") from exc
+        elif name.endswith(".xml"):
+            found.append((name, payload))
+    return found
+
+
+def parse(raw: bytes) -> Parsed:
+    """The @ctes message an e-mail carries, checked against the schema, with the SIREN
+    it is for. Raises ``Unroutable`` with the reason."""
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    if not isinstance(mail, EmailMessage):  # pragma: no cover - the policy gives one
+        raise Unroutable("not an e-mail")
+    message_id = str(mail.get("Message-ID", "") or "")[:300]
+    documents = _xml_documents(mail)
+    if not documents:
+        raise Unroutable("no @ctes message attached")
+    envelope_siren = ""
+    messages: list[etree._Element] = []
+    for name, content in documents:
+        problems = actes.schema_errors(content)
+        if problems:
+            raise Unroutable(f"{name} is not a valid @ctes message: {problems[0]}"[:500])
+        root = etree.fromstring(content)
+        if root.tag == _q("EnveloppeMISILLCL"):
+            destination = root.find(_q("Destinataire"))
+            if destination is not None:
+                envelope_siren = destination.get(f"{{{actes.INSEE_NS}}}SIREN", "")
+        else:
+            messages.append(root)
+    if len(messages) != 1:
+        raise Unroutable(f"expected one @ctes message, found {len(messages)}")
+    root = messages[0]
+    kind = etree.QName(root).localname
+    siren = envelope_siren
+    if kind == "ARActe":
+        identifier = root.get(_q("IDActe"), "")
+        parts = identifier.split("-")
+        from_identifier = parts[1] if len(parts) >= 5 else ""
+        if siren and from_identifier and siren != from_identifier:
+            raise Unroutable("the envelope's SIREN and the act identifier's differ")
+        siren = siren or from_identifier
+    if not actes.SIREN_PATTERN.fullmatch(siren or ""):
+        raise Unroutable("no SIREN names the member")
+    return Parsed(kind, root, siren, message_id)
+
+
+def record_anomaly(
+    *, organisation_id: int, number: str, nature: str, detail: str, message_sha256: str
+) -> Act:
+    """The ministry refuses an act's transmission (``AnomalieActe``): the act goes to
+    error with the anomaly's text, shown to the agent. Idempotent."""
+    with transaction.atomic(), scope(organisation=organisation_id):
+        act = (
+            Act.objects.select_for_update()
+            .select_related("organisation")
+            .filter(organisation_id=organisation_id, number=number)
+            .first()
+        )
+        if act is None or not act.identifier:
+            raise errors.UnknownAct()
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = str(
+                _("The prefecture reported an anomaly (%(nature)s): %(detail)s")
+                % {"nature": nature, "detail": detail or "-"}
+            )[:ANOMALY_MAX_LENGTH]
+        if act.status == ActStatus.ERROR and act.error_reason == reason:
+            return act
+        transitions.apply(act, transitions.Event.FAIL)
+        act.error_reason = reason
+        act.next_attempt_at = None
+        act.save(update_fields=["status", "error_reason", "next_attempt_at", "updated_at"])
+        audit.record(
+            actor=services.RETURN_ACTOR,
+            organisation=act.organisation,
+            action="legality.act_anomaly",
+            target=act,
+            payload={"nature": nature, "detail": detail[:300], "message_sha256": message_sha256},
+        )
+    return act
+
+
+def _process(parsed: Parsed, sha256: str) -> tuple[int, Act]:
+    organisation_id = crossings.member_of_siren(parsed.siren)
+    if organisation_id is None:
+        raise Unroutable(f"no member has the SIREN {parsed.siren}")
+    try:
+        if parsed.kind == "ARActe":
+            received = parsed.root.get(_q("DateReception"), "")
+            act = services.acknowledge_act(
+                organisation_id=organisation_id,
+                identifier=parsed.root.get(_q("IDActe"), ""),
+                received_on=date.fromisoformat(received),
+                message_sha256=sha256,
+            )
+        elif parsed.kind == "AnomalieActe":
+            received_act = parsed.root.find(_q("ActeRecu"))
+            number = received_act.get(_q("NumeroInterne"), "") if received_act is not None else ""
+            act = record_anomaly(
+                organisation_id=organisation_id,
+                number=number,
+                nature=parsed.root.findtext(_q("Nature")) or "",
+                detail=" ".join((parsed.root.findtext(_q("Detail")) or "").split()),
+                message_sha256=sha256,
+            )
+        else:
+            raise Unroutable(f"{parsed.kind} messages are not handled yet")
+    except errors.UnknownAct as exc:
+        raise Unroutable("no act of this member has this identifier") from exc
+    except errors.TransitionNotAllowed as exc:
+        raise Unroutable("the act's status does not allow this answer") from exc
+    return organisation_id, act
+
+
+def _keep(raw: bytes, sha256: str) -> Any:
+    return file_store.store_file(
+        file=io.BytesIO(raw),
+        name=f"{sha256[:16]}.eml",
+        owner_kind=INBOUND_OWNER_KIND,
+        allowed_types=ANY_TYPE,
+        max_size=max(MAX_MESSAGE_BYTES, len(raw)),
+    )
+
+
+def _message_id(raw: bytes) -> str:
+    """The ``Message-ID`` header, whatever else the message holds ("" when unreadable)."""
+    try:
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return " ".join(str(headers.get("Message-ID", "") or "").split())[:300]
+    except (ValueError, LookupError, UnicodeError):
+        return ""
+
+
+def receive(raw: bytes, now: datetime | None = None) -> str:
+    """Process one raw e-mail: "processed", "quarantined" or "duplicate"."""
+    now = now or timezone.now()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if InboundMessage.objects.filter(sha256=sha256).exists():
+        return "duplicate"
+    row = InboundMessage(sha256=sha256, received_at=now, message_id=_message_id(raw))
+    try:
+        with transaction.atomic():
+            try:
+                try:
+                    parsed = parse(raw)
+                except (ValueError, LookupError, UnicodeError, etree.LxmlError) as exc:
+                    raise Unroutable(f"unreadable message: {exc.__class__.__name__}") from exc
+                row.message_id, row.kind = parsed.message_id, parsed.kind
+                with transaction.atomic():
+                    organisation_id, act = _process(parsed, sha256)
+                row.status = InboundStatus.PROCESSED
+                row.organisation_id, row.act, row.identifier = (
+                    organisation_id,
+                    act,
+                    act.identifier,
+                )
+            except Unroutable as exc:
+                row.status = InboundStatus.QUARANTINED
+                row.reason = exc.reason[:500]
+                log.warning("legality: message %s quarantined: %s", sha256[:12], exc.reason)
+            row.raw = _keep(raw, sha256)
+            row.save()
+    except IntegrityError:
+        # Read at the same moment by another reader, which recorded it.
+        return "duplicate"
+    return str(row.status)
+
+
+def read_mailbox(box: Mailbox, now: datetime | None = None) -> dict[str, int]:
+    """Process every new message of ``box``; each is marked done once recorded."""
+    counts = {"processed": 0, "quarantined": 0, "duplicate": 0}
+    for message in box.new_messages():
+        if not message.raw.strip():
+            # Nothing to keep nor to lose: an empty message is only counted.
+            box.done(message.key)
+            counts["empty"] = counts.get("empty", 0) + 1
+            continue
+        outcome = receive(message.raw, now)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        box.done(message.key)
+    return counts
+
+
+def quarantined() -> Iterable[InboundMessage]:
+    return InboundMessage.objects.filter(status=InboundStatus.QUARANTINED)

@@ -1,0 +1,13 @@
+"""Fixtures shared by integration tests of several files.
+
+The legality network: the ministry's stand-in on a loopback port, its test PKI, a
+return Maildir, an enrolled member with its clerk, and a real IMAP server (dovecot)."""
+
+from tests.factories.imap import dovecot  # noqa: F401
+from tests.factories.standin import (  # noqa: F401
+    clerk,
+    maildir,
+    member,
+    standin,
+    standin_pki,
+)
