@@ -220,3 +220,8 @@ class AwardCriterion(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.weight} %)"
+
+
+# Alerts (saved searches of a person) live in their own module; imported here so that
+# Django finds their models.
+from .alerts_models import Alert, AlertDelivery, AlertFrequency  # noqa: E402, F401

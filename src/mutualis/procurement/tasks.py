@@ -9,3 +9,17 @@ from . import services
 @task()
 def advance_consultations() -> dict[str, int]:
     return services.advance_due_consultations()
+
+
+@task()
+def send_immediate_alerts(consultation_id: int) -> int:
+    from . import alerts
+
+    return alerts.send_immediate_alerts(consultation_id=consultation_id)
+
+
+@task()
+def send_alert_digests() -> int:
+    from . import alerts
+
+    return alerts.send_daily_digests()
