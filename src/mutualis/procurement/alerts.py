@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
@@ -62,7 +63,7 @@ FEED_LENGTH = 20
 FEED_CANDIDATES = 1000
 
 CPV_PREFIX = re.compile(r"^\d{2,8}$")
-DEPARTEMENT = re.compile(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8])$")
+DEPARTEMENT = re.compile(r"^(0[1-9]|1\d|2[1-9]|[3-8]\d|9[0-5]|2A|2B|97[1-8])$")
 SLUG = re.compile(r"^[-a-z0-9_]{1,120}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -151,7 +152,7 @@ def _locked(user: Any, alert_id: int) -> Alert:
 @transaction.atomic(durable=True)
 def create_alert(*, user: Any, data: AlertInput, now: datetime | None = None) -> Alert:
     # Counted under the person's row lock: two tabs cannot both pass the cap.
-    type(user).objects.select_for_update().filter(pk=user.pk).first()
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     if Alert.objects.filter(user=user).count() >= MAX_ALERTS_PER_PERSON:
         raise errors.TooManyAlerts()
     alert = Alert(user=user, feed_token=_new_feed_token(), digest_until=now or timezone.now())
