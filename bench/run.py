@@ -18,6 +18,7 @@ BENCHMARKS = [
     "directory",
     "files_download",
     "files",
+    "alert_matching",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -247,7 +247,10 @@ def test_a_wrong_or_altered_token_unsubscribes_nothing(paul):
     other = alert_of(paul, "Other")
     token = alerts.unsubscribe_token(alert)
     anonymous = Client(enforce_csrf_checks=True)
-    for bad in ["not-a-token", token[:-2] + "xx", token.replace(str(alert.pk), str(other.pk), 1)]:
+    # The other alert's payload under this alert's signature.
+    swapped = alerts.unsubscribe_token(other).split(":", 1)[0] + ":" + token.split(":", 1)[1]
+    assert swapped != token
+    for bad in ["not-a-token", token[:-2] + "xx", swapped]:
         url = reverse("alert_links:unsubscribe", kwargs={"token": bad})
         assert anonymous.post(url).status_code == 404
     assert Alert.objects.filter(is_active=True).count() == 2
