@@ -186,6 +186,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--alerts", type=int, default=ALERTS)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--profile", action="store_true", help="print a profile of matching")
     # bench/run.py hands every benchmark the same arguments: ignore the others' ones.
     args, _others = parser.parse_known_args(argv)
     admin_url = require_postgres("alert_matching.py")
@@ -234,6 +235,13 @@ def main(argv: list[str]) -> int:
         # Warm the caches alike (first reads of the table, imports).
         plain()
         matching()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(matching)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
         print("Measuring…", flush=True)
         t_plain, n_plain = timed(plain, args.repeat)
         t_raw, _n = timed(raw, args.repeat)
