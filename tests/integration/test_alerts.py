@@ -169,7 +169,9 @@ def test_a_daily_alert_sends_one_digest_of_the_new_consultations_once(
     assert alerts.send_daily_digests() == 0
     assert alerts.send_daily_digests(now=timezone.now() + timedelta(minutes=5)) == 0
     assert len(mails_to("paul@example.org")) == 1
-    assert set(AlertDelivery.objects.filter(alert=alert).values_list("consultation", flat=True)) == {
+    assert set(
+        AlertDelivery.objects.filter(alert=alert).values_list("consultation", flat=True)
+    ) == {
         first.pk,
         second.pk,
     }
@@ -229,7 +231,7 @@ def test_a_get_of_the_link_unsubscribes_nobody_and_a_post_without_login_does(
 
     page = anonymous.get(path)
     assert page.status_code == 200
-    assert "<form method=\"post\"" in page.content.decode()
+    assert '<form method="post"' in page.content.decode()
     alert.refresh_from_db()
     assert alert.is_active
 

@@ -36,7 +36,12 @@ CANTEEN = Notice(
 
 
 def test_words_are_folded_and_excluded_words_kept_apart():
-    assert compiled_words('Église "toiture" -Plomb or zinc') == ["eglise", "toiture", "-plomb", "zinc"]
+    assert compiled_words('Église "toiture" -Plomb or zinc') == [
+        "eglise",
+        "toiture",
+        "-plomb",
+        "zinc",
+    ]
     rule = criteria(words=compiled_words("EGLISE -cantine"))
     assert (rule.words, rule.excluded) == (("eglise",), ("cantine",))
 

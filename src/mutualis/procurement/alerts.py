@@ -83,7 +83,9 @@ class AlertInput:
     buyers: Sequence[str] = ()
 
 
-def _values(values: Iterable[str], pattern: re.Pattern[str] | None, allowed: Any = None) -> list[str]:
+def _values(
+    values: Iterable[str], pattern: re.Pattern[str] | None, allowed: Any = None
+) -> list[str]:
     found = list(dict.fromkeys(str(v).strip() for v in values if str(v).strip()))
     if len(found) > MAX_VALUES_PER_CRITERION:
         raise errors.AlertCriterionInvalid()
@@ -231,7 +233,9 @@ def unsubscribe(*, token: str) -> Alert | None:
 
 
 def unsubscribe_url(alert: Alert) -> str:
-    return absolute_url(reverse("alert_links:unsubscribe", kwargs={"token": unsubscribe_token(alert)}))
+    return absolute_url(
+        reverse("alert_links:unsubscribe", kwargs={"token": unsubscribe_token(alert)})
+    )
 
 
 def feed_url(alert: Alert) -> str:
@@ -274,7 +278,7 @@ def compact_alerts(frequency: str | None = None) -> list[CompactAlert]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (text,) = cursor.fetchone() or ("[]",)
-    found = []
+    found: list[CompactAlert] = []
     append = found.append
     empty: tuple[str, ...] = ()
     for pk, user_id, words, cpv, departements, procedures, categories, buyers in json.loads(
@@ -477,9 +481,7 @@ def company_suggestions(user: Any) -> list[Suggestion]:
                 departements.insert(0, profile.main_departement.insee_code)
         departements = [d for d in dict.fromkeys(departements) if d]
         if prefixes or departements:
-            found.append(
-                Suggestion(representation.company.name, prefixes, departements)
-            )
+            found.append(Suggestion(representation.company.name, prefixes, departements))
     return found
 
 

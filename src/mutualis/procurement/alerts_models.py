@@ -77,9 +77,7 @@ class AlertDelivery(models.Model):
         verbose_name = _("alert delivery")
         verbose_name_plural = _("alert deliveries")
         constraints = [
-            models.UniqueConstraint(
-                fields=["alert", "consultation"], name="alert_delivery_unique"
-            ),
+            models.UniqueConstraint(fields=["alert", "consultation"], name="alert_delivery_unique"),
         ]
 
     def __str__(self) -> str:

@@ -131,9 +131,7 @@ def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def alert_feed_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     alert = _alert_or_404(request, pk)
     alerts.regenerate_feed_token(user=request.user, alert_id=alert.pk)
-    messages.success(
-        request, _("The feed has a new address: the former one no longer works.")
-    )
+    messages.success(request, _("The feed has a new address: the former one no longer works."))
     return redirect("alerts:list")
 
 
