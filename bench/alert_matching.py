@@ -187,7 +187,7 @@ def populate(n_alerts: int, rng: random.Random) -> dict[str, int]:
     # Alerts as people set them: prefixes of real codes, 2 to 5 digits.
     User = get_user_model()
     users = User.objects.bulk_create(
-        User(email=f"person{n}@example.org", password="!")  # noqa: S106 (unusable) for n in range(n_alerts)
+        [User(email=f"person{n}@example.org", password="!") for n in range(n_alerts)]  # noqa: S106
     )
     alerts = []
     for n, user in enumerate(users):

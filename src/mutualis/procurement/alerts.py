@@ -40,6 +40,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email, render_text
@@ -374,12 +375,33 @@ def _queue(mail: _Mail, *, template: str) -> None:
         "platform_name": settings.MUTUALIS_PLATFORM_NAME,
         "alerts": [a.name for a in mail.alerts],
         "consultations": consultations,
-        "count": len(consultations),
+        "first_title": consultations[0]["title"] if consultations else "",
         "manage_link": absolute_url(reverse("alerts:list")),
         "unsubscribe_link": unsubscribe,
     }
-    # The platform's language (French): the recipient's own is unknown.
+    names = ", ".join(a.name for a in mail.alerts)
+    # The platform's language (French): the recipient's own is unknown. Plurals are
+    # chosen here: a template's count would not survive a missing variable.
     with translation.override(settings.LANGUAGE_CODE):
+        if template == "alert_digest":
+            context["headline"] = ngettext(
+                "%(counter)s consultation published since the last digest matches your "
+                "alert “%(name)s”.",
+                "%(counter)s consultations published since the last digest match your "
+                "alert “%(name)s”.",
+                len(consultations),
+            ) % {"counter": len(consultations), "name": names}
+            context["headline_subject"] = ngettext(
+                "%(name)s: %(counter)s new consultation",
+                "%(name)s: %(counter)s new consultations",
+                len(consultations),
+            ) % {"counter": len(consultations), "name": names}
+        else:
+            context["headline"] = ngettext(
+                "A new consultation matches your alert %(names)s.",
+                "A new consultation matches your alerts %(names)s.",
+                len(mail.alerts),
+            ) % {"names": names}
         subject = render_text(f"procurement/email/{template}_subject.txt", context)
         body = render_text(f"procurement/email/{template}_message.txt", context)
     queue_email(
