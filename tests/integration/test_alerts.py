@@ -417,3 +417,25 @@ def test_each_alert_has_a_secret_feed_of_its_matching_consultations(
     assert Client().get(url).status_code == 404
     alert.refresh_from_db()
     assert Client().get(urlsplit(alerts.feed_url(alert)).path).status_code == 200
+
+
+def test_the_list_of_alerts_costs_the_same_queries_whatever_their_number(
+    client, paul, django_assert_max_num_queries
+):
+    client.force_login(paul)
+    alert_of(paul, "1")
+    client.get(LIST)  # the session and the person's rows, read once
+    with django_assert_max_num_queries(12) as one:
+        assert client.get(LIST).status_code == 200
+    for n in range(2, 8):
+        alert_of(paul, str(n))
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert client.get(LIST).status_code == 200
+
+
+def test_the_daily_digest_is_a_declared_periodic_job():
+    from mutualis.core import registry
+    from mutualis.procurement import tasks
+
+    [job] = [j for j in registry.periodic_jobs() if j.name == "send_alert_digests"]
+    assert job.task is tasks.send_alert_digests
