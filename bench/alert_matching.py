@@ -342,7 +342,9 @@ def main(argv: list[str]) -> int:
         "and after\nthe matching runs (median of both). "
         f"{len(found):,} alerts matched at least one consultation\n"
         f"({pairs:,} alert-consultation pairs); the matches agree with the pair-by-pair rule\n"
-        f"on a sample of {min(SAMPLE, n_plain):,} alerts. Target: matching at most "
+        f"on a sample of {min(SAMPLE, n_plain):,} alerts. The parts are timed on their own, "
+        "under the\nshared machine's varying load: they need not add up to the whole. "
+        "Target: matching at most "
         f"{TARGET:.0f} x the plain query."
     )
     where = table(("Measured on", ""), machine(version))
