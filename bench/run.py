@@ -20,6 +20,7 @@ BENCHMARKS = [
     "files",
     "tsa_throughput",
     "procurement_search",
+    "alert_matching",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -218,6 +218,13 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "file_id": w.act.document_id,
         "name": "acte.pdf",
     },
+    # A person's alerts: the walker's own (none of that number), and token links.
+    "alerts:edit": lambda w: {"pk": 1},
+    "alerts:pause": lambda w: {"pk": 1},
+    "alerts:delete": lambda w: {"pk": 1},
+    "alerts:feed_regenerate": lambda w: {"pk": 1},
+    "alert_links:unsubscribe": lambda w: {"token": "not-a-token"},
+    "alert_links:feed": lambda w: {"token": "not-a-token"},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},

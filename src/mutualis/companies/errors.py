@@ -151,6 +151,18 @@ class UnknownCompanySize(CompanyError):
     message = _("Choose a size from the list.")
 
 
+class UnknownCpvCode(CompanyError):
+    code = "cpv_unknown"
+    field_name = "cpv_codes"
+    message = _("Choose CPV codes of the CPV 2008 vocabulary from the list.")
+
+
+class TooManyCpvCodes(CompanyError):
+    code = "cpv_too_many"
+    field_name = "cpv_codes"
+    message = _("Give at most 50 CPV codes: choose the ones closest to what you do.")
+
+
 class TextTooLong(CompanyError):
     code = "text_too_long"
     message = _("This text is too long.")

@@ -3,10 +3,13 @@ its SIREN, the last administrator) live in the services."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from mutualis.core import cpv
 
 from .models import CompanySize, RepresentativeRole, VaultDocumentType
 
@@ -105,10 +108,31 @@ class ProfileForm(forms.Form):
         help_text=_("What the company does, in a few lines (at most 2,000 characters)."),
     )
 
+    # The searchable picker of the consultation form (static procurement/cpv-picker.js,
+    # fed by /procurement/cpv/?q=): the input still takes codes typed by hand.
+    cpv_codes = forms.CharField(
+        label=_("Activities as CPV codes"),
+        required=False,
+        max_length=1000,
+        widget=forms.TextInput(
+            attrs={"data-cpv-picker": "multiple", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text=_(
+            "For example 45261000-4, 45421000-4; type words or digits to search the "
+            "vocabulary. Alerts on new consultations suggest them."
+        ),
+    )
+
     def __init__(self, *args: Any, departements: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["main_departement"].choices = [("", _("Not stated")), *departements]  # type: ignore[attr-defined]
         self.fields["intervention_departements"].choices = departements  # type: ignore[attr-defined]
+
+    def clean_cpv_codes(self) -> list[str]:
+        """Codes separated by commas, semicolons or spaces, each one of the CPV 2008
+        vocabulary (``core.cpv``: an unknown code is refused with its name)."""
+        text: str = self.cleaned_data["cpv_codes"]
+        return [row.code for row in cpv.parse_many(re.split(r"[\s,;]+", text))]
 
 
 class _VaultFileForm(forms.Form):

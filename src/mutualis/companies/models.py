@@ -15,6 +15,7 @@ from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from mutualis.core import invitations
+from mutualis.core.models import CpvCode
 from mutualis.core.search import fold
 from mutualis.core.validators import validate_siren
 
@@ -295,8 +296,11 @@ class CompanyProfile(CompanyOwned):
         related_name="+",
     )
     activities = models.TextField(_("activities"), blank=True, default="")
-    # CPV activity codes: added with the CPV vocabulary of the procurement context (issue
-    # 13), as a relation from this profile to its codes; nothing stands in for them here.
+    # The CPV codes of what the company does (the platform's CPV 2008 vocabulary, a
+    # reference table of core): alerts suggest their prefixes, buyers read them.
+    cpv_codes: models.ManyToManyField[CpvCode, Any] = models.ManyToManyField(
+        CpvCode, verbose_name=_("CPV activity codes"), blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

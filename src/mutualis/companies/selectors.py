@@ -141,7 +141,7 @@ def profile(company: Company) -> CompanyProfile | None:
     return (
         CompanyProfile.objects.filter(company=company)
         .select_related("main_departement")
-        .prefetch_related("intervention_departements")
+        .prefetch_related("intervention_departements", "cpv_codes")
         .first()
     )
 

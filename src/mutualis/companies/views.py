@@ -411,6 +411,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                     d.insee_code for d in current.intervention_departements.all()
                 ],
                 "activities": current.activities,
+                "cpv_codes": ", ".join(row.full_code for row in current.cpv_codes.all()),
             }
         form = forms.ProfileForm(
             _posted(request), initial=initial, departements=selectors.departement_choices()
@@ -426,6 +427,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 main_departement=data["main_departement"],
                 intervention_departements=data["intervention_departements"],
                 activities=data["activities"],
+                cpv_codes=data["cpv_codes"],
                 request_context=audit.request_context(request),
             )
         except MutualisError as exc:
@@ -436,5 +438,16 @@ def profile(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "companies/profile.html",
-        {"company": company, "representation": actor, "profile": current, "form": form},
+        {
+            "company": company,
+            "representation": actor,
+            "profile": current,
+            "form": form,
+            # What the CPV picker script reads (a json_script block: no inline script).
+            "cpv_picker": {
+                "url": reverse("procurement_reference:cpv"),
+                "label": _("Codes found"),
+                "none": _("No code found."),
+            },
+        },
     )

@@ -28,3 +28,11 @@ class ProcurementConfig(AppConfig):
             questions.on_rectification_published,
             dispatch_uid="procurement.notify_rectification",
         )
+
+        from . import alerts_receivers
+
+        # A new consultation is matched against the immediate alerts (alerts.py).
+
+        signals.consultation_published.connect(
+            alerts_receivers.on_consultation_published, dispatch_uid="procurement.alerts"
+        )

@@ -10,6 +10,7 @@ hand out evaluated rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from .models import (
     LibraryProposal,
     Lot,
     Rectification,
+    State,
 )
 from .search import MAX_ID, ConsultationSearch, Results
 from .search import apply as search_apply
@@ -274,3 +276,105 @@ def public_answers(consultation_id: int) -> list[Any]:
                 consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
             ).order_by("published_at", "pk")
         )
+
+
+# --- Alerts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    """A published consultation as alerts read it: what matching needs (``notice``) and
+    what an e-mail or a feed shows."""
+
+    notice: Any  # alert_matching.Notice
+    reference: str
+    title: str
+    buyer_name: str
+    published_at: datetime
+    response_deadline: datetime
+
+
+@crossing
+def alert_notices(
+    *,
+    consultation_ids: list[int] | None = None,
+    published_after: datetime | None = None,
+    published_until: datetime | None = None,
+    states: list[str] | None = None,
+    latest: int | None = None,
+) -> list[AlertNotice]:
+    """Alerts match the consultations every member published (public facts): the one
+    just published, those of a digest's window, or the latest ones for a feed. Four
+    queries whatever their number: the consultations with their buyers, their lots'
+    codes, the départements their buyers span."""
+    from mutualis.core.models import Organisation
+
+    from .alert_matching import Notice
+
+    with scopes_disabled():
+        rows = Consultation.objects.filter(state__in=states or [State.PUBLISHED])
+        if consultation_ids is not None:
+            rows = rows.filter(pk__in=consultation_ids)
+        if published_after is not None:
+            rows = rows.filter(published_at__gt=published_after)
+        if published_until is not None:
+            rows = rows.filter(published_at__lte=published_until)
+        rows = rows.order_by("-published_at", "-pk")
+        fields = (
+            "pk",
+            "reference",
+            "title",
+            "search_text",
+            "main_cpv",
+            "additional_cpv",
+            "procedure",
+            "category",
+            "published_at",
+            "response_deadline",
+            "organisation_id",
+            "organisation__slug",
+            "organisation__name",
+            "organisation__kind",
+            "organisation__insee_code",
+            "organisation__departement__insee_code",
+        )
+        values = list(rows.values_list(*fields)[:latest] if latest else rows.values_list(*fields))
+        ids = [v[0] for v in values]
+        lot_codes: dict[int, list[str]] = {}
+        for consultation_id, codes in Lot.objects.filter(consultation_id__in=ids).values_list(
+            "consultation_id", "cpv_codes"
+        ):
+            lot_codes.setdefault(consultation_id, []).extend(codes or [])
+        spanned: dict[int, set[str]] = {}
+        through = Organisation.departements_spanned.through
+        for organisation_id, code in through.objects.filter(
+            from_organisation_id__in={v[10] for v in values}
+        ).values_list("from_organisation_id", "to_organisation__insee_code"):
+            spanned.setdefault(organisation_id, set()).add(code)
+    found = []
+    for v in values:
+        departements = set(spanned.get(v[10], ()))
+        if v[13] == "departement" and v[14]:
+            departements.add(v[14])
+        if v[15]:
+            departements.add(v[15])
+        codes = tuple(dict.fromkeys([v[4], *(v[5] or []), *lot_codes.get(v[0], [])]))
+        found.append(
+            AlertNotice(
+                notice=Notice(
+                    id=v[0],
+                    text=v[3],
+                    cpv_codes=codes,
+                    departements=frozenset(departements),
+                    procedure=v[6],
+                    category=v[7],
+                    buyer=v[11],
+                ),
+                reference=v[1],
+                title=v[2],
+                buyer_name=v[12],
+                published_at=v[8],
+                response_deadline=v[9],
+            )
+        )
+    return found

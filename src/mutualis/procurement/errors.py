@@ -313,3 +313,24 @@ class AnswerEmpty(ProcurementError):
 class AnswersClosed(ProcurementError):
     code = "answers_closed"
     message = _("Answers can be published only while the consultation is published.")
+
+
+# --- Alerts ------------------------------------------------------------------------------
+
+
+class AlertWithoutCriteria(ProcurementError):
+    code = "alert_without_criteria"
+    message = _(
+        "Give at least one criterion (words, a CPV code, a département, a procedure, a "
+        "category or a buyer): an alert on everything would send every consultation."
+    )
+
+
+class TooManyAlerts(ProcurementError):
+    code = "alert_too_many"
+    message = _("You have reached the maximum number of alerts: delete one you no longer use.")
+
+
+class AlertCriterionInvalid(ProcurementError):
+    code = "alert_criterion_invalid"
+    message = _("One of the criteria is not valid: choose its values from the lists.")

@@ -589,3 +589,8 @@ class DownloaderNotice(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.reference} → {self.downloader_id}"
+
+
+# Alerts (saved searches of a person) live in their own module; imported here so that
+# Django finds their models.
+from .alerts_models import Alert, AlertDelivery, AlertFrequency  # noqa: E402, F401

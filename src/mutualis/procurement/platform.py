@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.urls import reverse
 from django.utils import timezone
@@ -175,3 +176,34 @@ def _seed_questions(stdout: Any) -> None:
 
 # After the consultations and the demo business (companies.business, 30).
 registry.declare_demo_step(registry.Step("procurement.questions", 45, _seed_questions))
+
+
+# --- Alerts -----------------------------------------------------------------------------
+
+registry.declare_routes(
+    prefixes={
+        # A person's own alerts, signed in: another person's alert is 404.
+        "alerts:": Access.ACCOUNT,
+        # The unsubscribe link of an alert's e-mails and its feed: each holds its secret.
+        "alert_links:": Access.PUBLIC,
+    }
+)
+registry.declare_urls(registry.Urls("alerts/", "mutualis.procurement.alerts_urls"))
+registry.declare_urls(registry.Urls("alerts/", "mutualis.procurement.alert_links_urls"))
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "send_alert_digests",
+        tasks.send_alert_digests,
+        CronTrigger(hour=7, minute=0, timezone="Europe/Paris"),
+        "Send each daily alert the new consultations it matches (idempotent).",
+    )
+)
+
+
+def _alerts_url(request: Any) -> str | None:
+    if not request.user.is_authenticated:
+        return None
+    return reverse("alerts:list")
+
+
+registry.declare_menu_entry(registry.MenuEntry("alerts", _("My alerts"), _alerts_url, 6))

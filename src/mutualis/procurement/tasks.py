@@ -23,3 +23,17 @@ def notify_downloaders(
         kind=kind,
         reference=reference,
     )
+
+
+@task()
+def send_immediate_alerts(consultation_id: int) -> int:
+    from . import alerts
+
+    return alerts.send_immediate_alerts(consultation_id=consultation_id)
+
+
+@task()
+def send_alert_digests() -> int:
+    from . import alerts
+
+    return alerts.send_daily_digests()
