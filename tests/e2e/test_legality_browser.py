@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from mutualis.companies.pdf import text_pdf
+from mutualis.core.pdf import text_pdf
 from mutualis.identity import services as identity
 from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from mutualis.companies.pdf import text_pdf
+from mutualis.core.pdf import text_pdf
 from mutualis.identity import services as identity
 from mutualis.legality import tasks
 from mutualis.legality.standin.pki import make_pki

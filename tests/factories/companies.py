@@ -47,8 +47,8 @@ def company_url(name: str, siren: str | None = None, **kwargs: object) -> str:
 
 
 def certificate_pdf(*lines: str) -> bytes:
-    """A real one-page PDF with text (``companies.pdf``), as a vault upload."""
-    from mutualis.companies.pdf import text_pdf
+    """A real one-page PDF with text (``core.pdf``), as a vault upload."""
+    from mutualis.core.pdf import text_pdf
 
     return text_pdf(lines or ("Attestation de vigilance", "URSSAF"), title="Attestation")
 

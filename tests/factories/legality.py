@@ -7,8 +7,8 @@ from datetime import date
 
 from django_scopes import scopes_disabled
 
-from mutualis.companies.pdf import text_pdf
 from mutualis.core.models import Subscription
+from mutualis.core.pdf import text_pdf
 from mutualis.legality import services
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app

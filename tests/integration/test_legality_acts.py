@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from lxml import etree
 
-from mutualis.companies.pdf import text_pdf
 from mutualis.core.errors import ServiceNotSubscribed
 from mutualis.core.models import AuditEvent
+from mutualis.core.pdf import text_pdf
 from mutualis.legality import actes, errors, services
 from mutualis.legality.models import Act, ActStatus
 from tests.factories.core import ORG_B, org_url

@@ -341,7 +341,7 @@ def _signed_pdf() -> tuple[bytes, object]:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    from mutualis.companies.pdf import text_pdf
+    from mutualis.core.pdf import text_pdf
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Maire de la commune A")])

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mutualis.companies.models import CompanyProfile, CompanySize
-from mutualis.companies.pdf import text_pdf
 from mutualis.companies.vault import Validity, due_threshold, reminder_thresholds, validity
 
 TODAY = date(2026, 12, 6)
@@ -72,15 +71,3 @@ def test_micro_small_and_medium_enterprises_are_smes():
         False,
     ]
     assert CompanyProfile(size="").is_sme is None
-
-
-def test_the_generated_pdf_has_its_text_and_a_consistent_cross_reference_table():
-    pdf = text_pdf(["Attestation de vigilance", "Société (démo)"], title="Essai")
-    assert pdf.startswith(b"%PDF-1.4")
-    assert b"(Soci\xe9t\xe9 \\(d\xe9mo\\)) Tj" in pdf
-    startxref = int(pdf.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
-    assert pdf[startxref:].startswith(b"xref\n0 7\n")
-    entries = pdf[startxref:].split(b"\n")[3:9]
-    for number, entry in enumerate(entries, start=1):
-        offset = int(entry[:10])
-        assert pdf[offset:].startswith(f"{number} 0 obj".encode())

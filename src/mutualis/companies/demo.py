@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from mutualis.core.links import absolute_url
 from mutualis.core.models import Organisation, OrganisationKind
+from mutualis.core.pdf import text_pdf
 from mutualis.identity import services as identity
 
 from . import services
 from .models import Company, CompanyProfile, Representative, VaultDocument
-from .pdf import text_pdf
 from .services import profile as profile_services
 from .services import vault as vault_services
 

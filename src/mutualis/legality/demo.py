@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_scopes import scope
 
-from mutualis.companies.pdf import text_pdf
 from mutualis.core.demo import demo_organisation
+from mutualis.core.pdf import text_pdf
 from mutualis.identity.models import Membership
 
 from . import publication, services

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import textwrap
 from collections.abc import Sequence
 from datetime import date
 
@@ -32,6 +31,8 @@ from pypdf.generic import (
     NumberObject,
     TextStringObject,
 )
+
+from mutualis.core.pdf import text_document
 
 # Annotation flags (ISO 32000-1, 12.5.3): printed with the page, neither moved nor
 # changed by a reader.
@@ -234,72 +235,6 @@ def stamp_of(stamped: bytes) -> tuple[str, str]:
 
 
 # --- The acknowledgement slip ------------------------------------------------------------
-
-_SLIP_LINES_PER_PAGE = 50
-_SLIP_WRAP = 88
-
-
-def _slip_page(lines: Sequence[tuple[str, bool]]) -> bytes:
-    content = [b"BT", b"14 TL", b"56 790 Td"]
-    for line, heading in lines:
-        content.append(b"/F2 11 Tf" if heading else b"/F1 10 Tf")
-        content.append(b"(" + _pdf_text(line) + b") Tj T*")
-    content.append(b"ET")
-    return b"\n".join(content)
-
-
-def text_document(lines: Sequence[tuple[str, bool]], *, title: str) -> bytes:
-    """A plain A4 PDF of ``lines`` (text, is a heading), as many pages as they need;
-    long lines are wrapped."""
-    wrapped: list[tuple[str, bool]] = []
-    for line, heading in lines:
-        for part in textwrap.wrap(line, _SLIP_WRAP, break_long_words=True) or [""]:
-            wrapped.append((part, heading))
-    pages = [
-        wrapped[start : start + _SLIP_LINES_PER_PAGE]
-        for start in range(0, max(len(wrapped), 1), _SLIP_LINES_PER_PAGE)
-    ]
-    count = len(pages)
-    # Objects: 1 catalog, 2 pages, 3 font, 4 bold font, 5 info, then (page, content) pairs.
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids ["
-        + b" ".join(f"{6 + 2 * n} 0 R".encode() for n in range(count))
-        + b"] /Count "
-        + str(count).encode()
-        + b" >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
-        b"<< /Title (" + _pdf_text(title) + b") /Producer (Mutualis) >>",
-    ]
-    for number, page_lines in enumerate(pages):
-        stream = _slip_page(page_lines)
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents "
-            + f"{7 + 2 * number} 0 R".encode()
-            + b" >>"
-        )
-        objects.append(
-            b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"
-        )
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += str(number).encode() + b" 0 obj\n" + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 " + str(len(objects) + 1).encode() + b"\n0000000000 65535 f \n"
-    for offset in offsets:
-        out += f"{offset:010d} 00000 n \n".encode()
-    out += (
-        b"trailer\n<< /Size "
-        + str(len(objects) + 1).encode()
-        + b" /Root 1 0 R /Info 5 0 R >>\nstartxref\n"
-        + str(xref).encode()
-        + b"\n%%EOF\n"
-    )
-    return bytes(out)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,15 +9,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-# The PDF core fonts write Latin-1: the few typographic characters outside it become
-# their plain equivalents.
-_PLAIN = str.maketrans(
-    {"\u2019": "'", "\u2014": "-", "\u2013": "-", "œ": "oe", "Œ": "OE", "…": "..."}
-)
-
-
-def _latin1(text: str) -> str:
-    return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
+from mutualis.core.pdf import latin1 as _latin1
 
 
 class _Document(FPDF):
