@@ -1,7 +1,8 @@
 """A business identifies on a published consultation with its SIRET, confirms its address
 by the e-mailed link, and asks a question; the buyer reads it on its consultation page
-and answers; the business receives the answer by e-mail and reads it on the public page,
-which never says who asked. In a French Chromium, axe-core on every page, the
+and answers, then rectifies the consultation; the business receives the answer and the
+rectification by e-mail and reads the answer on the public page, which never says who
+asked. In a French Chromium, axe-core on every page, the
 Content-Security-Policy watched."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mutualis.core.models import OutgoingEmail
+from mutualis.core.pdf import text_pdf
 from mutualis.core.services import subscriptions
 from mutualis.identity import services as identity
 from tests.e2e.conftest import give_authenticator_app, t
@@ -24,6 +26,7 @@ from tests.mailbox import delivered_text
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BUSINESS_EMAIL = "contact@charpente-auxois.example"
+PLAN = text_pdf(["Plan de la halle", "Échelle 1/100"])
 
 
 @pytest.fixture
@@ -123,12 +126,28 @@ def test_a_business_asks_the_buyer_answers_and_the_business_is_mailed_the_answer
     answer.get_by_label(t("Answer"), exact=True).fill("Oui, en chêne massif (1923).")
     submit(buyer_page, answer)
     check_accessibility(buyer_page)
-    buyer_context.close()
+    answered_mail = last_mail_to(BUSINESS_EMAIL)
 
-    # --- The business receives the answer by e-mail, and reads it on the public page.
-    mail = last_mail_to(BUSINESS_EMAIL)
-    answer_link = re.search(r"https?://\S+#answer-\d+", mail)
-    assert answer_link, mail
+    # --- Then it rectifies the consultation: the business is mailed that too.
+    with buyer_page.expect_navigation():
+        buyer_page.get_by_role("button", name=t("Rectify the consultation")).click()
+    check_accessibility(buyer_page)
+    buyer_page.get_by_label(t("What the rectification changes (published)")).fill(
+        "Visite du site ajoutée le 12 ; plan de la halle joint."
+    )
+    buyer_page.get_by_label(t("Files to add")).set_input_files(
+        [{"name": "Plan de la halle.pdf", "mimeType": "application/pdf", "buffer": PLAN}]
+    )
+    submit(buyer_page, buyer_page.locator("main form").first)
+    published = t("The rectification is published: version %(version)d.") % {"version": 2}
+    expect(buyer_page.get_by_text(published)).to_be_visible()
+    buyer_context.close()
+    rectified_mail = last_mail_to(BUSINESS_EMAIL)
+    assert re.search(rf"/consultations/{consultation.pk}/#rectification-\d+", rectified_mail)
+
+    # --- The business received the answer by e-mail, and reads it on the public page.
+    answer_link = re.search(r"https?://\S+#answer-\d+", answered_mail)
+    assert answer_link, answered_mail
     page.goto(answer_link.group(0))
     page.reload()  # the link differs from the open page by its fragment only
     expect(page.locator("#questions")).to_contain_text("Oui, en chêne massif (1923).")
