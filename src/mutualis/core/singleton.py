@@ -56,8 +56,18 @@ class SingletonLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            # Unlocked before the connection closes: the server drops a closed session's
+            # locks only once its backend has exited, a moment later, and a scheduler
+            # starting meanwhile would find the lock still held.
+            import psycopg
+
+            try:
+                self._connection.execute("SELECT pg_advisory_unlock_all()")
+            except psycopg.Error:
+                pass  # a broken session: the server dropped its locks with it
+            finally:
+                self._connection.close()
+                self._connection = None
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)

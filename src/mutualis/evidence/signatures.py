@@ -22,13 +22,15 @@ say why, so that a commission sees every document's state.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import datetime
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asn1crypto import cms
 from cryptography import exceptions as crypto_exceptions
@@ -37,6 +39,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+T = TypeVar("T")
 
 PADES = "pades"
 XADES = "xades"
@@ -304,6 +308,18 @@ def _register_pyhanko_names() -> None:
             mapped._reverse_map = {name: oid for oid, name in mapped._map.items()}
 
 
+def off_event_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)``, in a worker thread when this thread runs an asyncio
+    event loop. pyHanko's synchronous API calls ``asyncio.run()``, which refuses to start
+    inside a running loop (an ASGI server, a test browser driven from the same thread)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
 def verify_pdf(data: bytes) -> list[SignatureReport]:
     """Every signature of a PDF (none: an empty list)."""
     _register_pyhanko_names()
@@ -331,7 +347,9 @@ def verify_pdf(data: bytes) -> list[SignatureReport]:
             context = ValidationContext(
                 trust_roots=[_asn1(c) for c in trust_anchors()], allow_fetching=False
             )
-            status = validate_pdf_signature(embedded, signer_validation_context=context)
+            status = off_event_loop(
+                validate_pdf_signature, embedded, signer_validation_context=context
+            )
         except (SignatureValidationError, PdfReadError, ValueError, KeyError) as error:
             report.problems.append(_("The signature cannot be checked."))
             report.problems.append(str(error))
