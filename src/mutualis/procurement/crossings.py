@@ -24,6 +24,7 @@ from .models import (
     PUBLIC_STATES,
     AwardCriterion,
     Consultation,
+    ConsultationArchive,
     ConsultationDocument,
     GroupParticipation,
     LibraryProposal,
@@ -260,6 +261,32 @@ def is_public_document_file(stored_file_id: Any) -> bool:
     published consultation: then anyone may read it."""
     with scopes_disabled():
         return ConsultationDocument.objects.filter(
+            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+        ).exists()
+
+
+@crossing
+def public_archive(consultation_id: int, *, version: int) -> ConsultationArchive | None:
+    """The stored ZIP of a published consultation's files, if it holds ``version`` (the
+    current one): the same files anyone downloads one by one, in one archive."""
+    with scopes_disabled():
+        return (
+            ConsultationArchive.objects.filter(
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                version=version,
+            )
+            .select_related("file")
+            .first()
+        )
+
+
+@crossing
+def is_public_archive_file(stored_file_id: Any) -> bool:
+    """The file store's download view asks whether a stored file is the archive of a
+    published consultation: then anyone may read it."""
+    with scopes_disabled():
+        return ConsultationArchive.objects.filter(
             file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
         ).exists()
 
