@@ -255,3 +255,31 @@ def test_the_public_page_shows_the_archive_size_and_hash(client, published):
     archive = archive_of(published)
     body = client.get(reverse("consultations:detail", args=[published.pk])).content.decode()
     assert archive.file.sha256 in body
+
+
+def test_the_catch_up_archives_what_the_jobs_missed(client, buyer, draft):
+    with scope(organisation=buyer.organisation_id):
+        consultation = services.publish_consultation(actor=buyer, consultation_id=draft.pk)
+    other_draft = make_consultation(buyer, reference="2027-099")
+    assert archives.archive_missing() == 1
+    assert archive_of(consultation).version == 1
+    assert archive_of(other_draft) is None
+    assert archives.archive_missing() == 0
+
+
+def test_the_demo_ends_with_an_archive_of_each_published_consultation():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from mutualis.procurement.models import PUBLIC_STATES, Consultation
+
+    call_command("import_territory", "--region", "27", stdout=StringIO())
+    call_command("setup", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+
+    with scopes_disabled():
+        public = list(Consultation.objects.filter(state__in=PUBLIC_STATES))
+        archived = {a.consultation_id: a.version for a in ConsultationArchive.objects.all()}
+    assert public
+    assert {c.pk: c.version for c in public if current_files(c)} == archived

@@ -292,6 +292,30 @@ def is_public_archive_file(stored_file_id: Any) -> bool:
 
 
 @crossing
+def consultations_to_archive() -> list[tuple[int, int]]:
+    """(id, member) of every public consultation with files whose current version has no
+    stored archive: what the archiving job (or the demo) still has to write, each
+    inside its own member afterwards. Published states only, ids and keys only."""
+    from django.db.models import Exists, OuterRef
+
+    with scopes_disabled():
+        archived = ConsultationArchive.objects.filter(
+            consultation=OuterRef("pk"), version=OuterRef("version")
+        )
+        has_files = ConsultationDocument.objects.filter(
+            consultation=OuterRef("pk"), withdrawn_in_version__isnull=True
+        )
+        rows = (
+            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            .filter(Exists(has_files))
+            .exclude(Exists(archived))
+            .order_by("pk")
+            .values_list("pk", "organisation_id")
+        )
+        return [(int(pk), int(organisation_id)) for pk, organisation_id in rows]
+
+
+@crossing
 def public_answers(consultation_id: int) -> list[Any]:
     """The answers and information a buyer published on a public consultation, for its
     public page: public facts (the question as published, never who asked)."""

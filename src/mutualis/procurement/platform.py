@@ -207,3 +207,13 @@ def _alerts_url(request: Any) -> str | None:
 
 
 registry.declare_menu_entry(registry.MenuEntry("alerts", _("My alerts"), _alerts_url, 6))
+
+
+def _seed_archives(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_archives(stdout)
+
+
+# Last of procurement's steps: every published consultation's files are in place.
+registry.declare_demo_step(registry.Step("procurement.archives", 49, _seed_archives))
