@@ -283,3 +283,14 @@ def test_the_demo_ends_with_an_archive_of_each_published_consultation():
         archived = {a.consultation_id: a.version for a in ConsultationArchive.objects.all()}
     assert public
     assert {c.pk: c.version for c in public if current_files(c)} == archived
+
+
+def test_the_catch_up_is_a_periodic_job_of_procurement(buyer, draft):
+    from mutualis.core import registry
+
+    [job] = [j for j in registry.periodic_jobs() if j.name == "archive_missing_consultations"]
+    assert job.task is tasks.archive_missing_consultations
+    with scope(organisation=buyer.organisation_id):
+        consultation = services.publish_consultation(actor=buyer, consultation_id=draft.pk)
+    assert job.task.enqueue().return_value == 1
+    assert archive_of(consultation).version == consultation.version

@@ -49,3 +49,12 @@ def archive_consultation_files(consultation_id: int, organisation_id: int) -> in
         consultation_id=consultation_id, organisation_id=organisation_id
     )
     return archive.version if archive is not None else None
+
+
+@task()
+def archive_missing_consultations() -> int:
+    """Catch-up: archive every public consultation whose current version has none (a
+    job lost or failed); the number written."""
+    from . import archives
+
+    return archives.archive_missing()
