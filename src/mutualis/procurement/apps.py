@@ -36,3 +36,17 @@ class ProcurementConfig(AppConfig):
         signals.consultation_published.connect(
             alerts_receivers.on_consultation_published, dispatch_uid="procurement.alerts"
         )
+
+        from . import archives
+        from .document_views import can_read_archive_file
+        from .models import ARCHIVE_OWNER_KIND
+
+        # The ZIP of a published version's files, written once by a job (archives.py):
+        # public with its consultation, read by the member's buyers otherwise.
+        register_owner(ARCHIVE_OWNER_KIND, can_read=can_read_archive_file)
+        signals.consultation_published.connect(
+            archives.on_consultation_changed, dispatch_uid="procurement.archive_published"
+        )
+        signals.rectification_published.connect(
+            archives.on_consultation_changed, dispatch_uid="procurement.archive_rectified"
+        )

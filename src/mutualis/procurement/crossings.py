@@ -24,6 +24,7 @@ from .models import (
     PUBLIC_STATES,
     AwardCriterion,
     Consultation,
+    ConsultationArchive,
     ConsultationDocument,
     GroupParticipation,
     LibraryProposal,
@@ -262,6 +263,56 @@ def is_public_document_file(stored_file_id: Any) -> bool:
         return ConsultationDocument.objects.filter(
             file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
         ).exists()
+
+
+@crossing
+def public_archive(consultation_id: int, *, version: int) -> ConsultationArchive | None:
+    """The stored ZIP of a published consultation's files, if it holds ``version`` (the
+    current one): the same files anyone downloads one by one, in one archive."""
+    with scopes_disabled():
+        return (
+            ConsultationArchive.objects.filter(
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                version=version,
+            )
+            .select_related("file")
+            .first()
+        )
+
+
+@crossing
+def is_public_archive_file(stored_file_id: Any) -> bool:
+    """The file store's download view asks whether a stored file is the archive of a
+    published consultation: then anyone may read it."""
+    with scopes_disabled():
+        return ConsultationArchive.objects.filter(
+            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+        ).exists()
+
+
+@crossing
+def consultations_to_archive() -> list[tuple[int, int]]:
+    """(id, member) of every public consultation with files whose current version has no
+    stored archive: what the archiving job (or the demo) still has to write, each
+    inside its own member afterwards. Published states only, ids and keys only."""
+    from django.db.models import Exists, OuterRef
+
+    with scopes_disabled():
+        archived = ConsultationArchive.objects.filter(
+            consultation=OuterRef("pk"), version=OuterRef("version")
+        )
+        has_files = ConsultationDocument.objects.filter(
+            consultation=OuterRef("pk"), withdrawn_in_version__isnull=True
+        )
+        rows = (
+            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            .filter(Exists(has_files))
+            .exclude(Exists(archived))
+            .order_by("pk")
+            .values_list("pk", "organisation_id")
+        )
+        return [(int(pk), int(organisation_id)) for pk, organisation_id in rows]
 
 
 @crossing

@@ -335,3 +335,12 @@ def seed_questions(stdout: Any) -> None:
                     actor=actor, consultation_id=consultation.pk, body=information
                 )
     stdout.write(f"  {asked} demo questions asked (procurement).")
+
+
+def seed_archives(stdout: Any) -> None:
+    """The ZIP of every published demo consultation's files, written now: the demo's task
+    backend (the database) runs jobs only when a worker runs."""
+    from . import archives
+
+    written = archives.archive_missing()
+    stdout.write(f"  {written} consultation archives written (procurement).")

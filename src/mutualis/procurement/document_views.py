@@ -3,7 +3,9 @@
 Buyers (under ``/o/<slug>/procurement/<pk>/``): add files to a draft, withdraw them,
 download them, and rectify a published consultation. Everyone (under
 ``/consultations/<pk>/``): download a public consultation's files one by one (HTTP
-ranges, through ``core.files``) or all current ones as one ZIP streamed as it is made.
+ranges, through ``core.files``) or all current ones as one ZIP: the archive a job wrote
+once for the current version (``archives.py``), served like any stored file, or, until
+the job has run, one streamed as it is made.
 Downloads are free, direct and complete: no login, no form. Each public download sends
 ``signals.documents_downloaded`` before the response goes out (the download register
 listens); the answers are ``Cache-Control: private``, so that a shared cache never
@@ -24,14 +26,15 @@ from django.views.decorators.http import require_POST, require_safe
 
 from mutualis.core.errors import MutualisError
 from mutualis.core.files import ZipEntry, serve_zip
-from mutualis.core.files.download import serve_file
+from mutualis.core.files.download import content_disposition, serve_file
+from mutualis.core.files.zips import archive_name as zip_file_name
 from mutualis.core.forms import show_error
 from mutualis.core.models import StoredFile
 from mutualis.core.tenancy import tenant_redirect
 
-from . import crossings, documents, rectifications, signals
+from . import archives, crossings, documents, rectifications, signals
 from .document_forms import DocumentUploadForm, RectificationForm, uploads_of
-from .models import Consultation, ConsultationDocument, State
+from .models import Consultation, ConsultationArchive, ConsultationDocument, State
 from .views import _actor, _consultation_or_404, _context, buyer_view
 
 # Only answers carrying bytes count as downloads (not 304, 412 or 416).
@@ -47,6 +50,19 @@ def can_read_document_file(request: HttpRequest, stored_file: StoredFile) -> boo
     if membership is None or not membership.has_role("buyer"):
         return False
     return ConsultationDocument.objects.filter(
+        organisation_id=membership.organisation_id, file_id=stored_file.pk
+    ).exists()
+
+
+def can_read_archive_file(request: HttpRequest, stored_file: StoredFile) -> bool:
+    """The file store's own download view, for the stored ZIP of a consultation's files:
+    anyone's once the consultation is public, its member's buyers' otherwise."""
+    if crossings.is_public_archive_file(stored_file.pk):
+        return True
+    membership: Any = getattr(request, "membership", None)
+    if membership is None or not membership.has_role("buyer"):
+        return False
+    return ConsultationArchive.objects.filter(
         organisation_id=membership.organisation_id, file_id=stored_file.pk
     ).exists()
 
@@ -180,7 +196,10 @@ def public_document(
 
 @require_safe
 def public_documents_zip(request: HttpRequest, pk: int) -> HttpResponseBase:
-    """Every current file of a public consultation as one ZIP, streamed as it is made."""
+    """Every current file of a public consultation as one ZIP: the archive stored for
+    the current version when the job has written it (sendfile, ranges, validators),
+    otherwise streamed as it is made. Either way under the same name, and counted as
+    one download of every current file."""
     consultation = crossings.public_consultation(pk)
     if consultation is None:
         raise Http404
@@ -188,7 +207,15 @@ def public_documents_zip(request: HttpRequest, pk: int) -> HttpResponseBase:
     current = [d for d in found if d.is_current]
     if not current:
         raise Http404
-    name = _("DCE %(reference)s") % {"reference": consultation.reference}
+    name = archives.archive_name(consultation)
+    stored = crossings.public_archive(pk, version=consultation.version)
+    if stored is not None:
+        response = serve_file(request, stored.file, public=False)
+        # The name of the day's language, as the streamed archive's, not the job's.
+        response["Content-Disposition"] = content_disposition(zip_file_name(name), inline=False)
+        if request.method == "GET" and response.status_code in _SERVED:
+            _downloaded(request, consultation, [d.pk for d in current])
+        return response
     response = serve_zip(request, [ZipEntry(d.file) for d in current], name=name)
     if request.method == "GET":
         _downloaded(request, consultation, [d.pk for d in current])

@@ -591,6 +591,35 @@ class DownloaderNotice(OrganisationOwned):
         return f"{self.kind}:{self.reference} → {self.downloader_id}"
 
 
+# The owner kind of the archives of a consultation's current files (``archives.py``).
+ARCHIVE_OWNER_KIND = "procurement.archive"
+
+
+class ConsultationArchive(OrganisationOwned):
+    """The ZIP of a published consultation's current files, written once per published
+    version by a background job (``archives.py``) and served like any stored file
+    (sendfile, ranges, ETag). One row per consultation: it holds the latest version
+    archived; an older version's archive is replaced, since the public page offers only
+    the current files. A draft has none.
+    """
+
+    consultation = models.OneToOneField(
+        Consultation, on_delete=models.CASCADE, related_name="archive"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    file = models.OneToOneField(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", verbose_name=_("file")
+    )
+    archived_at = models.DateTimeField(_("archived on"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("consultation archive")
+        verbose_name_plural = _("consultation archives")
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id} v{self.version}"
+
+
 # Alerts (saved searches of a person) live in their own module; imported here so that
 # Django finds their models.
 from .alerts_models import Alert, AlertDelivery, AlertFrequency  # noqa: E402, F401

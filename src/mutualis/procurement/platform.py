@@ -207,3 +207,23 @@ def _alerts_url(request: Any) -> str | None:
 
 
 registry.declare_menu_entry(registry.MenuEntry("alerts", _("My alerts"), _alerts_url, 6))
+
+
+def _seed_archives(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_archives(stdout)
+
+
+# Last of procurement's steps: every published consultation's files are in place.
+registry.declare_demo_step(registry.Step("procurement.archives", 49, _seed_archives))
+
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "archive_missing_consultations",
+        tasks.archive_missing_consultations,
+        IntervalTrigger(minutes=15),
+        "Write the ZIP of any published version whose archiving job was lost (idempotent).",
+    )
+)

@@ -37,3 +37,24 @@ def send_alert_digests() -> int:
     from . import alerts
 
     return alerts.send_daily_digests()
+
+
+@task()
+def archive_consultation_files(consultation_id: int, organisation_id: int) -> int | None:
+    """Write the ZIP of a published consultation's current files once per version; the
+    version archived (None: not public or no file)."""
+    from . import archives
+
+    archive = archives.archive_current_files(
+        consultation_id=consultation_id, organisation_id=organisation_id
+    )
+    return archive.version if archive is not None else None
+
+
+@task()
+def archive_missing_consultations() -> int:
+    """Catch-up: archive every public consultation whose current version has none (a
+    job lost or failed); the number written."""
+    from . import archives
+
+    return archives.archive_missing()

@@ -85,3 +85,11 @@ def buyer_files(consultation: Consultation) -> dict[str, Any]:
         "form": DocumentUploadForm(),
         "rectifications": list(consultation.rectifications.order_by("number")),
     }
+
+
+@register.simple_tag
+def public_archive(consultation: Consultation) -> Any:
+    """The stored ZIP of the current version (its size and SHA-256), or None until the
+    job has written it (the ZIP is then streamed, with no fixed hash to show)."""
+    archive = crossings.public_archive(consultation.pk, version=consultation.version)
+    return archive.file if archive is not None else None
