@@ -147,7 +147,7 @@ class ConsultationDetail(ConsultationOut):
 class ConsultationPage(Schema):
     total: int = Field(
         description=(
-            "Consultations matching, when `total_is_exact`; counting stops at 10,000 (or"
+            "Consultations matching, when `total_is_exact`; counting stops at 1,000 (or"
             ' at the page asked for): then `total` is that bound, read "more than".'
         )
     )

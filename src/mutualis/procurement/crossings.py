@@ -37,6 +37,26 @@ from .search import ordered as search_ordered
 from .search import results as search_results
 
 PER_PAGE = 20
+# What a list of search results shows (the portal's rows, the API's items): the other
+# columns (description, search documents) cost more to read than the page's query.
+LIST_FIELDS = (
+    "reference",
+    "title",
+    "object",
+    "procedure",
+    "category",
+    "main_cpv",
+    "additional_cpv",
+    "estimated_value",
+    "state",
+    "published_at",
+    "questions_deadline",
+    "response_deadline",
+    "cancellation_kind",
+    "updated_at",
+    "organisation__slug",
+    "organisation__name",
+)
 
 
 @crossing
@@ -46,7 +66,11 @@ def public_search_page(
     """The public portal and the API list the published consultations of every member:
     public facts, narrowed and sorted as a visitor asked (``search``)."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        rows = (
+            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            .select_related("organisation")
+            .only(*LIST_FIELDS)
+        )
         return search_results(rows, search, now=now, page=page, per_page=per_page or PER_PAGE)
 
 
