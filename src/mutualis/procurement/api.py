@@ -169,7 +169,7 @@ class ConsultationChanges(Schema):
     )
 
 
-def _out(c: Consultation, now: datetime) -> dict[str, Any]:
+def _out(c: Any, now: datetime) -> dict[str, Any]:
     return {
         "id": c.pk,
         "url": absolute_url(reverse("consultations:detail", kwargs={"pk": c.pk})),

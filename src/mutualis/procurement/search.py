@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -415,14 +415,20 @@ def _cpv_condition(prefixes: tuple[str, ...], *, on_postgresql: bool) -> Q:
     return condition
 
 
-def _buyers_in(departements: tuple[str, ...]) -> QuerySet[Organisation, Any]:
+def _buyers_in(departements: tuple[str, ...]) -> list[int]:
     """The organisations of these départements: attached to one, one itself, or a
-    grouping that spans one."""
-    return Organisation.objects.filter(
-        Q(departement__insee_code__in=departements)
-        | Q(kind=OrganisationKind.DEPARTEMENT, insee_code__in=departements)
-        | Q(departements_spanned__insee_code__in=departements)
-    ).values("pk")
+    grouping that spans one. Read first, as a list: given as a subquery, PostgreSQL
+    guessed 2 buyers for 200 and read every consultation of each (33 ms against 12 ms
+    on 100,000)."""
+    return list(
+        Organisation.objects.filter(
+            Q(departement__insee_code__in=departements)
+            | Q(kind=OrganisationKind.DEPARTEMENT, insee_code__in=departements)
+            | Q(departements_spanned__insee_code__in=departements)
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
 
 def apply(rows: QuerySet[M], search: ConsultationSearch, *, now: datetime) -> QuerySet[M]:
@@ -499,10 +505,17 @@ def capped_count(rows: QuerySet[Any], cap: int) -> tuple[int, bool]:
 
 
 def results(
-    rows: QuerySet[Any], search: ConsultationSearch, *, now: datetime, page: Any, per_page: int
+    rows: QuerySet[Any],
+    search: ConsultationSearch,
+    *,
+    now: datetime,
+    page: Any,
+    per_page: int,
+    read: Callable[[QuerySet[Any]], list[Any]] = list,
 ) -> Results:
     """One page of ``search`` over ``rows`` (public consultations): a count up to the cap
-    (or up to the page asked for, beyond it) and the page, two queries at most.
+    (or up to the page asked for, beyond it) and the page, two queries at most. ``read``
+    makes the page's rows from its queryset (model instances by default).
 
     Ordered by date, the first page is read first with one row more: a page that is not
     full is the whole result, counted without counting (a narrow search is one query)."""
@@ -511,7 +524,7 @@ def results(
     sort = search.requested_sort
     first: list[Any] | None = None
     if number == 1 and sort != SORT_RELEVANCE:
-        first = list(ordered(matching, search, sort)[: per_page + 1])
+        first = read(ordered(matching, search, sort)[: per_page + 1])
     if first is not None and len(first) <= per_page:
         count, exact = len(first), True
     else:
@@ -528,7 +541,7 @@ def results(
     else:
         last = max(1, math.ceil(count / per_page))
         current = paginator.page(min(number, last))
-        current.object_list = list(current.object_list)
+        current.object_list = read(current.object_list)
     return Results(
         page=current,
         count=count,
