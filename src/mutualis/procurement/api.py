@@ -22,7 +22,7 @@ from mutualis.core.links import absolute_url
 from mutualis.core.search import MAX_QUERY_LENGTH
 
 from . import crossings, search
-from .models import Consultation, State
+from .models import State
 from .vocabulary import Category, Procedure
 
 MAX_PAGE_SIZE = 100

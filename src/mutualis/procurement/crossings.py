@@ -32,11 +32,11 @@ from .models import (
     Rectification,
     State,
 )
-from .vocabulary import Procedure
 from .search import MAX_ID, ConsultationSearch, Results
 from .search import apply as search_apply
 from .search import ordered as search_ordered
 from .search import results as search_results
+from .vocabulary import Procedure
 
 PER_PAGE = 20
 # What a list of search results shows (the portal's rows, the API's items), read as
