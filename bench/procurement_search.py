@@ -382,7 +382,8 @@ def main(argv: list[str]) -> int:
         f" {args.seconds:.0f} s, the reference {args.reference_seconds:.0f} s before the"
         " runs (first server) and again\nafter them (second server; rate: both together)."
         " Each run cycles through its queries, request after request;\nno cache of search"
-        " results (the page caches its list of départements for 5 minutes).\n"
+        " results (the page caches its list of départements for 5 minutes, and its"
+        " empty\nform fields).\n"
         f"Typical: {described(TYPICAL)}.\n"
         f"Very common (in most rows): {described(COMMON)}.\n"
         'Counts stop at 1,000 ("more than 1,000"), at 10,000 on the second server; a query'
