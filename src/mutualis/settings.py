@@ -510,7 +510,7 @@ MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")
 MUTUALIS_EMBED_FRAME_ANCESTORS = env.str("MUTUALIS_EMBED_FRAME_ANCESTORS", default="*")
 # The consultations' search counts its matches up to this many, then says "more than": the
 # count reads every match up to it (bench/procurement_search.py measures 10,000 and 1,000).
-MUTUALIS_SEARCH_COUNT_CAP = env.int("MUTUALIS_SEARCH_COUNT_CAP", default=10_000)
+MUTUALIS_SEARCH_COUNT_CAP = env.int("MUTUALIS_SEARCH_COUNT_CAP", default=1_000)
 # Whom members write to about their adhesion and subscriptions (shown on the page of a
 # suspended service).
 MUTUALIS_OPERATOR_CONTACT = env.str("MUTUALIS_OPERATOR_CONTACT", default="contact@localhost")

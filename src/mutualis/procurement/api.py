@@ -22,7 +22,7 @@ from mutualis.core.links import absolute_url
 from mutualis.core.search import MAX_QUERY_LENGTH
 
 from . import crossings, search
-from .models import Consultation, State
+from .models import State
 from .vocabulary import Category, Procedure
 
 MAX_PAGE_SIZE = 100
@@ -147,7 +147,7 @@ class ConsultationDetail(ConsultationOut):
 class ConsultationPage(Schema):
     total: int = Field(
         description=(
-            "Consultations matching, when `total_is_exact`; counting stops at 10,000 (or"
+            "Consultations matching, when `total_is_exact`; counting stops at 1,000 (or"
             ' at the page asked for): then `total` is that bound, read "more than".'
         )
     )
@@ -169,7 +169,7 @@ class ConsultationChanges(Schema):
     )
 
 
-def _out(c: Consultation, now: datetime) -> dict[str, Any]:
+def _out(c: Any, now: datetime) -> dict[str, Any]:
     return {
         "id": c.pk,
         "url": absolute_url(reverse("consultations:detail", kwargs={"pk": c.pk})),

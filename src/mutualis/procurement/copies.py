@@ -21,7 +21,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from . import errors
-from .models import AwardCriterion, Consultation, Lot
+from .models import AwardCriterion, Consultation, Lot, refresh_cpv_prefixes
 from .services import _record, _require_buyer
 
 # Fields of the consultation that the copy takes as they are.
@@ -73,6 +73,7 @@ def copy_consultation(
         )
         for lot in Lot.objects.filter(consultation=source, organisation_id=actor.organisation_id)
     )
+    refresh_cpv_prefixes(copy.pk)  # the lots above came in bulk, without Lot.save()
     AwardCriterion.objects.bulk_create(
         AwardCriterion(
             organisation_id=actor.organisation_id,

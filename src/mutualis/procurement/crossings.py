@@ -23,6 +23,7 @@ from mutualis.core.registry import crossing
 from .models import (
     PUBLIC_STATES,
     AwardCriterion,
+    CancellationKind,
     Consultation,
     ConsultationArchive,
     ConsultationDocument,
@@ -36,8 +37,75 @@ from .search import MAX_ID, ConsultationSearch, Results
 from .search import apply as search_apply
 from .search import ordered as search_ordered
 from .search import results as search_results
+from .vocabulary import Procedure
 
 PER_PAGE = 20
+# What a list of search results shows (the portal's rows, the API's items), read as
+# plain values: a model instance per row, with the whole row and its buyer, cost more
+# than the page's query (bench/RESULTS.md, procurement search).
+LIST_COLUMNS = (
+    "pk",
+    "reference",
+    "title",
+    "object",
+    "procedure",
+    "category",
+    "main_cpv",
+    "additional_cpv",
+    "estimated_value",
+    "state",
+    "published_at",
+    "questions_deadline",
+    "response_deadline",
+    "cancellation_kind",
+    "updated_at",
+    "organisation__slug",
+    "organisation__name",
+)
+_PROCEDURES = dict(Procedure.choices)
+_CANCELLATIONS = dict(CancellationKind.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    slug: str
+    name: str
+
+
+class ListedConsultation:
+    """A consultation in a list of search results: the columns of ``LIST_COLUMNS``, with
+    what the templates and the API ask of a ``Consultation`` (``is_open``, the labels)."""
+
+    __slots__ = (*(c for c in LIST_COLUMNS if not c.startswith("organisation__")), "organisation")
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.__slots__[:-1], values, strict=False):
+            object.__setattr__(self, name, value)
+        self.organisation = Buyer(slug=values[-2], name=values[-1])
+
+    @property
+    def id(self) -> int:
+        return int(self.pk)  # type: ignore[attr-defined]
+
+    def is_open(self, now: datetime) -> bool:
+        """As ``Consultation.is_open``: computed from the deadline at read time."""
+        deadline: datetime = self.response_deadline  # type: ignore[attr-defined]
+        return bool(self.state == State.PUBLISHED and now < deadline)  # type: ignore[attr-defined]
+
+    def get_procedure_display(self) -> str:
+        procedure: str = self.procedure  # type: ignore[attr-defined]
+        return str(_PROCEDURES.get(procedure, procedure))
+
+    def get_cancellation_kind_display(self) -> str:
+        kind: str = self.cancellation_kind  # type: ignore[attr-defined]
+        return str(_CANCELLATIONS.get(kind, kind))
+
+    def __repr__(self) -> str:
+        return f"<ListedConsultation {self.pk}>"  # type: ignore[attr-defined]
+
+
+def _listed(rows: Any) -> list[ListedConsultation]:
+    return [ListedConsultation(*values) for values in rows.values_list(*LIST_COLUMNS)]
 
 
 @crossing
@@ -47,8 +115,10 @@ def public_search_page(
     """The public portal and the API list the published consultations of every member:
     public facts, narrowed and sorted as a visitor asked (``search``)."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
-        return search_results(rows, search, now=now, page=page, per_page=per_page or PER_PAGE)
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES)
+        return search_results(
+            rows, search, now=now, page=page, per_page=per_page or PER_PAGE, read=_listed
+        )
 
 
 @crossing

@@ -121,6 +121,11 @@ class Consultation(OrganisationOwned):
     # it folded (SQLite), search_vector as a tsvector under a GIN index (PostgreSQL).
     search_text = models.TextField(blank=True, default="", editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
+    # Every prefix (2 to 8 digits) of every CPV code of the consultation: main, additional
+    # and its lots' (``cpv_prefixes``), written by save() and by the lots' save and delete.
+    # The search's CPV filter reads it: ``@>`` under a GIN index on PostgreSQL (migration
+    # 0008), the JSON text on SQLite.
+    cpv_prefixes = models.JSONField(default=list, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +168,7 @@ class Consultation(OrganisationOwned):
                 "C": [strip_tags(self.description)],
             },
         )
+        self.cpv_prefixes = refresh_cpv_prefixes(self.pk, [self.main_cpv, *self.additional_cpv])
 
     def is_open(self, now: datetime) -> bool:
         """Whether responses are accepted at ``now``: computed from the deadline at each
@@ -177,6 +183,39 @@ class Consultation(OrganisationOwned):
     @property
     def cpv_codes(self) -> list[str]:
         return [self.main_cpv, *self.additional_cpv]
+
+
+def cpv_prefixes(codes: Any) -> list[str]:
+    """Every prefix of 2 to 8 digits of ``codes`` (``45261000`` gives 45, 452, …,
+    45261000), sorted: what a search by CPV prefix (``search.CpvPrefixField``) matches."""
+    prefixes: set[str] = set()
+    for code in codes:
+        digits = str(code or "").split("-")[0][:8]
+        if digits.isdigit():
+            prefixes.update(digits[:n] for n in range(2, len(digits) + 1))
+    return sorted(prefixes)
+
+
+def refresh_cpv_prefixes(consultation_id: Any, own_codes: list[str] | None = None) -> list[str]:
+    """Write ``Consultation.cpv_prefixes`` of one consultation from its codes
+    (``own_codes``, read when not given) and its lots' codes; returns them. The base
+    managers: a save may come from any scope (a service, the job, the demo)."""
+    if consultation_id is None:
+        return []
+    rows = Consultation._base_manager.filter(pk=consultation_id)
+    if own_codes is None:
+        found = rows.values_list("main_cpv", "additional_cpv").first()
+        if found is None:
+            return []  # deleted with its lots
+        own_codes = [found[0], *(found[1] or [])]
+    codes = list(own_codes)
+    for lot_codes in Lot._base_manager.filter(consultation_id=consultation_id).values_list(
+        "cpv_codes", flat=True
+    ):
+        codes.extend(lot_codes or [])
+    prefixes = cpv_prefixes(codes)
+    rows.update(cpv_prefixes=prefixes)
+    return prefixes
 
 
 class Lot(OrganisationOwned):
@@ -206,6 +245,15 @@ class Lot(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.number}. {self.title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        refresh_cpv_prefixes(self.consultation_id)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        refresh_cpv_prefixes(self.consultation_id)
+        return deleted
 
 
 class AwardCriterion(OrganisationOwned):
