@@ -40,7 +40,7 @@ def unfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("procurement", "0007_alerts"),
+        ("procurement", "0008_zipstore"),
     ]
 
     operations = [
