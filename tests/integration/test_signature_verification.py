@@ -426,6 +426,7 @@ def test_verify_signature_picks_the_format(pki, tmp_path):
 
 def test_pyhankos_synchronous_calls_work_inside_a_running_event_loop():
     import asyncio
+    import concurrent.futures
 
     def synchronous() -> int:  # as pyHanko's synchronous API does
         return asyncio.run(asyncio.sleep(0, result=7))
@@ -433,5 +434,7 @@ def test_pyhankos_synchronous_calls_work_inside_a_running_event_loop():
     async def inside_a_loop() -> int:
         return signatures.off_event_loop(synchronous)
 
-    assert asyncio.run(inside_a_loop()) == 7
+    # In a thread of its own: the test's own thread may run a loop (a browser test's).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result() == 7
     assert signatures.off_event_loop(synchronous) == 7

@@ -4,6 +4,8 @@ program extracts text from, not placeholders.
 
 The PDF core fonts (Helvetica) write Latin-1: the few typographic characters of French
 outside it become their plain equivalents (``latin1``), any other one a question mark.
+Each document carries its creation time: the same lines written a second later make
+other bytes (compare what was stored, not a document written again).
 """
 
 from __future__ import annotations
