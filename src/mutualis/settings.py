@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "mutualis.identity",
     "mutualis.companies",
     "mutualis.procurement",
+    "mutualis.deposits",
     "mutualis.legality",
     "mutualis.evidence",
     "mutualis.directory",
