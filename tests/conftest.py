@@ -86,6 +86,8 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
         },
     }
     audit.generate_signing_key(settings.MUTUALIS_AUDIT_SIGNING_KEY_PATH)
+    # Sealed deposits' ciphertext, under the test's own directory.
+    settings.MUTUALIS_DEPOSIT_DIR = tmp_path / "deposits"
     # The time-stamping authority's key and certificate, under the test's own directory
     # too; made by the tests that stamp (mutualis.evidence.authority.ensure_authority).
     settings.MUTUALIS_TSA_KEY = ""

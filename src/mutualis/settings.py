@@ -335,6 +335,12 @@ STORAGES: dict[str, dict[str, Any]] = {
 MUTUALIS_FILE_STORAGE = env.str("MUTUALIS_FILE_STORAGE", default="local")
 MUTUALIS_FILES_ROOT = Path(env.str("MUTUALIS_FILES_ROOT", default=str(VAR_DIR / "files")))
 MUTUALIS_FILES_MAX_BYTES = env.int("MUTUALIS_FILES_MAX_BYTES", default=1024**3)
+# Sealed deposits (mutualis.deposits): ciphertext only, appended chunk by chunk and fsynced,
+# on a local disk (never object storage: a deposit is acknowledged once its bytes are durable
+# here). Largest file and largest deposit a bidder may send.
+MUTUALIS_DEPOSIT_DIR = Path(env.str("MUTUALIS_DEPOSIT_DIR", default=str(VAR_DIR / "deposits")))
+MUTUALIS_DEPOSIT_MAX_FILE_BYTES = env.int("MUTUALIS_DEPOSIT_MAX_FILE_BYTES", default=1024**3)
+MUTUALIS_DEPOSIT_MAX_BYTES = env.int("MUTUALIS_DEPOSIT_MAX_BYTES", default=4 * 1024**3)
 # The business vault (companies): largest certificate a company may store, the types
 # accepted (read from the bytes, never from the name: PDF, images, office documents), and
 # the days before a document's end of validity at which its representatives are reminded.
