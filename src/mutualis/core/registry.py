@@ -290,6 +290,50 @@ def page_sections() -> list[PageSection]:
     return sorted(_sections.values(), key=lambda s: (s.position, s.key))
 
 
+@dataclasses.dataclass(frozen=True)
+class ConsultationSection:
+    """A section a context adds to a consultation's page: ``audience`` is ``"public"`` (the
+    portal's page, anyone) or ``"buyer"`` (the member's workspace page). The page renders
+    ``template`` with ``context(request, consultation)``, or nothing when it returns None.
+    So a context above procurement (sealed deposits) shows itself on its pages without
+    procurement knowing it."""
+
+    key: str
+    audience: str
+    template: str
+    context: Callable[[Any, Any], dict[str, Any] | None]
+    position: int = 100
+
+
+_consultation_sections: dict[str, ConsultationSection] = {}
+
+
+def declare_consultation_section(section: ConsultationSection) -> None:
+    if section.audience not in ("public", "buyer"):
+        raise ValueError(f"Unknown audience {section.audience!r}.")
+    _consultation_sections[section.key] = section
+
+
+def consultation_sections(audience: str) -> list[ConsultationSection]:
+    return sorted(
+        (s for s in _consultation_sections.values() if s.audience == audience),
+        key=lambda s: (s.position, s.key),
+    )
+
+
+def render_consultation_sections(request: Any, consultation: Any, audience: str) -> list[str]:
+    """The sections other contexts add to a consultation's page, rendered in order."""
+    from django.template.loader import render_to_string
+
+    rendered: list[str] = []
+    for section in consultation_sections(audience):
+        context = section.context(request, consultation)
+        if context is not None:
+            context = {**context, "consultation": consultation}
+            rendered.append(render_to_string(section.template, context, request=request))
+    return rendered
+
+
 # --- Demo data and release steps -------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
-from mutualis.core import cpv
+from mutualis.core import cpv, registry
 from mutualis.core.models import Organisation, OrganisationKind
 
 from . import crossings, search
@@ -107,6 +107,7 @@ def render_detail(
             "criteria": list(consultation.criteria.all()),
             "now": timezone.now(),
             "group": crossings.public_group_members(consultation.pk),
+            "sections": registry.render_consultation_sections(request, consultation, "public"),
             **downloader_views.page_context(request, consultation, **bound),
         },
         status=status,

@@ -22,7 +22,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from mutualis.core import audit
+from mutualis.core import audit, registry
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.permissions import role_required
@@ -169,6 +169,7 @@ def _detail(request: HttpRequest, consultation: Consultation, **forms_bound: Any
     from . import register_views
 
     context.update(register_views.buyer_context(request, consultation, **forms_bound))
+    context["sections"] = registry.render_consultation_sections(request, consultation, "buyer")
     status = 400 if forms_bound else 200
     return render(request, "procurement/consultation_detail.html", context, status=status)
 
