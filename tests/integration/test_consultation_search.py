@@ -63,6 +63,25 @@ def test_departement_is_the_buyers(client, buyer, buyer_b, org_a):
     assert titles(client.get(LIST, {"departement": "2A"})) == []
 
 
+def test_a_departements_buyers_are_read_once_then_kept(
+    client, buyer, org_a, django_assert_num_queries
+):
+    from django.core.cache import cache
+
+    cote_dor = OrganisationFactory(
+        name="Côte-d'Or", slug="cote-d-or", kind="departement", insee_code="21"
+    )
+    org_a.departement = cote_dor
+    org_a.save()
+    make_consultation(buyer, title="En Côte-d'Or", publish=True)
+    assert titles(client.get(LIST, {"departement": "21"})) == ["En Côte-d'Or"]
+    # The list of the département's organisations is in the cache now: a second search
+    # reads the consultations only.
+    assert sorted(cache.get("procurement:buyers-in:21")) == sorted([org_a.pk, cote_dor.pk])
+    with django_assert_num_queries(1):
+        assert titles(client.get(LIST, {"departement": "21"})) == ["En Côte-d'Or"]
+
+
 def test_cpv_prefix_reads_main_additional_and_lot_codes(buyer):
     make_consultation(buyer, reference="1", title="Main", main_cpv="45261000", publish=True)
     make_consultation(

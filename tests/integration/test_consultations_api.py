@@ -72,6 +72,25 @@ def test_the_list_searches_like_the_portal(client, buyer, buyer_b):
     assert ok(client.get(LIST, {"buyer": "commune-b", "state": "closed"}))["results"] == []
 
 
+def test_the_list_renders_what_its_declared_schema_would(client, buyer):
+    """The list skips ninja's response validation (``core.api.rendered``): its JSON must be
+    what validating it against ``ConsultationPage`` and rendering would give."""
+    import json
+
+    from ninja.responses import NinjaJSONEncoder
+
+    from mutualis.procurement.api import ConsultationPage
+
+    make_consultation(buyer, title="Réfection de la toiture", publish=True, estimated_value=12500)
+    make_consultation(buyer, reference="b", title="Fournitures", publish=True, estimated_value=None)
+    response = client.get(LIST)
+    body = ok(response)
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    validated = ConsultationPage.model_validate(body).model_dump()
+    assert json.loads(json.dumps(validated, cls=NinjaJSONEncoder)) == body
+    assert {r["estimated_value"] for r in body["results"]} == {"12500.00", None}
+
+
 def test_the_list_is_paginated(client, buyer):
     for n in range(3):
         make_consultation(buyer, reference=f"R{n}", criteria=(), publish=True)
