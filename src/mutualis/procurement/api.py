@@ -6,9 +6,9 @@ address apply."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
