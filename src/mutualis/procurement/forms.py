@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import cpv
-from mutualis.core.search import MAX_QUERY_LENGTH
 
 from . import deadlines, errors
 from .models import CancellationKind
@@ -259,26 +258,6 @@ class CancelForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason (published)"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
-
-
-class PublicSearchForm(forms.Form):
-    q = forms.CharField(label=_("Search"), max_length=MAX_QUERY_LENGTH, required=False)
-    buyer = forms.ChoiceField(label=_("Buyer"), required=False)
-    procedure = forms.ChoiceField(
-        label=_("Procedure"), choices=[("", _("All")), *Procedure.choices], required=False
-    )
-    category = forms.ChoiceField(
-        label=_("Category"), choices=[("", _("All")), *Category.choices], required=False
-    )
-    status = forms.ChoiceField(
-        label=_("Status"),
-        choices=[("", _("All")), ("open", _("Open")), ("closed", _("Closed"))],
-        required=False,
-    )
-
-    def __init__(self, *args: Any, buyers: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["buyer"].choices = [("", _("All")), *buyers]  # type: ignore[attr-defined]
 
 
 # --- Identified downloaders, questions and answers ---------------------------------------
