@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.security import APIKeyCookie
 
@@ -256,7 +255,7 @@ def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
     except deposit_errors.ConsultationNotOpen as exc:
         raise deposit_errors.DepositNotFound() from exc
     consultation = info.consultation
-    now = timezone.now()
+    now = services.now()
     return {
         "consultation": consultation.pk,
         "reference": consultation.reference,

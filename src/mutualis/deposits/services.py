@@ -103,6 +103,11 @@ ACCEPTED_EXTENSIONS = (
 REGISTERED_STATES = (DepositState.ACKNOWLEDGED, DepositState.SUPERSEDED, DepositState.WITHDRAWN)
 
 
+def now() -> datetime:
+    """The server's clock: what reception times and the late flag are read from."""
+    return timezone.now()
+
+
 def max_file_bytes() -> int:
     return int(settings.MUTUALIS_DEPOSIT_MAX_FILE_BYTES)
 
@@ -269,11 +274,10 @@ def start_deposit(
     elif info.lots:
         raise errors.LotRequired()
 
-    now = timezone.now()
     try:
         with scope(company=company_id), transaction.atomic():
             deposit = Deposit.for_company.create(
-                reference=_new_reference(now),
+                reference=_new_reference(now()),
                 organisation_id=consultation.organisation_id,
                 consultation_id=consultation.pk,
                 lot_id=lot_id,
@@ -646,7 +650,7 @@ def complete(
             _check_header(found)
         for found in files:
             _seal_file(found)
-        received_at = timezone.now()
+        received_at = now()
         for found in files:
             found.completed_at = received_at
             found.save(update_fields=["ciphertext_sha256", "completed_at"])
@@ -765,8 +769,8 @@ def withdraw(
     if deposit.state == DepositState.WITHDRAWN:
         return deposit
     info = consultation_info(deposit.consultation_id)
-    now = timezone.now()
-    if now >= info.consultation.response_deadline:
+    moment = now()
+    if moment >= info.consultation.response_deadline:
         raise errors.DeadlinePassed()
     with scope(company=deposit.company_id), transaction.atomic():
         locked = Deposit.for_company.select_for_update().get(pk=deposit.pk)
@@ -776,7 +780,7 @@ def withdraw(
             raise errors.NotWithdrawable()
         was_acknowledged = locked.state == DepositState.ACKNOWLEDGED
         locked.state = DepositState.WITHDRAWN
-        locked.withdrawn_at = now
+        locked.withdrawn_at = moment
         locked.save(update_fields=["state", "withdrawn_at"])
         audit.record(
             actor=depositor.audit_actor,
@@ -793,10 +797,10 @@ def withdraw(
     return locked
 
 
-def abandon_stale_deposits(*, now: datetime | None = None) -> int:
+def abandon_stale_deposits(*, at: datetime | None = None) -> int:
     """Mark ``abandoned`` the deposits left ``receiving`` for more than 24 hours and
     delete their partial files; the number abandoned. Idempotent (the periodic job)."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
+    cutoff = (at or now()) - STALE_AFTER
     count = 0
     for deposit_id, company_id in crossings.deposits_receiving_since(cutoff):
         with scope(company=company_id), transaction.atomic():
@@ -838,10 +842,10 @@ class RegisterLine:
         return sum(f.ciphertext_size for f in self.files)
 
 
-def register_visible(consultation: Any, *, now: datetime | None = None) -> bool:
+def register_visible(consultation: Any, *, at: datetime | None = None) -> bool:
     """The register shows who deposited only once the deadline has passed: until then
     nobody, at the buyer's either, may learn who answers (nor how many)."""
-    return (now or timezone.now()) >= consultation.response_deadline
+    return (at or now()) >= consultation.response_deadline
 
 
 def register_of(*, organisation_id: int, consultation_id: int) -> list[RegisterLine]:
