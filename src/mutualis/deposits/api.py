@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 from ninja.security import APIKeyCookie
 
 from mutualis.companies import crossings as company_crossings
@@ -306,7 +307,7 @@ def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
         context=_context(request),
     )
     deposit = services.deposit_of([company_id], deposit.reference)
-    return (201 if created else 200), _deposit_out(deposit)
+    return Status(201 if created else 200, _deposit_out(deposit))
 
 
 def _siren_of(company_id: int) -> str:
@@ -349,7 +350,7 @@ def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
         idempotency_key=key,
         context=_context(request),
     )
-    return (201 if created else 200), _file_out(found)
+    return Status(201 if created else 200, _file_out(found))
 
 
 @router.api_operation(
@@ -408,7 +409,7 @@ def put_chunk(request: HttpRequest, reference: str, file_id: int, offset: int) -
             depositor, deposit, file_id, offset=offset, length=length, stream=request
         )
     except deposit_errors.UnexpectedOffset as exc:
-        return 409, exc.as_dict()
+        return Status(409, exc.as_dict())
     return {
         "received_size": found.received_size,
         "ciphertext_size": found.ciphertext_size,
