@@ -33,7 +33,10 @@ def _authority():
 def world(agent_a, monkeypatch):
     sealed = sealed_consultation(agent_a)
     deadline = sealed.consultation.response_deadline
-    first, second = representative(1, name="Menuiserie Un"), representative(2, name="Charpente Deux")
+    first, second = (
+        representative(1, name="Menuiserie Un"),
+        representative(2, name="Charpente Deux"),
+    )
     one, two = Client(), Client()
     one.force_login(first.user)
     two.force_login(second.user)
@@ -62,11 +65,15 @@ def test_the_buyer_sees_the_register_after_the_deadline(client, agent_a, world):
     page = response.content.decode()
     for reference in world["references"].values():
         assert reference in page
-    assert "Menuiserie Un" in page and "Charpente Deux" in page
-    assert "offre-v2.pdf" in page and "en-retard.pdf" in page
-    assert "Replaced by a later deposit" in page and "Withdrawn" in page
+    assert "Menuiserie Un" in page
+    assert "Charpente Deux" in page
+    assert "offre-v2.pdf" in page
+    assert "en-retard.pdf" in page
+    assert "Replaced by a later deposit" in page
+    assert "Withdrawn" in page
     on_time, late = page.split("Received late", 1)
-    assert world["references"]["late"] in late and world["references"]["late"] not in on_time
+    assert world["references"]["late"] in late
+    assert world["references"]["late"] not in on_time
     assert world["references"]["kept"] in on_time
     # Never the contents.
     assert PLAINTEXT[:20].decode("latin-1") not in page
@@ -87,7 +94,8 @@ def test_the_register_exports_as_csv(client, agent_a, world):
     assert set(by_reference) == set(world["references"].values())
     late = by_reference[world["references"]["late"]]
     assert late[6] == "yes"
-    assert len(late[10]) == 64 and len(late[12]) == 64
+    assert len(late[10]) == 64
+    assert len(late[12]) == 64
 
 
 def test_before_the_deadline_the_register_shows_nobody(client, agent_a, world, monkeypatch):
@@ -102,7 +110,9 @@ def test_before_the_deadline_the_register_shows_nobody(client, agent_a, world, m
 
 
 def test_commission_members_only_and_no_other_organisation(client, world, agent_a, agent_b):
-    member = make_member(agent_a.organisation, "commission@example.org", roles=["commission_member"])
+    member = make_member(
+        agent_a.organisation, "commission@example.org", roles=["commission_member"]
+    )
     give_authenticator_app(member.user)
     client.force_login(member.user)
     assert client.get(register_url(world)).status_code == 200

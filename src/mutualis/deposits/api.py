@@ -68,7 +68,7 @@ IDEMPOTENCY_HEADER = {
 
 
 def _representations(request: HttpRequest) -> list[Any]:
-    return company_crossings.representations_of_user(request.user)
+    return list(company_crossings.representations_of_user(request.user))
 
 
 def _company_ids(request: HttpRequest) -> list[int]:

@@ -22,10 +22,11 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
@@ -120,6 +121,12 @@ def age_payload_size(plaintext_size: int) -> int:
     """The size of the age payload (nonce, chunks and their tags) of a plaintext."""
     chunks = max(1, -(-plaintext_size // AGE_CHUNK))
     return AGE_NONCE + plaintext_size + chunks * AGE_TAG
+
+
+class Readable(Protocol):
+    """A request body (``HttpRequest`` reads its stream so), read piece by piece."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 # --- Who deposits ------------------------------------------------------------------------
@@ -452,7 +459,7 @@ def add_file(
 # --- Chunks ------------------------------------------------------------------------------
 
 
-def _read_exactly(stream: IO[bytes], length: int) -> Iterable[bytes]:
+def _read_exactly(stream: Readable, length: int) -> Iterable[bytes]:
     """The body's bytes, ``READ_BYTES`` at a time; ``IncompleteBody`` if it ends early."""
     remaining = length
     while remaining:
@@ -463,7 +470,7 @@ def _read_exactly(stream: IO[bytes], length: int) -> Iterable[bytes]:
         yield block
 
 
-def _same_bytes(path: Path, offset: int, stream: IO[bytes], length: int) -> bool:
+def _same_bytes(path: Path, offset: int, stream: Readable, length: int) -> bool:
     """Whether the body equals the bytes already stored at ``offset`` (the whole body is
     read either way)."""
     same = True
@@ -483,7 +490,7 @@ def _same_bytes(path: Path, offset: int, stream: IO[bytes], length: int) -> bool
     return same
 
 
-def _append(path: Path, offset: int, stream: IO[bytes], length: int) -> None:
+def _append(path: Path, offset: int, stream: Readable, length: int) -> None:
     """Write the body at ``offset`` (what lay beyond it, left by an interrupted call, is
     cut first) and fsync; on any failure, cut back to ``offset``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -512,7 +519,7 @@ def receive_chunk(
     *,
     offset: int,
     length: int,
-    stream: IO[bytes],
+    stream: Readable,
 ) -> DepositFile:
     """Append ``length`` bytes of ``stream`` to the file at ``offset``, which must be its
     ``received_size``. A chunk sent again with the same bytes at an earlier offset
@@ -726,10 +733,10 @@ def _supersede_earlier(deposit: Deposit) -> list[str]:
         .filter(
             company_id=deposit.company_id,
             consultation_id=deposit.consultation_id,
-            lot_id=deposit.lot_id,
             phase=deposit.phase,
             state=DepositState.ACKNOWLEDGED,
         )
+        .filter(Q(lot_id=deposit.lot_id) if deposit.lot_id else Q(lot__isnull=True))
         .exclude(pk=deposit.pk)
     )
     if deposit.late:
@@ -845,7 +852,7 @@ class RegisterLine:
 def register_visible(consultation: Any, *, at: datetime | None = None) -> bool:
     """The register shows who deposited only once the deadline has passed: until then
     nobody, at the buyer's either, may learn who answers (nor how many)."""
-    return (at or now()) >= consultation.response_deadline
+    return bool((at or now()) >= consultation.response_deadline)
 
 
 def register_of(*, organisation_id: int, consultation_id: int) -> list[RegisterLine]:
