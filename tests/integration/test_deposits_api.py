@@ -410,6 +410,21 @@ def test_a_ciphertext_that_is_not_age_is_refused_at_completion(company_client, s
     assert services.is_age_header(genuine.ciphertext) is True
 
 
+def test_a_form_body_is_refused_before_it_is_read(company_client, sealed, rep):
+    response = company_client.post(
+        API, {"consultation": sealed.consultation.pk}, HTTP_IDEMPOTENCY_KEY="form"
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    response = company_client.post(
+        API,
+        f"consultation={sealed.consultation.pk}",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_IDEMPOTENCY_KEY="form",
+    )
+    assert_error(response, 415, "unsupported_media_type")
+    assert deposits_of(rep.company_id) == []
+
+
 # --- Declared files: limits, names, types ------------------------------------------------
 
 
