@@ -380,8 +380,14 @@ def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
     return Status(201 if created else 200, _file_out(found))
 
 
-@router.api_operation(
-    ["GET", "HEAD"],
+def _file(request: HttpRequest, reference: str, file_id: int) -> DepositFile:
+    _depositor, deposit = _deposit(request, reference)
+    if not 0 < file_id < 2**31:
+        raise deposit_errors.DepositNotFound()
+    return services.file_of(deposit, file_id)
+
+
+@router.get(
     "/deposits/{reference}/files/{file_id}",
     url_name="deposits_file",
     auth=READERS,
@@ -389,18 +395,25 @@ def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
 )
 def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
     """A file and how much of its ciphertext arrived (``received_size``: the offset to
-    resume at); HEAD gives it in ``Upload-Offset`` and ``Upload-Length``."""
-    _depositor, deposit = _deposit(request, reference)
-    if not 0 < file_id < 2**31:
-        raise deposit_errors.DepositNotFound()
-    found = services.file_of(deposit, file_id)
-    if request.method == "HEAD":
-        response = HttpResponse(status=200)
-        response["Upload-Offset"] = str(found.received_size)
-        response["Upload-Length"] = str(found.ciphertext_size)
-        response["Cache-Control"] = "no-store"
-        return response
-    return _file_out(found)
+    resume at)."""
+    return _file_out(_file(request, reference, file_id))
+
+
+@router.api_operation(
+    ["HEAD"],
+    "/deposits/{reference}/files/{file_id}",
+    auth=READERS,
+    response={200: None, **errors(401, 403, 404), **VALIDATION},
+)
+def head_file(request: HttpRequest, reference: str, file_id: int) -> Any:
+    """How much of the file's ciphertext arrived, in headers: ``Upload-Offset`` (the
+    offset to resume at) and ``Upload-Length`` (the declared ciphertext size)."""
+    found = _file(request, reference, file_id)
+    response = HttpResponse(status=200)
+    response["Upload-Offset"] = str(found.received_size)
+    response["Upload-Length"] = str(found.ciphertext_size)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 CHUNK_BODY = {
