@@ -402,6 +402,7 @@ def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
 @router.api_operation(
     ["HEAD"],
     "/deposits/{reference}/files/{file_id}",
+    url_name="deposits_file_head",
     auth=READERS,
     response={200: None, **errors(401, 403, 404), **VALIDATION},
 )
