@@ -28,7 +28,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-import pyrage
+import pyrage  # type: ignore[import-untyped]
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
