@@ -111,6 +111,12 @@ def test_three_members_enrol_a_buyer_makes_the_key_and_two_shares_rebuild_it(
     sheet = page.locator("#escrow-sheet")
     expect(sheet).to_be_visible(timeout=30_000)
     check_accessibility(page)
+    # Printed, the page is the sheet alone.
+    page.emulate_media(media="print")
+    expect(sheet).to_be_visible()
+    expect(page.locator("#opening-form")).to_be_hidden()
+    expect(page.locator("header").first).to_be_hidden()
+    page.emulate_media(media="screen")
     escrow_text = page.locator("#escrow-share").inner_text()
     shown_recipient = page.locator("#escrow-recipient").inner_text()
     page.get_by_label(

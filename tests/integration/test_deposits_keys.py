@@ -615,3 +615,42 @@ def test_a_commission_member_cannot_set_the_defaults(client, member, members):
     )
     assert response.status_code == 404
     assert count(OpeningKeyDefaults) == 0
+
+
+# --- Query budgets ---------------------------------------------------------------------
+
+
+def test_the_holders_page_reads_in_a_fixed_number_of_queries(
+    client, member, agent_a, holders, django_assert_max_num_queries
+):
+    client.force_login(agent_a.user)
+    client.get(org_url("deposits_keys:holders"))  # sessions and caches warmed
+    with django_assert_max_num_queries(14) as queries:
+        response = client.get(org_url("deposits_keys:holders"))
+    assert len(response.context["holders"]) == 3
+    few = len(queries)
+    for i in range(4, 8):
+        enrol(commission_member(member, f"commission{i}.a@example.org"))
+    with django_assert_max_num_queries(few):
+        response = client.get(org_url("deposits_keys:holders"))
+    assert len(response.context["holders"]) == 7
+
+
+def test_the_opening_key_page_reads_in_a_fixed_number_of_queries(
+    client, member, agent_a, members, consultation, django_assert_max_num_queries
+):
+    few_holders = [enrol(m) for m in members[:2]]
+    make_opening_key(agent_a, consultation, few_holders, 1)
+    client.force_login(agent_a.user)
+    url = org_url("deposits_keys:opening_key", pk=consultation.pk)
+    client.get(url)
+    with django_assert_max_num_queries(20) as queries:
+        client.get(url)
+    few = len(queries)
+    more = few_holders + [
+        enrol(commission_member(member, f"commission{i}.a@example.org")) for i in range(4, 9)
+    ]
+    make_opening_key(agent_a, consultation, more, 3)
+    with django_assert_max_num_queries(few):
+        response = client.get(url)
+    assert response.context["current"].share_count == 7

@@ -32,6 +32,7 @@ from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation, State
 
 from . import key_forms, keys
+from .models import OpeningKey
 
 _ALL = (keys.COMMISSION_MEMBER, keys.BUYER, "org_admin")
 
@@ -226,9 +227,9 @@ def section_context(request: HttpRequest, consultation: Consultation) -> dict[st
     membership = getattr(request, "membership", None)
     if membership is None or not membership.has_role(keys.BUYER):
         return None
-    current = keys.opening_key_of(
+    current = OpeningKey.objects.filter(
         organisation_id=membership.organisation_id, consultation_id=consultation.pk
-    )
+    ).first()
     return {
         "opening_key": current,
         "may_change": may_change_key(consultation),
