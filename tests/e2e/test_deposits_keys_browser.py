@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyrage
 import pytest
+from django.templatetags.static import static
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
@@ -165,3 +166,25 @@ def test_three_members_enrol_a_buyer_makes_the_key_and_two_shares_rebuild_it(
             key_formats.dearmor(sealed[first][1], max_chars=4096),
             [pyrage.x25519.Identity.from_str(other_secret)],
         )
+
+    # --- The browser's own unlock (keys-formats.js, for the opening) gives the same share,
+    # and refuses a wrong passphrase.
+    unlock = """async ([formats, sealing, sealedIdentity, passphrase, sealedShare]) => {
+        const f = await import(formats);
+        const s = await import(sealing);
+        try {
+            return f.hex(await f.unlockShare(s, sealedIdentity, passphrase, sealedShare));
+        } catch (error) {
+            return "refused: " + error.message;
+        }
+    }"""
+    urls = [static("mutualis/deposits/keys-formats.js"), static("vendor/sealing/sealing.min.js")]
+    holder, sealed_share = sealed[first]
+    opened = page.evaluate(
+        unlock, [*urls, holder.sealed_identity, PASSPHRASES[first], sealed_share]
+    )
+    assert opened == shares[first].hex()
+    refused = page.evaluate(
+        unlock, [*urls, holder.sealed_identity, "pas la bonne phrase", sealed_share]
+    )
+    assert refused.startswith("refused: ")

@@ -73,6 +73,7 @@ def _holders_page(
             "enrol_config": {
                 "mode": "enrol",
                 "sealing": static("vendor/sealing/sealing.min.js"),
+                "formats": static("mutualis/deposits/keys-formats.js"),
                 "minLength": 12,
                 "replacing": mine is not None,
                 "messages": {
@@ -197,6 +198,7 @@ def opening_key(request: HttpRequest, pk: int) -> HttpResponse:
             "opening_config": {
                 "mode": "opening",
                 "sealing": static("vendor/sealing/sealing.min.js"),
+                "formats": static("mutualis/deposits/keys-formats.js"),
                 "consultation": consultation.reference,
                 "title": consultation.title,
                 "organisation": actor.organisation.name,

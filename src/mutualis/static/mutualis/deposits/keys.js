@@ -14,37 +14,12 @@
 // shamir-secret-sharing refuses a threshold of 1; with k = 1 each share is the degree-0
 // case of its format, the secret followed by a distinct x coordinate (deposits/shamir.py
 // reads both).
-"use strict";
+// The format helpers (keys-formats.js) and the vendored bundle are imported by the URLs
+// the page gives (hashed names in production), not by relative paths.
+let armor, grouped, hex;
 
 const configNode = document.getElementById("keys-config");
 const config = configNode ? JSON.parse(configNode.textContent) : null;
-
-const ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----";
-const ARMOR_END = "-----END AGE ENCRYPTED FILE-----";
-
-function armor(bytes) {
-  // age's ASCII armor: standard base64 with padding, 64 columns (48 bytes a line).
-  const lines = [ARMOR_BEGIN];
-  for (let i = 0; i < bytes.length; i += 48) {
-    let text = "";
-    for (const byte of bytes.subarray(i, i + 48)) text += String.fromCharCode(byte);
-    lines.push(btoa(text));
-  }
-  lines.push(ARMOR_END);
-  return lines.join("\n") + "\n";
-}
-
-function hex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function grouped(text) {
-  // Groups of four digits, eight groups a line: easy to read back and type.
-  const groups = text.match(/.{1,4}/g) || [];
-  const lines = [];
-  for (let i = 0; i < groups.length; i += 8) lines.push(groups.slice(i, i + 8).join(" "));
-  return lines.join("\n");
-}
 
 function distinctCoordinates(count) {
   // Unbiased shuffle of 1..255 (rejection sampling), the first `count` values.
@@ -204,6 +179,8 @@ async function opening(sealing) {
 }
 
 if (config) {
+  const formats = await import(config.formats);
+  ({ armor, grouped, hex } = formats);
   const sealing = await import(config.sealing);
   if (config.mode === "enrol") await enrol(sealing);
   else if (config.mode === "opening") await opening(sealing);
