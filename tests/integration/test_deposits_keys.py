@@ -24,6 +24,7 @@ from mutualis.deposits.models import (
     OpeningSession,
     SealedShare,
 )
+from mutualis.identity.models import Role
 from mutualis.procurement import services as procurement
 from mutualis.procurement.models import CancellationKind, Consultation
 from tests.factories.companies import company_siren, register_company, verified_person
@@ -462,6 +463,21 @@ def test_holders_of_another_organisation_or_retired_are_refused(
     enrol(holders[1].membership)  # retires the key it had
     data, _ = opening_input([holders[0], holders[1]], 2)
     assert replaced.pk in data.sealed_shares
+    with scope(organisation=member.pk), pytest.raises(key_errors.HoldersInvalid):
+        keys.register_opening_key(actor=agent_a, consultation_id=consultation.pk, data=data)
+    assert count(OpeningKey) == 0
+
+
+def test_a_holder_who_left_the_commission_is_no_longer_offered_nor_accepted(
+    member, agent_a, holders, consultation
+):
+    departed = holders[2].membership
+    with scopes_disabled():
+        departed.roles.set(Role.objects.filter(code="buyer"))
+    with scope(organisation=member.pk):
+        listed = keys.active_holders(organisation_id=member.pk)
+    assert {h.pk for h in listed} == {h.key.pk for h in holders[:2]}
+    data, _ = opening_input(holders, 2)
     with scope(organisation=member.pk), pytest.raises(key_errors.HoldersInvalid):
         keys.register_opening_key(actor=agent_a, consultation_id=consultation.pk, data=data)
     assert count(OpeningKey) == 0

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from mutualis.core import audit
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
+from mutualis.identity.models import Membership
 from mutualis.procurement.models import Consultation, State
 
 from . import key_errors as errors
@@ -100,10 +101,23 @@ def _record(
 # --- Selectors -------------------------------------------------------------------------
 
 
+def _commission_user_ids(organisation_id: int) -> Any:
+    """The people who are commission members of the organisation now (an active
+    membership with the role): a key whose holder left the commission stays enrolled
+    but is offered for no new opening key."""
+    return Membership.objects.filter(
+        organisation_id=organisation_id, is_active=True, roles__code=COMMISSION_MEMBER
+    ).values("user_id")
+
+
 def active_holders(*, organisation_id: int) -> list[HolderKey]:
-    """The organisation's enrolled holders, by name, with their person."""
+    """The organisation's enrolled holders who are still commission members, by name."""
     return list(
-        HolderKey.objects.filter(organisation_id=organisation_id, retired_at__isnull=True)
+        HolderKey.objects.filter(
+            organisation_id=organisation_id,
+            retired_at__isnull=True,
+            user_id__in=_commission_user_ids(organisation_id),
+        )
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "user__email", "pk")
     )
@@ -276,11 +290,17 @@ def register_opening_key(
         raise errors.ThresholdInvalid()
     if not (isinstance(data.escrow_index, int) and 1 <= data.escrow_index <= shamir.MAX_SHARES):
         raise errors.EscrowInvalid()
-    # In primary-key order, so that two ceremonies lock the same holders alike; an
-    # enrolment retiring one of them waits, then finds its share (and refuses).
+    # Enrolled, not retired, still of the commission. In primary-key order, so that two
+    # ceremonies lock the same holders alike; an enrolment retiring one of them waits,
+    # then finds its share (and refuses).
     holders = list(
         HolderKey.objects.select_for_update()
-        .filter(organisation_id=organisation_id, pk__in=holder_ids, retired_at__isnull=True)
+        .filter(
+            organisation_id=organisation_id,
+            pk__in=holder_ids,
+            retired_at__isnull=True,
+            user_id__in=_commission_user_ids(organisation_id),
+        )
         .order_by("pk")
     )
     if [h.pk for h in holders] != holder_ids:
