@@ -362,6 +362,11 @@ def test_a_buyer_registers_an_opening_key_two_of_three_and_k_shares_rebuild_it(
     assert actions(member)[-1] == "deposits.opening_key.registered"
     detail = client.get(org_url("procurement:detail", pk=consultation.pk))
     assert b"2 of its 3 holders" in detail.content
+    page = client.get(org_url("deposits_keys:opening_key", pk=consultation.pk))
+    assert key.recipient.encode() in page.content
+    assert b"Replace the opening key" in page.content
+    # Nothing secret on the page: no sealed file, no share.
+    assert key_formats.ARMOR_BEGIN.encode() not in page.content
 
     # The opening: each holder unlocks their share; any two rebuild the key, and so do
     # one holder with the paper share.
@@ -554,7 +559,7 @@ def test_no_key_after_the_deadline_nor_on_a_cancelled_consultation(
 
 
 def test_a_key_is_replaced_until_a_response_was_sealed_with_it(
-    member, agent_a, holders, consultation
+    client, member, agent_a, holders, consultation
 ):
     first = make_opening_key(agent_a, consultation, holders, 2)
     second = make_opening_key(agent_a, consultation, holders[:2], 1)
@@ -578,6 +583,10 @@ def test_a_key_is_replaced_until_a_response_was_sealed_with_it(
             user=representative.user,
             idempotency_key="k1",
         )
+    client.force_login(agent_a.user)
+    page = client.get(org_url("deposits_keys:opening_key", pk=consultation.pk))
+    assert b"it can no longer be replaced" in page.content
+    assert b'id="opening-form"' not in page.content
     data, _ = opening_input(holders, 2)
     with scope(organisation=member.pk), pytest.raises(key_errors.OpeningKeyInUse):
         keys.register_opening_key(actor=agent_a, consultation_id=consultation.pk, data=data)
