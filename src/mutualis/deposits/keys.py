@@ -255,7 +255,7 @@ class OpeningKeyInput:
     threshold: int
     sealed_shares: dict[int, str]
     escrow_index: int
-    escrow_printed: bool = True
+    escrow_printed: bool = False
 
 
 @transaction.atomic(durable=True)
