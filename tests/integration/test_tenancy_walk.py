@@ -193,6 +193,8 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
         "filename": _document_of(w).file.original_name,
     },
     "procurement:rectify": lambda w: {"pk": w.consultation.pk},
+    # The opening key of A's draft consultation (deposits, the key ceremony).
+    "deposits_keys:opening_key": lambda w: {"pk": w.consultation.pk},
     "consultations:documents_zip": lambda w: {"pk": w.consultation.pk},
     "consultations:document": lambda w: {
         "pk": w.consultation.pk,

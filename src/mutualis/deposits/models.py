@@ -317,3 +317,30 @@ class AvailabilityProbe(models.Model):
 
     def __str__(self) -> str:
         return self.probed_at.isoformat()
+
+
+# --- The key ceremony's per-organisation defaults (keys.py) ----------------------------
+
+
+class OpeningKeyDefaults(OrganisationOwned):
+    """What a buyer's organisation proposes for a new opening key: ``threshold`` holders
+    out of ``share_count`` (2 of 3 when nothing is stored; a small commune may choose 1,
+    each holder able to open alone). Each consultation's key records its own k and n."""
+
+    threshold = models.PositiveSmallIntegerField(_("members needed to open"))
+    share_count = models.PositiveSmallIntegerField(_("key holders"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"], name="deposits_one_key_defaults_per_organisation"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(threshold__gte=1, share_count__gte=models.F("threshold")),
+                name="deposits_key_defaults_threshold_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold}/{self.share_count}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apscheduler.triggers.interval import IntervalTrigger
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
 from mutualis.core.api import register_router
@@ -42,4 +44,36 @@ registry.declare_consultation_section(
     registry.ConsultationSection(
         "deposit_register", "buyer", "deposits/section_register.html", _register_section, 50
     )
+)
+
+
+# --- The key ceremony (keys.py, key_views.py) ------------------------------------------
+# Holders enrol under /o/<slug>/deposits/keys/, buyers make each consultation's opening
+# key under /o/<slug>/deposits/consultations/<id>/key/: agents of the member in the path.
+registry.declare_routes(prefixes={"deposits_keys:": Access.TENANT})
+registry.declare_urls(registry.Urls("deposits/", "mutualis.deposits.key_urls", tenant="o"))
+
+
+def _opening_key_section(request: Any, consultation: Any) -> dict[str, Any] | None:
+    from . import key_views
+
+    return key_views.section_context(request, consultation)
+
+
+registry.declare_consultation_section(
+    registry.ConsultationSection(
+        "deposits_opening_key", "buyer", "deposits/keys_section.html", _opening_key_section, 50
+    )
+)
+
+
+def _holders_url(request: Any) -> str | None:
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.has_role("commission_member"):
+        return None
+    return reverse("deposits_keys:holders", kwargs={"org": membership.organisation.slug})
+
+
+registry.declare_menu_entry(
+    registry.MenuEntry("deposits_keys", _("Opening keys"), _holders_url, 35)
 )
