@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import pyrage
+from asn1crypto import cms
+from asn1crypto import pem as asn1_pem
 from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
@@ -86,9 +88,8 @@ ATTENDING_ROLES = (BUYER, COMMISSION_MEMBER)
 # What a response may hold, read from the plaintext's bytes: the documents the platform
 # accepts everywhere, plus the structured and signature files of a response (ESPD and
 # XAdES as XML, detached CAdES signatures). Served as attachments only.
-ACCEPTED_TYPES = frozenset(
-    {*DOCUMENT_TYPES, "text/xml", "application/xml", "application/pkcs7-signature"}
-)
+SIGNATURE_TYPE = "application/pkcs7-signature"
+ACCEPTED_TYPES = frozenset({*DOCUMENT_TYPES, "text/xml", "application/xml", SIGNATURE_TYPE})
 # Signatures are verified in memory: larger documents are reported as not checked here.
 SIGNATURE_MAX_BYTES = 64 * 1024 * 1024
 _SHARE = re.compile(r"[0-9a-f]{4,2000}")
@@ -587,7 +588,8 @@ def _keep(session: OpeningSession, deposit_file: DepositFile, plaintext: Path) -
             _t("The decrypted content does not match the SHA-256 the bidder declared.")
         )
     with plaintext.open("rb") as file:
-        content_type = sniff_content_type(file.read(SNIFF_BYTES))
+        sniffed = sniff_content_type(file.read(SNIFF_BYTES))
+        content_type = _signature_type(deposit_file.name, plaintext) or sniffed
         if content_type not in ACCEPTED_TYPES:
             details.append(
                 _t("Its type (%(type)s) is not one the consultation accepts: it is kept "
@@ -600,7 +602,7 @@ def _keep(session: OpeningSession, deposit_file: DepositFile, plaintext: Path) -
                 name=deposit_file.name,
                 owner_kind=OWNER_KIND,
                 owner_ref=str(session.pk),
-                allowed_types=ACCEPTED_TYPES,
+                allowed_types=ACCEPTED_TYPES | {sniffed},  # sniffed: a .p7s read as CMS
                 max_size=settings.MUTUALIS_DEPOSIT_MAX_FILE_BYTES,
             )
         except file_errors.FileRefused as exc:
@@ -608,6 +610,24 @@ def _keep(session: OpeningSession, deposit_file: DepositFile, plaintext: Path) -
             return _opened(session, deposit_file, state, " ".join(details))
     signatures = _signatures_of(stored)
     return _opened(session, deposit_file, state, " ".join(details), stored, signatures)
+
+
+def _signature_type(name: str, plaintext: Path) -> str | None:
+    """libmagic knows no detached CMS signature: a ``.p7s`` file is one when its bytes
+    (DER, or PEM) are a CMS SignedData."""
+    if not name.lower().endswith(".p7s") or plaintext.stat().st_size > SIGNATURE_MAX_BYTES:
+        return None
+    data = plaintext.read_bytes()
+    try:
+        if asn1_pem.detect(data):
+            _kind, _headers, data = asn1_pem.unarmor(data)
+        info = cms.ContentInfo.load(data, strict=True)
+        if info["content_type"].native != "signed_data":
+            return None
+        info["content"].native  # noqa: B018 - parses it all
+    except (ValueError, TypeError, KeyError):
+        return None
+    return SIGNATURE_TYPE
 
 
 def _report_of(report: SignatureReport) -> dict[str, Any]:

@@ -94,6 +94,8 @@ def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def opening_start(request: HttpRequest, pk: int) -> HttpResponse:
     _consultation_or_404(request, pk)
+    if not _actor(request).has_role(opening.BUYER):
+        raise Http404
     try:
         opening.start_session(
             actor=_actor(request), consultation_id=pk, request_context=request_context(request)
