@@ -46,7 +46,7 @@ from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import audit
@@ -545,13 +545,13 @@ def _open_file(session: OpeningSession, deposit_file: DepositFile, identity: Any
     path = storage.path_of(deposit_file.storage_name)
     if not path.is_file():
         return _opened(session, deposit_file, OpenedFileState.ALTERED,
-                       _t("The stored ciphertext is missing."))  # fmt: skip
+                       gettext("The stored ciphertext is missing."))  # fmt: skip
     if _sha256_of(path) != deposit_file.ciphertext_sha256:
         return _opened(
             session,
             deposit_file,
             OpenedFileState.ALTERED,
-            _t("The stored ciphertext is not the one received (its SHA-256 differs): it was "
+            gettext("The stored ciphertext is not the one received (its SHA-256 differs): it was "
                "altered after the deposit and has not been decrypted."),
         )  # fmt: skip
     work = Path(settings.MUTUALIS_DEPOSIT_DIR) / ".opening"
@@ -569,7 +569,7 @@ def _open_file(session: OpeningSession, deposit_file: DepositFile, identity: Any
                 session,
                 deposit_file,
                 OpenedFileState.UNREADABLE,
-                _t("The file cannot be decrypted with the consultation's key: it is damaged, "
+                gettext("The file cannot be decrypted with the consultation's key: it is damaged, "
                    "truncated, or was not sealed to this consultation."),
             )  # fmt: skip
         os.replace(partial, final)  # only a fully authenticated plaintext gets here
@@ -585,14 +585,14 @@ def _keep(session: OpeningSession, deposit_file: DepositFile, plaintext: Path) -
     if _sha256_of(plaintext) != deposit_file.plaintext_sha256.lower():
         state = OpenedFileState.ALTERED
         details.append(
-            _t("The decrypted content does not match the SHA-256 the bidder declared.")
+            gettext("The decrypted content does not match the SHA-256 the bidder declared.")
         )
     with plaintext.open("rb") as file:
         sniffed = sniff_content_type(file.read(SNIFF_BYTES))
         content_type = _signature_type(deposit_file.name, plaintext) or sniffed
         if content_type not in ACCEPTED_TYPES:
             details.append(
-                _t("Its type (%(type)s) is not one the consultation accepts: it is kept "
+                gettext("Its type (%(type)s) is not one the consultation accepts: it is kept "
                    "sealed and is not served.") % {"type": content_type}
             )  # fmt: skip
             return _opened(session, deposit_file, state, " ".join(details))
@@ -665,7 +665,7 @@ def _signatures_of(stored: StoredFile) -> list[dict[str, Any]]:
 def _too_large() -> dict[str, Any]:
     return {"kind": "", "valid": False, "intact": False, "signer": "", "issuer": "",
             "signing_time": None, "certificate_valid_at_signing": False, "trusted": False,
-            "problems": [_t("Too large to be verified at the opening.")]}  # fmt: skip
+            "problems": [gettext("Too large to be verified at the opening.")]}  # fmt: skip
 
 
 def _verify_detached(opened: list[OpenedFile]) -> None:
@@ -678,7 +678,7 @@ def _verify_detached(opened: list[OpenedFile]) -> None:
         document = by_name.get(name[: -len(".p7s")])
         if document is None or document.stored_file is None:
             reports = [{**_too_large(), "kind": "CAdES", "problems": [
-                _t("The signed document is not among the readable files of the deposit.")]}]  # fmt: skip
+                gettext("The signed document is not among the readable files of the deposit.")]}]  # fmt: skip
         else:
             data = _read_for_signatures(document.stored_file)
             sig = _read_for_signatures(signature.stored_file)
@@ -730,7 +730,7 @@ def _deposit_lines(results: list[OpenedFile], *, late: bool, detailed: bool) -> 
     lines: list[tuple[str, bool]] = []
     for deposit in rows:
         lines.append((
-            _t("Deposit %(reference)s - %(company)s - received on %(when)s") % {
+            gettext("Deposit %(reference)s - %(company)s - received on %(when)s") % {
                 "reference": deposit.reference, "company": names.get(deposit.company_id, "?"),
                 "when": _when(deposit.received_at)},
             False,
@@ -738,27 +738,27 @@ def _deposit_lines(results: list[OpenedFile], *, late: bool, detailed: bool) -> 
         for opened in deposits[deposit.pk]:
             file = opened.deposit_file
             lines.append((
-                _t("  %(name)s, %(size)d bytes, plaintext SHA-256 %(plain)s, ciphertext "
+                gettext("  %(name)s, %(size)d bytes, plaintext SHA-256 %(plain)s, ciphertext "
                    "SHA-256 %(cipher)s") % {"name": file.name, "size": file.plaintext_size,
                    "plain": file.plaintext_sha256, "cipher": file.ciphertext_sha256},
                 False,
             ))  # fmt: skip
             if detailed:
                 lines.append((
-                    _t("    State: %(state)s. %(detail)s") % {
+                    gettext("    State: %(state)s. %(detail)s") % {
                         "state": OpenedFileState(opened.state).label, "detail": opened.detail},
                     False,
                 ))  # fmt: skip
                 for report in opened.signatures:
                     lines.append((_signature_line(report), False))
     if not lines:
-        lines.append((_t("None."), False))
+        lines.append((gettext("None."), False))
     return lines
 
 
 def _signature_line(report: dict[str, Any]) -> str:
-    verdict = _t("valid") if report.get("valid") else _t("not valid")
-    text = _t("    Signature %(kind)s by %(signer)s (issuer %(issuer)s): %(verdict)s.") % {
+    verdict = gettext("valid") if report.get("valid") else gettext("not valid")
+    text = gettext("    Signature %(kind)s by %(signer)s (issuer %(issuer)s): %(verdict)s.") % {
         "kind": report.get("kind") or "?", "signer": report.get("signer") or "?",
         "issuer": report.get("issuer") or "?", "verdict": verdict}  # fmt: skip
     problems = " ".join(report.get("problems") or [])
@@ -768,13 +768,13 @@ def _signature_line(report: dict[str, Any]) -> str:
 def register_lines(session: OpeningSession, results: list[OpenedFile]) -> list[tuple[str, bool]]:
     consultation = session.consultation
     return [
-        (_t("Register of deposits"), True),
+        (gettext("Register of deposits"), True),
         (f"{consultation.reference} - {consultation.title}", False),
-        (_t("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
+        (gettext("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
          False),
-        (_t("Deposits received on time"), True),
+        (gettext("Deposits received on time"), True),
         *_deposit_lines(results, late=False, detailed=False),
-        (_t("Deposits received late (kept, not admissible)"), True),
+        (gettext("Deposits received late (kept, not admissible)"), True),
         *_deposit_lines(results, late=True, detailed=False),
     ]  # fmt: skip
 
@@ -787,26 +787,26 @@ def minutes_lines(session: OpeningSession, results: list[OpenedFile]) -> list[tu
     ).first()
     counts = _report(results)["counts"]
     log_line = (
-        _t("The on-time deposits match the published deposit log (%(size)d receipts, Merkle "
+        gettext("The on-time deposits match the published deposit log (%(size)d receipts, Merkle "
            "root %(root)s).") % {"size": published.size, "root": published.root}
         if published is not None
-        else _t("No deposit log root had been published for this consultation.")
+        else gettext("No deposit log root had been published for this consultation.")
     )  # fmt: skip
     return [
-        (_t("Minutes of the opening of the responses"), True),
+        (gettext("Minutes of the opening of the responses"), True),
         (f"{consultation.reference} - {consultation.title}", False),
-        (_t("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
+        (gettext("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
          False),
-        (_t("Session started on %(when)s by %(who)s") % {
+        (gettext("Session started on %(when)s by %(who)s") % {
             "when": _when(session.started_at), "who": _person(session.started_by)}, False),
-        (_t("Opened on %(when)s") % {"when": _when(session.completed_at)}, False),
-        (_t("Unlocked by: %(names)s") % {"names": ", ".join(holders)}, False),
+        (gettext("Opened on %(when)s") % {"when": _when(session.completed_at)}, False),
+        (gettext("Unlocked by: %(names)s") % {"names": ", ".join(holders)}, False),
         (log_line, False),
-        (_t("Files: %(intact)d intact, %(altered)d altered, %(unreadable)d unreadable.") % counts,
+        (gettext("Files: %(intact)d intact, %(altered)d altered, %(unreadable)d unreadable.") % counts,
          False),
-        (_t("Deposits received on time"), True),
+        (gettext("Deposits received on time"), True),
         *_deposit_lines(results, late=False, detailed=True),
-        (_t("Deposits received late (kept, not admissible)"), True),
+        (gettext("Deposits received late (kept, not admissible)"), True),
         *_deposit_lines(results, late=True, detailed=True),
     ]  # fmt: skip
 
