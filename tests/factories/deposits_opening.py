@@ -104,8 +104,9 @@ def make_opening_key(
                 organisation_id=consultation.organisation_id,
                 opening_key=key,
                 holder=holder,
-                sealed_share=pyrage.encrypt(share.hex().encode(), [recipient], armored=True)
-                .decode(),
+                sealed_share=pyrage.encrypt(
+                    share.hex().encode(), [recipient], armored=True
+                ).decode(),
             )
     return key, identity, shares
 

@@ -14,9 +14,9 @@ import io
 import json
 
 import pypdf
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
-import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -82,7 +82,7 @@ def holders(buyer):
 @pytest.fixture
 def consultation(buyer, holders):
     consultation = make_consultation(buyer, publish=True)
-    key, identity, shares = make_opening_key(
+    _key, _identity, shares = make_opening_key(
         consultation, buyer, [holder for _m, holder in holders], threshold=2
     )
     consultation.test_shares = shares
@@ -207,7 +207,8 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
     assert first.json() == {"unlocked": 1, "threshold": 2, "opened": False}
     assert opened_files(consultation) == {}
     status = buyer_client.get(url("status", consultation)).json()
-    assert status["unlocked"] == ["Membre0 Commission"] and not status["opened"]
+    assert status["unlocked"] == ["Membre0 Commission"]
+    assert not status["opened"]
     # The waiting share is sealed, never kept as given.
     session = session_of(consultation)
     assert shares[0].hex() not in json.dumps(session.pending_shares)
@@ -230,43 +231,54 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
 
     # Signatures: the signed PDF's own, and the detached CAdES over the offer.
     (pades,) = files["acte-engagement.pdf"].signatures
-    assert pades["valid"] and pades["signer"] == "Jeanne Signataire"
+    assert pades["valid"]
+    assert pades["signer"] == "Jeanne Signataire"
     (cades,) = files["offre.pdf.p7s"].signatures
     assert cades["document"] == "offre.pdf", cades
     assert cades["valid"], cades["problems"]
     assert files["memoire.txt"].signatures == []
 
     completed = events(buyer.organisation, "deposits.opening_completed")
-    assert len(completed) == 1 and completed[0].payload["files"]["intact"] == 5
+    assert len(completed) == 1
+    assert completed[0].payload["files"]["intact"] == 5
     assert len(events(buyer.organisation, "deposits.opening_unlocked")) == 2
 
     # The page lists the deposits, the late one apart, each file with a download link.
     page = buyer_client.get(url("session", consultation)).content.decode()
     on_time, late = page.split("Deposits received late")
-    assert deposits["first"].reference in on_time and deposits["late"].reference in late
+    assert deposits["first"].reference in on_time
+    assert deposits["late"].reference in late
     assert deposits["late"].reference not in on_time
 
     # A download is the plaintext, and each read is audited.
     download = buyer_client.get(
         url("file", consultation, opened_pk=files["offre.pdf"].pk, filename="offre.pdf")
     )
-    assert download.status_code == 200 and body_of(download) == deposits["offer"]
+    assert download.status_code == 200
+    assert body_of(download) == deposits["offer"]
     member = client_of(client_class, holders[1][0])
-    assert member.get(
-        url("file", consultation, opened_pk=files["memoire.txt"].pk, filename="memoire.txt")
-    ).status_code == 200
+    assert (
+        member.get(
+            url("file", consultation, opened_pk=files["memoire.txt"].pk, filename="memoire.txt")
+        ).status_code
+        == 200
+    )
     reads = events(buyer.organisation, "deposits.opened_file_read")
-    assert len(reads) == 2 and reads[0].object_id == str(files["offre.pdf"].pk)
+    assert len(reads) == 2
+    assert reads[0].object_id == str(files["offre.pdf"].pk)
 
     # The register and the minutes.
     register = pdf_text(body_of(buyer_client.get(url("document", consultation, kind="register"))))
-    assert deposits["first"].reference in register and deposits["late"].reference in register
+    assert deposits["first"].reference in register
+    assert deposits["late"].reference in register
     assert hashlib.sha256(deposits["offer"]).hexdigest() in register
     minutes = pdf_text(body_of(buyer_client.get(url("document", consultation, kind="minutes"))))
-    assert "Membre0 Commission" in minutes and "Membre2 Commission" in minutes
+    assert "Membre0 Commission" in minutes
+    assert "Membre2 Commission" in minutes
     assert "Membre1 Commission" not in minutes
     assert "5 intact, 0 altered, 0 unreadable" in minutes
-    assert "Jeanne Signataire" in minutes and "valid" in minutes
+    assert "Jeanne Signataire" in minutes
+    assert "valid" in minutes
     assert deposits["late"].reference in minutes.split("received late")[-1]
     assert len(events(buyer.organisation, "deposits.opened_file_read")) == 4
 
@@ -299,7 +311,8 @@ def test_an_altered_ciphertext_is_reported_and_the_rest_opens(client_class, buye
     post_share(client_of(client_class, holders[1][0]), consultation, consultation.test_shares[1])
 
     files = opened_files(consultation)
-    assert files["memoire.txt"].state == "altered" and files["memoire.txt"].stored_file is None
+    assert files["memoire.txt"].state == "altered"
+    assert files["memoire.txt"].stored_file is None
     assert "SHA-256 differs" in files["memoire.txt"].detail
     assert files["acte-engagement.pdf"].state == "unreadable"
     assert files["acte-engagement.pdf"].stored_file is None
@@ -327,9 +340,12 @@ def test_a_plaintext_unlike_the_declared_hash_is_altered_but_kept(client_class, 
     pass_deadline(consultation)
     start(client_of(client_class, buyer), consultation)
     for n in (1, 2):
-        post_share(client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n])
+        post_share(
+            client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
+        )
     (opened,) = opened_files(consultation).values()
-    assert opened.state == "altered" and opened.stored_file is not None
+    assert opened.state == "altered"
+    assert opened.stored_file is not None
     assert "declared" in opened.detail
 
 
@@ -340,9 +356,12 @@ def test_a_type_the_consultation_does_not_accept_is_reported_not_served(
     pass_deadline(consultation)
     start(client_of(client_class, buyer), consultation)
     for n in (0, 1):
-        post_share(client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n])
+        post_share(
+            client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
+        )
     (opened,) = opened_files(consultation).values()
-    assert opened.stored_file is None and "text/html" in opened.detail
+    assert opened.stored_file is None
+    assert "text/html" in opened.detail
 
 
 # --- Refusals that change nothing ------------------------------------------------------
@@ -359,7 +378,8 @@ def test_fewer_than_k_holders_open_nothing(client_class, buyer, holders, consult
     assert opened_files(consultation) == {}
     assert session_of(consultation).completed_at is None
     page = client_of(client_class, buyer).get(url("session", consultation))
-    assert b"Membre1 Commission" in page.content and b"Register of deposits" not in page.content
+    assert b"Membre1 Commission" in page.content
+    assert b"Register of deposits" not in page.content
 
 
 def test_a_share_waits_at_most_an_hour(client_class, buyer, holders, consultation, deposits):
@@ -387,7 +407,8 @@ def test_nothing_opens_before_the_deadline(client_class, buyer, holders, consult
     assert session_of(consultation) is None
     refused = post_share(client_of(client_class, holders[0][0]), consultation,
                          consultation.test_shares[0])  # fmt: skip
-    assert refused.status_code == 409 and refused.json()["error"] == "deposits_opening_not_started"
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "deposits_opening_not_started"
     assert events(buyer.organisation, "deposits.opening_started") == []
 
 
@@ -402,7 +423,8 @@ def test_wrong_shares_are_refused_and_forgotten(client_class, buyer, holders, co
     assert refused.status_code == 409
     assert refused.json()["error"] == "deposits_opening_wrong_shares"
     session = session_of(consultation)
-    assert session.completed_at is None and session.pending_shares == {}
+    assert session.completed_at is None
+    assert session.pending_shares == {}
     assert opened_files(consultation) == {}
     assert len(events(buyer.organisation, "deposits.opening_refused")) == 1
     # The holders unlock again, with their true shares: it opens.
@@ -420,7 +442,9 @@ def test_a_second_opening_is_refused(client_class, buyer, holders, consultation,
     assert again.status_code == 302
     assert len(events(buyer.organisation, "deposits.opening_started")) == 1
     for n in (0, 1):
-        post_share(client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n])
+        post_share(
+            client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
+        )
     late_share = post_share(client_of(client_class, holders[2][0]), consultation,
                             consultation.test_shares[2])  # fmt: skip
     assert late_share.status_code == 409
@@ -455,7 +479,8 @@ def test_a_receipt_changed_after_logging_stops_the_opening_at_the_combine(
     refused = post_share(client_of(client_class, holders[1][0]), consultation,
                          consultation.test_shares[1])  # fmt: skip
     assert refused.json()["error"] == "deposits_opening_log_mismatch"
-    assert opened_files(consultation) == {} and session_of(consultation).completed_at is None
+    assert opened_files(consultation) == {}
+    assert session_of(consultation).completed_at is None
 
 
 @pytest.mark.parametrize(
@@ -476,7 +501,9 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(client_class, buyer, h
     pass_deadline(consultation)
     start(client_of(client_class, buyer), consultation)
     response = client_of(client_class, holders[0][0]).post(
-        url("share", consultation), body, content_type="application/json",
+        url("share", consultation),
+        body,
+        content_type="application/json",
         HTTP_ACCEPT="application/json",
     )
     # Refused by the view, or (NUL, bytes that are not UTF-8) by the edge before it.
@@ -508,7 +535,8 @@ def test_each_holder_fetches_only_their_own_sealed_key(client_class, buyer, hold
     assert holder_client.get(url("own_key", consultation)).status_code == 409
     start(buyer_client, consultation)
     answer = holder_client.get(url("own_key", consultation))
-    assert answer.status_code == 200 and "no-store" in answer["Cache-Control"]
+    assert answer.status_code == 200
+    assert "no-store" in answer["Cache-Control"]
     with scopes_disabled():
         share = holders[1][1].shares.get()
     assert answer.json() == {
@@ -531,7 +559,8 @@ def test_a_holder_without_a_share_of_this_key_cannot_post(client_class, buyer, h
     start(client_of(client_class, buyer), consultation)
     refused = post_share(client_of(client_class, stranger), consultation,
                          consultation.test_shares[0])  # fmt: skip
-    assert refused.status_code == 409 and refused.json()["error"] == "deposits_opening_not_a_holder"
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "deposits_opening_not_a_holder"
     assert session_of(consultation).pending_shares == {}
 
 
@@ -548,7 +577,9 @@ def test_another_organisation_sees_nothing(client_class, buyer, holders, consult
     pass_deadline(consultation)
     start(client_of(client_class, buyer), consultation)
     for n in (0, 1):
-        post_share(client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n])
+        post_share(
+            client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
+        )
     opened = next(iter(opened_files(consultation).values()))
     holder_b = make_member(agent_b.organisation, "holder@commune-b.example",
                            roles=["commission_member"])  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyrage
+import pyrage  # type: ignore[import-untyped]  # no stubs (pyproject may list it at merge)
 
 _POLYNOMIAL = 0x11B  # GF(2^8) as AES (and npm shamir-secret-sharing) defines it
 

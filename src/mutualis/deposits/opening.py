@@ -39,7 +39,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import pyrage
+import pyrage  # type: ignore[import-untyped]  # no stubs (pyproject may list it at merge)
 from asn1crypto import cms
 from asn1crypto import pem as asn1_pem
 from cryptography.fernet import InvalidToken
@@ -52,9 +52,10 @@ from django.utils.translation import gettext_lazy as _
 from mutualis.core import audit
 from mutualis.core.audit.chain import canonical_json
 from mutualis.core.errors import MutualisError
-from mutualis.core.files import DOCUMENT_TYPES, errors as file_errors, store_file
-from mutualis.core.files.store import open_stored_file
+from mutualis.core.files import DOCUMENT_TYPES, store_file
+from mutualis.core.files import errors as file_errors
 from mutualis.core.files.sniff import SNIFF_BYTES, sniff_content_type
+from mutualis.core.files.store import open_stored_file
 from mutualis.core.models import StoredFile
 from mutualis.core.pdf import text_document
 from mutualis.core.permissions import require_role
@@ -235,7 +236,7 @@ def holder_names(holder_ids: Collection[int], organisation_id: int) -> list[str]
 
 
 def _person(user: Any) -> str:
-    return user.get_full_name() or user.email
+    return str(user.get_full_name() or user.email)
 
 
 def opened_deposits(session: OpeningSession) -> list[dict[str, Any]]:
@@ -677,8 +678,8 @@ def _verify_detached(opened: list[OpenedFile]) -> None:
             continue
         document = by_name.get(name[: -len(".p7s")])
         if document is None or document.stored_file is None:
-            reports = [{**_too_large(), "kind": "CAdES", "problems": [
-                gettext("The signed document is not among the readable files of the deposit.")]}]  # fmt: skip
+            missing = gettext("The signed document is not among the readable files of the deposit.")
+            reports = [{**_too_large(), "kind": "CAdES", "problems": [missing]}]
         else:
             data = _read_for_signatures(document.stored_file)
             sig = _read_for_signatures(signature.stored_file)
@@ -715,7 +716,9 @@ def _when(moment: datetime.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%d/%m/%Y %H:%M:%S %Z")
 
 
-def _deposit_lines(results: list[OpenedFile], *, late: bool, detailed: bool) -> list[tuple[str, bool]]:
+def _deposit_lines(
+    results: list[OpenedFile], *, late: bool, detailed: bool
+) -> list[tuple[str, bool]]:
     from mutualis.companies.models import Company
 
     deposits: dict[int, list[OpenedFile]] = {}
@@ -765,13 +768,18 @@ def _signature_line(report: dict[str, Any]) -> str:
     return f"{text} {problems}".rstrip()
 
 
+def _deadline_line(consultation: Consultation) -> str:
+    return gettext("Deadline for responses: %(when)s") % {
+        "when": _when(consultation.response_deadline)
+    }
+
+
 def register_lines(session: OpeningSession, results: list[OpenedFile]) -> list[tuple[str, bool]]:
     consultation = session.consultation
     return [
         (gettext("Register of deposits"), True),
         (f"{consultation.reference} - {consultation.title}", False),
-        (gettext("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
-         False),
+        (_deadline_line(consultation), False),
         (gettext("Deposits received on time"), True),
         *_deposit_lines(results, late=False, detailed=False),
         (gettext("Deposits received late (kept, not admissible)"), True),
@@ -795,15 +803,14 @@ def minutes_lines(session: OpeningSession, results: list[OpenedFile]) -> list[tu
     return [
         (gettext("Minutes of the opening of the responses"), True),
         (f"{consultation.reference} - {consultation.title}", False),
-        (gettext("Deadline for responses: %(when)s") % {"when": _when(consultation.response_deadline)},
-         False),
+        (_deadline_line(consultation), False),
         (gettext("Session started on %(when)s by %(who)s") % {
             "when": _when(session.started_at), "who": _person(session.started_by)}, False),
         (gettext("Opened on %(when)s") % {"when": _when(session.completed_at)}, False),
         (gettext("Unlocked by: %(names)s") % {"names": ", ".join(holders)}, False),
         (log_line, False),
-        (gettext("Files: %(intact)d intact, %(altered)d altered, %(unreadable)d unreadable.") % counts,
-         False),
+        (gettext("Files: %(intact)d intact, %(altered)d altered, %(unreadable)d unreadable.")
+         % counts, False),
         (gettext("Deposits received on time"), True),
         *_deposit_lines(results, late=False, detailed=True),
         (gettext("Deposits received late (kept, not admissible)"), True),

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 # --- Opening (opening.py, opening_views.py, opening_urls.py) ---------------------------
-from typing import Any  # noqa: E402
+from typing import Any
 
-from django.urls import reverse  # noqa: E402
+from django.urls import reverse
 
-from mutualis.core import registry  # noqa: E402
-from mutualis.core.files import register_owner  # noqa: E402
-from mutualis.core.registry import Access  # noqa: E402
+from mutualis.core import registry
+from mutualis.core.files import register_owner
+from mutualis.core.registry import Access
 
-from . import opening  # noqa: E402
+from . import opening
 
 registry.declare_routes(prefixes={"deposits_opening:": Access.TENANT})
 registry.declare_urls(registry.Urls("deposits/", "mutualis.deposits.opening_urls", tenant="o"))
