@@ -67,10 +67,12 @@ def test_two_of_three_holders_unlock_and_the_minutes_are_generated(
     settings.MFA_TOTP_TOLERANCE = 1
     org = OrganisationFactory(name="Commune O", slug="commune-o", adhesion_status="member")
     subscribe_to_procurement(org)
+    verified_person("achats.o@example.org")  # an account whose address is confirmed
     buyer = make_member(org, "achats.o@example.org", roles=["buyer"])
     buyer_secret = give_authenticator_app(buyer.user)
     holders = []
     for n, passphrase in enumerate(PASSPHRASES):
+        verified_person(f"elu{n}.o@example.org")
         member = make_member(org, f"elu{n}.o@example.org", roles=["commission_member"])
         with scopes_disabled():
             member.user.first_name, member.user.last_name = f"Élu{n}", "Commission"
