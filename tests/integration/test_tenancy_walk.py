@@ -231,8 +231,11 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "deposits_opening:own_key": lambda w: {"pk": w.consultation.pk},
     "deposits_opening:share": lambda w: {"pk": w.consultation.pk},
     "deposits_opening:status": lambda w: {"pk": w.consultation.pk},
-    "deposits_opening:file": lambda w: {"pk": w.consultation.pk, "opened_pk": 1,
-                                        "filename": "offre.pdf"},  # fmt: skip
+    "deposits_opening:file": lambda w: {
+        "pk": w.consultation.pk,
+        "opened_pk": 1,
+        "filename": "offre.pdf",
+    },
     "deposits_opening:document": lambda w: {"pk": w.consultation.pk, "kind": "minutes"},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
