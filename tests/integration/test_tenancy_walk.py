@@ -227,6 +227,18 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "alerts:feed_regenerate": lambda w: {"pk": 1},
     "alert_links:unsubscribe": lambda w: {"token": "not-a-token"},
     "alert_links:feed": lambda w: {"token": "not-a-token"},
+    # The opening of sealed deposits of A's consultation (none opened: a number is tried).
+    "deposits_opening:session": lambda w: {"pk": w.consultation.pk},
+    "deposits_opening:start": lambda w: {"pk": w.consultation.pk},
+    "deposits_opening:own_key": lambda w: {"pk": w.consultation.pk},
+    "deposits_opening:share": lambda w: {"pk": w.consultation.pk},
+    "deposits_opening:status": lambda w: {"pk": w.consultation.pk},
+    "deposits_opening:file": lambda w: {
+        "pk": w.consultation.pk,
+        "opened_pk": 1,
+        "filename": "offre.pdf",
+    },
+    "deposits_opening:document": lambda w: {"pk": w.consultation.pk, "kind": "minutes"},
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},

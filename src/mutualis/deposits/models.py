@@ -274,6 +274,10 @@ class OpeningSession(OrganisationOwned):
         "core.StoredFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     report = models.JSONField(default=dict, blank=True)
+    # The holders' shares while the session waits for enough of them: {holder id: {"at":
+    # ISO time, "share": the share sealed by core.sealing ("deposits.opening")}}; each
+    # forgotten after an hour, all emptied once combined (opening.py).
+    pending_shares = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return str(self.consultation_id)

@@ -10,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
 from mutualis.core.api import register_router
+from mutualis.core.files import register_owner
 from mutualis.core.registry import Access
 
 # --- The deposit API and the buyer's deposit register (deposit-api) ----------------------
+from . import opening
 from . import tasks as deposit_tasks
 from .api import router as deposit_api_router
 
@@ -76,4 +78,36 @@ def _holders_url(request: Any) -> str | None:
 
 registry.declare_menu_entry(
     registry.MenuEntry("deposits_keys", _("Opening keys"), _holders_url, 35)
+)
+
+
+# --- Opening (opening.py, opening_views.py, opening_urls.py) ---------------------------
+registry.declare_routes(prefixes={"deposits_opening:": Access.TENANT})
+registry.declare_urls(registry.Urls("deposits/", "mutualis.deposits.opening_urls", tenant="o"))
+# Opened files, the register and the minutes: read only through the opening's own views,
+# which audit every read; the generic download view serves none of them.
+register_owner(opening.OWNER_KIND, can_read=opening.nobody_reads)
+
+
+def _opening_section(request: Any, consultation: Any) -> dict[str, Any] | None:
+    membership = getattr(request, "membership", None)
+    if not opening.can_attend(membership):
+        return None
+    key = opening.opening_key_of(consultation)
+    if key is None:
+        return None
+    return {
+        "opening_url": reverse(
+            "deposits_opening:session",
+            kwargs={"org": consultation.organisation.slug, "pk": consultation.pk},
+        ),
+        "opening_session": opening.session_of(consultation),
+        "opening_key": key,
+    }
+
+
+registry.declare_consultation_section(
+    registry.ConsultationSection(
+        "deposits.opening", "buyer", "deposits/opening_section.html", _opening_section, 60
+    )
 )
