@@ -23,10 +23,22 @@ registry.declare_routes(
         "company_deposits_proof:": Access.TENANT,
     }
 )
-registry.declare_urls(registry.Urls("deposits/", "mutualis.deposits.proof_urls.public"))
-registry.declare_urls(
-    registry.Urls("deposits/", "mutualis.deposits.proof_urls.company", tenant="c")
-)
+
+
+def _proof_public_urls() -> Any:
+    from . import proof_urls
+
+    return proof_urls.public()
+
+
+def _proof_company_urls() -> Any:
+    from . import proof_urls
+
+    return proof_urls.company()
+
+
+registry.declare_urls(registry.Urls("deposits/", _proof_public_urls))
+registry.declare_urls(registry.Urls("deposits/", _proof_company_urls, tenant="c"))
 
 
 def _log_section(request: Any, consultation: Any) -> dict[str, Any] | None:
