@@ -94,9 +94,7 @@ def test_nothing_closes_before_the_deadline(consultation, rep_x):
     assert not DepositLogRoot.objects.exists()
 
 
-def test_the_root_covers_the_receipts_in_reception_order_time_stamped(
-    consultation, rep_x, rep_y
-):
+def test_the_root_covers_the_receipts_in_reception_order_time_stamped(consultation, rep_x, rep_y):
     on_time, late = deposits_after_deadline(consultation, rep_x, rep_y)
     closed = log_sections.close_section(consultation, LogSection.ON_TIME)
     expected = merkle.root([bytes.fromhex(d.receipt_digest) for d in on_time])
@@ -164,9 +162,7 @@ def test_the_job_is_declared_every_minute():
 # --- Inclusion proofs --------------------------------------------------------------------
 
 
-def test_a_proof_exists_only_once_the_section_is_closed_and_verifies(
-    consultation, rep_x, rep_y
-):
+def test_a_proof_exists_only_once_the_section_is_closed_and_verifies(consultation, rep_x, rep_y):
     on_time, late = deposits_after_deadline(consultation, rep_x, rep_y)
     with pytest.raises(log_sections.ProofNotAvailable):
         log_sections.inclusion_proof(on_time[1])
@@ -215,7 +211,8 @@ def test_the_public_page_shows_nothing_before_the_deadline(client, consultation,
     assert response.status_code == 200
     text = response.content.decode()
     assert "Public deposit log" not in text
-    assert "responses were received" not in text and "response was received" not in text
+    assert "responses were received" not in text
+    assert "response was received" not in text
     for section in ("on_time", "late"):
         for name in ("deposits_proof:root_token", "deposits_proof:root_json"):
             url = reverse(name, kwargs={"pk": consultation.pk, "section": section})
@@ -265,7 +262,9 @@ def test_root_downloads_refuse_unknown_sections_and_unpublished_consultations(
     bad = reverse("deposits_proof:root_json", kwargs={"pk": consultation.pk, "section": "late"})
     assert client.get(bad).status_code == 404  # not closed yet
     for section in ("x", "x" * 5000):
-        bad = reverse("deposits_proof:root_json", kwargs={"pk": consultation.pk, "section": section})
+        bad = reverse(
+            "deposits_proof:root_json", kwargs={"pk": consultation.pk, "section": section}
+        )
         assert client.get(bad).status_code == 404
     # A NUL byte is refused before any view (the platform's middleware): 400, never 500.
     nul = reverse("deposits_proof:root_json", kwargs={"pk": consultation.pk, "section": "x\x00"})
@@ -407,7 +406,13 @@ def test_a_bidder_checks_its_deposit_offline_with_the_script_and_openssl(
     published = ["--root", closed.root, "--size", str(closed.size)]
 
     done = run_script(
-        "--receipt", "receipt.json", "--proof", "proof.json", *published, "--token", "root.tst",
+        "--receipt",
+        "receipt.json",
+        "--proof",
+        "proof.json",
+        *published,
+        "--token",
+        "root.tst",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -421,20 +426,39 @@ def test_a_bidder_checks_its_deposit_offline_with_the_script_and_openssl(
     )
     assert refused.returncode == 1
     wrong_root = run_script(
-        "--receipt", "receipt.json", "--proof", "proof.json",
-        "--root", hashlib.sha256(b"x").hexdigest(), "--size", "3", cwd=tmp_path,
+        "--receipt",
+        "receipt.json",
+        "--proof",
+        "proof.json",
+        "--root",
+        hashlib.sha256(b"x").hexdigest(),
+        "--size",
+        "3",
+        cwd=tmp_path,
     )
     assert wrong_root.returncode == 1
     (tmp_path / "other.tst").write_bytes(timestamps.stamp(hashlib.sha256(b"x").digest()))
     wrong_token = run_script(
-        "--receipt", "receipt.json", "--proof", "proof.json", *published, "--token", "other.tst",
+        "--receipt",
+        "receipt.json",
+        "--proof",
+        "proof.json",
+        *published,
+        "--token",
+        "other.tst",
         cwd=tmp_path,
     )
     assert wrong_token.returncode == 1
     assert "covers another root" in wrong_token.stdout
     (tmp_path / "junk.tst").write_bytes(b"\x30\x03junk")
     junk = run_script(
-        "--receipt", "receipt.json", "--proof", "proof.json", *published, "--token", "junk.tst",
+        "--receipt",
+        "receipt.json",
+        "--proof",
+        "proof.json",
+        *published,
+        "--token",
+        "junk.tst",
         cwd=tmp_path,
     )
     assert junk.returncode == 2
@@ -443,9 +467,21 @@ def test_a_bidder_checks_its_deposit_offline_with_the_script_and_openssl(
         pytest.skip("openssl is not installed")
     verified = subprocess.run(  # noqa: S603
         [
-            OPENSSL, "ts", "-verify", "-digest", closed.root, "-in", "root.tst", "-token_in",
-            "-CAfile", str(settings.MUTUALIS_TSA_CERTIFICATE_PATH),
+            OPENSSL,
+            "ts",
+            "-verify",
+            "-digest",
+            closed.root,
+            "-in",
+            "root.tst",
+            "-token_in",
+            "-CAfile",
+            str(settings.MUTUALIS_TSA_CERTIFICATE_PATH),
         ],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=30,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
     )
     assert "Verification: OK" in verified.stdout, verified.stdout + verified.stderr

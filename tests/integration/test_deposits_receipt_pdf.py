@@ -106,14 +106,17 @@ def test_the_acknowledgement_makes_a_signed_time_stamped_pdf_mailed_once(
     with scopes_disabled():
         deposit = Deposit.for_organisation.select_related("receipt_pdf").get(pk=deposit.pk)
     stored = deposit.receipt_pdf
-    assert stored is not None and stored.owner_kind == receipt_pdf.RECEIPT_OWNER_KIND
+    assert stored is not None
+    assert stored.owner_kind == receipt_pdf.RECEIPT_OWNER_KIND
     content = stored_bytes(stored)
 
     status = validate(content, settings)
-    assert status.intact and status.valid
+    assert status.intact
+    assert status.valid
     assert status.trusted
     assert status.timestamp_validity is not None
-    assert status.timestamp_validity.intact and status.timestamp_validity.valid
+    assert status.timestamp_validity.intact
+    assert status.timestamp_validity.valid
     assert status.timestamp_validity.trusted
     assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     (signature,) = PdfFileReader(io.BytesIO(content)).embedded_signatures
@@ -190,7 +193,9 @@ def test_the_company_and_the_buyer_read_the_pdf_nobody_else(
     # Another organisation's agent, and an agent of the buyer without the buyer role.
     client.force_login(agent_b.user)
     assert (
-        client.get(buyer_url.replace(buyer.organisation.slug, agent_b.organisation.slug)).status_code
+        client.get(
+            buyer_url.replace(buyer.organisation.slug, agent_b.organisation.slug)
+        ).status_code
         == 404
     )
     secretary = make_member(buyer.organisation, "secretary.a@example.org", roles=[])
@@ -211,7 +216,9 @@ def test_the_company_proof_page_links_the_pdf(client, consultation, rep_x):
     assert str(stored.pk) in page.content.decode()
 
 
-def test_setup_creates_the_signing_key_once_and_publishes_the_certificate(client, settings, tmp_path):
+def test_setup_creates_the_signing_key_once_and_publishes_the_certificate(
+    client, settings, tmp_path
+):
     settings.MUTUALIS_RECEIPT_SIGNING_KEY_PATH = tmp_path / "new" / "receipt-key.pem"
     settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH = tmp_path / "new" / "receipt-cert.pem"
     url = reverse("deposits_proof:receipt_certificate")
@@ -230,14 +237,13 @@ def test_setup_creates_the_signing_key_once_and_publishes_the_certificate(client
     assert response.content == Path(settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH).read_bytes()
 
 
-def test_an_external_authority_is_asked_when_configured(
-    consultation, rep_x, settings, live_server
-):
+def test_an_external_authority_is_asked_when_configured(consultation, rep_x, settings, live_server):
     """MUTUALIS_RECEIPT_TSA_URL: pyHanko's HTTP time-stamper against an RFC 3161 service
     (the platform's own POST /tsa, served by a live server, stands in for it)."""
     settings.MUTUALIS_RECEIPT_TSA_URL = live_server.url + "/tsa"
     deposit = make_deposit(consultation, rep_x)
     stored = receipt_pdf.make_receipt_pdf(deposit.pk)
     status = validate(stored_bytes(stored), settings)
-    assert status.valid and status.timestamp_validity is not None
+    assert status.valid
+    assert status.timestamp_validity is not None
     assert status.timestamp_validity.valid

@@ -12,9 +12,7 @@ from . import proof_views
 
 public_patterns = [
     path("how-it-works/", proof_views.how_it_works, name="how_it_works"),
-    path(
-        "receipt-certificate.pem", proof_views.receipt_certificate, name="receipt_certificate"
-    ),
+    path("receipt-certificate.pem", proof_views.receipt_certificate, name="receipt_certificate"),
     path("log/<int:pk>/<str:section>/root.tst", proof_views.root_token, name="root_token"),
     path("log/<int:pk>/<str:section>/root.json", proof_views.root_json, name="root_json"),
 ]

@@ -108,7 +108,7 @@ def _signer(key_text: str, certificate_text: str) -> signers.SimpleSigner:
     return signers.SimpleSigner(
         signing_cert=certificates[0],
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(certificates),
+        cert_registry=SimpleCertificateStore.from_certs(certificates),  # type: ignore[no-untyped-call]
     )
 
 
@@ -116,7 +116,9 @@ def load_signer() -> signers.SimpleSigner:
     return _signer(_key_pem(), _certificate_pem())
 
 
-def new_certificate(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, *, name: str) -> x509.Certificate:
+def new_certificate(
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, *, name: str
+) -> x509.Certificate:
     """A self-signed certificate for signing receipts: digital signature and
     non-repudiation (content commitment), not a CA."""
     subject = x509.Name(
@@ -195,7 +197,9 @@ def ensure_signing_key() -> list[str]:
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise ReceiptSigningNotConfigured
         certificate = new_certificate(key, name=str(settings.MUTUALIS_PLATFORM_NAME))
-        if _write_new(certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644):
+        if _write_new(
+            certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644
+        ):
             done.append(str(certificate_path))
     return done
 
@@ -207,7 +211,7 @@ def _respond(request_der: bytes) -> bytes:
     return timestamps.respond(request_der)
 
 
-class InProcessTimeStamper(TimeStamper):  # type: ignore[misc]
+class InProcessTimeStamper(TimeStamper):
     """pyHanko's time-stamper asking the platform's own authority, without HTTP.
 
     pyHanko runs its signing in an event loop; the authority writes a row (the token's
@@ -223,7 +227,7 @@ def _time_stamper() -> TimeStamper:
     url = str(settings.MUTUALIS_RECEIPT_TSA_URL)
     if url:
         return HTTPTimeStamper(url, timeout=10)
-    return InProcessTimeStamper()
+    return InProcessTimeStamper()  # type: ignore[no-untyped-call]
 
 
 def sign_pdf(content: bytes) -> bytes:
@@ -253,7 +257,7 @@ class TokenFacts:
     gen_time: datetime.datetime | None
 
 
-def token_facts(token: bytes | None) -> TokenFacts:
+def token_facts(token: bytes | memoryview | None) -> TokenFacts:
     """What an RFC 3161 token states (read, not verified: the receipt shows it, the
     verification is the token's own, with ``openssl ts -verify``)."""
     if not token:
@@ -289,7 +293,11 @@ def receipt_lines(deposit: Deposit, consultation: Any, company: Any) -> list[tup
             False,
         ),
         (_("Buyer: %(name)s") % {"name": consultation.organisation.name}, False),
-        (_("Company: %(name)s (SIREN %(siren)s)") % {"name": company.name, "siren": company.siren}, False),
+        (
+            _("Company: %(name)s (SIREN %(siren)s)")
+            % {"name": company.name, "siren": company.siren},
+            False,
+        ),
         (_("Received on: %(time)s") % {"time": _when(deposit.received_at)}, False),
         (
             _("Deadline for responses: %(time)s") % {"time": _when(consultation.response_deadline)},
@@ -325,8 +333,9 @@ def receipt_lines(deposit: Deposit, consultation: Any, company: Any) -> list[tup
         (
             _(
                 "The receipt digest is an entry of the consultation's public deposit log. After "
-                "the deadline the log's Merkle root and count are published on the consultation's "
-                "page; the inclusion proof of this deposit is then available in the company's space."
+                "the deadline the log's Merkle root and count are published on the "
+                "consultation's page; the inclusion proof of this deposit is then available in "
+                "the company's space."
             ),
             False,
         ),
@@ -391,7 +400,11 @@ def make_receipt_pdf(deposit_id: int) -> StoredFile | None:
             action="deposits.receipt_pdf_made",
             chain=audit.company_chain(company_id),
             target=deposit,
-            payload={"reference": deposit.reference, "file": str(stored.pk), "sha256": stored.sha256},
+            payload={
+                "reference": deposit.reference,
+                "file": str(stored.pk),
+                "sha256": stored.sha256,
+            },
         )
         _mail(deposit, consultation, company, signed, name)
     return stored
@@ -411,7 +424,9 @@ def _mail(deposit: Deposit, consultation: Any, company: Any, content: bytes, nam
     for language in ("fr", "en"):
         with translation.override(language):
             context["received_text"] = _when(deposit.received_at)
-            subjects.append(" ".join(render_text("deposits/proof_receipt_subject.txt", context).split()))
+            subjects.append(
+                " ".join(render_text("deposits/proof_receipt_subject.txt", context).split())
+            )
             bodies.append(render_text("deposits/proof_receipt_message.txt", context).strip())
     queue_email(
         to=to,
@@ -456,4 +471,3 @@ def receipt_pdf_url(deposit: Deposit, siren: str) -> str | None:
         "company_files:download",
         kwargs={"company": siren, "file_id": deposit.receipt_pdf_id, "name": "accuse.pdf"},
     )
-
