@@ -60,6 +60,8 @@ def make_deposit(
     declared = [
         {
             "name": name,
+            "kind": "offer",
+            "content_type": "application/pdf",
             "plaintext_size": size,
             "plaintext_sha256": hashlib.sha256(f"{reference}{name}".encode()).hexdigest(),
             "ciphertext_size": size + 200,
@@ -70,8 +72,15 @@ def make_deposit(
     receipt = {
         "format": "mutualis-deposit-receipt/1",
         "reference": reference,
-        "consultation": consultation.pk,
-        "company": representative.company.siren,
+        "consultation": {
+            "id": consultation.pk,
+            "reference": consultation.reference,
+            "title": consultation.title,
+            "deadline": consultation.response_deadline.isoformat(),
+        },
+        "lot": None,
+        "phase": "offer",
+        "company": {"siren": representative.company.siren, "name": representative.company.name},
         "received_at": received_at.isoformat(),
         "late": late,
         "files": declared,

@@ -485,3 +485,38 @@ def test_a_bidder_checks_its_deposit_offline_with_the_script_and_openssl(
         timeout=30,
     )
     assert "Verification: OK" in verified.stdout, verified.stdout + verified.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_closers_at_once_make_one_root(buyer, rep_x):
+    """The job on two schedulers (a failover), or the job and the opening: one root."""
+    import threading
+
+    from django.db import connection
+
+    consultation = make_consultation(buyer, publish=True)
+    make_deposit(consultation, rep_x)
+    move_deadline(consultation, past())
+    barrier = threading.Barrier(2)
+    roots: list[int] = []
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            barrier.wait(timeout=10)
+            roots.append(log_sections.close_section(consultation, LogSection.ON_TIME).pk)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(roots) == 2
+    assert len(set(roots)) == 1
+    assert DepositLogRoot.objects.filter(consultation_id=consultation.pk).count() == 1
