@@ -1,4 +1,4 @@
-"""The deposits context's reads across members, each named with its reason
+"""Where the deposits context reads across companies, each saying why
 (``registry.crossing``). ``scopes_disabled()`` appears only in modules named
 ``crossings.py``."""
 
@@ -11,6 +11,24 @@ from django_scopes import scopes_disabled
 from mutualis.core.registry import crossing
 
 from .models import Deposit, DepositLogRoot, LogSection
+
+# --- The deposit API (services.py) ---------------------------------------------------------
+
+
+@crossing
+def deposits_receiving_since(cutoff: datetime) -> list[tuple[int, int]]:
+    """The deposits of every company still ``receiving`` that started before ``cutoff``,
+    as (deposit, company) identifiers: the periodic job abandons them, each inside its
+    company's scope."""
+    from .models import Deposit, DepositState
+
+    with scopes_disabled():
+        return list(
+            Deposit.for_company.filter(state=DepositState.RECEIVING, started_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", "company_id")
+        )
+
 
 # --- Proof: the public deposit log and the receipt PDF (log_sections, receipt_pdf) -------
 
