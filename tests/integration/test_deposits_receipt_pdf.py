@@ -13,19 +13,27 @@ from asn1crypto import x509 as asn1_x509
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
+from mutualis.companies import services as company_services
+from mutualis.companies.models import JoinRequest, Representative
 from mutualis.core import audit, files
 from mutualis.core.models import AuditEvent, StoredFile
 from mutualis.deposits import receipt_pdf, signals
 from mutualis.deposits.models import Deposit
 from mutualis.evidence import authority
-from tests.factories.companies import company_siren, register_company, verified_person
+from tests.factories.companies import (
+    SITE_URL,
+    company_siren,
+    register_company,
+    valid_siret,
+    verified_person,
+)
 from tests.factories.deposits_proof import make_deposit
 from tests.factories.identity import make_member
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
@@ -247,3 +255,25 @@ def test_an_external_authority_is_asked_when_configured(consultation, rep_x, set
     assert status.valid
     assert status.timestamp_validity is not None
     assert status.timestamp_validity.valid
+
+
+def test_a_deposit_by_an_api_client_is_mailed_to_the_companys_administrators(
+    consultation, rep_x, django_capture_on_commit_callbacks
+):
+    carol = verified_person("carol.x@example.org")
+    company_services.sign_up_with_siret(
+        user=carol, siret=valid_siret(rep_x.company.siren, 3), site_url=SITE_URL
+    )
+    with scope(company=rep_x.company_id):
+        company_services.accept_join_request(
+            actor=rep_x, join_request_id=JoinRequest.objects.get(user=carol).pk, site_url=SITE_URL
+        )
+        assert not Representative.objects.get(user=carol).is_admin
+    deposit = make_deposit(consultation, rep_x)
+    with scopes_disabled():
+        Deposit.for_organisation.filter(pk=deposit.pk).update(user=None, api_client_id="client-1")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt_pdf.make_receipt_pdf(deposit.pk)
+    # The administrator only, not the other representative.
+    assert [m.to for m in deposit_email()] == [[rep_x.user.email]]

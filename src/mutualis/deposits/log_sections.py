@@ -159,17 +159,21 @@ def close_due_sections(*, now: datetime | None = None, limit: int = 200) -> int:
     return closed
 
 
-def verify_section(consultation_id: int, section: str) -> DepositLogRoot:
-    """The closed section's root, once the stored entries were checked to give it again;
-    raises ``ProofNotAvailable`` when not closed, ``LogMismatch`` when they differ (an
-    entry added, removed or changed since, for the opening to refuse)."""
+def _checked(consultation_id: int, section: str) -> tuple[DepositLogRoot, list[DepositLogEntry]]:
     closed = root_of(consultation_id, section)
     if closed is None:
         raise ProofNotAvailable
     entries = _entries(consultation_id, section)
     if len(entries) != closed.size or merkle.root(leaves_of(entries)).hex() != closed.root:
         raise LogMismatch
-    return closed
+    return closed, entries
+
+
+def verify_section(consultation_id: int, section: str) -> DepositLogRoot:
+    """The closed section's root, once the stored entries were checked to give it again;
+    raises ``ProofNotAvailable`` when not closed, ``LogMismatch`` when they differ (an
+    entry added, removed or changed since, for the opening to refuse)."""
+    return _checked(consultation_id, section)[0]
 
 
 def token_time(closed: DepositLogRoot) -> datetime | None:
@@ -188,8 +192,7 @@ def inclusion_proof(deposit: Deposit) -> dict[str, Any]:
     entry = DepositLogEntry.objects.filter(deposit_reference=deposit.reference).first()
     if entry is None:
         raise ProofNotAvailable
-    closed = verify_section(entry.consultation_id, entry.section)
-    entries = _entries(entry.consultation_id, entry.section)
+    closed, entries = _checked(entry.consultation_id, entry.section)
     index = next(i for i, e in enumerate(entries) if e.pk == entry.pk)
     leaves = leaves_of(entries)
     document = merkle.inclusion_document(leaves, index)

@@ -410,9 +410,30 @@ def make_receipt_pdf(deposit_id: int) -> StoredFile | None:
     return stored
 
 
+def _recipients(deposit: Deposit) -> list[str]:
+    """Who receives the PDF: the representative who deposited; for a deposit made by an
+    API client (no person), the company's active administrators."""
+    if deposit.user is not None:
+        return [deposit.user.email] if deposit.user.email else []
+    from mutualis.companies.models import Representative, RepresentativeRole
+
+    with scope(company=deposit.company_id):
+        return sorted(
+            {
+                email
+                for email in Representative.objects.filter(
+                    company_id=deposit.company_id,
+                    role=RepresentativeRole.ADMIN,
+                    is_active=True,
+                ).values_list("user__email", flat=True)
+                if email
+            }
+        )
+
+
 def _mail(deposit: Deposit, consultation: Any, company: Any, content: bytes, name: str) -> None:
-    to = getattr(deposit.user, "email", "")
-    if not to:
+    recipients = _recipients(deposit)
+    if not recipients:
         return
     context = {
         "deposit": deposit,
@@ -428,12 +449,13 @@ def _mail(deposit: Deposit, consultation: Any, company: Any, content: bytes, nam
                 " ".join(render_text("deposits/proof_receipt_subject.txt", context).split())
             )
             bodies.append(render_text("deposits/proof_receipt_message.txt", context).strip())
-    queue_email(
-        to=to,
-        subject=subjects[0],
-        body_text=bodies[0] + "\n\n---- English ----\n\n" + bodies[1] + "\n",
-        attachments=[Attachment(name, PDF, content)],
-    )
+    for to in recipients:
+        queue_email(
+            to=to,
+            subject=subjects[0],
+            body_text=bodies[0] + "\n\n---- English ----\n\n" + bodies[1] + "\n",
+            attachments=[Attachment(name, PDF, content)],
+        )
 
 
 def on_deposit_acknowledged(sender: Any, deposit_id: int, **kwargs: Any) -> None:
