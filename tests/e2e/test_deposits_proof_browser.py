@@ -14,7 +14,7 @@ from mutualis.deposits import log_sections, receipt_pdf
 from mutualis.deposits.models import LogSection
 from mutualis.evidence import authority
 from tests.factories.companies import company_siren, register_company, verified_person
-from tests.factories.deposits_proof import make_deposit, move_deadline, past
+from tests.factories.deposits_proof import accept_deposits, make_deposit, move_deadline, past
 from tests.factories.identity import PASSWORD
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
@@ -45,7 +45,7 @@ def test_the_published_log_and_a_companys_proof(
     page, live_server, agent_a, log_in, check_accessibility
 ):
     subscribe_to_procurement(agent_a.organisation)
-    consultation = make_consultation(agent_a, publish=True)
+    consultation = accept_deposits(make_consultation(agent_a, publish=True), agent_a)
     alice = verified_person("alice.x@example.org")
     rep = register_company(alice, siren=company_siren(1))
     deposit = make_deposit(consultation, rep, received_at=past(7200))

@@ -20,6 +20,7 @@ from mutualis.deposits.models import (
     DepositLogEntry,
     DepositState,
     LogSection,
+    OpeningKey,
 )
 from mutualis.evidence import authority, timestamps
 from mutualis.procurement.models import Consultation
@@ -33,6 +34,23 @@ def move_deadline(consultation: Any, deadline: datetime) -> Any:
     with scopes_disabled():
         Consultation.objects.filter(pk=consultation.pk).update(response_deadline=deadline)
         consultation.refresh_from_db()
+    return consultation
+
+
+def accept_deposits(consultation: Any, buyer: Any) -> Any:
+    """Give the consultation an opening key (as the buyer's browser does at publication):
+    it then takes sealed deposits, and has a public log."""
+    import pyrage
+
+    with scopes_disabled():
+        OpeningKey.objects.create(
+            organisation_id=consultation.organisation_id,
+            consultation=consultation,
+            recipient=str(pyrage.x25519.Identity.generate().to_public()),
+            threshold=1,
+            share_count=1,
+            created_by=buyer.user,
+        )
     return consultation
 
 

@@ -26,7 +26,13 @@ from mutualis.deposits import log_sections
 from mutualis.deposits.models import DepositLogRoot, LogSection
 from mutualis.evidence import authority, merkle, timestamps
 from tests.factories.companies import company_siren, register_company, verified_person
-from tests.factories.deposits_proof import log_entry, make_deposit, move_deadline, past
+from tests.factories.deposits_proof import (
+    accept_deposits,
+    log_entry,
+    make_deposit,
+    move_deadline,
+    past,
+)
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +54,7 @@ def buyer(agent_a):
 
 @pytest.fixture
 def consultation(buyer):
-    return make_consultation(buyer, publish=True)
+    return accept_deposits(make_consultation(buyer, publish=True), buyer)
 
 
 @pytest.fixture
@@ -130,10 +136,13 @@ def test_the_job_closes_every_due_consultation_once_including_empty_ones(
     settings.MUTUALIS_DEPOSIT_LOG_CLOSE_DELAY_SECONDS = 30
     make_deposit(consultation, rep_x)
     move_deadline(consultation, past())
-    empty = make_consultation(buyer, reference="2027-002", publish=True)
+    empty = accept_deposits(make_consultation(buyer, reference="2027-002", publish=True), buyer)
     move_deadline(empty, past())
+    # A consultation that takes no sealed deposit (responses on paper): no log at all.
+    paper = make_consultation(buyer, reference="2027-006", publish=True)
+    move_deadline(paper, past())
     # Deadline passed ten seconds ago: within the delay, acknowledgements may still commit.
-    recent = make_consultation(buyer, reference="2027-003", publish=True)
+    recent = accept_deposits(make_consultation(buyer, reference="2027-003", publish=True), buyer)
     move_deadline(recent, past(10))
     still_open = make_consultation(buyer, reference="2027-004", publish=True)
     draft = make_consultation(buyer, reference="2027-005")
@@ -145,7 +154,7 @@ def test_the_job_closes_every_due_consultation_once_including_empty_ones(
     assert nobody.size == 0
     assert nobody.root == hashlib.sha256(b"").hexdigest()
     timestamps.verify(bytes(nobody.timestamp_token), bytes.fromhex(nobody.root))
-    for other in (recent, still_open, draft):
+    for other in (recent, still_open, draft, paper):
         assert not DepositLogRoot.objects.filter(consultation_id=other.pk).exists()
     assert log_sections.close_due_sections() == 0
     assert DepositLogRoot.objects.count() == 2
@@ -250,6 +259,12 @@ def test_the_public_page_shows_the_root_count_time_and_token_after_the_deadline(
     log_sections.close_section(consultation, LogSection.LATE)
     text = public_page(client, consultation).content.decode()
     assert "1 response was received after the deadline" in text
+
+
+def test_a_consultation_without_sealed_deposits_shows_no_log(client, buyer):
+    paper = make_consultation(buyer, reference="2027-007", publish=True)
+    move_deadline(paper, past())
+    assert "Public deposit log" not in public_page(client, paper).content.decode()
 
 
 def test_root_downloads_refuse_unknown_sections_and_unpublished_consultations(
@@ -495,7 +510,7 @@ def test_two_closers_at_once_make_one_root(buyer, rep_x):
 
     from django.db import connection
 
-    consultation = make_consultation(buyer, publish=True)
+    consultation = accept_deposits(make_consultation(buyer, publish=True), buyer)
     make_deposit(consultation, rep_x)
     move_deadline(consultation, past())
     barrier = threading.Barrier(2)

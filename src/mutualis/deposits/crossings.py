@@ -35,16 +35,19 @@ def deposits_receiving_since(cutoff: datetime) -> list[tuple[int, int]]:
 
 @crossing
 def consultations_to_close(*, deadline_before: datetime, limit: int) -> list[tuple[int, int]]:
-    """The periodic job closes the deposit log of every member's consultations whose
-    deadline passed and whose on-time section has no root yet: identifiers only; each is
-    then read in its own member's scope."""
+    """The periodic job closes the deposit log of every member's consultations that take
+    sealed deposits (an opening key) whose deadline passed and whose on-time section has
+    no root yet: identifiers only; each is then read in its own member's scope."""
     from mutualis.procurement.models import PUBLIC_STATES, Consultation
+
+    from .models import OpeningKey
 
     closed = DepositLogRoot.objects.filter(section=LogSection.ON_TIME).values("consultation_id")
     with scopes_disabled():
+        keyed = OpeningKey.objects.values("consultation_id")
         return list(
             Consultation.objects.filter(
-                state__in=PUBLIC_STATES, response_deadline__lte=deadline_before
+                state__in=PUBLIC_STATES, response_deadline__lte=deadline_before, pk__in=keyed
             )
             .exclude(pk__in=closed)
             .order_by("response_deadline", "pk")

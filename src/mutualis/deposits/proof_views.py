@@ -14,12 +14,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
+from django_scopes import scope
 
 from mutualis.core.audit import canonical_json
 from mutualis.procurement import crossings as procurement_crossings
 
 from . import log_sections, receipt_pdf
-from .models import Deposit, DepositLogRoot, LogSection
+from .models import Deposit, DepositLogRoot, LogSection, OpeningKey
 
 # A deposit reference in a path: what the deposit services write, nothing else reaches
 # a query (a NUL byte or a megabyte of text is a 404, not an error of the database).
@@ -32,10 +33,16 @@ def _roots(consultation_id: int) -> dict[str, DepositLogRoot]:
 
 def log_section_context(request: HttpRequest, consultation: Any) -> dict[str, Any] | None:
     """The consultation page's section (public and buyer): nothing before the deadline
-    (not even whether anyone deposited), then the published roots."""
+    (not even whether anyone deposited), then the published roots. A consultation that
+    takes no sealed deposit (no opening key: responses on paper, or elsewhere) has no log,
+    and no section: "0 responses" would be false there."""
     if timezone.now() < consultation.response_deadline:
         return None
     roots = _roots(consultation.pk)
+    if not roots:
+        with scope(organisation=consultation.organisation_id):
+            if not OpeningKey.objects.filter(consultation_id=consultation.pk).exists():
+                return None
     return {
         "on_time": roots.get(LogSection.ON_TIME),
         "late": roots.get(LogSection.LATE),
