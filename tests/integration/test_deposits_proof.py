@@ -13,6 +13,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from django.conf import settings
@@ -25,6 +26,7 @@ from mutualis.core.models import AuditEvent
 from mutualis.deposits import log_sections
 from mutualis.deposits.models import DepositLogRoot, LogSection
 from mutualis.evidence import authority, merkle, timestamps
+from mutualis.evidence.errors import AuthorityNotConfigured
 from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.deposits_proof import (
     accept_deposits,
@@ -158,6 +160,31 @@ def test_the_job_closes_every_due_consultation_once_including_empty_ones(
         assert not DepositLogRoot.objects.filter(consultation_id=other.pk).exists()
     assert log_sections.close_due_sections() == 0
     assert DepositLogRoot.objects.count() == 2
+
+
+def test_one_consultation_that_cannot_close_does_not_stop_the_others(buyer, consultation, settings):
+    move_deadline(consultation, past())
+    other = accept_deposits(make_consultation(buyer, reference="2027-008", publish=True), buyer)
+    move_deadline(other, past(7200))  # older: tried first
+    with patch.object(timestamps, "stamp", side_effect=_fail_first(timestamps.stamp)):
+        assert log_sections.close_due_sections() == 1
+    assert not DepositLogRoot.objects.filter(consultation_id=other.pk).exists()
+    assert DepositLogRoot.objects.filter(consultation_id=consultation.pk).exists()
+    # Next minute, the authority back: the other closes too.
+    assert log_sections.close_due_sections() == 1
+
+
+def _fail_first(real):
+    """``real``, except that its first call fails as without an authority."""
+    calls = {"n": 0}
+
+    def side_effect(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise AuthorityNotConfigured
+        return real(*args, **kwargs)
+
+    return side_effect
 
 
 def test_the_job_is_declared_every_minute():

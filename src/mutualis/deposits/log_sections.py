@@ -24,6 +24,7 @@ than leaving the question open.
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from mutualis.evidence import merkle, timestamps
 
 from .models import Deposit, DepositLogEntry, DepositLogRoot, LogSection
 
+logger = logging.getLogger(__name__)
 PROOF_FORMAT = "mutualis-merkle-inclusion/1"
 CLOSER = audit.SystemActor("deposits.log")
 
@@ -154,7 +156,13 @@ def close_due_sections(*, now: datetime | None = None, limit: int = 200) -> int:
             if consultation is None:
                 continue
             if root_of(consultation_id, LogSection.ON_TIME) is None:
-                close_section(consultation, LogSection.ON_TIME)
+                try:
+                    close_section(consultation, LogSection.ON_TIME)
+                except MutualisError:
+                    # The authority not set up, or the deadline moved meanwhile: the
+                    # others still close; this one is tried again next minute.
+                    logger.exception("Deposit log of consultation %s not closed.", consultation_id)
+                    continue
                 closed += 1
     return closed
 
