@@ -94,6 +94,12 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     settings.MUTUALIS_TSA_KEY_PATH = tmp_path / "keys" / "tsa-key.pem"
     settings.MUTUALIS_TSA_CERTIFICATE = ""
     settings.MUTUALIS_TSA_CERTIFICATE_PATH = tmp_path / "keys" / "tsa-certificate.pem"
+    # The receipt PDFs' signing key and certificate (deposits), likewise.
+    settings.MUTUALIS_RECEIPT_SIGNING_KEY = ""
+    settings.MUTUALIS_RECEIPT_SIGNING_KEY_PATH = tmp_path / "keys" / "receipt-key.pem"
+    settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE = ""
+    settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH = tmp_path / "keys" / "receipt-cert.pem"
+    settings.MUTUALIS_RECEIPT_TSA_URL = ""
     # Rate-limit counters and OpenID codes live in the cache: a per-process one in tests
     # (the live server's threads share it), emptied so that none survives a test.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -563,6 +563,27 @@ MUTUALIS_TSA_POLICY = env.str(
 MUTUALIS_TSA_ACCURACY_MS = env.int("MUTUALIS_TSA_ACCURACY_MS", default=1000)
 MUTUALIS_TSA_RATE_PER_ADDRESS = env.str("MUTUALIS_TSA_RATE_PER_ADDRESS", default="120/m")
 MUTUALIS_TSA_MAX_REQUEST_BYTES = env.int("MUTUALIS_TSA_MAX_REQUEST_BYTES", default=4096)
+# Sealed deposits' proof (mutualis.deposits.receipt_pdf, log_sections): the key and
+# certificate that sign receipt PDFs (PAdES-B-T; PEM, or _FILE) or else the files `mutualis
+# setup` creates once (self-signed: trusted by third-party checkers only once the operator
+# installs a qualified certificate for the key); an external RFC 3161 authority for their
+# time-stamps (empty: the platform's own, in-process); how long after a deadline the
+# on-time section of the deposit log closes (acknowledgements still committing).
+MUTUALIS_RECEIPT_SIGNING_KEY = env.str("MUTUALIS_RECEIPT_SIGNING_KEY", default="")
+MUTUALIS_RECEIPT_SIGNING_KEY_PATH = Path(
+    env.str("MUTUALIS_RECEIPT_SIGNING_KEY_PATH", default=str(VAR_DIR / "keys" / "receipt-key.pem"))
+)
+MUTUALIS_RECEIPT_SIGNING_CERTIFICATE = env.str("MUTUALIS_RECEIPT_SIGNING_CERTIFICATE", default="")
+MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH = Path(
+    env.str(
+        "MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH",
+        default=str(VAR_DIR / "keys" / "receipt-certificate.pem"),
+    )
+)
+MUTUALIS_RECEIPT_TSA_URL = env.str("MUTUALIS_RECEIPT_TSA_URL", default="")
+MUTUALIS_DEPOSIT_LOG_CLOSE_DELAY_SECONDS = env.int(
+    "MUTUALIS_DEPOSIT_LOG_CLOSE_DELAY_SECONDS", default=30
+)
 # Certificates (a PEM file, or a directory of them) that signatures found in documents are
 # checked against (mutualis.evidence.signatures): the trusted list's CAs the operator
 # accepts. Empty: signatures are checked for integrity, never reported as trusted.

@@ -215,6 +215,13 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     # The public verification page of an act: A's act is not acknowledged, so no token
     # opens it (a wrong one is tried).
     "legality_public:verify": lambda w: {"token": "not-a-token"},
+    # Sealed deposits' proof (deposits.proof_urls): A's draft consultation has no published
+    # root (404 to all); company X's deposit references are checked under its path only.
+    "deposits_proof:root_token": lambda w: {"pk": w.consultation.pk, "section": "on_time"},
+    "deposits_proof:root_json": lambda w: {"pk": w.consultation.pk, "section": "on_time"},
+    "company_deposits_proof:proof": lambda w: {"reference": "D-NOT-A-DEPOSIT"},
+    "company_deposits_proof:proof_json": lambda w: {"reference": "D-NOT-A-DEPOSIT"},
+    "company_deposits_proof:receipt_json": lambda w: {"reference": "D-NOT-A-DEPOSIT"},
     "legality_public:file": lambda w: {
         "token": "not-a-token",
         "file_id": w.act.document_id,
