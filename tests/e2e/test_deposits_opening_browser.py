@@ -35,6 +35,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSPHRASES = ["lune bleue sur la mairie", "quatre chats dans la grange", "le pont de pierre"]
 
 
+@pytest.fixture(autouse=True)
+def _time_stamping_authority(settings):
+    # The opening closes the log's sections, each root time-stamped by the platform's TSA.
+    from mutualis.evidence import authority
+
+    authority.ensure_authority()
+
+
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "fr-FR"}

@@ -52,6 +52,14 @@ __all__ = ["pki"]  # the signing authorities fixture, shared with the signatures
 PASSPHRASE = "correct horse battery staple of the commission"
 
 
+@pytest.fixture(autouse=True)
+def _time_stamping_authority(settings):
+    # The opening closes the log's sections, each root time-stamped by the platform's TSA.
+    from mutualis.evidence import authority
+
+    authority.ensure_authority()
+
+
 @pytest.fixture
 def client_class():
     return Client

@@ -89,6 +89,10 @@ def test_a_deposit_through_the_api_gets_its_signed_pdf_and_its_proof(
         kwargs={"company": first.company.siren, "reference": references[first.pk]},
     )
     assert client.get(proof_url).status_code == 409
+    api_proof = f"/api/v1/deposits/{references[first.pk]}/proof"
+    early = client.get(api_proof)
+    assert early.status_code == 409
+    assert early.json()["code"] == "deposit_proof_not_available"
     assert log_sections.close_due_sections() == 0
 
     move_deadline(sealed.consultation, past())
@@ -98,6 +102,10 @@ def test_a_deposit_through_the_api_gets_its_signed_pdf_and_its_proof(
     )
     assert closed.size == 2
     (tmp_path / "proof.json").write_bytes(client.get(proof_url).content)
+    # The API gives the same proof as the company's page.
+    from_api = client.get(api_proof)
+    assert from_api.status_code == 200
+    assert from_api.json() == json.loads((tmp_path / "proof.json").read_bytes())
     (tmp_path / "receipt.json").write_bytes(
         client.get(proof_url.replace("proof.json", "receipt.json")).content
     )

@@ -23,14 +23,14 @@ from ninja.security import APIKeyCookie
 
 from mutualis.companies import crossings as company_crossings
 from mutualis.core import audit
-from mutualis.core.api import VALIDATION, ErrorOut, errors
+from mutualis.core.api import VALIDATION, ApiError, ErrorOut, errors
 from mutualis.core.api import api as platform_api
 from mutualis.core.files.download import serve_file
 from mutualis.core.models import StoredFile
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
 from . import errors as deposit_errors
-from . import services
+from . import log_sections, services
 from .models import Deposit, DepositFile, FileKind, Phase
 
 router = Router(tags=["deposits"])
@@ -533,3 +533,31 @@ def receipt_pdf(request: HttpRequest, reference: str) -> Any:
     response = serve_file(request, stored, public=False)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@router.get(
+    "/deposits/{reference}/proof",
+    url_name="deposits_proof",
+    auth=READERS,
+    response={200: dict[str, Any], **errors(401, 403, 404, 409), **VALIDATION},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": (
+                    "The deposit's inclusion proof in the published deposit log: leaf index,"
+                    " tree size, audit path (RFC 6962 hashing), root and the root's RFC 3161"
+                    " token (base64). Check it offline with scripts/verify_inclusion.py."
+                )
+            },
+            "409": {"description": "The deposit's log section is not closed yet."},
+        }
+    },
+)
+def deposit_proof(request: HttpRequest, reference: str) -> Any:
+    """The inclusion proof, once the deposit's section of the log has been closed (after
+    the deadline, or at the opening for a late deposit): 409 before."""
+    _depositor, deposit = _deposit(request, reference)
+    try:
+        return log_sections.inclusion_proof(deposit)
+    except log_sections.ProofError as error:
+        raise ApiError(409, error.code, str(error.message)) from None

@@ -64,7 +64,7 @@ from mutualis.evidence import merkle
 from mutualis.evidence.signatures import SignatureReport, verify_signature
 from mutualis.procurement.models import Consultation, State
 
-from . import storage
+from . import log_sections, storage
 from .models import (
     Deposit,
     DepositFile,
@@ -485,6 +485,9 @@ def _open(
     identity = pyrage.x25519.Identity.from_str(secret)
     del secret
     consultation = session.consultation
+    # The on-time section is closed by its job within a minute of the deadline; an opening
+    # that comes first closes it itself (idempotent), then checks it.
+    log_sections.close_section(consultation, LogSection.ON_TIME)
     check_log(consultation)
     results: list[OpenedFile] = []
     for deposit in _deposits_to_open(consultation):
@@ -499,6 +502,8 @@ def _open(
         _verify_detached(opened)
         results.extend(opened)
     del identity
+    # The late section closes at the opening: published with its root and token from now.
+    log_sections.close_section(consultation, LogSection.LATE)
     session.pending_shares = {}
     session.unlocked_by = sorted(int(h) for h in pending)
     session.completed_at = timezone.now()
