@@ -9,11 +9,12 @@ const text = JSON.parse(document.getElementById("deposit-text").textContent);
 const api = root.dataset.api;
 const consultationId = Number(root.dataset.consultation);
 const csrf = root.dataset.csrf;
+const siren = root.dataset.company;
 const deadline = Number(root.dataset.deadline);
 const language = document.documentElement.lang || "fr";
 
-// Ciphertext chunks: 8 MiB a call (the API takes at most 16 MiB).
-const CHUNK_BYTES = 8 * 1024 * 1024;
+// Ciphertext chunks: 8 MiB a call, or less if the API says so (max_chunk_bytes).
+let chunkBytes = 8 * 1024 * 1024;
 const MAX_ATTEMPTS = 8;
 const RESYNC_LIMIT = 3;
 
@@ -168,6 +169,8 @@ async function consultationInfo() {
     throw new DepositError(format(text.no_key, { message: await problem(response) }));
   }
   const info = await response.json();
+  const limit = Number(info.max_chunk_bytes);
+  if (limit > 0) chunkBytes = Math.min(chunkBytes, limit);
   const server = Date.parse(info.server_time);
   if (!Number.isNaN(server)) clockOffset = server - (sent + arrived) / 2;
   return info;
@@ -267,7 +270,7 @@ class Sealer {
   }
 
   pull(id) {
-    return this.ask(id, { type: "pull", max: CHUNK_BYTES });
+    return this.ask(id, { type: "pull", max: chunkBytes });
   }
 
   stop() {
@@ -434,7 +437,9 @@ function showAcknowledgement(ack, items) {
   document.getElementById("deposit-ack-late").textContent = ack.late ? text.late_yes : text.late_no;
   const body = document.getElementById("deposit-ack-files");
   body.replaceChildren();
-  const files = ack.files && ack.files.length ? ack.files : items;
+  // The acknowledgement document's files: what the server recorded, with the
+  // ciphertext's SHA-256 it computed itself.
+  const files = (ack.receipt && ack.receipt.files) || ack.files || items;
   for (const file of files) {
     const size = file.plaintext_size ?? file.size;
     const encrypted = file.ciphertext_size ?? file.ciphertextSize;
@@ -539,6 +544,7 @@ async function deposit(form) {
       await call("POST", api, {
         json: {
           consultation: consultationId,
+          company: siren,
           lot,
           phase: "offer",
           backup_copy_announced: document.getElementById("deposit-backup-copy").checked,

@@ -1,0 +1,122 @@
+"""A company's representative deposits a response in Chromium: two files from the
+computer (a PDF, and a larger one that crosses a chunk) and a document of the company's
+vault are encrypted in the page's Web Worker to the consultation's opening key, sent in
+chunks, acknowledged; the progress reaches 100 %; the acknowledgement shows each file's
+SHA-256. The test then opens the stored ciphertext with the opening key's identity (which
+it made itself, as a buyer's browser would): the plaintext is the file. Then the deposit
+is withdrawn. axe-core on the page."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pyrage
+import pytest
+from django_scopes import scopes_disabled
+from playwright.sync_api import expect
+
+from mutualis.deposits import storage
+from mutualis.deposits.models import Deposit, DepositFile, DepositState, OpeningKey
+from mutualis.evidence import authority
+from tests.factories.companies import (
+    add_vault_document,
+    certificate_pdf,
+    company_siren,
+    register_company,
+    verified_person,
+)
+from tests.factories.identity import PASSWORD
+from tests.factories.procurement import make_consultation, subscribe_to_procurement
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def opening_key_for(consultation, buyer) -> pyrage.x25519.Identity:
+    """The consultation's opening key pair: the server keeps the public half only."""
+    identity = pyrage.x25519.Identity.generate()
+    with scopes_disabled():
+        OpeningKey.objects.create(
+            organisation_id=consultation.organisation_id,
+            consultation=consultation,
+            recipient=str(identity.to_public()),
+            threshold=1,
+            share_count=1,
+            created_by=buyer.user,
+        )
+    return identity
+
+
+def test_a_representative_deposits_a_sealed_response(
+    page, live_server, log_in, check_accessibility, agent_a
+):
+    authority.ensure_authority()
+    subscribe_to_procurement(agent_a.organisation)
+    consultation = make_consultation(agent_a, publish=True)
+    identity = opening_key_for(consultation, agent_a)
+    alice = verified_person("alice@menuiserie.example", first_name="Alice")
+    siren = company_siren(1)
+    representative = register_company(alice, siren=siren, name="Menuiserie Dupont")
+    vault_pdf = certificate_pdf("Attestation de vigilance", "Menuiserie Dupont")
+    add_vault_document(representative, content=vault_pdf, file_name="urssaf.pdf")
+
+    offer = certificate_pdf("Offre de prix", "Menuiserie Dupont")
+    # Larger than one chunk of ciphertext (8 MiB): sent in two calls.
+    memoir = b"%PDF-1.7\n" + os.urandom(9 * 1024 * 1024)
+    plaintexts = {"offre.pdf": offer, "memoire-technique.pdf": memoir, "urssaf.pdf": vault_pdf}
+
+    log_in(page, alice.email, PASSWORD)
+    page.goto(f"{live_server.url}/consultations/{consultation.pk}/")
+    with page.expect_navigation():
+        page.locator("a[href$='/deposits/consultations/%d/']" % consultation.pk).click()
+    expect(page.locator("#deposit-countdown")).not_to_have_text("—")
+    check_accessibility(page)
+
+    page.set_input_files(
+        "#deposit-offer-files",
+        [
+            {"name": "offre.pdf", "mimeType": "application/pdf", "buffer": offer},
+            {"name": "memoire-technique.pdf", "mimeType": "application/pdf", "buffer": memoir},
+        ],
+    )
+    page.locator("input.deposit-vault").check()
+    page.locator("#deposit-submit").click()
+
+    expect(page.locator("#deposit-ack")).to_be_visible(timeout=90_000)
+    expect(page.locator("#deposit-error")).to_be_empty()
+    expect(page.locator("#deposit-overall")).to_have_js_property("value", 100)
+    for index in range(3):
+        expect(page.locator(f"#deposit-file-{index}")).to_have_js_property("value", 100)
+
+    with scopes_disabled():
+        deposit = Deposit.for_company.get(company_id=representative.company_id)
+        files = list(DepositFile.for_company.filter(deposit=deposit))
+    assert deposit.state == DepositState.ACKNOWLEDGED and not deposit.late
+    expect(page.locator("#deposit-ack-reference")).to_have_text(deposit.reference)
+    ack_text = page.locator("#deposit-ack-files").inner_text()
+    assert {f.name for f in files} == set(plaintexts)
+    for stored in files:
+        plaintext = plaintexts[stored.name]
+        digest = hashlib.sha256(plaintext).hexdigest()
+        # The browser's fingerprint of the plaintext, recorded and shown.
+        assert stored.plaintext_sha256 == digest
+        assert digest in ack_text and stored.ciphertext_sha256 in ack_text
+        ciphertext = storage.path_of(stored.storage_name).read_bytes()
+        assert len(ciphertext) == stored.ciphertext_size
+        assert hashlib.sha256(ciphertext).hexdigest() == stored.ciphertext_sha256
+        assert plaintext not in ciphertext
+        assert pyrage.decrypt(ciphertext, [identity]) == plaintext
+    kinds = {f.name: f.kind for f in files}
+    assert kinds == {"offre.pdf": "offer", "memoire-technique.pdf": "offer", "urssaf.pdf": "application"}
+    check_accessibility(page)
+
+    # The list, reread, shows the deposit; it is withdrawn before the deadline.
+    withdraw = page.locator(f"button.deposit-withdraw[data-reference='{deposit.reference}']")
+    expect(withdraw).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    withdraw.click()
+    expect(page.locator("#deposit-status")).to_contain_text(deposit.reference)
+    expect(withdraw).to_have_count(0)
+    with scopes_disabled():
+        assert Deposit.for_company.get(pk=deposit.pk).state == DepositState.WITHDRAWN
+    check_accessibility(page)
