@@ -119,7 +119,12 @@ class Deposit(TwoPartyOwned):
         "procurement.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The representative who deposited; None when an API client of the company did
+    # (``api_client_id`` names it then).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    api_client_id = models.CharField(max_length=100, blank=True, default="")
     phase = models.CharField(_("phase"), max_length=12, choices=Phase.choices, default=Phase.OFFER)
     state = models.CharField(
         _("state"), max_length=12, choices=DepositState.choices, default=DepositState.RECEIVING

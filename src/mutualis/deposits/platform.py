@@ -4,10 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.interval import IntervalTrigger
+
 from mutualis.core import registry
+from mutualis.core.api import register_router
 from mutualis.core.registry import Access
 
-# --- Deposit page (company side) ----------------------------------------------------------
+# --- The deposit API and the buyer's deposit register (deposit-api) ----------------------
+from . import tasks as deposit_tasks
+from .api import router as deposit_api_router
+
+# /api/v1/deposits…: a company's representatives (session) or API clients (bearer).
+register_router("", deposit_api_router)
+
+# The buyer's deposit register, under /o/<slug>/deposits/: buyers and commission members.
+registry.declare_routes(prefixes={"deposit_register:": Access.TENANT})
+registry.declare_urls(registry.Urls("deposits/", "mutualis.deposits.register_urls", tenant="o"))
+
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "abandon_stale_deposits",
+        deposit_tasks.abandon_stale_deposits,
+        IntervalTrigger(hours=1),
+        "Mark abandoned the deposits left receiving for 24 hours; delete their partial files.",
+    )
+)
+
+
+def _register_section(request: Any, consultation: Any) -> dict[str, Any] | None:
+    from . import register_views
+
+    return register_views.section_context(request, consultation)
+
+
+registry.declare_consultation_section(
+    registry.ConsultationSection(
+        "deposit_register", "buyer", "deposits/section_register.html", _register_section, 50
+    )
+)
+
+# --- Deposit page (company side; deposit-page) --------------------------------------------
 
 registry.declare_routes(
     prefixes={
