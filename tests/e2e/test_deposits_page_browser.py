@@ -1,7 +1,7 @@
 """A company's representative deposits a response in Chromium: two files from the
 computer (a PDF, and a larger one that crosses a chunk) and a document of the company's
 vault are encrypted in the page's Web Worker to the consultation's opening key, sent in
-chunks, acknowledged; the progress reaches 100 %; the acknowledgement shows each file's
+chunks (the answer to one lost on the way: the page sends it again), acknowledged; the progress reaches 100 %; the acknowledgement shows each file's
 SHA-256. The test then opens the stored ciphertext with the opening key's identity (which
 it made itself, as a buyer's browser would): the plaintext is the file. Then the deposit
 is withdrawn. axe-core on the page."""
@@ -80,10 +80,25 @@ def test_a_representative_deposits_a_sealed_response(
         ],
     )
     page.locator("input.deposit-vault").check()
+
+    # The answer to the first chunk is lost after the server stored it: the page sends
+    # the same chunk again, with the same idempotency key, and goes on.
+    lost: list[str] = []
+
+    def lose_first_answer(route) -> None:
+        if lost:
+            route.continue_()
+            return
+        route.fetch()
+        lost.append(route.request.headers["idempotency-key"])
+        route.abort("connectionreset")
+
+    page.route("**/api/v1/deposits/*/files/*/content?offset=*", lose_first_answer)
     page.locator("#deposit-submit").click()
 
     expect(page.locator("#deposit-ack")).to_be_visible(timeout=90_000)
     expect(page.locator("#deposit-error")).to_be_empty()
+    assert len(lost) == 1 and lost[0].endswith(":0")
     expect(page.locator("#deposit-overall")).to_have_js_property("value", 100)
     for index in range(3):
         expect(page.locator(f"#deposit-file-{index}")).to_have_js_property("value", 100)
