@@ -1,10 +1,11 @@
 """A company's representative deposits a response in Chromium: two files from the
 computer (a PDF, and a larger one that crosses a chunk) and a document of the company's
 vault are encrypted in the page's Web Worker to the consultation's opening key, sent in
-chunks (the answer to one lost on the way: the page sends it again), acknowledged; the progress reaches 100 %; the acknowledgement shows each file's
-SHA-256. The test then opens the stored ciphertext with the opening key's identity (which
-it made itself, as a buyer's browser would): the plaintext is the file. Then the deposit
-is withdrawn. axe-core on the page."""
+chunks (the answer to one lost on the way: the page sends it again), acknowledged; the
+progress reaches 100 %; the acknowledgement shows each file's SHA-256. The test then
+opens the stored ciphertext with the opening key's identity (which it made itself, as a
+buyer's browser would): the plaintext is the file. Then the deposit is withdrawn.
+axe-core on the page."""
 
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def test_a_representative_deposits_a_sealed_response(
     log_in(page, alice.email, PASSWORD)
     page.goto(f"{live_server.url}/consultations/{consultation.pk}/")
     with page.expect_navigation():
-        page.locator("a[href$='/deposits/consultations/%d/']" % consultation.pk).click()
+        page.locator(f"a[href$='/deposits/consultations/{consultation.pk}/']").click()
     expect(page.locator("#deposit-countdown")).not_to_have_text("—")
     check_accessibility(page)
 
@@ -98,7 +99,8 @@ def test_a_representative_deposits_a_sealed_response(
 
     expect(page.locator("#deposit-ack")).to_be_visible(timeout=90_000)
     expect(page.locator("#deposit-error")).to_be_empty()
-    assert len(lost) == 1 and lost[0].endswith(":0")
+    assert len(lost) == 1
+    assert lost[0].endswith(":0")
     expect(page.locator("#deposit-overall")).to_have_js_property("value", 100)
     for index in range(3):
         expect(page.locator(f"#deposit-file-{index}")).to_have_js_property("value", 100)
@@ -106,7 +108,8 @@ def test_a_representative_deposits_a_sealed_response(
     with scopes_disabled():
         deposit = Deposit.for_company.get(company_id=representative.company_id)
         files = list(DepositFile.for_company.filter(deposit=deposit))
-    assert deposit.state == DepositState.ACKNOWLEDGED and not deposit.late
+    assert deposit.state == DepositState.ACKNOWLEDGED
+    assert not deposit.late
     expect(page.locator("#deposit-ack-reference")).to_have_text(deposit.reference)
     ack_text = page.locator("#deposit-ack-files").inner_text()
     assert {f.name for f in files} == set(plaintexts)
@@ -115,14 +118,19 @@ def test_a_representative_deposits_a_sealed_response(
         digest = hashlib.sha256(plaintext).hexdigest()
         # The browser's fingerprint of the plaintext, recorded and shown.
         assert stored.plaintext_sha256 == digest
-        assert digest in ack_text and stored.ciphertext_sha256 in ack_text
+        assert digest in ack_text
+        assert stored.ciphertext_sha256 in ack_text
         ciphertext = storage.path_of(stored.storage_name).read_bytes()
         assert len(ciphertext) == stored.ciphertext_size
         assert hashlib.sha256(ciphertext).hexdigest() == stored.ciphertext_sha256
         assert plaintext not in ciphertext
         assert pyrage.decrypt(ciphertext, [identity]) == plaintext
     kinds = {f.name: f.kind for f in files}
-    assert kinds == {"offre.pdf": "offer", "memoire-technique.pdf": "offer", "urssaf.pdf": "application"}
+    assert kinds == {
+        "offre.pdf": "offer",
+        "memoire-technique.pdf": "offer",
+        "urssaf.pdf": "application",
+    }
     check_accessibility(page)
 
     # The list, reread, shows the deposit; it is withdrawn before the deadline.

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django_scopes import scopes_disabled
 
+from mutualis.deposits.api import DepositIn
 from mutualis.deposits.models import Deposit, DepositState
 from mutualis.procurement.models import Consultation
 from tests.factories.companies import (
@@ -74,7 +75,8 @@ def test_a_representative_sees_the_deposit_page(client, consultation, alice):
     assert context["consultation"].pk == consultation.pk
     assert [lot.number for lot in context["lots"]] == [1, 2]
     assert context["company"].siren == SIREN_X
-    assert context["before_deadline"] is True and context["late"] is False
+    assert context["before_deadline"] is True
+    assert context["late"] is False
     assert context["accepts_deposits"] is True
     assert context["api_base"] == "/api/v1/deposits"
     assert context["deadline_ms"] == int(consultation.response_deadline.timestamp() * 1000)
@@ -83,12 +85,16 @@ def test_a_representative_sees_the_deposit_page(client, consultation, alice):
     assert document["name"] == "urssaf.pdf"
     assert document["url"].startswith(f"/c/{SIREN_X}/files/")
     body = response.content.decode()
-    assert consultation.reference in body and escape(consultation.title) in body
+    assert consultation.reference in body
+    assert escape(consultation.title) in body
     # One radio button per lot, file inputs of both kinds, the vault document to pick.
     assert body.count('name="lot"') == 2
-    assert 'data-kind="application"' in body and 'data-kind="offer"' in body
+    assert 'data-kind="application"' in body
+    assert 'data-kind="offer"' in body
     assert f'data-url="{document["url"]}"' in body
-    assert 'id="deposit-backup-copy"' in body
+    # The backup copy is offered when the API records its announcement.
+    assert context["backup_copy"] == ("backup_copy_announced" in DepositIn.model_fields)
+    assert ('id="deposit-backup-copy"' in body) == context["backup_copy"]
     assert "start again from the beginning" in body
     # The script is a module from the static files, the worker's address a data attribute.
     assert 'type="module" src="/static/mutualis/deposits/deposit.js"' in body
@@ -124,7 +130,8 @@ def test_a_person_of_no_company_gets_404_and_an_anonymous_visitor_the_login(
     client, consultation, alice, outsider
 ):
     response = client.get(page_url(consultation.pk))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
     client.force_login(outsider)
     assert client.get(page_url(consultation.pk)).status_code == 404
 
@@ -166,7 +173,8 @@ def test_the_list_shows_the_companys_own_deposits_only(client, consultation, ali
     assert listed[own.reference].file_count == 1
     body = response.content.decode()
     assert theirs.reference not in body
-    assert "replaced by a later deposit" in body and "withdrawn" in body
+    assert "replaced by a later deposit" in body
+    assert "withdrawn" in body
     # Only the standing deposit can be withdrawn, before the deadline.
     assert body.count('class="deposit-withdraw') == 1
     assert f'data-reference="{own.reference}"' in body
@@ -218,9 +226,7 @@ def test_the_public_page_invites_to_sign_in(client, consultation):
     assert "/deposits/" not in body
 
 
-def test_the_public_page_links_a_representative_to_the_deposit_page(
-    client, consultation, alice
-):
+def test_the_public_page_links_a_representative_to_the_deposit_page(client, consultation, alice):
     client.force_login(alice.user)
     body = public_page(client, consultation)
     assert f'href="{page_url(consultation.pk)}"' in body

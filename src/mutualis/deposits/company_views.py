@@ -26,6 +26,7 @@ from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import State
 
 from . import company_selectors as selectors
+from .api import DepositIn
 from .models import DepositState, FileKind
 
 
@@ -109,9 +110,7 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
     deadline = consultation.response_deadline
     cancelled = consultation.state == State.CANCELLED
     deposits = list(
-        selectors.deposits_on(
-            company_id=representation.company_id, consultation_id=consultation.pk
-        )
+        selectors.deposits_on(company_id=representation.company_id, consultation_id=consultation.pk)
     )
     before_deadline = now < deadline
     return {
@@ -126,6 +125,9 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
         "accepts_deposits": not cancelled,
         "cancelled": cancelled,
         "vault_documents": _vault_documents(representation),
+        # The backup copy is announced with the deposit when the API takes the
+        # announcement (``DepositIn.backup_copy_announced``); the page offers it then only.
+        "backup_copy": "backup_copy_announced" in DepositIn.model_fields,
         "deposits": deposits,
         "withdrawable_states": [DepositState.ACKNOWLEDGED],
         "file_kinds": {"application": FileKind.APPLICATION, "offer": FileKind.OFFER},

@@ -495,6 +495,14 @@ function warnOnLeave(event) {
   return text.leave;
 }
 
+function startBody(lot) {
+  const body = { consultation: consultationId, company: siren, lot, phase: "offer" };
+  // Offered only when the API records the announcement of a backup copy.
+  const backup = document.getElementById("deposit-backup-copy");
+  if (backup) body.backup_copy_announced = backup.checked;
+  return body;
+}
+
 async function deposit(form) {
   fail("");
   const lots = form.querySelectorAll("input[name=lot]");
@@ -542,13 +550,7 @@ async function deposit(form) {
     say(text.starting);
     const started = await expectOk(
       await call("POST", api, {
-        json: {
-          consultation: consultationId,
-          company: siren,
-          lot,
-          phase: "offer",
-          backup_copy_announced: document.getElementById("deposit-backup-copy").checked,
-        },
+        json: startBody(lot),
         key: uuid(),
       }),
     );
