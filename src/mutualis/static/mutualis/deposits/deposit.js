@@ -10,7 +10,7 @@ const api = root.dataset.api;
 const consultationId = Number(root.dataset.consultation);
 const csrf = root.dataset.csrf;
 const siren = root.dataset.company;
-const deadline = Number(root.dataset.deadline);
+let deadline = Number(root.dataset.deadline);
 const language = document.documentElement.lang || "fr";
 
 // Ciphertext chunks: 8 MiB a call, or less if the API says so (max_chunk_bytes).
@@ -93,12 +93,14 @@ function tick() {
   const now = serverNow();
   serverTime.textContent = `${clockFormat.format(new Date(now))} (Paris)`;
   serverTime.dateTime = new Date(now).toISOString();
-  const left = Math.floor((deadline - now) / 1000);
-  if (left <= 0) {
+  const remaining = deadline - now;
+  if (remaining <= 0) {
     countdown.textContent = text.deadline_passed;
     lateNotice.hidden = false;
     return;
   }
+  lateNotice.hidden = true;
+  const left = Math.ceil(remaining / 1000);
   const days = Math.floor(left / 86400);
   const time = `${two(Math.floor((left % 86400) / 3600))}:${two(Math.floor((left % 3600) / 60))}:${two(left % 60)}`;
   countdown.textContent = days > 0 ? format(text.days, { days, time }) : time;
@@ -173,6 +175,10 @@ async function consultationInfo() {
   if (limit > 0) chunkBytes = Math.min(chunkBytes, limit);
   const server = Date.parse(info.server_time);
   if (!Number.isNaN(server)) clockOffset = server - (sent + arrived) / 2;
+  // A rectification may have moved the deadline since the page was made.
+  const due = Date.parse(info.deadline);
+  if (!Number.isNaN(due)) deadline = due;
+  tick();
   return info;
 }
 
@@ -464,7 +470,8 @@ async function watchReceipt(reference) {
     await sleep(3000);
     let response = null;
     try {
-      response = await fetch(url, { method: "HEAD", credentials: "same-origin" });
+      response = await fetch(url, { credentials: "same-origin" });
+      if (response.body) await response.body.cancel();
     } catch (error) {
       response = null;
     }
