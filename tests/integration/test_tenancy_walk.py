@@ -230,6 +230,17 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
     # Company X's deposit page on A's consultation (deposits; a draft: 404 to anyone).
     "company_deposits:consultation": lambda w: {"pk": w.consultation.pk},
+    # A deposit of company X on A's consultation, and its file (deposits: the API, the
+    # buyer's register).
+    "api:deposits_consultation_info": lambda w: {"consultation_id": w.consultation.pk},
+    "api:deposits_deposit": lambda w: {"reference": _deposit_of(w).reference},
+    "api:deposits_files": lambda w: {"reference": _deposit_of(w).reference},
+    "api:deposits_file": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
+    "api:deposits_chunk": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
+    "api:deposits_complete": lambda w: {"reference": _deposit_of(w).reference},
+    "api:deposits_withdraw": lambda w: {"reference": _deposit_of(w).reference},
+    "deposit_register:register": lambda w: {"pk": w.consultation.pk},
+    "deposit_register:register_csv": lambda w: {"pk": w.consultation.pk},
 }
 
 
@@ -332,6 +343,37 @@ def _document_of(world: World) -> Any:
             )
         world._document = document  # type: ignore[attr-defined]
     return document
+
+
+def _deposit_of(world: World) -> Any:
+    """A deposit of company X on A's consultation, being received, with one file whose
+    name is the secret (rows only: the walk needs no ciphertext)."""
+    deposit = getattr(world, "_deposit", None)
+    if deposit is None:
+        from mutualis.deposits.models import Deposit, DepositFile
+
+        with scope(company=world.company_x.pk):
+            deposit = Deposit.for_company.create(
+                reference="DWALK-X",
+                organisation=world.org_a,
+                consultation=world.consultation,
+                company=world.company_x,
+                user=world.admin_x.user,
+                idempotency_key="walk",
+            )
+            DepositFile.for_company.create(
+                deposit=deposit,
+                organisation=world.org_a,
+                company=world.company_x,
+                idempotency_key="walk",
+                name=f"{SECRET}.pdf",
+                plaintext_size=1,
+                plaintext_sha256="0" * 64,
+                ciphertext_size=300,
+                storage_name="walk/DWALK-X/1.age",
+            )
+        world._deposit = deposit  # type: ignore[attr-defined]
+    return deposit
 
 
 def _act_of(org: Any, admin: Any) -> Any:

@@ -10,18 +10,21 @@ not exist, is 404 on every call. Every POST and PUT needs an ``Idempotency-Key``
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 from ninja.security import APIKeyCookie
 
 from mutualis.companies import crossings as company_crossings
 from mutualis.core import audit
 from mutualis.core.api import ErrorOut, errors
+from mutualis.core.api import api as platform_api
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
 from . import errors as deposit_errors
@@ -29,6 +32,24 @@ from . import services
 from .models import Deposit, DepositFile, FileKind, Phase
 
 router = Router(tags=["deposits"])
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _no_forms(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse a form body (415) before anything reads it: the CSRF check would parse a
+    multipart body, and the JSON of the operation could then no longer be read."""
+
+    @wraps(run)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method in ("POST", "PUT") and request.content_type in FORM_TYPES:
+            return platform_api.on_exception(request, deposit_errors.FormBodyRefused())
+        return run(request, *args, **kwargs)
+
+    return wrapper
+
+
+router.add_decorator(_no_forms, mode="view")
 
 
 class RepresentativeSession(APIKeyCookie):
@@ -68,7 +89,7 @@ IDEMPOTENCY_HEADER = {
 
 
 def _representations(request: HttpRequest) -> list[Any]:
-    return company_crossings.representations_of_user(request.user)
+    return list(company_crossings.representations_of_user(request.user))
 
 
 def _company_ids(request: HttpRequest) -> list[int]:
@@ -241,6 +262,7 @@ def _acknowledgement_out(deposit: Deposit) -> dict[str, Any]:
 
 @router.get(
     "/deposits/consultations/{consultation_id}",
+    url_name="deposits_consultation_info",
     auth=READERS,
     response={200: ConsultationInfoOut, **errors(401, 403, 404)},
 )
@@ -256,7 +278,7 @@ def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
     except deposit_errors.ConsultationNotOpen as exc:
         raise deposit_errors.DepositNotFound() from exc
     consultation = info.consultation
-    now = timezone.now()
+    now = services.now()
     return {
         "consultation": consultation.pk,
         "reference": consultation.reference,
@@ -275,8 +297,9 @@ def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
 
 @router.post(
     "/deposits",
+    url_name="deposits_start",
     auth=WRITERS,
-    response={200: DepositOut, 201: DepositOut, **errors(401, 403, 404, 409)},
+    response={200: DepositOut, 201: DepositOut, **errors(401, 403, 404, 409, 415)},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
@@ -307,7 +330,7 @@ def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
         context=_context(request),
     )
     deposit = services.deposit_of([company_id], deposit.reference)
-    return (201 if created else 200), _deposit_out(deposit)
+    return Status(201 if created else 200, _deposit_out(deposit))
 
 
 def _siren_of(company_id: int) -> str:
@@ -317,7 +340,10 @@ def _siren_of(company_id: int) -> str:
 
 
 @router.get(
-    "/deposits/{reference}", auth=READERS, response={200: DepositOut, **errors(401, 403, 404)}
+    "/deposits/{reference}",
+    url_name="deposits_deposit",
+    auth=READERS,
+    response={200: DepositOut, **errors(401, 403, 404)},
 )
 def get_deposit(request: HttpRequest, reference: str) -> Any:
     """A deposit, its state and its files (``received_size`` to resume each)."""
@@ -327,8 +353,9 @@ def get_deposit(request: HttpRequest, reference: str) -> Any:
 
 @router.post(
     "/deposits/{reference}/files",
+    url_name="deposits_files",
     auth=WRITERS,
-    response={200: FileOut, 201: FileOut, **errors(401, 403, 404, 409)},
+    response={200: FileOut, 201: FileOut, **errors(401, 403, 404, 409, 415)},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
@@ -350,12 +377,13 @@ def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
         idempotency_key=key,
         context=_context(request),
     )
-    return (201 if created else 200), _file_out(found)
+    return Status(201 if created else 200, _file_out(found))
 
 
 @router.api_operation(
     ["GET", "HEAD"],
     "/deposits/{reference}/files/{file_id}",
+    url_name="deposits_file",
     auth=READERS,
     response={200: FileOut, **errors(401, 403, 404)},
 )
@@ -387,6 +415,7 @@ CHUNK_BODY = {
 
 @router.put(
     "/deposits/{reference}/files/{file_id}/content",
+    url_name="deposits_chunk",
     auth=WRITERS,
     response={200: ChunkOut, 409: OffsetConflictOut, **errors(401, 403, 404, 411, 415)},
     openapi_extra=CHUNK_BODY,
@@ -409,7 +438,7 @@ def put_chunk(request: HttpRequest, reference: str, file_id: int, offset: int) -
             depositor, deposit, file_id, offset=offset, length=length, stream=request
         )
     except deposit_errors.UnexpectedOffset as exc:
-        return 409, exc.as_dict()
+        return Status(409, exc.as_dict())
     return {
         "received_size": found.received_size,
         "ciphertext_size": found.ciphertext_size,
@@ -429,8 +458,9 @@ def _content_length(request: HttpRequest) -> int:
 
 @router.post(
     "/deposits/{reference}/complete",
+    url_name="deposits_complete",
     auth=WRITERS,
-    response={200: AcknowledgementOut, **errors(401, 403, 404, 409)},
+    response={200: AcknowledgementOut, **errors(401, 403, 404, 409, 415)},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def complete(request: HttpRequest, reference: str) -> Any:
@@ -445,8 +475,9 @@ def complete(request: HttpRequest, reference: str) -> Any:
 
 @router.post(
     "/deposits/{reference}/withdraw",
+    url_name="deposits_withdraw",
     auth=WRITERS,
-    response={200: DepositOut, **errors(401, 403, 404, 409)},
+    response={200: DepositOut, **errors(401, 403, 404, 409, 415)},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def withdraw(request: HttpRequest, reference: str) -> Any:

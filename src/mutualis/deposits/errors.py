@@ -223,3 +223,9 @@ class LengthRequired(DepositError):
     code = "length_required"
     status = 411
     message = _("A chunk needs its Content-Length.")
+
+
+class FormBodyRefused(DepositError):
+    code = "unsupported_media_type"
+    status = 415
+    message = _("Send JSON (Content-Type: application/json), not a form.")

@@ -22,10 +22,11 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scope
 
@@ -103,6 +104,11 @@ ACCEPTED_EXTENSIONS = (
 REGISTERED_STATES = (DepositState.ACKNOWLEDGED, DepositState.SUPERSEDED, DepositState.WITHDRAWN)
 
 
+def now() -> datetime:
+    """The server's clock: what reception times and the late flag are read from."""
+    return timezone.now()
+
+
 def max_file_bytes() -> int:
     return int(settings.MUTUALIS_DEPOSIT_MAX_FILE_BYTES)
 
@@ -115,6 +121,12 @@ def age_payload_size(plaintext_size: int) -> int:
     """The size of the age payload (nonce, chunks and their tags) of a plaintext."""
     chunks = max(1, -(-plaintext_size // AGE_CHUNK))
     return AGE_NONCE + plaintext_size + chunks * AGE_TAG
+
+
+class Readable(Protocol):
+    """A request body (``HttpRequest`` reads its stream so), read piece by piece."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 # --- Who deposits ------------------------------------------------------------------------
@@ -269,11 +281,10 @@ def start_deposit(
     elif info.lots:
         raise errors.LotRequired()
 
-    now = timezone.now()
     try:
         with scope(company=company_id), transaction.atomic():
             deposit = Deposit.for_company.create(
-                reference=_new_reference(now),
+                reference=_new_reference(now()),
                 organisation_id=consultation.organisation_id,
                 consultation_id=consultation.pk,
                 lot_id=lot_id,
@@ -448,7 +459,7 @@ def add_file(
 # --- Chunks ------------------------------------------------------------------------------
 
 
-def _read_exactly(stream: IO[bytes], length: int) -> Iterable[bytes]:
+def _read_exactly(stream: Readable, length: int) -> Iterable[bytes]:
     """The body's bytes, ``READ_BYTES`` at a time; ``IncompleteBody`` if it ends early."""
     remaining = length
     while remaining:
@@ -459,7 +470,7 @@ def _read_exactly(stream: IO[bytes], length: int) -> Iterable[bytes]:
         yield block
 
 
-def _same_bytes(path: Path, offset: int, stream: IO[bytes], length: int) -> bool:
+def _same_bytes(path: Path, offset: int, stream: Readable, length: int) -> bool:
     """Whether the body equals the bytes already stored at ``offset`` (the whole body is
     read either way)."""
     same = True
@@ -479,7 +490,7 @@ def _same_bytes(path: Path, offset: int, stream: IO[bytes], length: int) -> bool
     return same
 
 
-def _append(path: Path, offset: int, stream: IO[bytes], length: int) -> None:
+def _append(path: Path, offset: int, stream: Readable, length: int) -> None:
     """Write the body at ``offset`` (what lay beyond it, left by an interrupted call, is
     cut first) and fsync; on any failure, cut back to ``offset``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -508,7 +519,7 @@ def receive_chunk(
     *,
     offset: int,
     length: int,
-    stream: IO[bytes],
+    stream: Readable,
 ) -> DepositFile:
     """Append ``length`` bytes of ``stream`` to the file at ``offset``, which must be its
     ``received_size``. A chunk sent again with the same bytes at an earlier offset
@@ -646,7 +657,7 @@ def complete(
             _check_header(found)
         for found in files:
             _seal_file(found)
-        received_at = timezone.now()
+        received_at = now()
         for found in files:
             found.completed_at = received_at
             found.save(update_fields=["ciphertext_sha256", "completed_at"])
@@ -722,10 +733,10 @@ def _supersede_earlier(deposit: Deposit) -> list[str]:
         .filter(
             company_id=deposit.company_id,
             consultation_id=deposit.consultation_id,
-            lot_id=deposit.lot_id,
             phase=deposit.phase,
             state=DepositState.ACKNOWLEDGED,
         )
+        .filter(Q(lot_id=deposit.lot_id) if deposit.lot_id else Q(lot__isnull=True))
         .exclude(pk=deposit.pk)
     )
     if deposit.late:
@@ -765,8 +776,8 @@ def withdraw(
     if deposit.state == DepositState.WITHDRAWN:
         return deposit
     info = consultation_info(deposit.consultation_id)
-    now = timezone.now()
-    if now >= info.consultation.response_deadline:
+    moment = now()
+    if moment >= info.consultation.response_deadline:
         raise errors.DeadlinePassed()
     with scope(company=deposit.company_id), transaction.atomic():
         locked = Deposit.for_company.select_for_update().get(pk=deposit.pk)
@@ -776,7 +787,7 @@ def withdraw(
             raise errors.NotWithdrawable()
         was_acknowledged = locked.state == DepositState.ACKNOWLEDGED
         locked.state = DepositState.WITHDRAWN
-        locked.withdrawn_at = now
+        locked.withdrawn_at = moment
         locked.save(update_fields=["state", "withdrawn_at"])
         audit.record(
             actor=depositor.audit_actor,
@@ -793,10 +804,10 @@ def withdraw(
     return locked
 
 
-def abandon_stale_deposits(*, now: datetime | None = None) -> int:
+def abandon_stale_deposits(*, at: datetime | None = None) -> int:
     """Mark ``abandoned`` the deposits left ``receiving`` for more than 24 hours and
     delete their partial files; the number abandoned. Idempotent (the periodic job)."""
-    cutoff = (now or timezone.now()) - STALE_AFTER
+    cutoff = (at or now()) - STALE_AFTER
     count = 0
     for deposit_id, company_id in crossings.deposits_receiving_since(cutoff):
         with scope(company=company_id), transaction.atomic():
@@ -838,10 +849,10 @@ class RegisterLine:
         return sum(f.ciphertext_size for f in self.files)
 
 
-def register_visible(consultation: Any, *, now: datetime | None = None) -> bool:
+def register_visible(consultation: Any, *, at: datetime | None = None) -> bool:
     """The register shows who deposited only once the deadline has passed: until then
     nobody, at the buyer's either, may learn who answers (nor how many)."""
-    return (now or timezone.now()) >= consultation.response_deadline
+    return bool((at or now()) >= consultation.response_deadline)
 
 
 def register_of(*, organisation_id: int, consultation_id: int) -> list[RegisterLine]:
