@@ -73,6 +73,17 @@ def test_a_representative_deposits_a_sealed_response(
     expect(page.locator("#deposit-countdown")).not_to_have_text("—")
     check_accessibility(page)
 
+    # A type the consultation does not accept is refused before anything is encrypted.
+    page.set_input_files(
+        "#deposit-offer-files",
+        [{"name": "outil.exe", "mimeType": "application/octet-stream", "buffer": b"MZ" * 8}],
+    )
+    page.locator("#deposit-submit").click()
+    expect(page.locator("#deposit-error")).to_contain_text("outil.exe")
+    expect(page.locator("#deposit-progress")).to_be_hidden()
+    with scopes_disabled():
+        assert not Deposit.for_company.filter(company_id=representative.company_id).exists()
+
     page.set_input_files(
         "#deposit-offer-files",
         [
