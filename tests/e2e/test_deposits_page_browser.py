@@ -18,7 +18,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from mutualis.deposits import storage
-from mutualis.deposits.models import Deposit, DepositFile, DepositState, OpeningKey
+from mutualis.deposits.models import Deposit, DepositFile, DepositState
 from mutualis.evidence import authority
 from tests.factories.companies import (
     add_vault_document,
@@ -27,25 +27,11 @@ from tests.factories.companies import (
     register_company,
     verified_person,
 )
+from tests.factories.deposits_page import give_opening_key
 from tests.factories.identity import PASSWORD
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def opening_key_for(consultation, buyer) -> pyrage.x25519.Identity:
-    """The consultation's opening key pair: the server keeps the public half only."""
-    identity = pyrage.x25519.Identity.generate()
-    with scopes_disabled():
-        OpeningKey.objects.create(
-            organisation_id=consultation.organisation_id,
-            consultation=consultation,
-            recipient=str(identity.to_public()),
-            threshold=1,
-            share_count=1,
-            created_by=buyer.user,
-        )
-    return identity
 
 
 def test_a_representative_deposits_a_sealed_response(
@@ -54,7 +40,7 @@ def test_a_representative_deposits_a_sealed_response(
     authority.ensure_authority()
     subscribe_to_procurement(agent_a.organisation)
     consultation = make_consultation(agent_a, publish=True)
-    identity = opening_key_for(consultation, agent_a)
+    identity = give_opening_key(consultation, agent_a)
     alice = verified_person("alice@menuiserie.example", first_name="Alice")
     siren = company_siren(1)
     representative = register_company(alice, siren=siren, name="Menuiserie Dupont")

@@ -6,10 +6,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import pyrage
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from mutualis.deposits.models import Deposit, DepositFile, DepositState
+from mutualis.deposits.models import Deposit, DepositFile, DepositState, OpeningKey
 
 
 def make_deposit(
@@ -43,3 +44,20 @@ def make_deposit(
             storage_name=f"{consultation.pk}/{reference}/1.age",
         )
     return deposit
+
+
+def give_opening_key(consultation: Any, buyer: Any) -> pyrage.x25519.Identity:
+    """The consultation's opening key pair, as the buyer's browser makes it at
+    publication: the server keeps the public half; the identity is returned to the
+    test (which opens the ciphertext with it)."""
+    identity = pyrage.x25519.Identity.generate()
+    with scopes_disabled():
+        OpeningKey.objects.create(
+            organisation_id=consultation.organisation_id,
+            consultation=consultation,
+            recipient=str(identity.to_public()),
+            threshold=1,
+            share_count=1,
+            created_by=buyer.user,
+        )
+    return identity

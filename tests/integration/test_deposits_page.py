@@ -22,7 +22,7 @@ from tests.factories.companies import (
     register_company,
     verified_person,
 )
-from tests.factories.deposits_page import make_deposit
+from tests.factories.deposits_page import give_opening_key, make_deposit
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,9 @@ def buyer(agent_a):
 
 @pytest.fixture
 def consultation(buyer):
-    return make_consultation(buyer, publish=True, lots=2)
+    published = make_consultation(buyer, publish=True, lots=2)
+    give_opening_key(published, buyer)
+    return published
 
 
 @pytest.fixture
@@ -113,10 +115,22 @@ def test_the_page_carries_a_policy_that_lets_its_worker_start(client, consultati
 
 def test_a_consultation_without_lots_asks_for_none(client, buyer, alice):
     single = make_consultation(buyer, publish=True, reference="2027-002")
+    give_opening_key(single, buyer)
     client.force_login(alice.user)
     response = client.get(page_url(single.pk))
     assert response.context["lots"] == []
     assert 'name="lot"' not in response.content.decode()
+
+
+def test_a_consultation_without_an_opening_key_takes_no_deposit(client, buyer, alice):
+    unkeyed = make_consultation(buyer, publish=True, reference="2027-004")
+    client.force_login(alice.user)
+    response = client.get(page_url(unkeyed.pk))
+    assert response.status_code == 200
+    assert response.context["accepts_deposits"] is False
+    body = response.content.decode()
+    assert "does not accept electronic deposits" in body
+    assert 'id="deposit-form"' not in body
 
 
 def test_another_companys_representative_gets_404(client, consultation, alice, yann):

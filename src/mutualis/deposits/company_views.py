@@ -26,6 +26,7 @@ from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import State
 
 from . import company_selectors as selectors
+from . import errors, services
 from .api import DepositIn
 from .models import DepositState, FileKind
 
@@ -73,7 +74,7 @@ def _js_text() -> dict[str, str]:
         "accepted_types": _("Accepted types: {types}."),
         "file_too_large": _("{name} is larger than the {limit} a file may be."),
         "deposit_too_large": _("Your files together exceed the {limit} a response may be."),
-        "no_key": _("This consultation does not accept electronic deposits yet: {message}"),
+        "no_key": _("A deposit is not possible now: {message}"),
         "vault_fetch": _("Reading {name} from your vault…"),
         "vault_failed": _("{name} could not be read from your vault."),
         "hashing": _("Computing the SHA-256 fingerprint: {percent} %"),
@@ -113,6 +114,14 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
         selectors.deposits_on(company_id=representation.company_id, consultation_id=consultation.pk)
     )
     before_deadline = now < deadline
+    # Whether the consultation takes deposits at all (an opening key registered): the
+    # deposit API's own rule, said here before anything is chosen.
+    refusal = ""
+    if not cancelled:
+        try:
+            services.consultation_info(consultation.pk)
+        except errors.ConsultationNotOpen as exc:
+            refusal = str(exc.message)
     return {
         "consultation": consultation,
         "company": representation.company,
@@ -122,8 +131,9 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
         "before_deadline": before_deadline,
         # After the deadline a deposit is still received and kept, but flagged late.
         "late": not before_deadline,
-        "accepts_deposits": not cancelled,
+        "accepts_deposits": not cancelled and not refusal,
         "cancelled": cancelled,
+        "refusal": refusal,
         "vault_documents": _vault_documents(representation),
         # The backup copy is announced with the deposit when the API takes the
         # announcement (``DepositIn.backup_copy_announced``); the page offers it then only.
