@@ -1,7 +1,8 @@
 """A company's representative deposits a response in Chromium: two files from the
 computer (a PDF, and a larger one that crosses a chunk) and a document of the company's
 vault are encrypted in the page's Web Worker to the consultation's opening key, sent in
-chunks (the answer to one lost on the way: the page sends it again), acknowledged; the
+chunks (the answer to one lost on the way, another refused with 409: the page sends
+again, resumes where the server is), acknowledged; the
 progress reaches 100 %; the acknowledgement shows each file's SHA-256. The test then
 opens the stored ciphertext with the opening key's identity (which it made itself, as a
 buyer's browser would): the plaintext is the file. Then the deposit is withdrawn.
@@ -80,24 +81,36 @@ def test_a_representative_deposits_a_sealed_response(
     page.locator("input.deposit-vault").check()
 
     # The answer to the first chunk is lost after the server stored it: the page sends
-    # the same chunk again, with the same idempotency key, and goes on.
+    # the same chunk again, with the same idempotency key, and goes on. The first chunk
+    # at a later offset is answered 409 without reaching the server: the page asks the
+    # server what it holds and resumes there.
     lost: list[str] = []
+    conflicts: list[str] = []
 
-    def lose_first_answer(route) -> None:
-        if lost:
+    def troubled_network(route) -> None:
+        if not lost:
+            route.fetch()
+            lost.append(route.request.headers["idempotency-key"])
+            route.abort("connectionreset")
+        elif not conflicts and not route.request.url.endswith("offset=0"):
+            conflicts.append(route.request.url)
+            route.fulfill(
+                status=409,
+                content_type="application/json",
+                body='{"code": "unexpected_offset", "field": null, "message": "Elsewhere."}',
+            )
+        else:
             route.continue_()
-            return
-        route.fetch()
-        lost.append(route.request.headers["idempotency-key"])
-        route.abort("connectionreset")
 
-    page.route("**/api/v1/deposits/*/files/*/content?offset=*", lose_first_answer)
+    page.route("**/api/v1/deposits/*/files/*/content?offset=*", troubled_network)
     page.locator("#deposit-submit").click()
 
     expect(page.locator("#deposit-ack")).to_be_visible(timeout=90_000)
     expect(page.locator("#deposit-error")).to_be_empty()
     assert len(lost) == 1
     assert lost[0].endswith(":0")
+    assert len(conflicts) == 1
+    assert conflicts[0].endswith(f"offset={8 * 1024 * 1024}")
     expect(page.locator("#deposit-overall")).to_have_js_property("value", 100)
     for index in range(3):
         expect(page.locator(f"#deposit-file-{index}")).to_have_js_property("value", 100)
