@@ -832,3 +832,100 @@ def test_an_organisations_client_and_a_read_only_token_cannot_deposit(client, se
     )
     assert_error(response, 403, "insufficient_scope")
     assert deposits_of(rep.company_id) == []
+
+
+def test_a_chunk_over_16_mib_is_refused_unread(company_client, sealed):
+    reference = start(company_client, sealed.consultation)
+    big = 20 * 1024 * 1024
+    sealed_file = seal("offre.pdf", PLAINTEXT, sealed.recipient)
+    declaration = {
+        **sealed_file.declaration(),
+        "plaintext_size": big,
+        "ciphertext_size": services.age_payload_size(big) + 200,
+    }
+    file_id = post(company_client, f"{API}/{reference}/files", declaration, key="big").json()["id"]
+    url = f"{API}/{reference}/files/{file_id}/content?offset=0"
+    response = put(company_client, url, b"\0" * (services.MAX_CHUNK_BYTES + 1))
+    assert_error(response, 400, "invalid_chunk")
+    assert file_row(reference).received_size == 0
+
+
+# --- Concurrency (PostgreSQL: row locks) ---------------------------------------------------
+
+
+def _in_threads(*calls):
+    """Run the calls at once, each in its own thread (and database connection)."""
+    import threading
+
+    from django.db import connections
+
+    results: list = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_calls_with_one_key_make_one_deposit_and_chunks_do_not_mix(agent_a):
+    import io
+
+    authority.ensure_authority()
+    sealed = sealed_consultation(agent_a)
+    rep = representative(1)
+    depositor = services.Depositor(company_id=rep.company_id, representative=rep)
+
+    def start_once():
+        return services.start_deposit(
+            depositor,
+            consultation_id=sealed.consultation.pk,
+            lot_id=None,
+            phase="offer",
+            idempotency_key="same",
+        )[0].reference
+
+    references = _in_threads(start_once, start_once, start_once)
+    assert len(set(references)) == 1, references
+    assert len(deposits_of(rep.company_id)) == 1
+
+    deposit = services.deposit_of([rep.company_id], references[0])
+    sealed_file = seal("offre.pdf", PLAINTEXT, sealed.recipient)
+    declaration = services.FileDeclaration(**sealed_file.declaration())
+    found, _created = services.add_file(depositor, deposit, declaration, idempotency_key="f")
+    data = sealed_file.ciphertext
+
+    def chunk(offset, body):
+        return lambda: (
+            services.receive_chunk(
+                depositor,
+                deposit,
+                found.pk,
+                offset=offset,
+                length=len(body),
+                stream=io.BytesIO(body),
+            ).received_size
+        )
+
+    # The same first chunk twice at once, and a rival chunk at the same offset.
+    results = _in_threads(chunk(0, data[:50_000]), chunk(0, data[:50_000]), chunk(0, b"Z" * 50_000))
+    stored = storage.part_path_of(file_row(deposit.reference).storage_name).read_bytes()
+    assert file_row(deposit.reference).received_size == 50_000
+    assert stored in (data[:50_000], b"Z" * 50_000)
+    winners = [r for r in results if r == 50_000]
+    conflicts = [r for r in results if isinstance(r, services.errors.UnexpectedOffset)]
+    assert len(winners) + len(conflicts) == 3
+    assert len(winners) >= 1

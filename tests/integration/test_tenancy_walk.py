@@ -236,6 +236,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api:deposits_deposit": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_files": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_file": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
+    "api:deposits_file_head": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
     "api:deposits_chunk": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
     "api:deposits_complete": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_withdraw": lambda w: {"reference": _deposit_of(w).reference},

@@ -23,7 +23,7 @@ from ninja.security import APIKeyCookie
 
 from mutualis.companies import crossings as company_crossings
 from mutualis.core import audit
-from mutualis.core.api import ErrorOut, errors
+from mutualis.core.api import VALIDATION, ErrorOut, errors
 from mutualis.core.api import api as platform_api
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
@@ -264,7 +264,7 @@ def _acknowledgement_out(deposit: Deposit) -> dict[str, Any]:
     "/deposits/consultations/{consultation_id}",
     url_name="deposits_consultation_info",
     auth=READERS,
-    response={200: ConsultationInfoOut, **errors(401, 403, 404)},
+    response={200: ConsultationInfoOut, **errors(401, 403, 404), **VALIDATION},
 )
 def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
     """What a client needs to deposit on a consultation: its opening public key (encrypt
@@ -299,7 +299,7 @@ def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
     "/deposits",
     url_name="deposits_start",
     auth=WRITERS,
-    response={200: DepositOut, 201: DepositOut, **errors(401, 403, 404, 409, 415)},
+    response={200: DepositOut, 201: DepositOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
@@ -343,7 +343,7 @@ def _siren_of(company_id: int) -> str:
     "/deposits/{reference}",
     url_name="deposits_deposit",
     auth=READERS,
-    response={200: DepositOut, **errors(401, 403, 404)},
+    response={200: DepositOut, **errors(401, 403, 404), **VALIDATION},
 )
 def get_deposit(request: HttpRequest, reference: str) -> Any:
     """A deposit, its state and its files (``received_size`` to resume each)."""
@@ -355,7 +355,7 @@ def get_deposit(request: HttpRequest, reference: str) -> Any:
     "/deposits/{reference}/files",
     url_name="deposits_files",
     auth=WRITERS,
-    response={200: FileOut, 201: FileOut, **errors(401, 403, 404, 409, 415)},
+    response={200: FileOut, 201: FileOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
@@ -380,27 +380,41 @@ def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
     return Status(201 if created else 200, _file_out(found))
 
 
-@router.api_operation(
-    ["GET", "HEAD"],
-    "/deposits/{reference}/files/{file_id}",
-    url_name="deposits_file",
-    auth=READERS,
-    response={200: FileOut, **errors(401, 403, 404)},
-)
-def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
-    """A file and how much of its ciphertext arrived (``received_size``: the offset to
-    resume at); HEAD gives it in ``Upload-Offset`` and ``Upload-Length``."""
+def _file(request: HttpRequest, reference: str, file_id: int) -> DepositFile:
     _depositor, deposit = _deposit(request, reference)
     if not 0 < file_id < 2**31:
         raise deposit_errors.DepositNotFound()
-    found = services.file_of(deposit, file_id)
-    if request.method == "HEAD":
-        response = HttpResponse(status=200)
-        response["Upload-Offset"] = str(found.received_size)
-        response["Upload-Length"] = str(found.ciphertext_size)
-        response["Cache-Control"] = "no-store"
-        return response
-    return _file_out(found)
+    return services.file_of(deposit, file_id)
+
+
+@router.get(
+    "/deposits/{reference}/files/{file_id}",
+    url_name="deposits_file",
+    auth=READERS,
+    response={200: FileOut, **errors(401, 403, 404), **VALIDATION},
+)
+def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
+    """A file and how much of its ciphertext arrived (``received_size``: the offset to
+    resume at)."""
+    return _file_out(_file(request, reference, file_id))
+
+
+@router.api_operation(
+    ["HEAD"],
+    "/deposits/{reference}/files/{file_id}",
+    url_name="deposits_file_head",
+    auth=READERS,
+    response={200: None, **errors(401, 403, 404), **VALIDATION},
+)
+def head_file(request: HttpRequest, reference: str, file_id: int) -> Any:
+    """How much of the file's ciphertext arrived, in headers: ``Upload-Offset`` (the
+    offset to resume at) and ``Upload-Length`` (the declared ciphertext size)."""
+    found = _file(request, reference, file_id)
+    response = HttpResponse(status=200)
+    response["Upload-Offset"] = str(found.received_size)
+    response["Upload-Length"] = str(found.ciphertext_size)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 CHUNK_BODY = {
@@ -417,7 +431,12 @@ CHUNK_BODY = {
     "/deposits/{reference}/files/{file_id}/content",
     url_name="deposits_chunk",
     auth=WRITERS,
-    response={200: ChunkOut, 409: OffsetConflictOut, **errors(401, 403, 404, 411, 415)},
+    response={
+        200: ChunkOut,
+        409: OffsetConflictOut,
+        **errors(401, 403, 404, 411, 415),
+        **VALIDATION,
+    },
     openapi_extra=CHUNK_BODY,
 )
 def put_chunk(request: HttpRequest, reference: str, file_id: int, offset: int) -> Any:
@@ -460,7 +479,7 @@ def _content_length(request: HttpRequest) -> int:
     "/deposits/{reference}/complete",
     url_name="deposits_complete",
     auth=WRITERS,
-    response={200: AcknowledgementOut, **errors(401, 403, 404, 409, 415)},
+    response={200: AcknowledgementOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def complete(request: HttpRequest, reference: str) -> Any:
@@ -477,7 +496,7 @@ def complete(request: HttpRequest, reference: str) -> Any:
     "/deposits/{reference}/withdraw",
     url_name="deposits_withdraw",
     auth=WRITERS,
-    response={200: DepositOut, **errors(401, 403, 404, 409, 415)},
+    response={200: DepositOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
 def withdraw(request: HttpRequest, reference: str) -> Any:
