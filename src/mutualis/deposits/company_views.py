@@ -93,6 +93,7 @@ def _js_text() -> dict[str, str]:
         "changed": _("{name} changed while it was being sent: deposit again."),
         "failed": _("The deposit failed: {message}"),
         "acknowledged": _("Your response was deposited: reference {reference}."),
+        "sizes": _("{size} (encrypted: {encrypted})"),
         "late_yes": _("Yes: received after the deadline"),
         "late_no": _("No"),
         "receipt_link": _("Download the signed receipt (PDF)"),

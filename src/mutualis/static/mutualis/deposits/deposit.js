@@ -452,7 +452,9 @@ function showAcknowledgement(ack, items) {
     body.append(
       element("tr", {}, [
         element("td", { textContent: file.name }),
-        element("td", { textContent: `${bytes(size)} (${bytes(encrypted)})` }),
+        element("td", {
+          textContent: format(text.sizes, { size: bytes(size), encrypted: bytes(encrypted) }),
+        }),
         element("td", {}, [element("code", { className: "deposit-hash", textContent: file.plaintext_sha256 ?? file.sha256 })]),
         element("td", {}, [element("code", { className: "deposit-hash", textContent: file.ciphertext_sha256 ?? "" })]),
       ]),
