@@ -929,3 +929,34 @@ def test_concurrent_calls_with_one_key_make_one_deposit_and_chunks_do_not_mix(ag
     conflicts = [r for r in results if isinstance(r, services.errors.UnexpectedOffset)]
     assert len(winners) + len(conflicts) == 3
     assert len(winners) >= 1
+
+
+def test_the_signed_receipt_is_downloaded_once_made(company_client, sealed, rep):
+    import io
+
+    from mutualis.core.files import store
+    from mutualis.core.files.owners import register_owner, unregister_owner
+    from mutualis.core.pdf import text_pdf
+
+    reference, _f, _ack = full_deposit(company_client, sealed)
+    url = f"{API}/{reference}/receipt.pdf"
+    assert_error(company_client.get(url), 404, "receipt_not_ready")
+
+    # The receipt job (another module) stores the PDF and links it; a stand-in here.
+    register_owner("test_deposit_receipt", can_read=lambda request, stored_file: False)
+    try:
+        pdf = text_pdf(("Accusé de réception", reference), title="Accusé")
+        stored = store.store_file(
+            file=io.BytesIO(pdf), name=f"{reference}.pdf", owner_kind="test_deposit_receipt"
+        )
+        with scope(company=rep.company_id):
+            Deposit.for_company.filter(reference=reference).update(receipt_pdf=stored)
+        response = company_client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert b"".join(response.streaming_content) == pdf
+        intruder = Client()
+        intruder.force_login(representative(5).user)
+        assert intruder.get(url).status_code == 404
+    finally:
+        unregister_owner("test_deposit_receipt")

@@ -239,6 +239,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api:deposits_file_head": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
     "api:deposits_chunk": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
     "api:deposits_complete": lambda w: {"reference": _deposit_of(w).reference},
+    "api:deposits_receipt_pdf": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_withdraw": lambda w: {"reference": _deposit_of(w).reference},
     "deposit_register:register": lambda w: {"pk": w.consultation.pk},
     "deposit_register:register_csv": lambda w: {"pk": w.consultation.pk},

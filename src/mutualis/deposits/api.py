@@ -25,6 +25,8 @@ from mutualis.companies import crossings as company_crossings
 from mutualis.core import audit
 from mutualis.core.api import VALIDATION, ErrorOut, errors
 from mutualis.core.api import api as platform_api
+from mutualis.core.files.download import serve_file
+from mutualis.core.models import StoredFile
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
 from . import errors as deposit_errors
@@ -505,3 +507,29 @@ def withdraw(request: HttpRequest, reference: str) -> Any:
     depositor, deposit = _deposit(request, reference)
     services.withdraw(depositor, deposit, context=_context(request))
     return _deposit_out(services.deposit_of([deposit.company_id], reference))
+
+
+@router.get(
+    "/deposits/{reference}/receipt.pdf",
+    url_name="deposits_receipt_pdf",
+    auth=READERS,
+    response={200: None, **errors(401, 403, 404), **VALIDATION},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The receipt, a PDF signed by the platform (PAdES).",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def receipt_pdf(request: HttpRequest, reference: str) -> Any:
+    """The deposit's signed receipt (PDF), once the background job has made it: 404
+    ``receipt_not_ready`` until then."""
+    _depositor, deposit = _deposit(request, reference)
+    if deposit.receipt_pdf_id is None:
+        raise deposit_errors.ReceiptNotReady()
+    stored = StoredFile.objects.get(pk=deposit.receipt_pdf_id)
+    response = serve_file(request, stored, public=False)
+    response["Cache-Control"] = "private, no-store"
+    return response

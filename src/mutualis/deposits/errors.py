@@ -229,3 +229,12 @@ class FormBodyRefused(DepositError):
     code = "unsupported_media_type"
     status = 415
     message = _("Send JSON (Content-Type: application/json), not a form.")
+
+
+class ReceiptNotReady(DepositError):
+    code = "receipt_not_ready"
+    status = 404
+    message = _(
+        "The signed receipt of this deposit is not made yet: the acknowledgement's token "
+        "already proves it; try again in a minute."
+    )
