@@ -11,6 +11,7 @@ axe-core on the page."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 
 import pyrage
@@ -18,6 +19,7 @@ import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from mutualis.core import files as files_store
 from mutualis.deposits import storage
 from mutualis.deposits.models import Deposit, DepositFile, DepositState
 from mutualis.evidence import authority
@@ -33,6 +35,16 @@ from tests.factories.identity import PASSWORD
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The receipt job's files are served by the deposit API itself; the test stores one.
+RECEIPT_OWNER = "tests.deposit_receipt"
+
+
+@pytest.fixture(autouse=True)
+def _receipt_owner():
+    files_store.register_owner(RECEIPT_OWNER, can_read=lambda request, stored: False)
+    yield
+    files_store.unregister_owner(RECEIPT_OWNER)
 
 
 def test_a_representative_deposits_a_sealed_response(
@@ -135,6 +147,21 @@ def test_a_representative_deposits_a_sealed_response(
         assert hashlib.sha256(ciphertext).hexdigest() == stored.ciphertext_sha256
         assert plaintext not in ciphertext
         assert pyrage.decrypt(ciphertext, [identity]) == plaintext
+    # The signed receipt is made by a background job (not this page's): once it is
+    # there, the acknowledgement offers its link.
+    receipt = certificate_pdf("Accusé de réception", deposit.reference)
+    with scopes_disabled():
+        stored = files_store.store_file(
+            file=io.BytesIO(receipt), name="accuse.pdf", owner_kind=RECEIPT_OWNER
+        )
+        Deposit.for_company.filter(pk=deposit.pk).update(receipt_pdf=stored)
+    receipt_link = page.locator("#deposit-ack-receipt a")
+    expect(receipt_link).to_have_attribute(
+        "href", f"/api/v1/deposits/{deposit.reference}/receipt.pdf", timeout=70_000
+    )
+    assert page.request.get(f"{live_server.url}{receipt_link.get_attribute('href')}").body() == (
+        receipt
+    )
     kinds = {f.name: f.kind for f in files}
     assert kinds == {
         "offre.pdf": "offer",
