@@ -266,3 +266,16 @@ def test_a_cancelled_consultation_has_no_section(client, consultation):
             state="cancelled", cancellation_reason="Besoin disparu."
         )
     assert "Respond electronically" not in public_page(client, consultation)
+
+
+def test_the_page_and_its_script_speak_french(client, settings, consultation, alice):
+    settings.LANGUAGE_CODE = "fr"
+    client.force_login(alice.user)
+    response = client.get(page_url(consultation.pk), headers={"accept-language": "fr"})
+    assert response["Content-Language"] == "fr"
+    body = response.content.decode()
+    assert "Chiffrer et déposer" in body
+    # The script's sentences, translated on the server (json_script escapes them).
+    text = response.context["js_text"]
+    assert text["hashing"] == "Calcul de l’empreinte SHA-256 : {percent} %"
+    assert "Calcul de l\\u2019empreinte SHA-256" in body
