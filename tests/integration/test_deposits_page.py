@@ -277,5 +277,5 @@ def test_the_page_and_its_script_speak_french(client, settings, consultation, al
     assert "Chiffrer et déposer" in body
     # The script's sentences, translated on the server (json_script escapes them).
     text = response.context["js_text"]
-    assert text["hashing"] == "Calcul de l’empreinte SHA-256 : {percent} %"
+    assert text["hashing"] == "Calcul de l\u2019empreinte SHA-256 : {percent} %"
     assert "Calcul de l\\u2019empreinte SHA-256" in body

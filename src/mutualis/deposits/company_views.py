@@ -103,6 +103,10 @@ def _js_text() -> dict[str, str]:
         ),
         "withdrawn": _("Deposit {reference} was withdrawn."),
         "leave": _("Files are being sent: leaving the page stops the deposit."),
+        "old_browser": _(
+            "This browser cannot encrypt files before sending them: use a recent version "
+            "of Firefox, Chrome, Edge or Safari."
+        ),
     }
 
 

@@ -15,7 +15,8 @@ const language = document.documentElement.lang || "fr";
 
 // Ciphertext chunks: 8 MiB a call, or less if the API says so (max_chunk_bytes).
 let chunkBytes = 8 * 1024 * 1024;
-const MAX_ATTEMPTS = 8;
+// About three and a half minutes of retries (backoff up to 30 s) before giving up.
+const MAX_ATTEMPTS = 12;
 const RESYNC_LIMIT = 3;
 
 // --- Small helpers -------------------------------------------------------------------------
@@ -621,7 +622,15 @@ async function withdraw(button) {
 // --- Wiring --------------------------------------------------------------------------------
 
 const form = document.getElementById("deposit-form");
-if (form) {
+const capable =
+  typeof Worker === "function" &&
+  typeof TransformStream === "function" &&
+  typeof Blob.prototype.stream === "function" &&
+  Boolean(window.crypto && crypto.getRandomValues);
+if (form && !capable) {
+  fail(text.old_browser);
+  document.getElementById("deposit-submit").disabled = true;
+} else if (form) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     deposit(form).catch((error) => {
