@@ -495,6 +495,9 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
+        # Module Web Workers (the sealed deposits' encryption, deposits/encrypt-worker.js)
+        # load from the platform's own static files only.
+        "worker-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "object-src": ["'none'"],

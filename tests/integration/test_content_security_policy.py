@@ -30,6 +30,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "mutualis"
 POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
+    "worker-src": "'self'",
     "style-src": "'self'",
     "img-src": "'self' data:",
     "object-src": "'none'",
@@ -254,7 +255,7 @@ def test_a_route_widens_the_policy_on_itself_only(client, db):
     assert widened["worker-src"] == "'self' blob:"
     assert "X-Frame-Options" not in response
     assert {k: v for k, v in widened.items() if k not in ("frame-ancestors", "worker-src")} == {
-        k: v for k, v in POLICY.items() if k != "frame-ancestors"
+        k: v for k, v in POLICY.items() if k not in ("frame-ancestors", "worker-src")
     }
 
     elsewhere = client.get(reverse("core:home"))

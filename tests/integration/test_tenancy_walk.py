@@ -249,6 +249,8 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     # The test-only context (tests/plugged): a row org A and company X both hold.
     "plugged:shared": lambda w: {"pk": w.shared_note.pk},
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
+    # Company X's deposit page on A's consultation (deposits; a draft: 404 to anyone).
+    "company_deposits:consultation": lambda w: {"pk": w.consultation.pk},
     # A deposit of company X on A's consultation, and its file (deposits: the API, the
     # buyer's register).
     "api:deposits_consultation_info": lambda w: {"consultation_id": w.consultation.pk},
