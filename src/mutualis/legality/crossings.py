@@ -25,7 +25,15 @@ from mutualis.core.models import AuditCheckpoint, AuditEvent, Organisation, Stor
 from mutualis.core.registry import crossing
 
 from . import publication
-from .models import Act, ActStatus, InboundMessage, InboundStatus, TransmissionAttempt
+from .models import (
+    Act,
+    ActStatus,
+    InboundMessage,
+    InboundStatus,
+    OutboundMessage,
+    OutboundStatus,
+    TransmissionAttempt,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +157,20 @@ def due_acts(now: datetime, limit: int) -> list[tuple[int, int]]:
             Act.objects.filter(status=ActStatus.WAITING, package__isnull=False)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("updated_at", "pk")
+            .values_list("pk", "organisation_id")[:limit]
+        )
+        return [(pk, organisation_id) for pk, organisation_id in rows]
+
+
+@crossing
+def due_messages(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """The member's other waiting messages (answers, cancellations, classification
+    requests) whose attempt is due, oldest first, as ``(message id, organisation id)``."""
+    with scopes_disabled():
+        rows = (
+            OutboundMessage.objects.filter(status=OutboundStatus.WAITING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("created_at", "pk")
             .values_list("pk", "organisation_id")[:limit]
         )
         return [(pk, organisation_id) for pk, organisation_id in rows]
