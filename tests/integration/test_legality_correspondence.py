@@ -518,6 +518,18 @@ def test_the_control_period_follows_the_letters(member, acknowledged):
 # --- Pages -----------------------------------------------------------------------------
 
 
+def test_the_agent_sets_the_due_date_from_the_letter_page(
+    client, member, clerk, request_for_documents
+):
+    letter = request_for_documents
+    client.force_login(clerk.user)
+    url = org_url("legality:letter_due_date", pk=letter.pk)
+    assert client.post(url, {"due_on": "2026-01-01"}).status_code == 400
+    assert client.post(url, {"due_on": "not a date"}).status_code == 400
+    assert client.post(url, {"due_on": "2026-03-06"}).status_code == 302
+    assert letters(member)[0].due_on == date(2026, 3, 6)
+
+
 def test_the_agent_sees_the_letter_and_answers_it_from_the_act_page(
     client, member, clerk, request_for_documents
 ):
@@ -525,9 +537,12 @@ def test_the_agent_sees_the_letter_and_answers_it_from_the_act_page(
     client.force_login(clerk.user)
     page = client.get(org_url("legality:act_detail", pk=letter.act_id)).content.decode()
     assert "Request for additional documents" in page or "Demande de pièces" in page
-    assert letter.due_on.strftime("%Y") in page
+    assert org_url("legality:letter", pk=letter.pk) in page
+    assert "The control period is suspended" in page or "suspendu" in page
+    letter_page = client.get(org_url("legality:letter", pk=letter.pk)).content.decode()
     url = org_url("legality:letter_answer", pk=letter.pk)
-    assert url in page
+    assert url in letter_page
+    assert "rapport de présentation" in letter_page
     assert client.get(letter.document.url_for_organisation(member.slug)).status_code == 200
 
     refused = client.post(url, {"answer": "PieceComplementaire"})
@@ -542,10 +557,9 @@ def test_the_agent_sees_the_letter_and_answers_it_from_the_act_page(
     assert response.status_code == 302
     assert letters(member)[0].status == LetterStatus.ANSWERED
 
-    due = client.post(
-        org_url("legality:letter_due_date", pk=letter.pk), {"due_on": "2026-05-01"}
-    )
-    assert due.status_code in (302, 400)
+    # Answered: the due date no longer changes.
+    due = client.post(org_url("legality:letter_due_date", pk=letter.pk), {"due_on": "2026-05-01"})
+    assert due.status_code == 400
 
 
 def test_another_member_and_a_member_without_the_role_get_404_on_letters(
@@ -554,7 +568,11 @@ def test_another_member_and_a_member_without_the_role_get_404_on_letters(
     letter = request_for_documents
     for person in (agent_a, agent_b):
         client.force_login(person.user)
-        url = org_url("legality:letter_answer", pk=letter.pk)
-        assert client.post(url, {"answer": "RefusPieceComplementaire", "text": "x"}).status_code == 404
+        answer = org_url("legality:letter_answer", pk=letter.pk)
+        posted = client.post(answer, {"answer": "RefusPieceComplementaire", "text": "x"})
+        assert posted.status_code == 404
+        assert client.get(org_url("legality:letter", pk=letter.pk)).status_code == 404
+        due = org_url("legality:letter_due_date", pk=letter.pk)
+        assert client.post(due, {"due_on": "2026-05-01"}).status_code == 404
         assert client.get(letter.document.url_for_organisation(member.slug)).status_code == 404
     assert letters(member)[0].status == LetterStatus.OPEN
