@@ -69,7 +69,8 @@ def test_an_acknowledged_act_is_cancelled_once_the_prefecture_acknowledges_it(
     act = fresh(acknowledged)
     assert act.status == ActStatus.CANCELLED
     [row] = outbound(member, "Annulation")
-    assert row.status == OutboundStatus.SENT and row.acknowledged_on is not None
+    assert row.status == OutboundStatus.SENT
+    assert row.acknowledged_on is not None
     trail = actions(member)
     assert trail.index("legality.cancellation_requested") < trail.index(
         "legality.act_transmission_cancelled"
@@ -107,9 +108,7 @@ def test_an_unasked_cancellation_acknowledgement_is_quarantined(member, acknowle
     assert fresh(acknowledged).status == ActStatus.ACKNOWLEDGED
 
 
-def test_only_the_members_legality_agent_asks_for_a_cancellation(
-    member, acknowledged, agent_b
-):
+def test_only_the_members_legality_agent_asks_for_a_cancellation(member, acknowledged, agent_b):
     sender_only = legality_agent(member, "sender.a@example.org", roles=("legality_sender",))
     subscribe(agent_b.organisation)
     other = legality_agent(agent_b.organisation, "clerk.b@example.org")
@@ -212,7 +211,8 @@ def test_sending_is_blocked_until_the_announced_classification_is_fetched(
     assert version.version_date == date(2026, 3, 1)
     assert version.matieres["7.10"] == "Divers"
     assert version.piece_types["1"][0] == ["99_DE", "Délibération"]
-    assert current.received and current.version_date == date(2026, 3, 1)
+    assert current.received
+    assert current.version_date == date(2026, 3, 1)
     assert "legality.classification_received" in actions(member)
 
     # Now the act validates, with the new version.
@@ -249,7 +249,9 @@ def test_an_unchanged_classification_is_recorded_and_versions_are_kept(
         current = classification.current(member.pk)
     assert versions == [date(2026, 4, 1), date(2026, 2, 1)]
     assert current.version_date == date(2026, 4, 1)
-    assert current.is_leaf("1.1.3") and current.is_leaf("1.1") and not current.is_leaf("1")
+    assert current.is_leaf("1.1.3")
+    assert current.is_leaf("1.1")
+    assert not current.is_leaf("1")
     assert not current.is_leaf("7.1")
     # Acts are prepared against the member's current classification.
     with pytest.raises(errors.ClassificationInvalid):

@@ -174,11 +174,13 @@ def test_a_request_for_documents_is_acknowledged_answered_and_its_answer_acknowl
     assert "rapport de présentation" in letter.text
     assert letter.letter_date == act.received_on
     assert letter.due_on == correspondence.add_months(letter.letter_date, 1)
-    assert letter.document is not None and letter.document.content_type == "application/pdf"
+    assert letter.document is not None
+    assert letter.document.content_type == "application/pdf"
     # The control period is suspended until the documents reach the prefecture.
     with scope(organisation=member.pk):
         deadline = correspondence.deadline(act, correspondence.letters_of(act))
-    assert deadline.ends_on is None and deadline.suspended_by == letter
+    assert deadline.ends_on is None
+    assert deadline.suspended_by == letter
 
     # The automatic acknowledgement is queued, valid, and sent with the acts.
     [ack] = outbound(member, "ARDemandePieceComplementaire")
@@ -278,7 +280,8 @@ def test_a_letter_of_observations_is_acknowledged_and_answered(
     tasks.send_acts.call()
     assert read(maildir)["processed"] == 1  # ARReponseRejetLettreObservations
     letter = letters(member)[0]
-    assert letter.status == LetterStatus.ANSWERED and letter.answer_received_on is not None
+    assert letter.status == LetterStatus.ANSWERED
+    assert letter.answer_received_on is not None
 
 
 def test_a_simple_letter_may_be_answered_and_needs_no_acknowledgement(
@@ -501,7 +504,10 @@ def test_the_control_period_follows_the_letters(member, acknowledged):
         act, [letter(LetterKind.DOCUMENTS, date(2026, 4, 10))]
     ).ends_on == date(2026, 3, 31)
     # A request within it suspends it; the documents received start a new one.
-    assert correspondence.deadline(act, [letter(LetterKind.DOCUMENTS, date(2026, 2, 10))]).ends_on is None
+    assert (
+        correspondence.deadline(act, [letter(LetterKind.DOCUMENTS, date(2026, 2, 10))]).ends_on
+        is None
+    )
     assert correspondence.deadline(
         act, [letter(LetterKind.DOCUMENTS, date(2026, 2, 10), date(2026, 3, 15))]
     ).ends_on == date(2026, 5, 15)
@@ -553,7 +559,7 @@ def test_the_agent_sees_the_letter_and_answers_it_from_the_act_page(
 
     upload = io.BytesIO(text_pdf(["Pièce"]))
     upload.name = "piece.pdf"
-    response = client.post(url, {"answer": "PieceComplementaire", "files": [upload]})
+    response = client.post(url, {"answer": "PieceComplementaire", "documents": [upload]})
     assert response.status_code == 302
     assert letters(member)[0].status == LetterStatus.ANSWERED
 

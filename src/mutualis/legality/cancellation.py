@@ -99,9 +99,7 @@ def acknowledge_cancellation(
         )
         if act is None:
             raise errors.UnknownAct()
-        request = (
-            OutboundMessage.objects.filter(act=act, kind=KIND).order_by("-pk").first()
-        )
+        request = OutboundMessage.objects.filter(act=act, kind=KIND).order_by("-pk").first()
         if request is None:
             raise errors.UnknownAct()
         if act.status == ActStatus.CANCELLED and request.acknowledged_on == received_on:

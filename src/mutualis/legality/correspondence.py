@@ -171,7 +171,9 @@ def deadline(act: Act, letters: Sequence[Letter]) -> Deadline | None:
 
 def is_overdue(letter: Letter, today: date | None = None) -> bool:
     today = today or timezone.localdate()
-    return letter.status == LetterStatus.OPEN and letter.due_on is not None and letter.due_on < today
+    return (
+        letter.status == LetterStatus.OPEN and letter.due_on is not None and letter.due_on < today
+    )
 
 
 # --- Messages ---------------------------------------------------------------------------
@@ -493,4 +495,3 @@ def letters_of(act: Act) -> list[Letter]:
 
 def open_letters_count(organisation_id: int) -> int:
     return Letter.objects.filter(organisation_id=organisation_id, status=LetterStatus.OPEN).count()
-

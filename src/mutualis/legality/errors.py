@@ -214,7 +214,7 @@ class AnswerNotAllowed(LegalityError):
 
 class AnswerFilesRequired(LegalityError):
     code = "legality_answer_files_required"
-    field_name = "files"
+    field_name = "documents"
     message = _("Attach the documents asked for (PDF files).")
 
 
@@ -229,7 +229,7 @@ class AnswerTextRequired(LegalityError):
 
 class AnswerFileType(LegalityError):
     code = "legality_answer_file_type"
-    field_name = "files"
+    field_name = "documents"
     message = _("Every document of the answer must be a readable PDF file.")
 
 

@@ -34,7 +34,7 @@ class MultipleFileField(forms.FileField):
 
 class AnswerForm(forms.Form):
     answer = forms.ChoiceField(label=_("Your answer"), widget=forms.RadioSelect)
-    files = MultipleFileField(
+    documents = MultipleFileField(
         label=_("Documents (PDF)"),
         required=False,
         help_text=_(

@@ -80,8 +80,7 @@ def _render_letter(
             "overdue": correspondence.is_overdue(letter),
             "can_answer": can_answer and letter.kind in correspondence.ANSWERS,
             "form": form or exchange_forms.AnswerForm(letter=letter),
-            "due_form": due_form
-            or exchange_forms.DueDateForm(initial={"due_on": letter.due_on}),
+            "due_form": due_form or exchange_forms.DueDateForm(initial={"due_on": letter.due_on}),
             "answers": list(OutboundMessage.objects.filter(letter=letter).order_by("pk")),
             "slug": _membership(request).organisation.slug,
         },
@@ -108,7 +107,7 @@ def letter_answer(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=_membership(request),
                 letter_id=current.pk,
                 answer=data["answer"],
-                files=[services.Upload(f, f.name or "") for f in data["files"]],
+                files=[services.Upload(f, f.name or "") for f in data["documents"]],
                 text=data["text"],
                 request_context=audit.request_context(request),
             )

@@ -172,8 +172,7 @@ def queue(
     sender = sender_of(enrolment, siren)
     entries = [(outgoing.message_name, message)]
     entries += [
-        (name, _read(stored))
-        for name, stored in zip(outgoing.names(), outgoing.files, strict=True)
+        (name, _read(stored)) for name, stored in zip(outgoing.names(), outgoing.files, strict=True)
     ]
     envelope = actes.envelope(sender, [outgoing.message_name])
     entries.insert(0, (actes.envelope_file_name(sender, today, serial), envelope))

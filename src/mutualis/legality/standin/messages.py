@@ -196,15 +196,17 @@ def retour_classification(
             piece.set(_q("Libelle"), label)
     tree = etree.SubElement(root, _q("Matieres"))
     elements: dict[str, etree._Element] = {}
-    for code, label in sorted(matieres.items(), key=lambda item: [int(p) for p in item[0].split(".")]):
-        parts = code.split(".")
+    for dotted, label in sorted(
+        matieres.items(), key=lambda item: [int(p) for p in item[0].split(".")]
+    ):
+        parts = dotted.split(".")
         parent = tree if len(parts) == 1 else elements.get(".".join(parts[:-1]))
         if parent is None:
             continue
         child = etree.SubElement(parent, _q(f"Matiere{len(parts)}"))
         child.set(_q("CodeMatiere"), parts[-1])
         child.set(_q("Libelle"), label)
-        elements[code] = child
+        elements[dotted] = child
     return _serialise(root)
 
 
@@ -219,14 +221,14 @@ __all__ = [
     "ACTES_NS",
     "ANOMALY_SUFFIX",
     "anomalie_acte",
+    "ar_acte",
     "ar_annulation",
     "ar_reponse",
     "defere_ta",
+    "envelope",
     "letter",
     "retour_classification",
-    "sans_changement",
-    "ar_acte",
-    "envelope",
     "return_mail",
     "return_package",
+    "sans_changement",
 ]
