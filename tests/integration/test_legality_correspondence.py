@@ -582,3 +582,47 @@ def test_another_member_and_a_member_without_the_role_get_404_on_letters(
         assert client.post(due, {"due_on": "2026-05-01"}).status_code == 404
         assert client.get(letter.document.url_for_organisation(member.slug)).status_code == 404
     assert letters(member)[0].status == LetterStatus.OPEN
+
+
+# --- Reminders -------------------------------------------------------------------------
+
+
+def test_the_agents_are_reminded_before_and_on_the_due_date(
+    member, clerk, request_for_documents, mailoutbox_emails
+):
+    letter = request_for_documents  # dated 2026-02-20, due 2026-03-20
+    # A sender without the agent's role is not reminded.
+    legality_agent(member, "sender.a@example.org", roles=("legality_sender",))
+
+    assert correspondence.remind(today=date(2026, 3, 12)) == 0
+    assert correspondence.remind(today=date(2026, 3, 13)) == 1
+    assert correspondence.remind(today=date(2026, 3, 14)) == 0  # once per stage
+    assert correspondence.remind(today=date(2026, 3, 20)) == 1
+    assert correspondence.remind(today=date(2026, 3, 25)) == 0
+    sent = mailoutbox_emails()
+    assert [m.to for m in sent] == [clerk.user.email, clerk.user.email]
+    assert "DEL_2026_007" in sent[0].subject
+    assert org_url("legality:letter", pk=letter.pk) in sent[0].body_text
+    assert actions(member).count("legality.letter_reminder_sent") == 2
+
+
+def test_an_answered_letter_is_not_reminded(
+    member, clerk, request_for_documents, mailoutbox_emails
+):
+    correspondence.answer_letter(
+        actor=clerk, letter_id=request_for_documents.pk, answer="RefusPieceComplementaire", text="x"
+    )
+    assert correspondence.remind(today=date(2026, 3, 20)) == 0
+    assert tasks.remind_letters.call() == 0
+    assert mailoutbox_emails() == []
+
+
+@pytest.fixture
+def mailoutbox_emails():
+    from mutualis.core.models import OutgoingEmail
+
+    def emails():
+        with scopes_disabled():
+            return list(OutgoingEmail.objects.filter(subject__icontains="DEL_").order_by("pk"))
+
+    return emails

@@ -26,6 +26,9 @@ agent may set the date the letter itself gives (``set_due_date``):
   after two months, the prefect's appeal counts as implicitly rejected;
 - a simple letter and a referral expect no answer.
 
+Reminders (``remind``, a daily job): the member's legality agents get an e-mail once
+``REMINDER_DAYS`` before an open letter's due date, and once more when it is reached.
+
 The control period (CGCT L. 2131-6, L. 3132-1, L. 4142-1: the prefect may refer the act
 to the administrative court within two months of its reception, ``deadline``): it ends
 two months after the reception date of the acknowledgement. A request for documents made
@@ -44,22 +47,29 @@ import dataclasses
 import io
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 from lxml import etree
 
 from mutualis.core import audit
 from mutualis.core import files as file_store
+from mutualis.core.links import absolute_url
+from mutualis.core.mail import queue_email
 from mutualis.core.models import Organisation, StoredFile
 from mutualis.core.pdf import text_pdf
+from mutualis.identity.models import Membership
 
-from . import errors, outbox, services, transitions
+from . import crossings, errors, outbox, services, transitions
 from .models import (
     ACT_OWNER_KIND,
     AGENT_ROLE,
@@ -71,6 +81,7 @@ from .models import (
     OutboundMessage,
 )
 
+REMINDER_DAYS = 7
 DOCUMENTS_ANSWER_MONTHS = 1
 OBSERVATIONS_ANSWER_MONTHS = 2
 CONTROL_MONTHS = 2
@@ -108,6 +119,9 @@ ANSWER_ACKNOWLEDGEMENTS = {
     "ARPieceComplementaire": LetterKind.DOCUMENTS,
     "ARReponseRejetLettreObservations": LetterKind.OBSERVATIONS,
 }
+
+
+REMINDER_ACTOR = audit.SystemActor("legality.reminders")
 
 
 class LetterRefused(Exception):
@@ -495,3 +509,101 @@ def letters_of(act: Act) -> list[Letter]:
 
 def open_letters_count(organisation_id: int) -> int:
     return Letter.objects.filter(organisation_id=organisation_id, status=LetterStatus.OPEN).count()
+
+
+# --- Reminders ------------------------------------------------------------------------
+
+
+def _reminder_text(letter: Letter, stage: str, link: str) -> tuple[str, str]:
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {
+            "kind": letter.get_kind_display(),
+            "number": letter.act.number,
+            "due": date_format(letter.due_on, "DATE_FORMAT") if letter.due_on else "",
+            "link": link,
+        }
+        if stage == "due":
+            subject = gettext("Answer due: %(kind)s about the act %(number)s") % values
+            body = (
+                gettext(
+                    "The answer to the prefecture's %(kind)s about the act %(number)s was due "
+                    "by %(due)s and has not been sent.\n\nAnswer it: %(link)s\n"
+                )
+                % values
+            )
+        else:
+            subject = gettext("Answer due soon: %(kind)s about the act %(number)s") % values
+            body = (
+                gettext(
+                    "The answer to the prefecture's %(kind)s about the act %(number)s is due "
+                    "by %(due)s.\n\nAnswer it: %(link)s\n"
+                )
+                % values
+            )
+    return subject, body
+
+
+def remind_letter(*, letter_id: int, organisation_id: int, today: date) -> str:
+    """Mail the member's legality agents about an open letter whose answer is due soon
+    (or now), once per stage; recorded on the letter and audited. The stage sent, or ""."""
+    with transaction.atomic(), scope(organisation=organisation_id):
+        letter = (
+            Letter.objects.select_for_update()
+            .select_related("act", "organisation")
+            .filter(pk=letter_id, organisation_id=organisation_id, status=LetterStatus.OPEN)
+            .first()
+        )
+        if letter is None or letter.due_on is None:
+            return ""
+        if today >= letter.due_on:
+            stage = "due"
+        elif today >= letter.due_on - timedelta(days=REMINDER_DAYS):
+            stage = "soon"
+        else:
+            return ""
+        if letter.reminder == stage or (letter.reminder == "due"):
+            return ""
+        recipients = sorted(
+            {
+                m.user.email
+                for m in Membership.objects.filter(
+                    organisation_id=organisation_id, is_active=True, roles__code=AGENT_ROLE
+                ).select_related("user")
+                if m.user.is_active and m.user.email
+            }
+        )
+        link = absolute_url(
+            reverse(
+                "legality:letter",
+                kwargs={"org": letter.organisation.slug, "pk": letter.pk},
+            )
+        )
+        subject, body = _reminder_text(letter, stage, link)
+        for address in recipients:
+            queue_email(to=address, subject=subject, body_text=body)
+        letter.reminder = stage
+        letter.save(update_fields=["reminder"])
+        audit.record(
+            actor=REMINDER_ACTOR,
+            organisation=letter.organisation,
+            action="legality.letter_reminder_sent",
+            target=letter,
+            payload={
+                "stage": stage,
+                "due_on": letter.due_on.isoformat(),
+                "recipients": len(recipients),
+            },
+        )
+    return stage
+
+
+def remind(today: date | None = None) -> int:
+    """The daily job: every open letter due within ``REMINDER_DAYS`` reminded, each in
+    its member's scope. Returns the number of reminders sent."""
+    today = today or timezone.localdate()
+    until = today + timedelta(days=REMINDER_DAYS)
+    return sum(
+        1
+        for letter_id, organisation_id in crossings.letters_to_remind(until)
+        if remind_letter(letter_id=letter_id, organisation_id=organisation_id, today=today)
+    )

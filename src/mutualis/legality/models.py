@@ -291,6 +291,9 @@ class Letter(OrganisationOwned):
     # ``ARReponseRejetLettreObservations``): the date it states.
     answer_received_on = models.DateField(null=True, blank=True)
     message_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # The reminders sent to the member's agents: "" none, "soon" before the due date,
+    # "due" once it is reached (``correspondence.remind``).
+    reminder = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         ordering = ["letter_date", "pk"]

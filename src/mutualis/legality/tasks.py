@@ -3,7 +3,7 @@
 
 from django_tasks import task
 
-from . import mailbox, outbox, publication, returns, transmission
+from . import correspondence, mailbox, outbox, publication, returns, transmission
 
 
 @task()
@@ -30,3 +30,9 @@ def read_returns() -> dict[str, int]:
         return returns.read_mailbox(box)
     finally:
         box.close()
+
+
+@task()
+def remind_letters() -> int:
+    """Remind the members' agents of the prefecture's letters whose answer is due."""
+    return correspondence.remind()
