@@ -240,7 +240,7 @@ def test_the_member_refuses_to_send_documents_with_a_written_answer(
         actor=clerk,
         letter_id=letter.pk,
         answer="RefusPieceComplementaire",
-        text="Ces pièces ont déjà été transmises\navec l'acte.",
+        text="Ces pièces ont déjà été transmises\navec l'acte 😀 中文.",
     )
 
     files = package_messages(answer)
@@ -414,7 +414,7 @@ def request_for_documents(member, acknowledged, maildir) -> Letter:
 
 
 def test_answers_that_do_not_fit_are_refused_and_change_nothing(
-    member, clerk, request_for_documents
+    member, clerk, request_for_documents, settings
 ):
     letter = request_for_documents
     not_pdf = services.Upload(io.BytesIO(b"plain text, not a PDF"), "a.pdf")
@@ -431,6 +431,9 @@ def test_answers_that_do_not_fit_are_refused_and_change_nothing(
             {"answer": "RefusPieceComplementaire", "files": [pdf(), pdf()]},
         ),
     ]
+    settings.MUTUALIS_LEGALITY_MAX_BYTES = 2000
+    big = services.Upload(io.BytesIO(b"%PDF-1.4\n" + b"0" * 3000), "big.pdf")
+    cases.append((errors.TooLarge, {"answer": "PieceComplementaire", "files": [big]}))
     for error, values in cases:
         with pytest.raises(error):
             correspondence.answer_letter(actor=clerk, letter_id=letter.pk, **values)

@@ -392,6 +392,16 @@ def _answer_files(
         raise errors.AnswerTextRequired()
     if len(uploads) > MAX_ANSWER_FILES:
         raise errors.AnswerFilesRequired()
+    limit = settings.MUTUALIS_LEGALITY_MAX_BYTES
+    total = 0
+    for upload in uploads:
+        upload.file.seek(0, 2)
+        total += upload.file.tell()
+        upload.file.seek(0)
+    if total > limit:
+        raise errors.TooLarge(
+            errors.TooLarge.message % {"limit": limit // 1024**2}, field="documents"
+        )
     stored = []
     for upload in uploads:
         upload.file.seek(0)
