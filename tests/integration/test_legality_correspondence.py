@@ -431,12 +431,17 @@ def test_answers_that_do_not_fit_are_refused_and_change_nothing(
             {"answer": "RefusPieceComplementaire", "files": [pdf(), pdf()]},
         ),
     ]
-    settings.MUTUALIS_LEGALITY_MAX_BYTES = 2000
-    big = services.Upload(io.BytesIO(b"%PDF-1.4\n" + b"0" * 3000), "big.pdf")
-    cases.append((errors.TooLarge, {"answer": "PieceComplementaire", "files": [big]}))
     for error, values in cases:
         with pytest.raises(error):
             correspondence.answer_letter(actor=clerk, letter_id=letter.pk, **values)
+    limit = settings.MUTUALIS_LEGALITY_MAX_BYTES
+    settings.MUTUALIS_LEGALITY_MAX_BYTES = 2 * 1024**2
+    big = services.Upload(io.BytesIO(b"%PDF-1.4\n" + b"0" * (3 * 1024**2)), "big.pdf")
+    with pytest.raises(errors.AnswerTooLarge, match="2 MB"):
+        correspondence.answer_letter(
+            actor=clerk, letter_id=letter.pk, answer="PieceComplementaire", files=[big]
+        )
+    settings.MUTUALIS_LEGALITY_MAX_BYTES = limit
     assert letters(member)[0].status == LetterStatus.OPEN
     assert [row.kind for row in outbound(member)] == ["ARDemandePieceComplementaire"]
 

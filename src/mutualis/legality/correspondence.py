@@ -399,9 +399,7 @@ def _answer_files(
         total += upload.file.tell()
         upload.file.seek(0)
     if total > limit:
-        raise errors.TooLarge(
-            errors.TooLarge.message % {"limit": limit // 1024**2}, field="documents"
-        )
+        raise errors.AnswerTooLarge(errors.AnswerTooLarge.message % {"limit": limit // 1024**2})
     stored = []
     for upload in uploads:
         upload.file.seek(0)

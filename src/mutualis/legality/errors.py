@@ -233,6 +233,12 @@ class AnswerFileType(LegalityError):
     message = _("Every document of the answer must be a readable PDF file.")
 
 
+class AnswerTooLarge(LegalityError):
+    code = "legality_answer_too_large"
+    field_name = "documents"
+    message = _("The documents exceed %(limit)s MB in all: remove or compress some.")
+
+
 class DueDateInvalid(LegalityError):
     code = "legality_due_date_invalid"
     field_name = "due_on"
