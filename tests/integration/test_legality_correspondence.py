@@ -12,6 +12,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django_scopes import scope, scopes_disabled
 from lxml import etree
 
@@ -480,8 +481,8 @@ def test_only_the_members_legality_agent_answers(member, request_for_documents, 
     assert letters(member)[0].status == LetterStatus.OPEN
 
 
-def test_a_message_the_endpoint_refuses_goes_to_error(
-    standin, member, clerk, request_for_documents, settings
+def test_a_message_the_endpoint_refuses_goes_to_error_and_is_sent_again(
+    standin, member, clerk, request_for_documents, settings, agent_b
 ):
     settings.MUTUALIS_LEGALITY_MAX_ATTEMPTS = 1
     standin.fail_next = [503]
@@ -491,6 +492,22 @@ def test_a_message_the_endpoint_refuses_goes_to_error(
     assert ack.status == OutboundStatus.ERROR
     assert "503" in ack.error_reason or "attempts" in ack.error_reason
     assert "legality.message_failed" in actions(member)
+
+    # The agent sends it again, from the letter's page; the next run takes it.
+    client = Client()
+    url = org_url("legality:message_resend", pk=ack.pk)
+    client.force_login(agent_b.user)
+    assert client.post(url).status_code == 404
+    client.force_login(clerk.user)
+    letter_page = client.get(org_url("legality:letter", pk=request_for_documents.pk))
+    assert url in letter_page.content.decode()
+    assert client.post(url).status_code == 302
+    assert outbound(member)[0].status == OutboundStatus.WAITING
+    with pytest.raises(errors.MessageNotInError):
+        outbox.resend(actor=clerk, message_id=ack.pk)
+    assert tasks.send_acts.call()["messages_sent"] == 1
+    assert outbound(member)[0].status == OutboundStatus.SENT
+    assert "legality.message_resent" in actions(member)
 
 
 # --- Control period rules --------------------------------------------------------------

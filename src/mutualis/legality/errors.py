@@ -256,3 +256,8 @@ class CancellationNotAllowed(LegalityError):
 class CancellationPending(LegalityError):
     code = "legality_cancellation_pending"
     message = _("The cancellation of this act has already been asked for.")
+
+
+class MessageNotInError(LegalityError):
+    code = "legality_message_not_in_error"
+    message = _("Only a message in error can be sent again.")

@@ -21,7 +21,15 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import cancellation, classification, correspondence, exchange_forms, selectors, services
+from . import (
+    cancellation,
+    classification,
+    correspondence,
+    exchange_forms,
+    outbox,
+    selectors,
+    services,
+)
 from .models import (
     AGENT_ROLE,
     LEGALITY_ROLES,
@@ -60,6 +68,7 @@ def act_exchanges(request: HttpRequest, act: Act) -> dict[str, Any]:
         "cancellation": cancellation.pending(act),
         "can_request_cancellation": cancellation.can_request(act),
         "outbound": list(OutboundMessage.objects.filter(act=act).order_by("pk")),
+        "can_resend": _membership(request).has_role(AGENT_ROLE),
     }
 
 
@@ -82,6 +91,7 @@ def _render_letter(
             "form": form or exchange_forms.AnswerForm(letter=letter),
             "due_form": due_form or exchange_forms.DueDateForm(initial={"due_on": letter.due_on}),
             "answers": list(OutboundMessage.objects.filter(letter=letter).order_by("pk")),
+            "can_resend": _membership(request).has_role(AGENT_ROLE),
             "slug": _membership(request).organisation.slug,
         },
         status=status,
@@ -171,6 +181,31 @@ def act_cancel_transmission(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         )
     return tenant_redirect(request, "legality:act_detail", pk=act.pk)
+
+
+@require_POST
+@role_required(AGENT_ROLE)
+@subscription_required(SERVICE)
+def message_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = _membership(request)
+    row = OutboundMessage.objects.filter(organisation_id=membership.organisation_id, pk=pk).first()
+    if row is None:
+        raise Http404
+    try:
+        outbox.resend(
+            actor=membership, message_id=row.pk, request_context=audit.request_context(request)
+        )
+    except PermissionDenied:
+        raise Http404 from None
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The message will be sent again."))
+    if row.letter_id is not None:
+        return tenant_redirect(request, "legality:letter", pk=row.letter_id)
+    if row.act_id is not None:
+        return tenant_redirect(request, "legality:act_detail", pk=row.act_id)
+    return tenant_redirect(request, "legality:classification")
 
 
 @role_required(*LEGALITY_ROLES, "org_admin")

@@ -22,12 +22,13 @@ import logging
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import requests
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -38,9 +39,10 @@ from mutualis.core import audit
 from mutualis.core import files as file_store
 from mutualis.core.models import StoredFile
 
-from . import actes, crossings, transmission, transport
+from . import actes, crossings, errors, transmission, transport
 from .models import (
     ACT_OWNER_KIND,
+    AGENT_ROLE,
     Act,
     Enrolment,
     Letter,
@@ -204,6 +206,43 @@ def queue(
     for position, stored in enumerate(outgoing.files, start=1):
         OutboundFile.objects.create(
             organisation_id=organisation_id, message=row, position=position, file=stored
+        )
+    return row
+
+
+def resend(
+    *, actor: Any, message_id: int, request_context: Mapping[str, Any] | None = None
+) -> OutboundMessage:
+    """An agent sends again a message in error (the same package, attempts afresh)."""
+    from . import services  # services uses next_serial: imported when used
+
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = services._current(actor, AGENT_ROLE)
+        row = (
+            OutboundMessage.objects.select_for_update()
+            .select_related("organisation")
+            .filter(organisation_id=current.organisation_id, pk=message_id)
+            .first()
+        )
+        if row is None:
+            raise PermissionDenied
+        if row.status != OutboundStatus.ERROR:
+            raise errors.MessageNotInError()
+        before = row.error_reason
+        row.status, row.send_attempts, row.next_attempt_at, row.error_reason = (
+            OutboundStatus.WAITING,
+            0,
+            None,
+            "",
+        )
+        row.save(update_fields=["status", "send_attempts", "next_attempt_at", "error_reason"])
+        audit.record(
+            actor=current,
+            organisation=row.organisation,
+            action="legality.message_resent",
+            target=row,
+            payload={"kind": row.kind, "package": row.package_name, "error_before": before},
+            **dict(request_context or {}),
         )
     return row
 

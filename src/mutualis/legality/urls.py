@@ -32,4 +32,5 @@ urlpatterns += [
         name="act_cancel_transmission",
     ),
     path("classification/", exchange_views.classification_page, name="classification"),
+    path("messages/<int:pk>/resend/", exchange_views.message_resend, name="message_resend"),
 ]
