@@ -82,12 +82,31 @@ def test_a_validated_act_is_sent_and_acknowledged(
         page.locator("main form[action$='/validate/'] [type=submit]").click()
     expect(page.locator("main")).to_contain_text(t("Waiting to be sent"))
 
+    # After its acknowledgement, the prefecture asks for additional documents.
+    ministry.letters = {"DEL_2026_120": "DemandePieceComplementaire"}
     # What the worker does every few seconds: send, then read the return mailbox.
     assert tasks.send_acts.call()["sent"] == 1
     assert ministry.received
-    assert tasks.read_returns.call()["processed"] == 1
+    assert tasks.read_returns.call()["processed"] == 2
 
     page.reload()
     expect(page.locator("main")).to_contain_text(t("Acknowledged"))
     expect(page.locator("main")).to_contain_text(t("Transmission"))
+    expect(page.locator("main")).to_contain_text(t("Letters of the prefecture"))
+    check_accessibility(page)
+
+    # The agent answers the request with a document.
+    with page.expect_navigation():
+        page.get_by_role("link", name=t("Request for additional documents")).click()
+    expect(page.locator("main")).to_contain_text(t("Answer due by"))
+    check_accessibility(page)
+    page.get_by_label(t("Send the documents asked for")).check()
+    page.set_input_files(
+        "input[name=documents]",
+        {"name": "rapport.pdf", "mimeType": "application/pdf", "buffer": text_pdf(["Rapport"])},
+    )
+    with page.expect_navigation():
+        page.locator("main form[action$='/answer/'] [type=submit]").click()
+    expect(page.locator("main")).to_contain_text(t("Answered"))
+    expect(page.locator("main")).to_contain_text("PieceComplementaire")
     check_accessibility(page)

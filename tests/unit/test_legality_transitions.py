@@ -21,6 +21,10 @@ EXPECTED = {
     (ActStatus.SENT, Event.FAIL): ActStatus.ERROR,
     (ActStatus.ERROR, Event.EDIT): ActStatus.PREPARED,
     (ActStatus.ERROR, Event.CANCEL): ActStatus.CANCELLED,
+    (ActStatus.ACKNOWLEDGED, Event.LETTER): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.ANSWER): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.REQUEST_CANCELLATION): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.CANCELLATION_ACKNOWLEDGED): ActStatus.CANCELLED,
 }
 
 
@@ -43,9 +47,10 @@ def test_the_table_is_the_one_walked():
     assert TRANSITIONS == EXPECTED
 
 
-def test_an_acknowledged_or_cancelled_act_is_final():
-    final = {ActStatus.ACKNOWLEDGED, ActStatus.CANCELLED}
-    assert not [pair for pair in TRANSITIONS if pair[0] in final]
+def test_a_cancelled_act_is_final_and_an_acknowledged_one_only_ends_cancelled():
+    assert not [pair for pair in TRANSITIONS if pair[0] == ActStatus.CANCELLED]
+    after = {v for (status, _event), v in TRANSITIONS.items() if status == ActStatus.ACKNOWLEDGED}
+    assert after == {ActStatus.ACKNOWLEDGED, ActStatus.CANCELLED}
 
 
 def test_every_status_of_the_table_is_allowed_by_the_database_constraint():

@@ -1,6 +1,15 @@
-"""The default classification: the standard @ctes nomenclature of matières (two levels)
-and the default piece-type typology, until the member's prefecture sends its own
-(``RetourClassification``, a later slice).
+"""The member's classification: the prefecture's matières and piece types, by version.
+
+Until the member's prefecture sends its own (``RetourClassification``, kept per version
+in ``ClassificationVersion``), the default applies: the standard @ctes nomenclature of
+matières (two levels) and the default piece-type typology.
+
+The prefecture announces the version it holds current in every acknowledgement and
+anomaly (``ClassificationDateVersionEnCours``) and in its answer to a request
+(``ReponseClassificationSansChangement``): it is kept (``ClassificationState``). While
+the member's version is older than the announced one, no act can be validated for
+sending (``outdated``): the member requests the new one (``DemandeClassification``,
+``request_classification``), and the answer brings it.
 
 No classification file of a prefecture is among the platform's reference data, so this
 is a small seed written from the public nomenclature, not a copy of any prefecture's
@@ -11,9 +20,29 @@ compétences"), level 2 its usual subdivisions. The schema asks for two levels a
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
 
-from .actes import Nature
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope
+from lxml import etree
+
+from mutualis.core import audit
+from mutualis.core.models import Organisation
+
+from . import errors, outbox
+from .actes import ACTES_NS, Nature
+from .models import (
+    AGENT_ROLE,
+    ClassificationState,
+    ClassificationVersion,
+    Enrolment,
+    OutboundMessage,
+    OutboundStatus,
+)
 
 VERSION_DATE = date(2026, 1, 1)
 
@@ -107,3 +136,270 @@ def is_leaf(code: str) -> bool:
 def levels(code: str) -> list[int]:
     """``"7.10"`` → ``[7, 10]``: the ``CodeMatiere1…5`` of the message."""
     return [int(part) for part in code.split(".")]
+
+
+# --- The member's current classification -------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Classification:
+    """The classification an act of the member uses: its version, its matières (dotted
+    codes → labels) and its piece types (codes → labels)."""
+
+    version_date: date
+    matieres: Mapping[str, str]
+    piece_types: Mapping[str, str]
+    received: bool  # False: the default one
+
+    def is_leaf(self, code: str) -> bool:
+        return "." in code and code in self.matieres
+
+    def leaf_choices(self) -> list[tuple[str, str]]:
+        return [
+            (code, f"{code} {self.matieres.get(code.split('.')[0], '')} / {label}")
+            for code, label in self.matieres.items()
+            if "." in code and code.count(".") <= 4
+        ]
+
+
+DEFAULT = Classification(VERSION_DATE, MATIERES, PIECE_TYPES, received=False)
+
+
+def current(organisation_id: int) -> Classification:
+    """The member's latest received version, else the default one."""
+    version = ClassificationVersion.objects.filter(organisation_id=organisation_id).first()
+    if version is None:
+        return DEFAULT
+    piece_types: dict[str, str] = {}
+    for types in version.piece_types.values():
+        piece_types.update({code: label for code, label in types})
+    return Classification(
+        version.version_date, dict(version.matieres), piece_types or PIECE_TYPES, received=True
+    )
+
+
+def state_of(organisation_id: int) -> ClassificationState | None:
+    return ClassificationState.objects.filter(organisation_id=organisation_id).first()
+
+
+def outdated(organisation_id: int) -> errors.ClassificationOutdated | None:
+    """Why the member may not send now: the prefecture announced a newer version than
+    the member's (None: the member's is current)."""
+    state = state_of(organisation_id)
+    mine = current(organisation_id).version_date
+    if state is None or state.announced_on is None or state.announced_on <= mine:
+        return None
+    return errors.ClassificationOutdated(
+        errors.ClassificationOutdated.message
+        % {"announced": f"{state.announced_on:%d/%m/%Y}", "current": f"{mine:%d/%m/%Y}"}
+    )
+
+
+def _state(organisation_id: int) -> ClassificationState:
+    state = (
+        ClassificationState.objects.select_for_update()
+        .filter(organisation_id=organisation_id)
+        .first()
+    )
+    if state is None:
+        state = ClassificationState.objects.create(organisation_id=organisation_id)
+    return state
+
+
+def note_announced(
+    organisation: Organisation, announced_on: date, actor: Any, message_sha256: str = ""
+) -> None:
+    """The prefecture named ``announced_on`` as its current version (in an
+    acknowledgement, an anomaly or an answer): kept when newer than what was known. Runs
+    inside the caller's transaction and the member's scope."""
+    state = _state(organisation.pk)
+    if state.announced_on is not None and state.announced_on >= announced_on:
+        return
+    before = state.announced_on
+    state.announced_on = announced_on
+    state.save(update_fields=["announced_on"])
+    audit.record(
+        actor=actor,
+        organisation=organisation,
+        action="legality.classification_announced",
+        target=state,
+        payload={
+            "announced_on": announced_on.isoformat(),
+            "before": before.isoformat() if before else None,
+            "message_sha256": message_sha256,
+        },
+    )
+
+
+# --- The request and its answers --------------------------------------------------------
+
+
+def request_message(member_version: date) -> bytes:
+    """A ``DemandeClassification`` naming the member's version."""
+    root = outbox.element("DemandeClassification")
+    etree.SubElement(root, outbox.q("DateClassification")).text = member_version.isoformat()
+    return outbox.serialise(root)
+
+
+def request_classification(
+    *, actor: Any, request_context: Mapping[str, Any] | None = None
+) -> OutboundMessage:
+    """An agent asks the prefecture for its classification: a ``DemandeClassification``
+    is queued for sending."""
+    from . import services  # services reads the classification: imported when used
+
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current_membership = services._current(actor, AGENT_ROLE)
+        organisation = Organisation.objects.select_for_update().get(
+            pk=current_membership.organisation_id
+        )
+        enrolment = Enrolment.objects.filter(organisation=organisation).first()
+        if enrolment is None:
+            raise errors.NotEnrolled()
+        if not organisation.siren:
+            raise errors.SirenMissing()
+        if OutboundMessage.objects.filter(
+            organisation=organisation,
+            kind="DemandeClassification",
+            status=OutboundStatus.WAITING,
+        ).exists():
+            raise errors.ClassificationRequestPending()
+        version = current(organisation.pk).version_date
+        today = timezone.localdate()
+        serial = outbox.next_serial(organisation.pk, today)
+        base = f"{enrolment.departement}-{organisation.siren}-{today:%Y%m%d}-{serial}"
+        row = outbox.queue(
+            enrolment=enrolment,
+            siren=organisation.siren,
+            outgoing=outbox.Outgoing("DemandeClassification", base),
+            message=request_message(version),
+            today=today,
+        )
+        state = _state(organisation.pk)
+        state.requested_at = timezone.now()
+        state.save(update_fields=["requested_at"])
+        audit.record(
+            actor=current_membership,
+            organisation=organisation,
+            action="legality.classification_requested",
+            target=row,
+            payload={"member_version": version.isoformat(), "package": row.package_name},
+            **dict(request_context or {}),
+        )
+    return row
+
+
+def _q(name: str) -> str:
+    return f"{{{ACTES_NS}}}{name}"
+
+
+def parse_matieres(root: etree._Element) -> dict[str, str]:
+    """The matières of a ``RetourClassification``, flattened: ``{"1": …, "1.1": …}``."""
+    found: dict[str, str] = {}
+
+    def walk(element: etree._Element, prefix: str, level: int) -> None:
+        for child in element.findall(_q(f"Matiere{level}")):
+            code = f"{prefix}{child.get(_q('CodeMatiere'), '')}"
+            found[code] = " ".join((child.get(_q("Libelle")) or "").split())[:300]
+            if level < 5:
+                walk(child, f"{code}.", level + 1)
+
+    matieres = root.find(_q("Matieres"))
+    if matieres is not None:
+        walk(matieres, "", 1)
+    return found
+
+
+def parse_piece_types(root: etree._Element) -> dict[str, list[list[str]]]:
+    """The piece types of a ``RetourClassification`` per nature code."""
+    found: dict[str, list[list[str]]] = {}
+    natures = root.find(_q("NaturesActes"))
+    for nature in natures.findall(_q("NatureActe")) if natures is not None else []:
+        code = nature.get(_q("CodeNatureActe"), "")
+        found[code] = [
+            [
+                (piece.get(_q("CodeTypePJ")) or "")[:20],
+                " ".join((piece.get(_q("Libelle")) or "").split())[:300],
+            ]
+            for piece in nature.findall(_q("TypePJNatureActe"))
+        ]
+    return found
+
+
+def receive_classification(
+    *,
+    organisation_id: int,
+    root: etree._Element,
+    actor: Any,
+    message_sha256: str = "",
+    now: datetime | None = None,
+) -> ClassificationVersion:
+    """A ``RetourClassification``: the version is kept (once per version date) and
+    becomes the member's current one if it is the newest."""
+    version_date = date.fromisoformat(root.findtext(_q("DateClassification")) or "")
+    matieres = parse_matieres(root)
+    with transaction.atomic(), scope(organisation=organisation_id):
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        version = ClassificationVersion.objects.filter(
+            organisation=organisation, version_date=version_date
+        ).first()
+        if version is not None:
+            return version
+        version = ClassificationVersion.objects.create(
+            organisation=organisation,
+            version_date=version_date,
+            matieres=matieres,
+            piece_types=parse_piece_types(root),
+            received_at=now or timezone.now(),
+        )
+        state = _state(organisation_id)
+        state.checked_at = now or timezone.now()
+        state.save(update_fields=["checked_at"])
+        note_announced(organisation, version_date, actor, message_sha256)
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action="legality.classification_received",
+            target=version,
+            payload={
+                "version_date": version_date.isoformat(),
+                "matieres": len(matieres),
+                "message_sha256": message_sha256,
+            },
+        )
+    return version
+
+
+def receive_unchanged(
+    *,
+    organisation_id: int,
+    version_date: date,
+    actor: Any,
+    message_sha256: str = "",
+    now: datetime | None = None,
+) -> ClassificationState:
+    """A ``ReponseClassificationSansChangement``: the prefecture's version is
+    ``version_date`` and the member holds it; kept as the announced version."""
+    with transaction.atomic(), scope(organisation=organisation_id):
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        state = _state(organisation_id)
+        state.checked_at = now or timezone.now()
+        state.save(update_fields=["checked_at"])
+        note_announced(organisation, version_date, actor, message_sha256)
+        audit.record(
+            actor=actor,
+            organisation=organisation,
+            action="legality.classification_unchanged",
+            target=state,
+            payload={"version_date": version_date.isoformat(), "message_sha256": message_sha256},
+        )
+    return state
+
+
+def announce(*, organisation_id: int, announced_on: date, message_sha256: str = "") -> None:
+    """``note_announced`` for the return channel (its own transaction and scope)."""
+    from .services import RETURN_ACTOR
+
+    with transaction.atomic(), scope(organisation=organisation_id):
+        organisation = Organisation.objects.get(pk=organisation_id)
+        note_announced(organisation, announced_on, RETURN_ACTOR, message_sha256)

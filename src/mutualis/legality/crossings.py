@@ -25,7 +25,17 @@ from mutualis.core.models import AuditCheckpoint, AuditEvent, Organisation, Stor
 from mutualis.core.registry import crossing
 
 from . import publication
-from .models import Act, ActStatus, InboundMessage, InboundStatus, TransmissionAttempt
+from .models import (
+    Act,
+    ActStatus,
+    InboundMessage,
+    InboundStatus,
+    Letter,
+    LetterStatus,
+    OutboundMessage,
+    OutboundStatus,
+    TransmissionAttempt,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +160,35 @@ def due_acts(now: datetime, limit: int) -> list[tuple[int, int]]:
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("updated_at", "pk")
             .values_list("pk", "organisation_id")[:limit]
+        )
+        return [(pk, organisation_id) for pk, organisation_id in rows]
+
+
+@crossing
+def due_messages(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """The member's other waiting messages (answers, cancellations, classification
+    requests) whose attempt is due, oldest first, as ``(message id, organisation id)``."""
+    with scopes_disabled():
+        rows = (
+            OutboundMessage.objects.filter(status=OutboundStatus.WAITING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("created_at", "pk")
+            .values_list("pk", "organisation_id")[:limit]
+        )
+        return [(pk, organisation_id) for pk, organisation_id in rows]
+
+
+@crossing
+def letters_to_remind(until: date) -> list[tuple[int, int]]:
+    """The open letters whose answer is due by ``until`` and whose last reminder is not
+    the "due" one, as ``(letter id, organisation id)``: the reminder job handles each
+    in its member's scope."""
+    with scopes_disabled():
+        rows = (
+            Letter.objects.filter(status=LetterStatus.OPEN, due_on__lte=until)
+            .exclude(reminder="due")
+            .order_by("due_on", "pk")
+            .values_list("pk", "organisation_id")
         )
         return [(pk, organisation_id) for pk, organisation_id in rows]
 

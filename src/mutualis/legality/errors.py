@@ -182,3 +182,82 @@ class PublicationInFuture(LegalityError):
     code = "legality_publication_in_future"
     field_name = "published_on"
     message = _("The publication date cannot be in the future.")
+
+
+# --- Correspondence, cancellation, classification ------------------------------------
+
+
+class ClassificationOutdated(LegalityError):
+    code = "legality_classification_outdated"
+    message = _(
+        "The prefecture announced a classification of %(announced)s, newer than yours "
+        "(%(current)s): request the new classification on the classification page, then "
+        "send again."
+    )
+
+
+class ClassificationRequestPending(LegalityError):
+    code = "legality_classification_request_pending"
+    message = _("A classification request is already waiting to be sent.")
+
+
+class LetterNotOpen(LegalityError):
+    code = "legality_letter_not_open"
+    message = _("This letter has already been answered, or it expects no answer.")
+
+
+class AnswerNotAllowed(LegalityError):
+    code = "legality_answer_not_allowed"
+    field_name = "answer"
+    message = _("This answer does not fit this letter.")
+
+
+class AnswerFilesRequired(LegalityError):
+    code = "legality_answer_files_required"
+    field_name = "documents"
+    message = _("Attach the documents asked for (PDF files).")
+
+
+class AnswerTextRequired(LegalityError):
+    code = "legality_answer_text_required"
+    field_name = "text"
+    message = _(
+        "Attach your answer as a PDF, or write it (at most 5,000 characters, without control "
+        "characters)."
+    )
+
+
+class AnswerFileType(LegalityError):
+    code = "legality_answer_file_type"
+    field_name = "documents"
+    message = _("Every document of the answer must be a readable PDF file.")
+
+
+class AnswerTooLarge(LegalityError):
+    code = "legality_answer_too_large"
+    field_name = "documents"
+    message = _("The documents exceed %(limit)s MB in all: remove or compress some.")
+
+
+class DueDateInvalid(LegalityError):
+    code = "legality_due_date_invalid"
+    field_name = "due_on"
+    message = _("The answer's due date cannot be before the letter's date.")
+
+
+class CancellationNotAllowed(LegalityError):
+    code = "legality_cancellation_not_allowed"
+    message = _(
+        "Only an act the prefecture has acknowledged can have its transmission cancelled; "
+        "an act not sent yet is cancelled directly, an act sent waits for its acknowledgement."
+    )
+
+
+class CancellationPending(LegalityError):
+    code = "legality_cancellation_pending"
+    message = _("The cancellation of this act has already been asked for.")
+
+
+class MessageNotInError(LegalityError):
+    code = "legality_message_not_in_error"
+    message = _("Only a message in error can be sent again.")

@@ -247,3 +247,170 @@ class Stamp(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"stamp:{self.act_id}:{self.pk}"
+
+
+# --- The prefecture's correspondence, the cancellation, the classification --------------
+
+
+class LetterKind(models.TextChoices):
+    """The prefecture's messages about an act (the @ctes root elements)."""
+
+    SIMPLE = "CourrierSimple", _("Letter")
+    DOCUMENTS = "DemandePieceComplementaire", _("Request for additional documents")
+    OBSERVATIONS = "LettreObservations", _("Letter of observations")
+    REFERRAL = "DefereTA", _("Referral to the administrative court")
+
+
+class LetterStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for an answer")
+    ANSWERED = "answered", _("Answered")
+    REFUSED = "refused", _("Refused")
+    NOTICE = "notice", _("For information")
+
+
+class Letter(OrganisationOwned):
+    """A message of the prefecture about a transmitted act, with the member's answer."""
+
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(_("kind"), max_length=40, choices=LetterKind.choices)
+    # ``DateCourrierPref`` (``DateDepot`` for a referral): it names the letter in answers.
+    letter_date = models.DateField(_("letter date"))
+    # The request's description, the observations' grounds, the referral's illegality.
+    text = models.TextField(_("text"), blank=True, default="")
+    document = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    received_at = models.DateTimeField(_("received on"))
+    status = models.CharField(_("status"), max_length=20, choices=LetterStatus.choices)
+    # When the member's answer is due (none: no answer expected); the agent may set the
+    # time the letter itself gives.
+    due_on = models.DateField(_("answer due by"), null=True, blank=True)
+    answer_kind = models.CharField(max_length=40, blank=True, default="")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # The prefecture's acknowledgement of the answer (``ARPieceComplementaire``,
+    # ``ARReponseRejetLettreObservations``): the date it states.
+    answer_received_on = models.DateField(null=True, blank=True)
+    message_sha256 = models.CharField(max_length=64, blank=True, default="")
+    # The reminders sent to the member's agents: "" none, "soon" before the due date,
+    # "due" once it is reached (``correspondence.remind``).
+    reminder = models.CharField(max_length=10, blank=True, default="")
+
+    class Meta:
+        ordering = ["letter_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["act", "kind", "letter_date"], name="legality_letter_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=LetterStatus.values), name="legality_letter_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"letter:{self.act_id}:{self.kind}:{self.letter_date}"
+
+
+class OutboundStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    ERROR = "error", _("In error")
+
+
+class OutboundMessage(OrganisationOwned):
+    """A message of the member other than the act itself (an answer to a letter, an
+    acknowledgement of one, a cancellation, a classification request), packed like an
+    act and sent by the same transmission job."""
+
+    kind = models.CharField(_("message"), max_length=40)
+    act = models.ForeignKey(
+        Act, on_delete=models.CASCADE, related_name="outbound", null=True, blank=True
+    )
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, related_name="outbound", null=True, blank=True
+    )
+    package = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+    package_name = models.CharField(max_length=120)
+    status = models.CharField(
+        max_length=20, choices=OutboundStatus.choices, default=OutboundStatus.WAITING
+    )
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error_reason = models.CharField(max_length=500, blank=True, default="")
+    # The prefecture's acknowledgement of it (``ARAnnulation``, ``ARPieceComplementaire``…).
+    acknowledged_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["package_name"], name="legality_outbound_name_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=OutboundStatus.values),
+                name="legality_outbound_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbound:{self.kind}:{self.pk}"
+
+
+class OutboundFile(OrganisationOwned):
+    """A file an outbound message carries (the documents of an answer)."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField()
+    file = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "position"], name="legality_outbound_file_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"outbound-file:{self.message_id}:{self.position}"
+
+
+class ClassificationVersion(OrganisationOwned):
+    """A version of the prefecture's classification received by the member
+    (``RetourClassification``): its matières (dotted codes → labels) and, per nature,
+    its piece types (code → label)."""
+
+    version_date = models.DateField(_("classification version"))
+    matieres = models.JSONField(default=dict)
+    piece_types = models.JSONField(default=dict)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-version_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "version_date"], name="legality_classification_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"classification:{self.organisation_id}:{self.version_date}"
+
+
+class ClassificationState(OrganisationOwned):
+    """What the prefecture last announced of the member's classification: the version
+    date an acknowledgement (``ClassificationDateVersionEnCours``) or an answer to a
+    request named, and when the member last asked."""
+
+    announced_on = models.DateField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"], name="legality_classification_state_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"classification-state:{self.organisation_id}"

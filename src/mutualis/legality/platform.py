@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
 from django.urls import reverse
@@ -85,5 +86,14 @@ registry.declare_periodic_job(
         tasks.read_returns,
         IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
         "Read the prefecture's answers from the return mailbox; quarantine what cannot be routed.",
+    )
+)
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "legality_letter_reminders",
+        tasks.remind_letters,
+        CronTrigger(hour=7, minute=20),
+        "Remind the members' legality agents of the prefecture's letters whose answer is due "
+        "within a week, then once more on the due date.",
     )
 )

@@ -9,7 +9,17 @@ XML file is checked against the @ctes schema. Routed:
 - ``ARActe``: by its ``IDActe`` (``{dept}-{SIREN}-{date}-{number}-{nature}``) and the
   SIREN → ``services.acknowledge_act``;
 - ``AnomalieActe``: by the envelope's SIREN and the act's internal number → the act goes
-  to error with the anomaly's text (``record_anomaly``).
+  to error with the anomaly's text (``record_anomaly``);
+- both name the prefecture's classification version (``ClassificationDateVersionEnCours``)
+  → ``classification.announce``;
+- the prefecture's letters (``CourrierSimple``, ``DemandePieceComplementaire``,
+  ``LettreObservations``, ``DefereTA``), with the PDF the archive carries, by their
+  ``IDActe`` → ``correspondence.receive_letter``; the acknowledgements of the member's
+  answers (``ARPieceComplementaire``, ``ARReponseRejetLettreObservations``) →
+  ``correspondence.receive_answer_acknowledgement``;
+- ``ARAnnulation`` → ``cancellation.acknowledge_cancellation``;
+- ``RetourClassification`` and ``ReponseClassificationSansChangement``, by the
+  envelope's SIREN → ``classification``.
 
 Every message read is recorded (``InboundMessage``) with its raw bytes in the private
 file store, once: its SHA-256 is unique, so a message read twice (a crash before the
@@ -41,7 +51,16 @@ from lxml import etree
 from mutualis.core import audit
 from mutualis.core import files as file_store
 
-from . import actes, crossings, errors, services, transitions
+from . import (
+    actes,
+    cancellation,
+    classification,
+    correspondence,
+    crossings,
+    errors,
+    services,
+    transitions,
+)
 from .mailbox import Mailbox
 from .models import INBOUND_OWNER_KIND, Act, ActStatus, InboundMessage, InboundStatus
 
@@ -49,6 +68,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 160 * 1024**2
 MAX_XML_BYTES = 10 * 1024**2
+MAX_FILE_BYTES = 150 * 1024**2
 ANOMALY_MAX_LENGTH = 500
 
 
@@ -76,16 +96,21 @@ class Parsed:
     root: etree._Element
     siren: str
     message_id: str
+    # The other files the message came with (the letters' PDF), by name.
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
 
 def _q(name: str) -> str:
     return f"{{{actes.ACTES_NS}}}{name}"
 
 
-def _xml_documents(mail: EmailMessage) -> list[tuple[str, bytes]]:
+def _xml_documents(
+    mail: EmailMessage, others: dict[str, bytes] | None = None
+) -> list[tuple[str, bytes]]:
     """The XML files the e-mail carries: those of its ``tar.gz`` attachments and its XML
-    attachments."""
+    attachments; the archives' other files go to ``others``."""
     found: list[tuple[str, bytes]] = []
+    others = {} if others is None else others
     for part in mail.walk():
         if part.is_multipart():
             continue
@@ -97,7 +122,14 @@ def _xml_documents(mail: EmailMessage) -> list[tuple[str, bytes]]:
             try:
                 with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
                     for member in archive.getmembers():
-                        if not member.isfile() or not member.name.endswith(".xml"):
+                        if member.isfile() and not member.name.endswith(".xml"):
+                            if member.size > MAX_FILE_BYTES:
+                                raise Unroutable(f"archive entry too large: {member.name}")
+                            other = archive.extractfile(member)
+                            if other is not None:
+                                others[member.name] = other.read()
+                            continue
+                        if not member.isfile():
                             continue
                         if member.size > MAX_XML_BYTES:
                             raise Unroutable(f"archive entry too large: {member.name}")
@@ -118,7 +150,8 @@ def parse(raw: bytes) -> Parsed:
     if not isinstance(mail, EmailMessage):  # pragma: no cover - the policy gives one
         raise Unroutable("not an e-mail")
     message_id = str(mail.get("Message-ID", "") or "")[:300]
-    documents = _xml_documents(mail)
+    others: dict[str, bytes] = {}
+    documents = _xml_documents(mail, others)
     if not documents:
         raise Unroutable("no @ctes message attached")
     envelope_siren = ""
@@ -139,8 +172,8 @@ def parse(raw: bytes) -> Parsed:
     root = messages[0]
     kind = etree.QName(root).localname
     siren = envelope_siren
-    if kind == "ARActe":
-        identifier = root.get(_q("IDActe"), "")
+    identifier = _identifier(root)
+    if identifier:
         parts = identifier.split("-")
         from_identifier = parts[1] if len(parts) >= 5 else ""
         if siren and from_identifier and siren != from_identifier:
@@ -148,7 +181,16 @@ def parse(raw: bytes) -> Parsed:
         siren = siren or from_identifier
     if not actes.SIREN_PATTERN.fullmatch(siren or ""):
         raise Unroutable("no SIREN names the member")
-    return Parsed(kind, root, siren, message_id)
+    return Parsed(kind, root, siren, message_id, others)
+
+
+def _identifier(root: etree._Element) -> str:
+    """The ``IDActe`` a message names: on its root, or on its ``InfosCourrierPref``."""
+    found = root.get(_q("IDActe"), "")
+    if not found:
+        infos = root.find(_q("InfosCourrierPref"))
+        found = infos.get(_q("IDActe"), "") if infos is not None else ""
+    return found
 
 
 def record_anomaly(
@@ -186,35 +228,131 @@ def record_anomaly(
     return act
 
 
-def _process(parsed: Parsed, sha256: str) -> tuple[int, Act]:
+def _letter_document(parsed: Parsed) -> tuple[str, bytes] | None:
+    """The PDF a letter names (``Document``, or a referral's first ``PieceJointe``)."""
+    names = [e.text or "" for e in parsed.root.iter(_q("NomFichier"))]
+    for name in names:
+        if name in parsed.files:
+            return name[:200], parsed.files[name]
+    if names:
+        raise Unroutable(f"the letter's document is missing from the archive: {names[0]}"[:500])
+    return None
+
+
+def _date(root: etree._Element, attribute: str = "", element: str = "") -> date:
+    text = root.get(_q(attribute), "") if attribute else root.findtext(_q(element)) or ""
+    return date.fromisoformat(text)
+
+
+def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
+    root, kind = parsed.root, parsed.kind
+    if kind == "ARActe":
+        act = services.acknowledge_act(
+            organisation_id=organisation_id,
+            identifier=root.get(_q("IDActe"), ""),
+            received_on=_date(root, "DateReception"),
+            message_sha256=sha256,
+        )
+        classification.announce(
+            organisation_id=organisation_id,
+            announced_on=_date(root, element="ClassificationDateVersionEnCours"),
+            message_sha256=sha256,
+        )
+        return act
+    if kind == "AnomalieActe":
+        received_act = root.find(_q("ActeRecu"))
+        number = received_act.get(_q("NumeroInterne"), "") if received_act is not None else ""
+        act = record_anomaly(
+            organisation_id=organisation_id,
+            number=number,
+            nature=root.findtext(_q("Nature")) or "",
+            detail=" ".join((root.findtext(_q("Detail")) or "").split()),
+            message_sha256=sha256,
+        )
+        classification.announce(
+            organisation_id=organisation_id,
+            announced_on=_date(root, element="ClassificationDateVersionEnCours"),
+            message_sha256=sha256,
+        )
+        return act
+    if kind in ("CourrierSimple", "DemandePieceComplementaire", "LettreObservations"):
+        text_element = {"DemandePieceComplementaire": "DescriptionPieces"}.get(kind, "Motif")
+        letter = correspondence.receive_letter(
+            organisation_id=organisation_id,
+            kind=kind,
+            identifier=root.get(_q("IDActe"), ""),
+            letter_date=_date(root, "DateCourrierPref"),
+            text=(root.findtext(_q(text_element)) or "").strip(),
+            document=_letter_document(parsed),
+            message_sha256=sha256,
+        )
+        return letter.act
+    if kind == "DefereTA":
+        letter = correspondence.receive_letter(
+            organisation_id=organisation_id,
+            kind=kind,
+            identifier=root.get(_q("IDActe"), ""),
+            letter_date=_date(root, element="DateDepot"),
+            text=(root.findtext(_q("NatureIllegalite")) or "").strip(),
+            document=_letter_document(parsed),
+            message_sha256=sha256,
+        )
+        return letter.act
+    if kind in correspondence.ANSWER_ACKNOWLEDGEMENTS:
+        infos = root.find(_q("InfosCourrierPref"))
+        if infos is None:  # pragma: no cover - the schema requires it
+            raise Unroutable("no InfosCourrierPref")
+        letter = correspondence.receive_answer_acknowledgement(
+            organisation_id=organisation_id,
+            kind=kind,
+            identifier=infos.get(_q("IDActe"), ""),
+            letter_date=_date(infos, "DateCourrierPref"),
+            received_on=_date(root, "DateReception"),
+            message_sha256=sha256,
+        )
+        return letter.act
+    if kind == "ARAnnulation":
+        return cancellation.acknowledge_cancellation(
+            organisation_id=organisation_id,
+            identifier=root.get(_q("IDActe"), ""),
+            received_on=_date(root, "DateReception"),
+            message_sha256=sha256,
+        )
+    if kind == "RetourClassification":
+        classification.receive_classification(
+            organisation_id=organisation_id,
+            root=root,
+            actor=services.RETURN_ACTOR,
+            message_sha256=sha256,
+        )
+        return None
+    if kind == "ReponseClassificationSansChangement":
+        classification.receive_unchanged(
+            organisation_id=organisation_id,
+            version_date=_date(root, element="DateClassification"),
+            actor=services.RETURN_ACTOR,
+            message_sha256=sha256,
+        )
+        return None
+    raise Unroutable(f"{kind} messages are not handled")
+
+
+def _process(parsed: Parsed, sha256: str) -> tuple[int, Act | None]:
     organisation_id = crossings.member_of_siren(parsed.siren)
     if organisation_id is None:
         raise Unroutable(f"no member has the SIREN {parsed.siren}")
     try:
-        if parsed.kind == "ARActe":
-            received = parsed.root.get(_q("DateReception"), "")
-            act = services.acknowledge_act(
-                organisation_id=organisation_id,
-                identifier=parsed.root.get(_q("IDActe"), ""),
-                received_on=date.fromisoformat(received),
-                message_sha256=sha256,
-            )
-        elif parsed.kind == "AnomalieActe":
-            received_act = parsed.root.find(_q("ActeRecu"))
-            number = received_act.get(_q("NumeroInterne"), "") if received_act is not None else ""
-            act = record_anomaly(
-                organisation_id=organisation_id,
-                number=number,
-                nature=parsed.root.findtext(_q("Nature")) or "",
-                detail=" ".join((parsed.root.findtext(_q("Detail")) or "").split()),
-                message_sha256=sha256,
-            )
-        else:
-            raise Unroutable(f"{parsed.kind} messages are not handled yet")
+        act = _route(parsed, organisation_id, sha256)
     except errors.UnknownAct as exc:
         raise Unroutable("no act of this member has this identifier") from exc
+    except errors.NotEnrolled as exc:
+        raise Unroutable("the member is not enrolled") from exc
     except errors.TransitionNotAllowed as exc:
         raise Unroutable("the act's status does not allow this answer") from exc
+    except correspondence.LetterRefused as exc:
+        raise Unroutable(exc.reason) from exc
+    except ValueError as exc:
+        raise Unroutable(f"unreadable date: {exc}"[:500]) from exc
     return organisation_id, act
 
 
@@ -258,7 +396,7 @@ def receive(raw: bytes, now: datetime | None = None) -> str:
                 row.organisation_id, row.act, row.identifier = (
                     organisation_id,
                     act,
-                    act.identifier,
+                    act.identifier if act is not None else "",
                 )
             except Unroutable as exc:
                 row.status = InboundStatus.QUARANTINED

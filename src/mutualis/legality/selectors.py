@@ -9,7 +9,17 @@ from django.http import HttpRequest
 
 from mutualis.core.models import StoredFile
 
-from .models import LEGALITY_ROLES, Act, ActStatus, Annex, Enrolment, Stamp
+from .models import (
+    LEGALITY_ROLES,
+    Act,
+    ActStatus,
+    Annex,
+    Enrolment,
+    Letter,
+    OutboundFile,
+    OutboundMessage,
+    Stamp,
+)
 
 
 def is_legality_agent(membership: Any) -> bool:
@@ -40,6 +50,20 @@ def can_read_act_file(request: HttpRequest, stored_file: StoredFile) -> bool:
             organisation_id=membership.organisation_id, signature_id=stored_file.pk
         ).exists()
         or is_stamp_or_slip(membership.organisation_id, stored_file)
+        or is_correspondence_file(membership.organisation_id, stored_file)
+    )
+
+
+def is_correspondence_file(organisation_id: int, stored_file: StoredFile) -> bool:
+    """A letter of the prefecture, a file of an answer, or the package of a message."""
+    return (
+        Letter.objects.filter(organisation_id=organisation_id, document_id=stored_file.pk).exists()
+        or OutboundFile.objects.filter(
+            organisation_id=organisation_id, file_id=stored_file.pk
+        ).exists()
+        or OutboundMessage.objects.filter(
+            organisation_id=organisation_id, package_id=stored_file.pk
+        ).exists()
     )
 
 

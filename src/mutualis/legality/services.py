@@ -30,7 +30,7 @@ from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
 from mutualis.identity.models import Membership
 
-from . import actes, classification, errors, signals, transitions
+from . import actes, classification, errors, outbox, signals, transitions
 from .models import (
     ACT_OWNER_KIND,
     AGENT_ROLE,
@@ -185,7 +185,7 @@ def _check_fields(
         raise errors.NumberInvalid()
     if decided_on > timezone.localdate():
         raise errors.DecisionInFuture()
-    if not classification.is_leaf(classification_code):
+    if not classification.current(enrolment.organisation_id).is_leaf(classification_code):
         raise errors.ClassificationInvalid()
     subject = (subject or "").replace("\r\n", "\n").strip()
     if not subject or len(subject) > actes.SUBJECT_MAX_LENGTH or _CONTROLS.search(subject):
@@ -268,8 +268,9 @@ def prepare_act(
             raise errors.NumberTaken()
         if document is None:
             raise errors.DocumentRequired()
+        member_classification = classification.current(organisation.pk)
         for annex in annexes:
-            if annex.piece_type not in classification.PIECE_TYPES:
+            if annex.piece_type not in member_classification.piece_types:
                 raise errors.PieceTypeInvalid()
         act = Act(
             organisation=organisation,
@@ -277,7 +278,7 @@ def prepare_act(
             number=number,
             decided_on=decided_on,
             classification=classification_code,
-            classification_date=classification.VERSION_DATE,
+            classification_date=member_classification.version_date,
             subject=subject,
             paper_follows=paper_follows,
             status=ActStatus.PREPARED,
@@ -305,8 +306,9 @@ def prepare_act(
 
 def _add_annexes(act: Act, annexes: Sequence[AnnexUpload], *, start: int) -> None:
     organisation = act.organisation
+    piece_types = classification.current(organisation.pk).piece_types
     for position, annex in enumerate(annexes, start=start):
-        if annex.piece_type not in classification.PIECE_TYPES:
+        if annex.piece_type not in piece_types:
             raise errors.PieceTypeInvalid()
         Annex.objects.create(
             organisation=organisation,
@@ -376,7 +378,7 @@ def edit_act(
             subject,
             paper_follows,
         )
-        act.classification_date = classification.VERSION_DATE
+        act.classification_date = classification.current(act.organisation_id).version_date
         if document is not None:
             act.document = _store(
                 act.organisation, document, _document_types(nature), errors.DocumentType
@@ -474,6 +476,15 @@ def check_act(
         problems.append(errors.DecisionInFuture())
     if act.nature not in enrolment.natures:
         problems.append(errors.NatureNotEnrolled())
+    # The member's classification: current (not older than the prefecture announced),
+    # and the act's code one of it; the act is sent with the member's version.
+    outdated = classification.outdated(act.organisation_id)
+    if outdated is not None:
+        problems.append(outdated)
+    member_classification = classification.current(act.organisation_id)
+    if not member_classification.is_leaf(act.classification):
+        problems.append(errors.ClassificationInvalid())
+    act.classification_date = member_classification.version_date
     files = [(act.document, act.document_signature)] + [
         (a.file, a.signature) for a in act.annexes.all()
     ]
@@ -530,13 +541,7 @@ def validate_act(
         if problems or message is None or enrolment is None:
             raise ActRefused(problems)
         today = timezone.localdate()
-        serial = (
-            1
-            + Act.objects.filter(
-                organisation_id=act.organisation_id,
-                package_name__contains=f"--{today:%Y%m%d}-",
-            ).count()
-        )
+        serial = outbox.next_serial(act.organisation_id, today)
         sender = actes.Sender(
             siren=act.organisation.siren,
             departement=enrolment.departement,

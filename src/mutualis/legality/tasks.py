@@ -3,7 +3,7 @@
 
 from django_tasks import task
 
-from . import mailbox, publication, returns, transmission
+from . import correspondence, mailbox, outbox, publication, returns, transmission
 
 
 @task()
@@ -15,7 +15,12 @@ def stamp_acknowledged_act(*, organisation_id: int, act_id: int) -> str:
 
 @task()
 def send_acts() -> dict[str, int | str]:
-    return transmission.send_due_acts()
+    """Send the waiting acts, then the member's other waiting messages (answers,
+    cancellations, classification requests)."""
+    counts = transmission.send_due_acts()
+    for key, value in outbox.send_due_messages().items():
+        counts[f"messages_{key}"] = value
+    return counts
 
 
 @task()
@@ -25,3 +30,9 @@ def read_returns() -> dict[str, int]:
         return returns.read_mailbox(box)
     finally:
         box.close()
+
+
+@task()
+def remind_letters() -> int:
+    """Remind the members' agents of the prefecture's letters whose answer is due."""
+    return correspondence.remind()

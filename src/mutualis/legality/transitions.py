@@ -21,6 +21,13 @@ class Event(enum.Enum):
     ACKNOWLEDGE = "acknowledge"
     FAIL = "fail"
     CANCEL = "cancel"
+    # After the acknowledgement (correspondence.py, cancellation.py): the prefecture's
+    # letters and the member's answers leave the act acknowledged; its cancellation
+    # takes effect when the prefecture acknowledges it (``ARAnnulation``).
+    LETTER = "letter"
+    ANSWER = "answer"
+    REQUEST_CANCELLATION = "request_cancellation"
+    CANCELLATION_ACKNOWLEDGED = "cancellation_acknowledged"
 
 
 TRANSITIONS: dict[tuple[ActStatus, Event], ActStatus] = {
@@ -37,6 +44,11 @@ TRANSITIONS: dict[tuple[ActStatus, Event], ActStatus] = {
     # An act in error is corrected and validated again.
     (ActStatus.ERROR, Event.EDIT): ActStatus.PREPARED,
     (ActStatus.ERROR, Event.CANCEL): ActStatus.CANCELLED,
+    # After the acknowledgement.
+    (ActStatus.ACKNOWLEDGED, Event.LETTER): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.ANSWER): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.REQUEST_CANCELLATION): ActStatus.ACKNOWLEDGED,
+    (ActStatus.ACKNOWLEDGED, Event.CANCELLATION_ACKNOWLEDGED): ActStatus.CANCELLED,
 }
 
 

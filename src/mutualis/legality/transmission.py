@@ -135,12 +135,20 @@ def _claim(act_id: int, organisation_id: int, now: datetime) -> tuple[Claim, Any
 def _post(
     session: requests.Session, claim: Claim, body: IO[bytes], tls: transport.Tls
 ) -> transport.Answer:
+    return post(session, claim.package_name, body, tls)
+
+
+def post(
+    session: requests.Session, package_name: str, body: IO[bytes], tls: transport.Tls
+) -> transport.Answer:
+    """POST a package to the endpoint, then to the rescue URL if the endpoint failed in
+    a way worth retrying (also used for the member's other messages, ``outbox.py``)."""
     accepted = accepted_statuses()
     timeout = float(settings.MUTUALIS_LEGALITY_TIMEOUT_SECONDS)
     answer = transport.post_package(
         session,
         settings.MUTUALIS_LEGALITY_ENDPOINT_URL,
-        claim.package_name,
+        package_name,
         body,
         tls,
         accepted=accepted,
@@ -150,7 +158,7 @@ def _post(
     if answer.result is transport.Result.RETRY and rescue:
         log.warning("legality: endpoint failed (%s), trying the rescue URL", answer.detail)
         answer = transport.post_package(
-            session, rescue, claim.package_name, body, tls, accepted=accepted, timeout=timeout
+            session, rescue, package_name, body, tls, accepted=accepted, timeout=timeout
         )
     return answer
 

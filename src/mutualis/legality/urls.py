@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import exchange_views, views
 
 app_name = "legality"
 
@@ -19,4 +19,18 @@ urlpatterns = [
 # After the acknowledgement: the publication date (which stamps the act again).
 urlpatterns += [
     path("acts/<int:pk>/publication/", views.act_publication, name="act_publication"),
+]
+
+# The prefecture's correspondence, the cancellation of a transmission, the classification.
+urlpatterns += [
+    path("letters/<int:pk>/", exchange_views.letter, name="letter"),
+    path("letters/<int:pk>/answer/", exchange_views.letter_answer, name="letter_answer"),
+    path("letters/<int:pk>/due-date/", exchange_views.letter_due_date, name="letter_due_date"),
+    path(
+        "acts/<int:pk>/cancel-transmission/",
+        exchange_views.act_cancel_transmission,
+        name="act_cancel_transmission",
+    ),
+    path("classification/", exchange_views.classification_page, name="classification"),
+    path("messages/<int:pk>/resend/", exchange_views.message_resend, name="message_resend"),
 ]

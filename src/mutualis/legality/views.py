@@ -19,7 +19,15 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import classification, forms, publication, selectors, services, transitions
+from . import (
+    classification,
+    exchange_views,
+    forms,
+    publication,
+    selectors,
+    services,
+    transitions,
+)
 from .models import AGENT_ROLE, LEGALITY_ROLES, SERVICE, Act, ActStatus
 
 
@@ -107,6 +115,16 @@ def acts(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _member_classification(form: forms.ActForm, organisation_id: int) -> forms.ActForm:
+    """The subject codes and piece types of the member's current classification."""
+    current = classification.current(organisation_id)
+    form.fields["classification"].choices = current.leaf_choices()  # type: ignore[attr-defined]
+    piece_types = [("", "—")] + [(c, f"{c} {label}") for c, label in current.piece_types.items()]
+    for index in range(1, forms.ANNEX_SLOTS + 1):
+        form.fields[f"annex_{index}_type"].choices = piece_types  # type: ignore[attr-defined]
+    return form
+
+
 def _uploads(form: forms.ActForm, files: Any) -> dict[str, Any]:
     data = form.cleaned_data
     document = data.get("document")
@@ -144,7 +162,10 @@ def _uploads(form: forms.ActForm, files: Any) -> dict[str, Any]:
 @subscription_required(SERVICE)
 def act_new(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
-    form = forms.ActForm(_posted(request), request.FILES if request.method == "POST" else None)
+    form = _member_classification(
+        forms.ActForm(_posted(request), request.FILES if request.method == "POST" else None),
+        membership.organisation_id,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             act = services.prepare_act(
@@ -185,8 +206,11 @@ def act_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "subject": act.subject,
         "paper_follows": act.paper_follows,
     }
-    form = forms.ActForm(
-        _posted(request), request.FILES if request.method == "POST" else None, initial=initial
+    form = _member_classification(
+        forms.ActForm(
+            _posted(request), request.FILES if request.method == "POST" else None, initial=initial
+        ),
+        membership.organisation_id,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -218,7 +242,7 @@ def act_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "act": act,
             "annexes": selectors.annexes_of(act),
-            "matiere": dict(classification.leaf_choices()).get(
+            "matiere": dict(classification.current(act.organisation_id).leaf_choices()).get(
                 act.classification, act.classification
             ),
             "can_prepare": _membership(request).has_role(AGENT_ROLE),
@@ -229,6 +253,7 @@ def act_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "waiting": act.status == ActStatus.WAITING,
             "slug": _membership(request).organisation.slug,
             **_after_acknowledgement(request, act),
+            **exchange_views.act_exchanges(request, act),
         },
     )
 
@@ -324,7 +349,7 @@ def act_publication(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "act": act,
             "annexes": selectors.annexes_of(act),
-            "matiere": dict(classification.leaf_choices()).get(
+            "matiere": dict(classification.current(act.organisation_id).leaf_choices()).get(
                 act.classification, act.classification
             ),
             "can_prepare": True,

@@ -1,6 +1,10 @@
 """The ministry's return messages, as the stand-in (and the tests) write them: the
-``ARActe`` acknowledgement, the ``AnomalieActe``, the ``EnveloppeMISILLCL`` naming the
-member, packed as a ``tar.gz`` attached to an e-mail to the platform's return address.
+``ARActe`` acknowledgement, the ``AnomalieActe``, the prefecture's letters
+(``CourrierSimple``, ``DemandePieceComplementaire``, ``LettreObservations``,
+``DefereTA``), the acknowledgements of the member's answers and cancellations, the
+classification (``RetourClassification``, ``ReponseClassificationSansChangement``), and
+the ``EnveloppeMISILLCL`` naming the member, packed as a ``tar.gz`` attached to an
+e-mail to the platform's return address.
 
 A message's file is named ``{IDActe}-1-{2|3}_0.xml`` (1-2: acknowledgement, 1-3: anomaly),
 as the acts' own message is ``-1-1_0.xml``.
@@ -11,6 +15,7 @@ from __future__ import annotations
 import copy
 import io
 import tarfile
+from collections.abc import Mapping, Sequence
 from datetime import date
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -67,14 +72,21 @@ def envelope(siren: str, departement: str, forms: list[str]) -> bytes:
     return _serialise(root)
 
 
-def return_package(siren: str, departement: str, name: str, message: bytes) -> bytes:
-    """The ``tar.gz`` of one return message with its envelope."""
+def return_package(
+    siren: str,
+    departement: str,
+    name: str,
+    message: bytes,
+    files: Sequence[tuple[str, bytes]] = (),
+) -> bytes:
+    """The ``tar.gz`` of one return message with its envelope and the files it names."""
     entries = [
         (
             f"{departement}-{siren}-{timezone.localdate():%Y%m%d}-EM-1-1_0.xml",
             envelope(siren, departement, [name]),
         ),
         (name, message),
+        *files,
     ]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
@@ -102,13 +114,121 @@ def return_mail(
     return mail.as_bytes()
 
 
+def _element(kind: str) -> etree._Element:
+    return etree.Element(_q(kind), nsmap=NSMAP)
+
+
+def _document(parent: etree._Element, tag: str, name: str) -> None:
+    etree.SubElement(etree.SubElement(parent, _q(tag)), _q("NomFichier")).text = name
+
+
+# The prefecture's letters: the element holding the letter's text.
+LETTER_TEXT = {
+    "CourrierSimple": None,
+    "DemandePieceComplementaire": "DescriptionPieces",
+    "LettreObservations": "Motif",
+}
+
+
+def letter(kind: str, identifier: str, on: date, text: str, document_name: str) -> bytes:
+    """A ``CourrierSimple``, ``DemandePieceComplementaire`` or ``LettreObservations``
+    about the act ``identifier``, dated ``on``, naming its PDF ``document_name``."""
+    root = _element(kind)
+    root.set(_q("IDActe"), identifier)
+    root.set(_q("DateCourrierPref"), on.isoformat())
+    text_element = LETTER_TEXT[kind]
+    if text_element is not None:
+        etree.SubElement(root, _q(text_element)).text = text
+    _document(root, "Document", document_name)
+    return _serialise(root)
+
+
+def defere_ta(identifier: str, filed_on: date, illegality: str, names: Sequence[str]) -> bytes:
+    root = _element("DefereTA")
+    root.set(_q("IDActe"), identifier)
+    etree.SubElement(root, _q("DateDepot")).text = filed_on.isoformat()
+    etree.SubElement(root, _q("NatureIllegalite")).text = illegality
+    attached = etree.SubElement(root, _q("PiecesJointes"))
+    for name in names:
+        _document(attached, "PieceJointe", name)
+    return _serialise(root)
+
+
+def ar_reponse(kind: str, identifier: str, letter_date: date, received_on: date) -> bytes:
+    """``ARPieceComplementaire`` or ``ARReponseRejetLettreObservations``."""
+    root = _element(kind)
+    root.set(_q("DateReception"), received_on.isoformat())
+    infos = etree.SubElement(root, _q("InfosCourrierPref"))
+    infos.set(_q("IDActe"), identifier)
+    infos.set(_q("DateCourrierPref"), letter_date.isoformat())
+    return _serialise(root)
+
+
+def ar_annulation(identifier: str, received_on: date) -> bytes:
+    root = _element("ARAnnulation")
+    root.set(_q("IDActe"), identifier)
+    root.set(_q("DateReception"), received_on.isoformat())
+    return _serialise(root)
+
+
+def retour_classification(
+    version: date,
+    matieres: Mapping[str, str],
+    piece_types: Mapping[int, Sequence[tuple[str, str]]],
+) -> bytes:
+    """A ``RetourClassification``: ``matieres`` by dotted code (two levels and more),
+    ``piece_types`` per nature code."""
+    root = _element("RetourClassification")
+    etree.SubElement(root, _q("DateClassification")).text = version.isoformat()
+    natures = etree.SubElement(root, _q("NaturesActes"))
+    labels = {1: "Délibérations", 2: "Actes réglementaires", 3: "Actes individuels",
+              4: "Contrats, conventions et avenants", 5: "Documents budgétaires et financiers",
+              6: "Autres"}  # fmt: skip
+    abbreviations = {1: "DE", 2: "AR", 3: "AI", 4: "CC", 5: "BF", 6: "AU"}
+    for code, types in piece_types.items():
+        nature = etree.SubElement(natures, _q("NatureActe"))
+        nature.set(_q("CodeNatureActe"), str(code))
+        nature.set(_q("Libelle"), labels.get(code, str(code)))
+        nature.set(_q("TypeAbrege"), abbreviations.get(code, "AU"))
+        for piece_code, label in types:
+            piece = etree.SubElement(nature, _q("TypePJNatureActe"))
+            piece.set(_q("CodeTypePJ"), piece_code)
+            piece.set(_q("Libelle"), label)
+    tree = etree.SubElement(root, _q("Matieres"))
+    elements: dict[str, etree._Element] = {}
+    for dotted, label in sorted(
+        matieres.items(), key=lambda item: [int(p) for p in item[0].split(".")]
+    ):
+        parts = dotted.split(".")
+        parent = tree if len(parts) == 1 else elements.get(".".join(parts[:-1]))
+        if parent is None:
+            continue
+        child = etree.SubElement(parent, _q(f"Matiere{len(parts)}"))
+        child.set(_q("CodeMatiere"), parts[-1])
+        child.set(_q("Libelle"), label)
+        elements[dotted] = child
+    return _serialise(root)
+
+
+def sans_changement(version: date) -> bytes:
+    root = _element("ReponseClassificationSansChangement")
+    etree.SubElement(root, _q("DateClassification")).text = version.isoformat()
+    return _serialise(root)
+
+
 __all__ = [
     "ACK_SUFFIX",
     "ACTES_NS",
     "ANOMALY_SUFFIX",
     "anomalie_acte",
     "ar_acte",
+    "ar_annulation",
+    "ar_reponse",
+    "defere_ta",
     "envelope",
+    "letter",
+    "retour_classification",
     "return_mail",
     "return_package",
+    "sans_changement",
 ]

@@ -12,9 +12,19 @@ The package's name is the transmission's key: a name already received is answere
 accepted again without a second transmission (no second acknowledgement) — what the
 platform counts on after a timeout.
 
+The member's other messages are answered as a prefecture would: an ``Annulation`` by
+an ``ARAnnulation``, documents sent or refused by an ``ARPieceComplementaire``, an answer
+to (or rejection of) observations by an ``ARReponseRejetLettreObservations``, a
+``DemandeClassification`` by a ``RetourClassification`` of ``classification_date`` (the
+platform's default matières) or, when the member already holds that version, by a
+``ReponseClassificationSansChangement``; the automatic acknowledgements and the answers
+to simple letters need no answer.
+
 For the tests, ``fail_next`` (statuses to answer first, without taking the package),
 ``delay_next`` (seconds to wait after taking the next package, before answering) and
-``anomalies`` (internal numbers answered by an ``AnomalieActe``) change its behaviour.
+``anomalies`` (internal numbers answered by an ``AnomalieActe``) change its behaviour;
+``letters`` (internal number → letter kind) makes it write, after the acknowledgement of
+such an act, a letter of the prefecture about it (the demo's request for documents).
 """
 
 from __future__ import annotations
@@ -35,7 +45,8 @@ from typing import Any
 from django.utils import timezone
 from lxml import etree
 
-from .. import actes
+from .. import actes, classification
+from ..outbox import CODES
 from . import messages
 from .pki import Pki
 
@@ -78,6 +89,8 @@ class StandinServer(ThreadingHTTPServer):
         self.fail_next: list[int] = []
         self.delay_next = 0.0
         self.anomalies: set[str] = set()
+        self.letters: dict[str, str] = {}
+        self.classification_date: date = classification.VERSION_DATE
 
     @property
     def url(self) -> str:
@@ -92,17 +105,19 @@ class StandinServer(ThreadingHTTPServer):
         with self.lock:
             if name in self.received:
                 return False
-        reply = self.acknowledgement(body)
+        replies = self.replies(body)
         with self.lock:
             if name in self.received:
                 return False
             self.received[name] = 1
             box = mailbox.Maildir(str(self.maildir), create=True)
-            box.add(reply)
+            for reply in replies:
+                box.add(reply)
             box.close()
         return True
 
-    def acknowledgement(self, body: bytes) -> bytes:
+    def replies(self, body: bytes) -> list[bytes]:
+        """The e-mails answering a package (checked first: ``Invalid``)."""
         try:
             with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
                 files = {
@@ -122,10 +137,10 @@ class StandinServer(ThreadingHTTPServer):
             root = etree.fromstring(content)
             if root.tag == _q("EnveloppeCLMISILL"):
                 envelope = root
-            elif root.tag == _q("Acte"):
+            elif acte is None:
                 acte = root
         if envelope is None or acte is None:
-            raise Invalid("the archive must hold an EnveloppeCLMISILL and an Acte")
+            raise Invalid("the archive must hold an EnveloppeCLMISILL and a message")
         named = [e.text or "" for e in acte.iter(_q("NomFichier"))]
         named += [e.text or "" for e in envelope.iter(_q("NomFichier"))]
         missing = [n for n in named if n not in files]
@@ -136,6 +151,9 @@ class StandinServer(ThreadingHTTPServer):
             raise Invalid("no IDCL")
         siren = idcl.get(f"{{{actes.INSEE_NS}}}SIREN", "")
         departement = idcl.get(_q("Departement"), "")
+        to = envelope.findtext(f"{_q('AdressesRetour')}/{_q('Email')}") or "actes@localhost"
+        if acte.tag != _q("Acte"):
+            return self.answer_message(acte, siren, departement, to)
         number = acte.get(_q("NumeroInterne"), "")
         decided = date.fromisoformat(acte.get(_q("Date"), ""))
         nature = actes.Nature(int(acte.get(_q("CodeNatureActe"), "6")))
@@ -149,14 +167,101 @@ class StandinServer(ThreadingHTTPServer):
         else:
             message = messages.ar_acte(acte, identifier, today)
             file_name = identifier + messages.ACK_SUFFIX
-        to = envelope.findtext(f"{_q('AdressesRetour')}/{_q('Email')}") or "actes@localhost"
-        return messages.return_mail(
-            to=to,
-            subject=f"[@ctes] {file_name}",
-            attachment_name=f"{identifier}.tar.gz",
-            attachment=messages.return_package(siren, departement, file_name, message),
-            sender=SENDER,
-        )
+        mails = [_mail(to, siren, departement, identifier, file_name, message)]
+        kind = self.letters.get(number, "")
+        if kind and file_name.endswith(messages.ACK_SUFFIX):
+            mails.append(_letter_mail(kind, to, siren, departement, identifier, today))
+        return mails
+
+    def answer_message(
+        self, message: etree._Element, siren: str, departement: str, to: str
+    ) -> list[bytes]:
+        """The prefecture's answer to the member's other messages (see the module)."""
+        kind = etree.QName(message).localname
+        today = timezone.localdate()
+        identifier = message.get(_q("IDActe"), "")
+        letter_date = message.get(_q("DateCourrierPref"), "")
+        if kind == "Annulation":
+            answer, reply_kind = messages.ar_annulation(identifier, today), "ARAnnulation"
+        elif kind in ("PieceComplementaire", "RefusPieceComplementaire"):
+            reply_kind = "ARPieceComplementaire"
+            answer = messages.ar_reponse(
+                reply_kind, identifier, date.fromisoformat(letter_date), today
+            )
+        elif kind in ("ReponseLettreObservations", "RejetLettreObservations"):
+            reply_kind = "ARReponseRejetLettreObservations"
+            answer = messages.ar_reponse(
+                reply_kind, identifier, date.fromisoformat(letter_date), today
+            )
+        elif kind == "DemandeClassification":
+            held = message.findtext(_q("DateClassification")) or ""
+            version = self.classification_date
+            if held == version.isoformat():
+                reply_kind, answer = (
+                    "ReponseClassificationSansChangement",
+                    messages.sans_changement(version),
+                )
+            else:
+                reply_kind = "RetourClassification"
+                answer = messages.retour_classification(
+                    version,
+                    classification.MATIERES,
+                    {int(n): list(classification.PIECE_TYPES.items()) for n in actes.Nature},
+                )
+            identifier = f"{departement}-{siren}-{today:%Y%m%d}-CLASSIF-AU"
+        else:
+            # The automatic acknowledgements and the answers to simple letters.
+            return []
+        file_name = f"{identifier}-{CODES[reply_kind]}_0.xml"
+        return [_mail(to, siren, departement, identifier, file_name, answer)]
+
+
+def _mail(
+    to: str,
+    siren: str,
+    departement: str,
+    identifier: str,
+    file_name: str,
+    message: bytes,
+    files: list[tuple[str, bytes]] | None = None,
+) -> bytes:
+    return messages.return_mail(
+        to=to,
+        subject=f"[@ctes] {file_name}",
+        attachment_name=f"{identifier}.tar.gz",
+        attachment=messages.return_package(siren, departement, file_name, message, files or []),
+        sender=SENDER,
+    )
+
+
+LETTER_TEXTS = {
+    "CourrierSimple": "Courrier de la préfecture relatif à votre acte.",
+    "DemandePieceComplementaire": (
+        "Afin d'exercer le contrôle de légalité, merci de transmettre le rapport de "
+        "présentation et l'avis de la commission d'appel d'offres."
+    ),
+    "LettreObservations": (
+        "L'acte appelle les observations suivantes : la délibération ne vise pas l'avis "
+        "de la commission compétente."
+    ),
+}
+
+
+def _letter_mail(
+    kind: str, to: str, siren: str, departement: str, identifier: str, on: date
+) -> bytes:
+    """A letter of the prefecture about an act: its message and its PDF."""
+    from mutualis.core.pdf import text_pdf
+
+    text = LETTER_TEXTS[kind]
+    code = CODES[kind]
+    document_name = f"{identifier}-{code}_1.pdf"
+    pdf = text_pdf(["Préfecture (stand-in)", text], title=kind)
+    message = messages.letter(kind, identifier, on, text, document_name)
+    return _mail(
+        to, siren, departement, identifier, f"{identifier}-{code}_0.xml", message,
+        [(document_name, pdf)],
+    )  # fmt: skip
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -27,6 +27,14 @@ class Command(BaseCommand):
         parser.add_argument("--maildir", default=str(settings.MUTUALIS_LEGALITY_MAILDIR))
         parser.add_argument("--legacy-200", action="store_true", help="answer 200, not 201")
         parser.add_argument("--pki-only", action="store_true")
+        parser.add_argument(
+            "--request-documents",
+            action="append",
+            default=[],
+            metavar="NUMBER",
+            help="after acknowledging the act of this internal number, send a request for "
+            "additional documents about it (repeatable)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         pki = make_pki(Path(options["pki_dir"]))
@@ -39,6 +47,9 @@ class Command(BaseCommand):
             Path(options["maildir"]),
             legacy_200=options["legacy_200"],
         )
+        server.letters = {
+            number: "DemandePieceComplementaire" for number in options["request_documents"]
+        }
         self.stdout.write(f"@ctes stand-in on {server.url} (Maildir {options['maildir']})")
         try:
             server.serve_forever()
