@@ -28,7 +28,7 @@ from mutualis.core.models import Organisation, StoredFile
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
-from mutualis.identity.models import Membership
+from mutualis.identity.models import ApiClient, Membership
 
 from . import actes, classification, errors, signals, transitions
 from .models import (
@@ -70,9 +70,40 @@ def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(request_context or {})
 
 
-def _current(actor: Membership, *roles: str) -> Membership:
+@dataclasses.dataclass(frozen=True)
+class ClientActor(audit.SystemActor):
+    """A member's software acting through the API (``mutualis.legality.api``): an API
+    client bound to the organisation, with the ``api:write`` scope. It holds no role:
+    the operator registered it for the member, and its scope is its right. Recorded on
+    the chain as ``system:api_client:<client id>``."""
+
+    client_id: str = ""
+    organisation_id: int = 0
+
+    @classmethod
+    def of(cls, client_id: str, organisation_id: int) -> ClientActor:
+        return cls(f"api_client:{client_id}", client_id, organisation_id)
+
+
+Actor = Membership | ClientActor
+
+
+def _current_client(actor: ClientActor) -> ClientActor:
+    """The API client still active and bound to the organisation (read again: a client
+    switched off a moment ago no longer works), of a member that subscribes."""
+    if not ApiClient.objects.filter(
+        client_id=actor.client_id, organisation_id=actor.organisation_id, is_active=True
+    ).exists():
+        raise PermissionDenied
+    require_subscription(actor.organisation_id, SERVICE)
+    return actor
+
+
+def _current(actor: Actor, *roles: str) -> Any:
     """The actor's membership read again under lock, with one of ``roles``, of a member
-    that subscribes to the service."""
+    that subscribes to the service (or the API client acting for the member)."""
+    if isinstance(actor, ClientActor):
+        return _current_client(actor)
     current = (
         Membership.objects.select_for_update(of=("self",))
         .select_related("organisation")
@@ -239,7 +270,7 @@ def _document_types(nature: int) -> frozenset[str]:
 
 def prepare_act(
     *,
-    actor: Membership,
+    actor: Actor,
     nature: int,
     number: str,
     decided_on: date,
@@ -334,7 +365,7 @@ def _locked_act(current: Membership, act_id: int) -> Act:
 
 def edit_act(
     *,
-    actor: Membership,
+    actor: Actor,
     act_id: int,
     nature: int,
     number: str,
@@ -516,7 +547,7 @@ class ActRefused(errors.LegalityError):
 
 
 def validate_act(
-    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+    *, actor: Actor, act_id: int, request_context: Mapping[str, Any] | None = None
 ) -> Act:
     """Check the act, build its transmission package and queue it: prepared → waiting.
     Refused with every reason (``ActRefused``) when something must be fixed first."""
@@ -585,7 +616,7 @@ def validate_act(
 
 
 def cancel_act(
-    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+    *, actor: Actor, act_id: int, request_context: Mapping[str, Any] | None = None
 ) -> Act:
     """Cancel an act that has not left: it stays in the list, marked cancelled."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):

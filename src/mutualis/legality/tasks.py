@@ -3,7 +3,7 @@
 
 from django_tasks import task
 
-from . import mailbox, publication, returns, transmission
+from . import mailbox, publication, returns, transmission, webhooks
 
 
 @task()
@@ -25,3 +25,8 @@ def read_returns() -> dict[str, int]:
         return returns.read_mailbox(box)
     finally:
         box.close()
+
+
+@task()
+def deliver_webhooks() -> dict[str, int]:
+    return webhooks.deliver_due()

@@ -46,10 +46,16 @@ def allowed(act: Act, event: Event) -> bool:
 
 def apply(act: Act, event: Event) -> ActStatus:
     """Give ``act`` the status ``event`` leads to (not saved); the only writer of
-    ``status``."""
+    ``status``. A change of status is told to the member's webhooks, in the caller's
+    transaction (the caller saves the act in it)."""
+    from . import webhooks
+
+    before = ActStatus(act.status)
     try:
-        after = TRANSITIONS[(ActStatus(act.status), event)]
+        after = TRANSITIONS[(before, event)]
     except KeyError:
         raise TransitionNotAllowed() from None
     act.status = after
+    if after != before:
+        webhooks.status_changed(act, before.value, after.value)
     return after
