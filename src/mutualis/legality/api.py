@@ -25,7 +25,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Path, Query, Router, Schema
+from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from mutualis.core import audit
@@ -327,7 +327,7 @@ def create_act(
     document_signature: File[UploadedFile | None] = None,
     annexes: File[list[UploadedFile] | None] = None,
     annex_signatures: File[list[UploadedFile] | None] = None,
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     actor = _actor(request)
     files = list(annexes or [])
     signatures = list(annex_signatures or [])
@@ -349,7 +349,7 @@ def create_act(
         )
     existing = _acts(actor.organisation_id).filter(number=payload.number).first()
     if existing is not None:
-        return 409, _out(existing)
+        return Status(409, _out(existing))
     act = services.prepare_act(
         actor=actor,
         nature=payload.nature,
@@ -373,7 +373,7 @@ def create_act(
         ],
         request_context=_context(request),
     )
-    return 201, _out(_act(actor.organisation_id, act.pk))
+    return Status(201, _out(_act(actor.organisation_id, act.pk)))
 
 
 @router.get(
@@ -529,7 +529,7 @@ def list_webhooks(request: HttpRequest) -> list[dict[str, Any]]:
     ),
     openapi_extra={"responses": {201: {"description": "Registered; the secret shown once."}}},
 )
-def create_webhook(request: HttpRequest, payload: WebhookIn) -> tuple[int, dict[str, Any]]:
+def create_webhook(request: HttpRequest, payload: WebhookIn) -> Status:
     endpoint, secret = webhooks.register_endpoint(
         actor=_actor(request),
         url=payload.url,
@@ -537,7 +537,7 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> tuple[int, dict[
         description=payload.description,
         request_context=_context(request),
     )
-    return 201, {**_webhook_out(endpoint), "secret": secret}
+    return Status(201, {**_webhook_out(endpoint), "secret": secret})
 
 
 @router.delete(
@@ -550,14 +550,14 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> tuple[int, dict[
 def delete_webhook(
     request: HttpRequest,
     webhook_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> tuple[int, None]:
+) -> Status:
     try:
         webhooks.disable_endpoint(
             actor=_actor(request), endpoint_id=webhook_id, request_context=_context(request)
         )
     except Http404:
         raise ApiError(404, "not_found", _("There is no active webhook with this identifier."))
-    return 204, None
+    return Status(204, None)
 
 
 @router.get(

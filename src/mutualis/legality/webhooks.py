@@ -214,9 +214,10 @@ def register_endpoint(
     ):
         raise WebhookDescriptionInvalid()
     chosen = _events(events)
-    check_url(url)
+    _scheme, host, port, _path = parse_url(url)
     with transaction.atomic(), scope(organisation=actor.organisation_id):
         current = _current(actor)
+        resolve(host, port)
         active = WebhookEndpoint.objects.select_for_update().filter(
             organisation_id=actor.organisation_id, is_active=True
         )
