@@ -324,9 +324,10 @@ def create_act(
     request: HttpRequest,
     payload: Form[ActIn],
     document: File[UploadedFile],
-    document_signature: File[UploadedFile | None] = None,
-    annexes: File[list[UploadedFile] | None] = None,
-    annex_signatures: File[list[UploadedFile] | None] = None,
+    # Optional, and not nullable in the document: a file part or nothing.
+    document_signature: File[UploadedFile] = None,  # type: ignore[assignment]
+    annexes: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    annex_signatures: File[list[UploadedFile]] = None,  # type: ignore[assignment]
 ) -> Status:
     actor = _actor(request)
     files = list(annexes or [])
