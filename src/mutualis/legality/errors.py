@@ -182,3 +182,11 @@ class PublicationInFuture(LegalityError):
     code = "legality_publication_in_future"
     field_name = "published_on"
     message = _("The publication date cannot be in the future.")
+
+
+class SignatureInvalid(LegalityError):
+    code = "legality_signature_invalid"
+    message = _(
+        "The signature of “%(name)s” does not verify: %(reason)s. Sign the file again, or "
+        "remove the signature, then validate again."
+    )

@@ -30,7 +30,7 @@ from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
 from mutualis.identity.models import ApiClient, Membership
 
-from . import actes, classification, errors, signals, transitions
+from . import actes, classification, errors, signals, signature_checks, transitions
 from .models import (
     ACT_OWNER_KIND,
     AGENT_ROLE,
@@ -420,6 +420,7 @@ def edit_act(
         transitions.apply(act, transitions.Event.EDIT)
         act.package = None
         act.package_name = ""
+        act.signature_report = []
         act.save()
         last = act.annexes.order_by("-position").values_list("position", flat=True).first() or 0
         _add_annexes(act, annexes, start=last + 1)
@@ -533,6 +534,20 @@ def check_act(
     message = _message_of(act, enrolment, contents)
     for detail in actes.schema_errors(actes.act_message(message))[:3]:
         problems.append(errors.MessageInvalid(errors.MessageInvalid.message % {"detail": detail}))
+    # The signatures the files carry: their report is kept on the act (saved when the
+    # act is validated), a signature that does not verify blocks the sending.
+    act.signature_report, signature_problems = signature_checks.check(
+        [
+            signature_checks.SignedFile(
+                stored.original_name,
+                contents[str(stored.pk)],
+                contents[str(signature.pk)] if signature is not None else None,
+                is_pdf=stored.content_type == PDF,
+            )
+            for stored, signature in files
+        ]
+    )
+    problems += signature_problems
     return problems, message, enrolment
 
 
