@@ -190,3 +190,12 @@ class SignatureInvalid(LegalityError):
         "The signature of “%(name)s” does not verify: %(reason)s. Sign the file again, or "
         "remove the signature, then validate again."
     )
+
+
+class BudgetDocumentInvalid(LegalityError):
+    code = "legality_budget_document_invalid"
+    field_name = "document"
+    message = _(
+        "The budget document “%(name)s” does not follow the budget document schema "
+        "(DocumentBudgetaire): %(detail)s. Export it again from the budget software."
+    )
