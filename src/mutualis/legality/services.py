@@ -130,6 +130,14 @@ def departement_of(organisation: Organisation) -> str:
     return code.zfill(3) if code else ""
 
 
+def arrondissement_of(organisation: Organisation) -> str:
+    """The member's arrondissement in the @ctes form (its one digit), from the territory
+    directory (imported from the Etalab files: ``212`` is Dijon's, the 2nd of the Côte-d'Or);
+    empty when the directory does not say."""
+    code = (organisation.arrondissement or "").strip()
+    return code[-1] if len(code) >= 3 and code[-1].isdigit() else ""
+
+
 # --- Enrolment -------------------------------------------------------------------------
 
 
@@ -156,7 +164,8 @@ def save_enrolment(
         departement = (departement or departement_of(organisation)).strip().upper()
         if not actes.DEPARTEMENT_PATTERN.fullmatch(departement):
             raise errors.DepartementInvalid()
-        if not actes.ARRONDISSEMENT_PATTERN.fullmatch(arrondissement or ""):
+        arrondissement = (arrondissement or "").strip() or arrondissement_of(organisation)
+        if not actes.ARRONDISSEMENT_PATTERN.fullmatch(arrondissement):
             raise errors.ArrondissementInvalid()
         if not re.fullmatch(r"[0-9]{2}", authority_nature or ""):
             raise errors.AuthorityNatureInvalid()
