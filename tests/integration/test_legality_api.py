@@ -223,7 +223,8 @@ def test_the_operations_are_in_the_openapi_document(client):
     assert "multipart/form-data" in paths["/api/v1/legality/acts"]["post"]["requestBody"]["content"]
     assert {"get"} <= set(paths["/api/v1/legality/acts/{act_id}"])
     assert "post" in paths["/api/v1/legality/acts/{act_id}/send"]
-    assert "application/pdf" in (
-        paths["/api/v1/legality/acts/{act_id}/stamped"]["get"]["responses"]["200"]["content"]
+    assert (
+        "application/pdf"
+        in (paths["/api/v1/legality/acts/{act_id}/stamped"]["get"]["responses"]["200"]["content"])
     )
     assert "post" in paths["/api/v1/legality/webhooks"]

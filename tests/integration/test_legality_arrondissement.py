@@ -47,7 +47,9 @@ def test_an_epci_inside_one_arrondissement_gets_it(imported):
         .first()
     )
     assert found is not None
-    members = Organisation.objects.filter(epci=found).values("arrondissement").annotate(n=Count("pk"))
+    members = (
+        Organisation.objects.filter(epci=found).values("arrondissement").annotate(n=Count("pk"))
+    )
     assert [m["arrondissement"] for m in members] == [found.arrondissement]
 
 

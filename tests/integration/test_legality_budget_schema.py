@@ -17,7 +17,9 @@ from tests.factories.standin import clerk, member
 
 __all__ = ["clerk", "member"]
 
-VALID = (Path(__file__).parent.parent / "data" / "legality" / "document_budgetaire.xml").read_bytes()
+VALID = (
+    Path(__file__).parent.parent / "data" / "legality" / "document_budgetaire.xml"
+).read_bytes()
 UPSTREAM = Path("/work/shared/data/pes/SchemaDocBudg/DocumentBudgetaire.xsd")
 
 

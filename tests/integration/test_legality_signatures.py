@@ -120,9 +120,7 @@ def test_a_damaged_signature_file_blocks_the_sending(clerk):
     assert "annexe.pdf" in message
 
 
-def test_an_untrusted_signer_blocks_the_sending_unless_the_operator_allows_it(
-    clerk, pki, settings
-):
+def test_an_untrusted_signer_blocks_the_sending_unless_the_operator_allows_it(clerk, pki, settings):
     data = text_pdf(["Annexe"])
     act = prepare(clerk, annexes=[annex(data, sign_cades(pki.stranger, data))])
 

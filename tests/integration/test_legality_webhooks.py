@@ -44,7 +44,7 @@ class Receiver(http.server.ThreadingHTTPServer):
 class Handler(http.server.BaseHTTPRequestHandler):
     server: Receiver
 
-    def do_POST(self) -> None:  # noqa: N802 - the standard library's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.received.append(
             {"path": self.path, "headers": dict(self.headers), "body": body}
@@ -120,9 +120,9 @@ def test_a_status_change_is_posted_signed_to_the_member_s_software(
     assert event["data"]["act"]["previous_status"] == "prepared"
     # Delivered once: the job run again sends nothing.
     assert webhooks.deliver_due() == {}
-    log = client.get(
-        f"/api/v1/legality/webhooks/{endpoint.pk}/deliveries", **headers
-    ).json()["results"]
+    log = client.get(f"/api/v1/legality/webhooks/{endpoint.pk}/deliveries", **headers).json()[
+        "results"
+    ]
     assert log[0]["status"] == "delivered"
     assert log[0]["last_status_code"] == 204
 
@@ -239,9 +239,7 @@ def test_another_member_s_changes_never_reach_this_endpoint(
     webhooks.deliver_due()
 
     assert receiver.received == []
-    listed = client.get(
-        f"/api/v1/legality/webhooks/{endpoint_id}/deliveries", **headers_b
-    )
+    listed = client.get(f"/api/v1/legality/webhooks/{endpoint_id}/deliveries", **headers_b)
     assert listed.status_code == 404
     assert client.get("/api/v1/legality/webhooks", **headers_b).json() == []
     assert client.delete(f"/api/v1/legality/webhooks/{endpoint_id}", **headers_b).status_code == 404
@@ -280,9 +278,7 @@ def test_private_loopback_and_malformed_addresses_are_refused_in_production(
         assert not WebhookEndpoint.objects.exists()
 
 
-def test_an_address_that_turned_private_is_not_called(
-    client, member, software, receiver, settings
-):
+def test_an_address_that_turned_private_is_not_called(client, member, software, receiver, settings):
     _, headers = software
     register(client, headers, receiver.url)
     act_id = create(client, headers).json()["id"]

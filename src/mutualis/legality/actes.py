@@ -268,4 +268,4 @@ def budget_errors(document: bytes) -> list[str]:
     checker = budget_schema()
     if checker.validate(tree):
         return []
-    return [f"line {e.line}: {e.message}" for e in checker.error_log]
+    return [f"line {e.line}: {e.message}" for e in list(checker.error_log)]  # type: ignore[call-overload]

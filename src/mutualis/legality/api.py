@@ -232,7 +232,7 @@ def _acts(organisation_id: int) -> Any:
 
 
 def _act(organisation_id: int, act_id: int) -> Act:
-    act = _acts(organisation_id).filter(pk=act_id).first()
+    act: Act | None = _acts(organisation_id).filter(pk=act_id).first()
     if act is None:
         raise ApiError(404, "not_found", _("There is no act with this identifier."))
     return act
@@ -277,7 +277,7 @@ def _out(act: Act) -> dict[str, Any]:
 def _upload(file: UploadedFile | None) -> services.Upload | None:
     if file is None:
         return None
-    return services.Upload(file.file, file.name or "document")
+    return services.Upload(file.file, file.name or "document")  # type: ignore[arg-type]
 
 
 # --- Acts ------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ def create_act(
     document_signature: File[UploadedFile] = None,  # type: ignore[assignment]
     annexes: File[list[UploadedFile]] = None,  # type: ignore[assignment]
     annex_signatures: File[list[UploadedFile]] = None,  # type: ignore[assignment]
-) -> Status:
+) -> Status[Any]:
     actor = _actor(request)
     files = list(annexes or [])
     signatures = list(annex_signatures or [])
@@ -363,7 +363,7 @@ def create_act(
         document_signature=_upload(document_signature),
         annexes=[
             services.AnnexUpload(
-                file.file,
+                file.file,  # type: ignore[arg-type]
                 file.name or "annexe.pdf",
                 piece_type,
                 _upload(signatures[i]) if signatures else None,
@@ -523,14 +523,14 @@ def list_webhooks(request: HttpRequest) -> list[dict[str, Any]]:
     description=(
         "Every status change of the member's acts is posted to the address as JSON"
         " (`{id, type, created_at, data: {act}}`), signed: `Mutualis-Timestamp` (Unix"
-        " seconds) and `Mutualis-Signature: v1=<hex HMAC-SHA256 of \"{timestamp}.{body}\""
+        ' seconds) and `Mutualis-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}"'
         " with the secret>`, with `Mutualis-Event-Id` to de-duplicate. A 2xx answer"
         " delivers it; otherwise it is retried with back-off. The address must be https://"
         " and resolve to public addresses only."
     ),
     openapi_extra={"responses": {201: {"description": "Registered; the secret shown once."}}},
 )
-def create_webhook(request: HttpRequest, payload: WebhookIn) -> Status:
+def create_webhook(request: HttpRequest, payload: WebhookIn) -> Status[Any]:
     endpoint, secret = webhooks.register_endpoint(
         actor=_actor(request),
         url=payload.url,
@@ -551,13 +551,15 @@ def create_webhook(request: HttpRequest, payload: WebhookIn) -> Status:
 def delete_webhook(
     request: HttpRequest,
     webhook_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status:
+) -> Status[Any]:
     try:
         webhooks.disable_endpoint(
             actor=_actor(request), endpoint_id=webhook_id, request_context=_context(request)
         )
     except Http404:
-        raise ApiError(404, "not_found", _("There is no active webhook with this identifier."))
+        raise ApiError(
+            404, "not_found", _("There is no active webhook with this identifier.")
+        ) from None
     return Status(204, None)
 
 
@@ -574,7 +576,9 @@ def list_webhook_deliveries(
     webhook_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
 ) -> dict[str, Any]:
     organisation_id = _organisation_id(request)
-    endpoint = WebhookEndpoint.objects.filter(organisation_id=organisation_id, pk=webhook_id).first()
+    endpoint = WebhookEndpoint.objects.filter(
+        organisation_id=organisation_id, pk=webhook_id
+    ).first()
     if endpoint is None:
         raise ApiError(404, "not_found", _("There is no webhook with this identifier."))
     qs = WebhookDelivery.objects.filter(organisation_id=organisation_id, endpoint=endpoint)
@@ -598,4 +602,3 @@ def list_webhook_deliveries(
             for d in found["results"]
         ],
     }
-

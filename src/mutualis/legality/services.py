@@ -534,7 +534,9 @@ def check_act(
             problem = _pdf_problem(stored.original_name, contents[str(stored.pk)])
             if problem is not None:
                 problems.append(problem)
-        elif sniffed in XML_TYPES and stored.pk == act.document.pk and act.nature == actes.Nature.BF:
+        elif (
+            sniffed in XML_TYPES and stored.pk == act.document.pk and act.nature == actes.Nature.BF
+        ):
             for detail in actes.budget_errors(contents[str(stored.pk)])[:3]:
                 problems.append(
                     errors.BudgetDocumentInvalid(

@@ -60,7 +60,7 @@ from .models import (
 )
 
 SEALING_PURPOSE = "mutualis.legality.webhooks"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix that names the kind of secret
 URL_MAX_LENGTH = 500
 DESCRIPTION_MAX_LENGTH = 200
 MAX_ENDPOINTS = 10
@@ -79,8 +79,7 @@ class WebhookUrlInvalid(LegalityError):
     code = "legality_webhook_url_invalid"
     field_name = "url"
     message = _(
-        "Enter a full https:// address of at most 500 characters, without user name or "
-        "password."
+        "Enter a full https:// address of at most 500 characters, without user name or password."
     )
 
 
@@ -96,7 +95,10 @@ class WebhookAddressRefused(LegalityError):
 class WebhookEventUnknown(LegalityError):
     code = "legality_webhook_event_unknown"
     field_name = "events"
-    message = _("Unknown event. Known events: %(events)s.") % {"events": ", ".join(EVENTS)}
+    message = _("Unknown event. Known events: %(events)s.")
+
+    def __init__(self) -> None:
+        super().__init__(self.message % {"events": ", ".join(EVENTS)})
 
 
 class WebhookDescriptionInvalid(LegalityError):
@@ -282,8 +284,6 @@ def disable_endpoint(
 def status_changed(act: Act, before: str, after: str, now: datetime | None = None) -> int:
     """Write a delivery of ``act.<after>`` for each active endpoint of the member that
     wants it, in the caller's transaction (``transitions.apply``). Returns how many."""
-    if act.pk is None:
-        return 0
     now = now or timezone.now()
     event = f"{EVENT_PREFIX}{after}"
     with scope(organisation=act.organisation_id):
@@ -433,7 +433,9 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str, now: date
         row = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         row.attempts += 1
         row.last_status_code = status
-        row.last_error = error if status is None else ("" if 200 <= status < 300 else f"HTTP {status}")
+        row.last_error = (
+            error if status is None else ("" if 200 <= status < 300 else f"HTTP {status}")
+        )
         row.log = [
             *row.log,
             {"at": now.isoformat(), "status": status, "error": row.last_error},
@@ -474,9 +476,7 @@ def deliver_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]
     now = now or timezone.now()
     with scopes_disabled():
         due = list(
-            WebhookDelivery.objects.filter(
-                status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-            )
+            WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )

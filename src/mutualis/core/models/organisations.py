@@ -89,9 +89,7 @@ class Organisation(models.Model):
     # The INSEE code of its arrondissement (département code and one digit, "212"), from
     # the territory files: a commune's own, a département's chef-lieu's, an EPCI's when
     # all its communes share one. The @ctes envelope names it.
-    arrondissement = models.CharField(
-        _("arrondissement"), max_length=4, blank=True, default=""
-    )
+    arrondissement = models.CharField(_("arrondissement"), max_length=4, blank=True, default="")
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     slug = models.SlugField(_("public address"), max_length=120, unique=True)
     # ``name`` folded by ``core.search.fold``: written by ``save()`` and by the territory
