@@ -228,3 +228,38 @@ def test_the_operations_are_in_the_openapi_document(client):
         in (paths["/api/v1/legality/acts/{act_id}/stamped"]["get"]["responses"]["200"]["content"])
     )
     assert "post" in paths["/api/v1/legality/webhooks"]
+
+
+def test_a_create_racing_another_with_the_same_number_answers_409(
+    client, member, software, monkeypatch
+):
+    from mutualis.legality import api, errors
+
+    _, headers = software
+    real = api._prepare
+
+    def racing(*args, **kwargs):
+        real(*args, **kwargs)  # the other request commits first…
+        raise errors.NumberTaken()  # …and this one meets its number
+
+    monkeypatch.setattr(api, "_prepare", racing)
+
+    response = create(client, headers)
+
+    assert response.status_code == 409
+    assert response.json()["number"] == "DEL_2026_101"
+
+
+def test_listing_acts_costs_the_same_queries_whatever_their_number(
+    client, member, software, django_assert_max_num_queries
+):
+    _, headers = software
+    for n in range(1, 6):
+        create(client, headers, number=f"DEL_{n}")
+
+    # The token and its client, the count, the page, its annexes and its stamps.
+    with django_assert_max_num_queries(6):
+        body = client.get("/api/v1/legality/acts", **headers).json()
+
+    assert body["total"] == 5
+    assert all(len(a["annexes"]) == 1 for a in body["results"])

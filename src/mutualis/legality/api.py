@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
@@ -35,7 +36,16 @@ from mutualis.core.files.download import serve_file
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
 from . import actes, services, webhooks
-from .models import Act, ActStatus, DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from . import errors as legality_errors
+from .models import (
+    Act,
+    ActStatus,
+    Annex,
+    DeliveryStatus,
+    Stamp,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 router = Router(tags=["legality"])
 
@@ -226,8 +236,13 @@ def _file(stored: Any) -> dict[str, Any] | None:
 
 
 def _acts(organisation_id: int) -> Any:
-    return Act.objects.filter(organisation_id=organisation_id).select_related(
-        "document", "document_signature", "slip"
+    return (
+        Act.objects.filter(organisation_id=organisation_id)
+        .select_related("document", "document_signature", "slip")
+        .prefetch_related(
+            Prefetch("annexes", queryset=Annex.objects.select_related("file", "signature")),
+            Prefetch("stamps", queryset=Stamp.objects.select_related("file")),
+        )
     )
 
 
@@ -239,7 +254,9 @@ def _act(organisation_id: int, act_id: int) -> Act:
 
 
 def _out(act: Act) -> dict[str, Any]:
-    stamp = act.stamps.select_related("file").first()
+    # The latest stamp (Stamp's ordering), from the prefetched rows.
+    stamps = list(act.stamps.all())
+    stamp = stamps[0] if stamps else None
     return {
         "id": act.pk,
         "number": act.number,
@@ -264,7 +281,7 @@ def _out(act: Act) -> dict[str, Any]:
                 "file": _file(a.file),
                 "signature": _file(a.signature),
             }
-            for a in act.annexes.select_related("file", "signature")
+            for a in act.annexes.all()
         ],
         "signatures": act.signature_report or [],
         "stamped": _file(stamp.file) if stamp else None,
@@ -351,7 +368,27 @@ def create_act(
     existing = _acts(actor.organisation_id).filter(number=payload.number).first()
     if existing is not None:
         return Status(409, _out(existing))
-    act = services.prepare_act(
+    try:
+        act = _prepare(actor, payload, document, document_signature, files, signatures, request)
+    except legality_errors.NumberTaken:
+        # Another request created it a moment ago (a retry racing the first attempt).
+        existing = _acts(actor.organisation_id).filter(number=payload.number).first()
+        if existing is None:
+            raise
+        return Status(409, _out(existing))
+    return Status(201, _out(_act(actor.organisation_id, act.pk)))
+
+
+def _prepare(
+    actor: services.ClientActor,
+    payload: ActIn,
+    document: UploadedFile,
+    document_signature: UploadedFile | None,
+    files: list[UploadedFile],
+    signatures: list[UploadedFile],
+    request: HttpRequest,
+) -> Act:
+    return services.prepare_act(
         actor=actor,
         nature=payload.nature,
         number=payload.number,
@@ -374,7 +411,6 @@ def create_act(
         ],
         request_context=_context(request),
     )
-    return Status(201, _out(_act(actor.organisation_id, act.pk)))
 
 
 @router.get(
@@ -467,8 +503,8 @@ def get_act_stamped(
     act_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
 ) -> HttpResponseBase:
     act = _act(_organisation_id(request), act_id)
-    stamp = act.stamps.select_related("file").first()
-    return _serve(request, stamp.file if stamp else None)
+    stamps = list(act.stamps.all())
+    return _serve(request, stamps[0].file if stamps else None)
 
 
 @router.get(
