@@ -35,7 +35,15 @@ def _no_limits(settings):
 @pytest.fixture
 def token(client, org_a):
     """An access token of an API client of organisation A, for the operations that need
-    one (read and write scopes)."""
+    one (read and write scopes). Organisation A is enrolled for the legality control, so
+    that the legality operations run their use cases, not only their refusals."""
+    from tests.factories.identity import make_member
+    from tests.factories.legality import enrol, subscribe
+
+    org_a.siren = "212100108"
+    org_a.save(update_fields=["siren"])
+    subscribe(org_a)
+    enrol(make_member(org_a, "admin.fuzz@example.org", roles=["org_admin"]))
     api_client, secret = oidc_clients.register_client(
         actor=audit.SystemActor("test"),
         name="Fuzz",
