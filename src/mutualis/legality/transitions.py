@@ -56,6 +56,7 @@ def apply(act: Act, event: Event) -> ActStatus:
     except KeyError:
         raise TransitionNotAllowed() from None
     act.status = after
-    if after != before:
+    # An act not saved yet has nothing to tell (the rules are also walked on bare rows).
+    if after != before and not act._state.adding:
         webhooks.status_changed(act, before.value, after.value)
     return after
