@@ -390,6 +390,22 @@ MUTUALIS_LEGALITY_ENDPOINT_AVAILABLE = env.bool(
     "MUTUALIS_LEGALITY_ENDPOINT_AVAILABLE", default=True
 )
 MUTUALIS_LEGALITY_POLL_SECONDS = env.int("MUTUALIS_LEGALITY_POLL_SECONDS", default=60)
+# Webhooks of the members' software (legality/webhooks.py): attempts per event, the
+# first delay (doubled each time, at most 6 h), the timeout of one POST, and whether an
+# address may be private or loopback (never in production: the tests' local servers).
+MUTUALIS_WEBHOOK_MAX_ATTEMPTS = env.int("MUTUALIS_WEBHOOK_MAX_ATTEMPTS", default=8)
+MUTUALIS_WEBHOOK_RETRY_SECONDS = env.int("MUTUALIS_WEBHOOK_RETRY_SECONDS", default=30)
+MUTUALIS_WEBHOOK_TIMEOUT_SECONDS = env.int("MUTUALIS_WEBHOOK_TIMEOUT_SECONDS", default=10)
+MUTUALIS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool(
+    "MUTUALIS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False
+)
+# Signatures attached to an act's files (legality/signature_checks.py): refused unless
+# intact and by a certificate valid at signing that chains to a trust anchor
+# (MUTUALIS_SIGNATURE_TRUST_ANCHORS); with False, only an altered file is refused and an
+# untrusted or expired certificate is a warning on the act.
+MUTUALIS_LEGALITY_SIGNATURES_MUST_BE_TRUSTED = env.bool(
+    "MUTUALIS_LEGALITY_SIGNATURES_MUST_BE_TRUSTED", default=True
+)
 MUTUALIS_LEGALITY_MAILBOX = env.str("MUTUALIS_LEGALITY_MAILBOX", default="maildir")
 MUTUALIS_LEGALITY_MAILDIR = Path(
     env.str("MUTUALIS_LEGALITY_MAILDIR", default=str(VAR_DIR / "legality" / "mailbox"))

@@ -241,3 +241,31 @@ def write_package(
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
     return [name for name, _ in entries]
+
+
+# The budget document (nature 5 may send it as XML): the DGFiP's ``DocumentBudgetaire``
+# schema, vendored in ``schemas/docbudg/`` with one patch that lets it compile
+# (``schemas/docbudg.patch``, explained in ``schemas/SOURCE-docbudg.md``).
+BUDGET_SCHEMA_PATH = Path(__file__).parent / "schemas" / "docbudg" / "DocumentBudgetaire.xsd"
+BUDGET_NS = "http://www.minefi.gouv.fr/cp/demat/docbudgetaire"
+# Parsing a member's file: no entity expansion, no network, no DTD.
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
+@cache
+def budget_schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(BUDGET_SCHEMA_PATH)))
+
+
+def budget_errors(document: bytes) -> list[str]:
+    """What the budget document schema finds wrong in ``document`` (empty: valid)."""
+    try:
+        tree = etree.fromstring(document, _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        return [str(exc)]
+    checker = budget_schema()
+    if checker.validate(tree):
+        return []
+    return [f"line {e.line}: {e.message}" for e in list(checker.error_log)]  # type: ignore[call-overload]

@@ -261,3 +261,20 @@ class CancellationPending(LegalityError):
 class MessageNotInError(LegalityError):
     code = "legality_message_not_in_error"
     message = _("Only a message in error can be sent again.")
+
+
+class SignatureInvalid(LegalityError):
+    code = "legality_signature_invalid"
+    message = _(
+        "The signature of “%(name)s” does not verify: %(reason)s. Sign the file again, or "
+        "remove the signature, then validate again."
+    )
+
+
+class BudgetDocumentInvalid(LegalityError):
+    code = "legality_budget_document_invalid"
+    field_name = "document"
+    message = _(
+        "The budget document “%(name)s” does not follow the budget document schema "
+        "(DocumentBudgetaire): %(detail)s. Export it again from the budget software."
+    )

@@ -37,7 +37,11 @@ class EnrolmentForm(forms.Form):
     arrondissement = forms.CharField(
         label=_("Arrondissement"),
         max_length=1,
-        help_text=_("One digit, as given in the agreement."),
+        required=False,
+        help_text=_(
+            "One digit, as given in the agreement. Left empty: taken from the directory "
+            "(the territory files)."
+        ),
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     authority_nature = forms.CharField(

@@ -101,6 +101,9 @@ class Act(OrganisationOwned):
     slip = models.ForeignKey(
         "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The signatures found on the act's files at validation (``signature_checks.py``):
+    # one entry per file that carries one, with what each signature's check found.
+    signature_report = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -414,3 +417,74 @@ class ClassificationState(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"classification-state:{self.organisation_id}"
+
+
+class WebhookEndpoint(OrganisationOwned):
+    """An address of the member's software told of every status change of its acts
+    (``webhooks.py``). Its secret signs each delivery; it is shown once, at registration,
+    and stored sealed (``core.sealing``). Switched off rather than deleted, so that its
+    delivery log stays."""
+
+    url = models.CharField(_("address"), max_length=500)
+    description = models.CharField(_("description"), max_length=200, blank=True, default="")
+    # Event types it receives ("act.acknowledged", …); empty: every one.
+    events = models.JSONField(_("events"), default=list)
+    secret_sealed = models.TextField()
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"webhook:{self.organisation_id}:{self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(OrganisationOwned):
+    """One event for one endpoint, written in the transaction of the change it tells
+    (an outbox: a change rolled back tells nothing), then posted by a background job,
+    retried with back-off. ``log`` keeps every attempt (time, answer, error)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event_id = models.UUIDField(unique=True)
+    event = models.CharField(max_length=40)
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="+")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next attempt may be made (also the lease of the attempt under way).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    log = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="legality_webhook_due",
+                condition=Q(status="pending"),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeliveryStatus.values),
+                name="legality_webhook_delivery_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery:{self.event_id}"

@@ -11,12 +11,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
+from mutualis.core.api import register_router
 from mutualis.core.registry import Access
 
 from . import selectors, tasks
+from .api import router as api_router
 from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
+# The API for the members' software (/api/v1/legality/…).
+register_router("", api_router)
 registry.declare_urls(registry.Urls("legality/", "mutualis.legality.urls", tenant="o"))
 # The verification page an acknowledged act's QR code leads to: public facts of that act.
 registry.declare_routes(prefixes={"legality_public:": Access.PUBLIC})
@@ -95,5 +99,13 @@ registry.declare_periodic_job(
         CronTrigger(hour=7, minute=20),
         "Remind the members' legality agents of the prefecture's letters whose answer is due "
         "within a week, then once more on the due date.",
+    )
+)
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "legality_deliver_webhooks",
+        tasks.deliver_webhooks,
+        IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
+        "Post the acts' status changes to the members' webhooks, retrying with back-off.",
     )
 )

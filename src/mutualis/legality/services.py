@@ -28,9 +28,9 @@ from mutualis.core.models import Organisation, StoredFile
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
-from mutualis.identity.models import Membership
+from mutualis.identity.models import ApiClient, Membership
 
-from . import actes, classification, errors, outbox, signals, transitions
+from . import actes, classification, errors, outbox, signals, signature_checks, transitions
 from .models import (
     ACT_OWNER_KIND,
     AGENT_ROLE,
@@ -70,9 +70,40 @@ def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(request_context or {})
 
 
-def _current(actor: Membership, *roles: str) -> Membership:
+@dataclasses.dataclass(frozen=True)
+class ClientActor(audit.SystemActor):
+    """A member's software acting through the API (``mutualis.legality.api``): an API
+    client bound to the organisation, with the ``api:write`` scope. It holds no role:
+    the operator registered it for the member, and its scope is its right. Recorded on
+    the chain as ``system:api_client:<client id>``."""
+
+    client_id: str = ""
+    organisation_id: int = 0
+
+    @classmethod
+    def of(cls, client_id: str, organisation_id: int) -> ClientActor:
+        return cls(f"api_client:{client_id}", client_id, organisation_id)
+
+
+Actor = Membership | ClientActor
+
+
+def _current_client(actor: ClientActor) -> ClientActor:
+    """The API client still active and bound to the organisation (read again: a client
+    switched off a moment ago no longer works), of a member that subscribes."""
+    if not ApiClient.objects.filter(
+        client_id=actor.client_id, organisation_id=actor.organisation_id, is_active=True
+    ).exists():
+        raise PermissionDenied
+    require_subscription(actor.organisation_id, SERVICE)
+    return actor
+
+
+def _current(actor: Actor, *roles: str) -> Any:
     """The actor's membership read again under lock, with one of ``roles``, of a member
-    that subscribes to the service."""
+    that subscribes to the service (or the API client acting for the member)."""
+    if isinstance(actor, ClientActor):
+        return _current_client(actor)
     current = (
         Membership.objects.select_for_update(of=("self",))
         .select_related("organisation")
@@ -97,6 +128,14 @@ def departement_of(organisation: Organisation) -> str:
         code = departement.insee_code if departement else ""
     code = code.strip().upper()
     return code.zfill(3) if code else ""
+
+
+def arrondissement_of(organisation: Organisation) -> str:
+    """The member's arrondissement in the @ctes form (its one digit), from the territory
+    directory (imported from the Etalab files: ``212`` is Dijon's, the 2nd of the Côte-d'Or);
+    empty when the directory does not say."""
+    code = (organisation.arrondissement or "").strip()
+    return code[-1] if len(code) >= 3 and code[-1].isdigit() else ""
 
 
 # --- Enrolment -------------------------------------------------------------------------
@@ -125,7 +164,8 @@ def save_enrolment(
         departement = (departement or departement_of(organisation)).strip().upper()
         if not actes.DEPARTEMENT_PATTERN.fullmatch(departement):
             raise errors.DepartementInvalid()
-        if not actes.ARRONDISSEMENT_PATTERN.fullmatch(arrondissement or ""):
+        arrondissement = (arrondissement or "").strip() or arrondissement_of(organisation)
+        if not actes.ARRONDISSEMENT_PATTERN.fullmatch(arrondissement):
             raise errors.ArrondissementInvalid()
         if not re.fullmatch(r"[0-9]{2}", authority_nature or ""):
             raise errors.AuthorityNatureInvalid()
@@ -239,7 +279,7 @@ def _document_types(nature: int) -> frozenset[str]:
 
 def prepare_act(
     *,
-    actor: Membership,
+    actor: Actor,
     nature: int,
     number: str,
     decided_on: date,
@@ -336,7 +376,7 @@ def _locked_act(current: Membership, act_id: int) -> Act:
 
 def edit_act(
     *,
-    actor: Membership,
+    actor: Actor,
     act_id: int,
     nature: int,
     number: str,
@@ -391,6 +431,7 @@ def edit_act(
         transitions.apply(act, transitions.Event.EDIT)
         act.package = None
         act.package_name = ""
+        act.signature_report = []
         act.save()
         last = act.annexes.order_by("-position").values_list("position", flat=True).first() or 0
         _add_annexes(act, annexes, start=last + 1)
@@ -504,15 +545,37 @@ def check_act(
             problem = _pdf_problem(stored.original_name, contents[str(stored.pk)])
             if problem is not None:
                 problems.append(problem)
-        elif not (
+        elif (
             sniffed in XML_TYPES and stored.pk == act.document.pk and act.nature == actes.Nature.BF
         ):
+            for detail in actes.budget_errors(contents[str(stored.pk)])[:3]:
+                problems.append(
+                    errors.BudgetDocumentInvalid(
+                        errors.BudgetDocumentInvalid.message
+                        % {"name": stored.original_name, "detail": detail}
+                    )
+                )
+        else:
             problems.append(
                 errors.DocumentType() if stored.pk == act.document.pk else errors.AnnexType()
             )
     message = _message_of(act, enrolment, contents)
     for detail in actes.schema_errors(actes.act_message(message))[:3]:
         problems.append(errors.MessageInvalid(errors.MessageInvalid.message % {"detail": detail}))
+    # The signatures the files carry: their report is kept on the act (saved when the
+    # act is validated), a signature that does not verify blocks the sending.
+    act.signature_report, signature_problems = signature_checks.check(
+        [
+            signature_checks.SignedFile(
+                stored.original_name,
+                contents[str(stored.pk)],
+                contents[str(signature.pk)] if signature is not None else None,
+                is_pdf=stored.content_type == PDF,
+            )
+            for stored, signature in files
+        ]
+    )
+    problems += signature_problems
     return problems, message, enrolment
 
 
@@ -527,7 +590,7 @@ class ActRefused(errors.LegalityError):
 
 
 def validate_act(
-    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+    *, actor: Actor, act_id: int, request_context: Mapping[str, Any] | None = None
 ) -> Act:
     """Check the act, build its transmission package and queue it: prepared → waiting.
     Refused with every reason (``ActRefused``) when something must be fixed first."""
@@ -590,7 +653,7 @@ def validate_act(
 
 
 def cancel_act(
-    *, actor: Membership, act_id: int, request_context: Mapping[str, Any] | None = None
+    *, actor: Actor, act_id: int, request_context: Mapping[str, Any] | None = None
 ) -> Act:
     """Cancel an act that has not left: it stays in the list, marked cancelled."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):

@@ -3,7 +3,7 @@
 
 from django_tasks import task
 
-from . import correspondence, mailbox, outbox, publication, returns, transmission
+from . import correspondence, mailbox, outbox, publication, returns, transmission, webhooks
 
 
 @task()
@@ -36,3 +36,8 @@ def read_returns() -> dict[str, int]:
 def remind_letters() -> int:
     """Remind the members' agents of the prefecture's letters whose answer is due."""
     return correspondence.remind()
+
+
+@task()
+def deliver_webhooks() -> dict[str, int]:
+    return webhooks.deliver_due()

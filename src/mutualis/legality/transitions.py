@@ -58,10 +58,17 @@ def allowed(act: Act, event: Event) -> bool:
 
 def apply(act: Act, event: Event) -> ActStatus:
     """Give ``act`` the status ``event`` leads to (not saved); the only writer of
-    ``status``."""
+    ``status``. A change of status is told to the member's webhooks, in the caller's
+    transaction (the caller saves the act in it)."""
+    from . import webhooks
+
+    before = ActStatus(act.status)
     try:
-        after = TRANSITIONS[(ActStatus(act.status), event)]
+        after = TRANSITIONS[(before, event)]
     except KeyError:
         raise TransitionNotAllowed() from None
     act.status = after
+    # An act not saved yet has nothing to tell (the rules are also walked on bare rows).
+    if after != before and not act._state.adding:
+        webhooks.status_changed(act, before.value, after.value)
     return after

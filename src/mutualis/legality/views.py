@@ -62,7 +62,10 @@ def enrolment(request: HttpRequest) -> HttpResponse:
             "natures": current.natures,
         }
     else:
-        initial = {"departement": services.departement_of(membership.organisation)}
+        initial = {
+            "departement": services.departement_of(membership.organisation),
+            "arrondissement": services.arrondissement_of(membership.organisation),
+        }
     form = forms.EnrolmentForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

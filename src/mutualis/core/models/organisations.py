@@ -86,6 +86,10 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=OrganisationKind.choices)
     insee_code = models.CharField(_("INSEE code"), max_length=5, blank=True, default="")
+    # The INSEE code of its arrondissement (département code and one digit, "212"), from
+    # the territory files: a commune's own, a département's chef-lieu's, an EPCI's when
+    # all its communes share one. The @ctes envelope names it.
+    arrondissement = models.CharField(_("arrondissement"), max_length=4, blank=True, default="")
     population = models.PositiveIntegerField(_("population"), null=True, blank=True)
     slug = models.SlugField(_("public address"), max_length=120, unique=True)
     # ``name`` folded by ``core.search.fold``: written by ``save()`` and by the territory

@@ -61,6 +61,7 @@ KIND_ORDER: tuple[str, ...] = tuple(
 COMMUNE_CODE = re.compile(r"^(?:\d{2}|2[AB])\d{3}$")
 DEPARTEMENT_CODE = re.compile(r"^(?:\d{2,3}|2[AB])$")
 REGION_CODE = re.compile(r"^\d{2,3}$")
+ARRONDISSEMENT_CODE = re.compile(r"^(?:\d{2,3}|2[AB])\d$")
 
 NAME_MAX_LENGTH = Organisation._meta.get_field("name").max_length or 200
 POPULATION_MAX = 2_147_483_647  # PositiveIntegerField on every backend
@@ -80,6 +81,8 @@ class DepartementRecord:
     code: str
     name: str
     region: str
+    # The INSEE code of its chef-lieu (the prefecture's commune), when the file gives it.
+    chef_lieu: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +102,9 @@ class CommuneRecord:
     departement: str
     region: str
     population: int | None
+    # Its arrondissement's INSEE code (département code and one digit: "212"), when the
+    # file gives it (the @ctes envelope names the sender's arrondissement).
+    arrondissement: str = ""
 
 
 @dataclasses.dataclass
@@ -117,6 +123,22 @@ class TerritoryData:
         for commune in self.communes.values():
             totals[getattr(commune, attribute)] += commune.population or 0
         return dict(totals)
+
+    def arrondissement_of_departement(self, code: str) -> str:
+        """A département's arrondissement: that of its chef-lieu (where the prefecture
+        is)."""
+        chef_lieu = self.communes.get(self.departements[code].chef_lieu)
+        return chef_lieu.arrondissement if chef_lieu else ""
+
+    def arrondissement_of_epci(self, siren: str) -> str:
+        """An EPCI's arrondissement, when all its communes share one (the file does not
+        name its seat); empty otherwise."""
+        found = {
+            self.communes[code].arrondissement
+            for code in self.epcis[siren].members
+            if code in self.communes
+        }
+        return found.pop() if len(found) == 1 else ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,7 +381,13 @@ def _read_departements(
                     _("région %(code)s is not in %(file)s")
                     % {"code": region, "file": REGIONS_FILE},
                 )
-            departements[code] = DepartementRecord(code=code, name=name, region=region)
+            chef_lieu = f.record.get("chefLieu")
+            departements[code] = DepartementRecord(
+                code=code,
+                name=name,
+                region=region,
+                chef_lieu=chef_lieu.strip() if isinstance(chef_lieu, str) else "",
+            )
     return departements
 
 
@@ -440,6 +468,15 @@ def _read_communes(
                 _("région %(code)s differs from the région of its département (%(other)s)")
                 % {"code": region, "other": departements[departement].region},
             )
+        arrondissement = ""
+        if f.record.get("arrondissement") is not None:
+            arrondissement = f.text("arrondissement", pattern=ARRONDISSEMENT_CODE)
+            if not arrondissement.startswith(departement):
+                raise f.fail(
+                    "arrondissement",
+                    _("arrondissement %(code)s is not in département %(other)s")
+                    % {"code": arrondissement, "other": departement},
+                )
         communes[code] = CommuneRecord(
             code=code,
             name=name,
@@ -447,6 +484,7 @@ def _read_communes(
             departement=departement,
             region=region,
             population=f.population("population"),
+            arrondissement=arrondissement,
         )
     return communes
 

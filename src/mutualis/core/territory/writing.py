@@ -44,6 +44,7 @@ ACTOR = audit.SystemActor("import_territory")
 
 LOADED_FIELDS = (
     *("pk", "source_key", "siren", "name", "search_name", "kind", "insee_code", "population"),
+    "arrondissement",
     *("region_id", "departement_id", "epci_id"),
 )
 
@@ -71,7 +72,9 @@ class _Wanted:
         return str(self.fields.get("siren", ""))
 
 
-def _fields(name: str, kind: str, insee_code: str, population: int | None) -> dict[str, Any]:
+def _fields(
+    name: str, kind: str, insee_code: str, population: int | None, arrondissement: str = ""
+) -> dict[str, Any]:
     # ``bulk_create`` and ``bulk_update`` bypass ``Organisation.save()``, which folds the
     # name for search: the import folds it itself (and mends a stale folding on re-import).
     return {
@@ -80,6 +83,7 @@ def _fields(name: str, kind: str, insee_code: str, population: int | None) -> di
         "kind": kind,
         "insee_code": insee_code,
         "population": population,
+        "arrondissement": arrondissement,
     }
 
 
@@ -104,7 +108,11 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
                 source_key=f"departement:{d.code}",
                 slug=f"departement-{d.code.lower()}-{_slug_name(d.name)}",
                 fields=_fields(
-                    d.name, OrganisationKind.DEPARTEMENT.value, d.code, population.get(d.code)
+                    d.name,
+                    OrganisationKind.DEPARTEMENT.value,
+                    d.code,
+                    population.get(d.code),
+                    data.arrondissement_of_departement(d.code),
                 ),
                 links={"region_id": f"region:{d.region}"},
             )
@@ -115,7 +123,12 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
             _Wanted(
                 source_key=f"epci:{e.siren}",
                 slug=f"{_slug_name(e.name)}-{e.siren}",
-                fields={**_fields(e.name, e.kind, "", e.population), "siren": e.siren},
+                fields={
+                    **_fields(
+                        e.name, e.kind, "", e.population, data.arrondissement_of_epci(e.siren)
+                    ),
+                    "siren": e.siren,
+                },
             )
             for e in (data.epcis[siren] for siren in sorted(selection.epcis))
         ]
@@ -128,7 +141,13 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
                 source_key=f"commune:{code}",
                 slug=f"{_slug_name(c.name)}-{code.lower()}",
                 fields={
-                    **_fields(c.name, OrganisationKind.COMMUNE.value, code, c.population),
+                    **_fields(
+                        c.name,
+                        OrganisationKind.COMMUNE.value,
+                        code,
+                        c.population,
+                        c.arrondissement,
+                    ),
                     "siren": c.siren,
                 },
                 links={
