@@ -247,3 +247,7 @@ class Stamp(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"stamp:{self.act_id}:{self.pk}"
+
+
+# The accounting flows (PES V2): their rows live in the ``pes`` sub-package.
+from .pes.models import PesFlow, PesInbound  # noqa: E402, F401

@@ -13,6 +13,7 @@ from mutualis.core import registry
 from mutualis.core.registry import Access
 
 from . import selectors, tasks
+from .pes import platform as _pes_platform  # noqa: F401 - the accounting flows' declarations
 from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})

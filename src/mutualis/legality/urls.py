@@ -1,6 +1,6 @@
 """The legality pages, under ``/o/<slug>/legality/``."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -20,3 +20,6 @@ urlpatterns = [
 urlpatterns += [
     path("acts/<int:pk>/publication/", views.act_publication, name="act_publication"),
 ]
+
+# The accounting flows to the treasury (PES V2): ``legality:pes:…``.
+urlpatterns += [path("pes/", include("mutualis.legality.pes.urls"))]
