@@ -53,7 +53,7 @@ def pes_pki():
 
 
 @pytest.fixture
-def signer(pes_pki, tmp_path, settings):
+def pes_signer(pes_pki, tmp_path, settings):
     signer, ca = pes_pki
     anchors = tmp_path / "anchors.pem"
     anchors.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
@@ -62,7 +62,7 @@ def signer(pes_pki, tmp_path, settings):
 
 
 @pytest.fixture
-def member(org_a):
+def pes_member(org_a):
     org_a.siren = SIREN
     org_a.siret = SIRET
     org_a.save(update_fields=["siren", "siret"])
@@ -71,11 +71,13 @@ def member(org_a):
 
 
 @pytest.fixture
-def accountant(member):
-    return legality_agent(member, "compta.a@example.org", roles=("legality_accountant",))
+def accountant(pes_member):
+    return legality_agent(pes_member, "compta.a@example.org", roles=("legality_accountant",))
 
 
-def signed_flow(signer: xades.Signer, *, serial: int = 1, bordereaux=(101,), siret: str = SIRET, version="1.1.1") -> bytes:
+def signed_flow(
+    signer: xades.Signer, *, serial: int = 1, bordereaux=(101,), siret: str = SIRET, version="1.1.1"
+) -> bytes:
     return xades.sign_bordereaux(
         samples.pes_aller(siret, serial=serial, bordereaux=bordereaux), signer, version=version
     )
@@ -86,7 +88,7 @@ def upload(data: bytes, name: str = "pes_aller.xml") -> services.Upload:
 
 
 @pytest.fixture
-def gateway(tmp_path, settings):
+def pes_gateway(tmp_path, settings):
     """The stand-in, listening; the platform's settings pointed at it."""
     standin = GatewayStandin(tmp_path / "gateway", tmp_path / "gateway-keys", delay=0.0, tick=3600)
     standin.start()

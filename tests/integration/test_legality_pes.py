@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import paramiko
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django_scopes import scopes_disabled
 from lxml import etree
@@ -21,18 +21,7 @@ from mutualis.legality.pes import errors, flows, gateway, samples, sending, serv
 from mutualis.legality.pes.models import FlowStatus, PesFlow, PesInbound
 from tests.factories.core import ORG_B, org_url
 from tests.factories.legality import legality_agent, subscribe
-from tests.factories.pes import (  # noqa: F401 - fixtures
-    OTHER_SIRET,
-    SIRET,
-    accountant,
-    gateway as gateway_fixture,
-    make_signer,
-    member,
-    pes_pki,
-    signed_flow,
-    signer,
-    upload,
-)
+from tests.factories.pes import OTHER_SIRET, SIRET, make_signer, signed_flow, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -67,8 +56,8 @@ def fresh(flow: PesFlow) -> PesFlow:
 
 
 @pytest.mark.parametrize("version", ["1.1.1", "1.2.2"])
-def test_the_signer_makes_schema_valid_xades_epes_that_verify(signer, version):
-    data = signed_flow(signer, bordereaux=(101, 102), version=version)
+def test_the_signer_makes_schema_valid_xades_epes_that_verify(pes_signer, version):
+    data = signed_flow(pes_signer, bordereaux=(101, 102), version=version)
     root = etree.fromstring(data)
 
     # The whole flow, signatures included, follows the PES_Aller schema (which declares
@@ -91,12 +80,16 @@ def test_the_signer_makes_schema_valid_xades_epes_that_verify(signer, version):
     assert checks[0].signing_time is not None
     assert global_problems == []
     # And one bordereau alone, straight through verify_xml: intact, trusted, in time.
-    [report] = signatures.verify_xml(xades._alone(root, root.findall(f".//{{{xades.DS}}}Signature")[0]))
-    assert report.valid and report.intact and report.trusted
+    [report] = signatures.verify_xml(
+        xades._alone(root, root.findall(f".//{{{xades.DS}}}Signature")[0])
+    )
+    assert report.valid
+    assert report.intact
+    assert report.trusted
 
 
-def test_an_altered_bordereau_breaks_its_own_signature_only(signer):
-    data = signed_flow(signer, bordereaux=(101, 102))
+def test_an_altered_bordereau_breaks_its_own_signature_only(pes_signer):
+    data = signed_flow(pes_signer, bordereaux=(101, 102))
     tampered = data.replace(b'<MtHT V="1520.40"/>', b'<MtHT V="9520.40"/>', 1)
 
     checks, _global = xades.check_bordereau_signatures(tampered)
@@ -106,7 +99,7 @@ def test_an_altered_bordereau_breaks_its_own_signature_only(signer):
     assert checks[1].valid
 
 
-def test_a_signature_by_an_untrusted_authority_does_not_hold(signer):
+def test_a_signature_by_an_untrusted_authority_does_not_hold(pes_signer):
     stranger, _ca = make_signer("Someone else")
     checks, _global = xades.check_bordereau_signatures(signed_flow(stranger))
     assert not checks[0].valid
@@ -116,8 +109,8 @@ def test_a_signature_by_an_untrusted_authority_does_not_hold(signer):
 # --- Import ----------------------------------------------------------------------------
 
 
-def test_a_signed_flow_is_imported_verified_and_audited(member, accountant, signer):
-    data = signed_flow(signer, bordereaux=(101, 102))
+def test_a_signed_flow_is_imported_verified_and_audited(pes_member, accountant, pes_signer):
+    data = signed_flow(pes_signer, bordereaux=(101, 102))
 
     flow = services.import_flow(actor=accountant, upload=upload(data))
 
@@ -130,10 +123,10 @@ def test_a_signed_flow_is_imported_verified_and_audited(member, accountant, sign
     assert flow.signatures[0]["version"] == "1.1.1"
     assert flow.remote_name == f"{flow.nomfic}.xml"
     assert flow.file.owner_kind == "legality.pes"
-    assert actions(member) == ["legality.pes_imported", "legality.pes_signed"]
+    assert actions(pes_member) == ["legality.pes_imported", "legality.pes_signed"]
 
 
-def test_a_non_dematerialised_flow_needs_no_signature(member, accountant):
+def test_a_non_dematerialised_flow_needs_no_signature(pes_member, accountant):
     data = samples.pes_aller(SIRET, dematerialised=False)
     flow = services.import_flow(actor=accountant, upload=upload(data))
     assert fresh(flow).status == FlowStatus.SIGNED
@@ -149,13 +142,22 @@ def _doctype() -> bytes:
 
 
 BAD_INPUTS = {
-    "nul": (lambda s: samples.pes_aller(SIRET)[:200] + b"\x00\x00" + samples.pes_aller(SIRET)[200:], "pes_nul_bytes"),
+    "nul": (
+        lambda s: samples.pes_aller(SIRET)[:200] + b"\x00\x00" + samples.pes_aller(SIRET)[200:],
+        "pes_nul_bytes",
+    ),
     "truncated": (lambda s: samples.pes_aller(SIRET)[:1500], "pes_unreadable"),
     "not xml": (lambda s: b"%PDF-1.7 not a flow at all", "pes_unreadable"),
-    "invalid utf-8": (lambda s: samples.pes_aller(SIRET).replace(b"MUTUALIS", b"MUT\xff\xfeALIS"), "pes_unreadable"),
+    "invalid utf-8": (
+        lambda s: samples.pes_aller(SIRET).replace(b"MUTUALIS", b"MUT\xff\xfeALIS"),
+        "pes_unreadable",
+    ),
     "doctype": (lambda s: _doctype(), "pes_doctype"),
     "wrong root": (lambda s: b'<PES_Retour xmlns="urn:x"/>', "pes_not_aller"),
-    "schema": (lambda s: samples.pes_aller(SIRET).replace(b'<NbrPce V="1"/>', b'<NbrPce V="un"/>'), "pes_schema_invalid"),
+    "schema": (
+        lambda s: samples.pes_aller(SIRET).replace(b'<NbrPce V="1"/>', b'<NbrPce V="un"/>'),
+        "pes_schema_invalid",
+    ),
     "other member": (lambda s: samples.pes_aller(OTHER_SIRET), "pes_other_collectivity"),
     "signature on non-dematerialised": (
         lambda s: xades.sign_bordereaux(samples.pes_aller(SIRET, dematerialised=False), s),
@@ -182,69 +184,73 @@ def _one_unsigned(signer) -> bytes:
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_a_bad_flow_is_refused_with_what_to_fix_and_nothing_is_kept(
-    case, member, accountant, signer
+    case, pes_member, accountant, pes_signer
 ):
     make, code = BAD_INPUTS[case]
 
     with pytest.raises(errors.PesError) as refused:
-        services.import_flow(actor=accountant, upload=upload(make(signer)))
+        services.import_flow(actor=accountant, upload=upload(make(pes_signer)))
 
     assert refused.value.code == code
     assert str(refused.value.message)
     assert all_flows() == []
-    assert actions(member) == []
+    assert actions(pes_member) == []
 
 
-def test_a_flow_over_the_size_limit_is_refused(member, accountant, settings):
+def test_a_flow_over_the_size_limit_is_refused(pes_member, accountant, settings):
     settings.MUTUALIS_PES_MAX_BYTES = 1000
     with pytest.raises(errors.TooLarge):
         services.import_flow(actor=accountant, upload=upload(samples.pes_aller(SIRET)))
 
 
-def test_a_flow_name_is_imported_once(member, accountant, signer):
-    services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+def test_a_flow_name_is_imported_once(pes_member, accountant, pes_signer):
+    services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     with pytest.raises(errors.NomficTaken):
-        services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+        services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     assert len(all_flows()) == 1
 
 
-def test_an_annexed_budget_of_the_same_siren_is_the_members(member, accountant):
+def test_an_annexed_budget_of_the_same_siren_is_the_members(pes_member, accountant):
     data = samples.pes_aller("21210010800027", dematerialised=False)
     assert fresh(services.import_flow(actor=accountant, upload=upload(data))).id_coll == (
         "21210010800027"
     )
 
 
-def test_an_unsigned_dematerialised_flow_waits_for_its_signed_version(member, accountant, signer):
+def test_an_unsigned_dematerialised_flow_waits_for_its_signed_version(
+    pes_member, accountant, pes_signer
+):
     unsigned = samples.pes_aller(SIRET, bordereaux=(101, 102))
     flow = services.import_flow(actor=accountant, upload=upload(unsigned))
     assert fresh(flow).status == FlowStatus.IMPORTED
 
     # Another flow's signed file is not this flow.
     other = xades.sign_bordereaux(
-        unsigned.replace(b"FOURNITURES SCOLAIRES ECOLE", b"FOURNITURES DE BUREAU ECOLE"), signer
+        unsigned.replace(b"FOURNITURES SCOLAIRES ECOLE", b"FOURNITURES DE BUREAU ECOLE"), pes_signer
     )
     with pytest.raises(errors.NotTheSameFlow):
         services.sign_flow(actor=accountant, flow_id=flow.pk, upload=upload(other))
     assert fresh(flow).status == FlowStatus.IMPORTED
 
     services.sign_flow(
-        actor=accountant, flow_id=flow.pk, upload=upload(xades.sign_bordereaux(unsigned, signer))
+        actor=accountant,
+        flow_id=flow.pk,
+        upload=upload(xades.sign_bordereaux(unsigned, pes_signer)),
     )
     flow = fresh(flow)
     assert flow.status == FlowStatus.SIGNED
     assert len(flow.signatures) == 2
-    assert actions(member) == ["legality.pes_imported", "legality.pes_signed"]
+    assert actions(pes_member) == ["legality.pes_imported", "legality.pes_signed"]
 
 
-def test_only_accounting_agents_of_a_subscribed_member_import(member, accountant, agent_a):
+def test_only_accounting_agents_of_a_subscribed_member_import(pes_member, accountant, agent_a):
     from django.core.exceptions import PermissionDenied
 
     from mutualis.core.errors import ServiceNotSubscribed
 
     with pytest.raises(PermissionDenied):
         services.import_flow(actor=agent_a, upload=upload(samples.pes_aller(SIRET)))
-    subscribe(member, active=False)
+    subscribe(pes_member, active=False)
     with pytest.raises(ServiceNotSubscribed):
         services.import_flow(actor=accountant, upload=upload(samples.pes_aller(SIRET)))
 
@@ -253,12 +259,12 @@ def test_only_accounting_agents_of_a_subscribed_member_import(member, accountant
 
 
 def test_a_flow_goes_to_the_gateway_and_its_acquit_comes_back_with_one_anomaly(
-    member, accountant, signer, gateway_fixture
+    pes_member, accountant, pes_signer, pes_gateway
 ):
-    standin = gateway_fixture
+    standin = pes_gateway
     standin.anomalies = {"102"}
     flow = services.import_flow(
-        actor=accountant, upload=upload(signed_flow(signer, bordereaux=(101, 102)))
+        actor=accountant, upload=upload(signed_flow(pes_signer, bordereaux=(101, 102)))
     )
 
     assert sending.deposit_due_flows()["sent"] == 1
@@ -285,7 +291,7 @@ def test_a_flow_goes_to_the_gateway_and_its_acquit_comes_back_with_one_anomaly(
     # The outbox is emptied once recorded; a second collection finds nothing.
     assert list((standin.root / "sortie").iterdir()) == []
     assert sending.collect_acknowledgements()["processed"] == 0
-    assert actions(member) == [
+    assert actions(pes_member) == [
         "legality.pes_imported",
         "legality.pes_signed",
         "legality.pes_sent",
@@ -296,13 +302,17 @@ def test_a_flow_goes_to_the_gateway_and_its_acquit_comes_back_with_one_anomaly(
     assert event.actor == "system:legality.pes_transmission"
 
 
-def test_a_technical_ko_refuses_the_flow(member, accountant, signer, gateway_fixture):
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+def test_a_technical_ko_refuses_the_flow(pes_member, accountant, pes_signer, pes_gateway):
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     sending.deposit_due_flows()
     aller = flows.read_aller(read(flow.file))
     acquit = flows.write_acquit(
         aller,
-        [flows.AckElement("technique", False, anomaly="ERREUR_SIGNATURE_INVALIDE", label="Signature invalide")],
+        [
+            flows.AckElement(
+                "technique", False, anomaly="ERREUR_SIGNATURE_INVALIDE", label="Signature invalide"
+            )
+        ],
         day=timezone.localdate(),
     )
 
@@ -315,34 +325,34 @@ def test_a_technical_ko_refuses_the_flow(member, accountant, signer, gateway_fix
 
 
 def test_a_name_already_on_the_gateway_is_not_written_twice(
-    member, accountant, signer, gateway_fixture
+    pes_member, accountant, pes_signer, pes_gateway
 ):
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     # An earlier attempt deposited it, and its answer was lost.
-    (gateway_fixture.root / "entree" / flow.remote_name).write_bytes(b"earlier")
+    (pes_gateway.root / "entree" / flow.remote_name).write_bytes(b"earlier")
 
     assert sending.deposit_due_flows()["sent"] == 1
-    assert (gateway_fixture.root / "entree" / flow.remote_name).read_bytes() == b"earlier"
+    assert (pes_gateway.root / "entree" / flow.remote_name).read_bytes() == b"earlier"
     with scopes_disabled():
         [event] = AuditEvent.objects.filter(action="legality.pes_sent")
     assert event.payload["already_there"] is True
 
 
 def test_a_wrong_host_key_sends_nothing_and_is_retried_then_fails(
-    member, accountant, signer, gateway_fixture, settings
+    pes_member, accountant, pes_signer, pes_gateway, settings
 ):
     # The pinned key is another one (here the client's own): the server is not trusted.
-    settings.MUTUALIS_PES_SFTP_HOST_KEY = "ssh-ed25519 " + gateway.host_key_line(
-        gateway_fixture.keys.client_public()
-    ).split()[1]
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+    settings.MUTUALIS_PES_SFTP_HOST_KEY = (
+        "ssh-ed25519 " + gateway.host_key_line(pes_gateway.keys.client_public()).split()[1]
+    )
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     now = timezone.now()
 
     assert sending.deposit_due_flows(now=now)["retry"] == 1
     flow = fresh(flow)
     assert flow.status == FlowStatus.SIGNED
     assert "host key" in flow.error_reason
-    assert list((gateway_fixture.root / "entree").iterdir()) == []
+    assert list((pes_gateway.root / "entree").iterdir()) == []
     # Not due before the back-off; the last attempt puts the flow in error.
     assert sending.deposit_due_flows(now=now + timedelta(seconds=30))["retry"] == 0
     assert sending.deposit_due_flows(now=now + timedelta(seconds=61))["failed"] == 1
@@ -351,13 +361,13 @@ def test_a_wrong_host_key_sends_nothing_and_is_retried_then_fails(
     assert flow.send_attempts == 2
 
 
-def test_a_gateway_down_is_retried(member, accountant, signer, settings):
+def test_a_gateway_down_is_retried(pes_member, accountant, pes_signer, settings):
     settings.MUTUALIS_PES_SFTP_HOST = "127.0.0.1"
     settings.MUTUALIS_PES_SFTP_PORT = 9  # nothing listens there
     settings.MUTUALIS_PES_SFTP_HOST_KEY = "ssh-ed25519 AAAA"
     settings.MUTUALIS_PES_SFTP_KEY = make_key_pem()
     settings.MUTUALIS_PES_MAX_ATTEMPTS = 3
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
 
     assert sending.deposit_due_flows()["retry"] == 1
     assert fresh(flow).status == FlowStatus.SIGNED
@@ -378,15 +388,17 @@ def make_key_pem() -> str:
     )
 
 
-def test_a_wrong_client_key_is_refused_by_the_gateway(member, accountant, signer, gateway_fixture, settings):
+def test_a_wrong_client_key_is_refused_by_the_gateway(
+    pes_member, accountant, pes_signer, pes_gateway, settings
+):
     settings.MUTUALIS_PES_SFTP_KEY = make_key_pem()
-    services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+    services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     assert sending.deposit_due_flows()["retry"] == 1
-    assert list((gateway_fixture.root / "entree").iterdir()) == []
+    assert list((pes_gateway.root / "entree").iterdir()) == []
 
 
 @pytest.mark.parametrize(
-    "content, reason",
+    ("content", "reason"),
     [
         (b"<not-xml", "not a valid PES_ACQUIT"),
         (b"\x00\x01binary", "not a valid PES_ACQUIT"),
@@ -395,15 +407,19 @@ def test_a_wrong_client_key_is_refused_by_the_gateway(member, accountant, signer
     ],
 )
 def test_what_cannot_be_routed_is_quarantined_and_kept(
-    content, reason, member, accountant, gateway_fixture
+    content, reason, pes_member, accountant, pes_gateway
 ):
     if content == "other member":
         aller = flows.read_aller(samples.pes_aller(OTHER_SIRET))
-        content = flows.write_acquit(aller, [flows.AckElement("technique", True)], day=timezone.localdate())
+        content = flows.write_acquit(
+            aller, [flows.AckElement("technique", True)], day=timezone.localdate()
+        )
     elif content == "unknown flow":
         aller = flows.read_aller(samples.pes_aller(SIRET, name="PESALR1_NEVER_SENT"))
-        content = flows.write_acquit(aller, [flows.AckElement("technique", True)], day=timezone.localdate())
-    (gateway_fixture.root / "sortie" / "ACK_x.xml").write_bytes(content)
+        content = flows.write_acquit(
+            aller, [flows.AckElement("technique", True)], day=timezone.localdate()
+        )
+    (pes_gateway.root / "sortie" / "ACK_x.xml").write_bytes(content)
 
     counts = sending.collect_acknowledgements()
 
@@ -412,12 +428,14 @@ def test_what_cannot_be_routed_is_quarantined_and_kept(
         [row] = PesInbound.objects.all()
         assert reason in row.reason
         assert read(row.raw) == content
-    assert list((gateway_fixture.root / "sortie").iterdir()) == []
+    assert list((pes_gateway.root / "sortie").iterdir()) == []
 
 
-def test_the_api_channel_is_a_placeholder_that_sends_nothing(member, accountant, signer, settings):
+def test_the_api_channel_is_a_placeholder_that_sends_nothing(
+    pes_member, accountant, pes_signer, settings
+):
     settings.MUTUALIS_PES_TRANSPORT = "api"
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     assert sending.deposit_due_flows()["retry"] == 1
     assert "not available" in fresh(flow).error_reason
 
@@ -425,10 +443,12 @@ def test_the_api_channel_is_a_placeholder_that_sends_nothing(member, accountant,
 # --- Pages, permissions, isolation -----------------------------------------------------
 
 
-def test_the_agent_imports_from_the_page_and_reads_the_flow(client, member, accountant, signer):
+def test_the_agent_imports_from_the_page_and_reads_the_flow(
+    client, pes_member, accountant, pes_signer
+):
     client.force_login(accountant.user)
     assert client.get(org_url("legality:pes:flows")).status_code == 200
-    data = io.BytesIO(signed_flow(signer))
+    data = io.BytesIO(signed_flow(pes_signer))
     data.name = "flux.xml"
 
     response = client.post(org_url("legality:pes:flow_new"), {"file": data})
@@ -440,10 +460,10 @@ def test_the_agent_imports_from_the_page_and_reads_the_flow(client, member, acco
     assert flow.nomfic in page.content.decode()
     assert "Marie Martin, maire" in page.content.decode()
     assert client.get(org_url("legality:pes:flows")).content.decode().count(flow.nomfic) == 1
-    assert client.get(fresh(flow).file.url_for_organisation(member.slug)).status_code == 200
+    assert client.get(fresh(flow).file.url_for_organisation(pes_member.slug)).status_code == 200
 
 
-def test_a_bad_upload_on_the_page_says_what_to_fix(client, member, accountant):
+def test_a_bad_upload_on_the_page_says_what_to_fix(client, pes_member, accountant):
     client.force_login(accountant.user)
     data = io.BytesIO(samples.pes_aller(OTHER_SIRET))
     data.name = "flux.xml"
@@ -455,15 +475,15 @@ def test_a_bad_upload_on_the_page_says_what_to_fix(client, member, accountant):
     assert all_flows() == []
 
 
-def test_others_get_404(client, member, accountant, signer, agent_a, agent_b):
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
-    clerk = legality_agent(member, "clerk.a@example.org", roles=("legality_agent",))
+def test_others_get_404(client, pes_member, accountant, pes_signer, agent_a, agent_b):
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
+    clerk = legality_agent(pes_member, "clerk.a@example.org", roles=("legality_agent",))
 
     for other in (agent_a, clerk):
         client.force_login(other.user)
         assert client.get(org_url("legality:pes:flows")).status_code == 404
         assert client.get(org_url("legality:pes:flow_detail", pk=flow.pk)).status_code == 404
-        assert client.get(flow.file.url_for_organisation(member.slug)).status_code == 404
+        assert client.get(flow.file.url_for_organisation(pes_member.slug)).status_code == 404
 
     # Another member's accounting agent: its own path shows nothing of this flow.
     subscribe(agent_b.organisation)
@@ -474,13 +494,13 @@ def test_others_get_404(client, member, accountant, signer, agent_a, agent_b):
     assert client.get(org_url("legality:pes:flow_detail", pk=flow.pk)).status_code == 404
     assert client.get(org_url("legality:pes:flow_detail", org=ORG_B, pk=flow.pk)).status_code == 404
     assert client.get(flow.file.url_for_organisation(ORG_B)).status_code == 404
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         services.cancel_flow(actor=other_accountant, flow_id=flow.pk)
     assert fresh(flow).status == FlowStatus.SIGNED
 
 
-def test_a_flow_that_has_not_left_is_withdrawn(client, member, accountant, signer):
-    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(signer)))
+def test_a_flow_that_has_not_left_is_withdrawn(client, pes_member, accountant, pes_signer):
+    flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
     client.force_login(accountant.user)
     client.post(org_url("legality:pes:flow_cancel", pk=flow.pk))
     assert fresh(flow).status == FlowStatus.CANCELLED

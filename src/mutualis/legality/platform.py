@@ -13,8 +13,8 @@ from mutualis.core import registry
 from mutualis.core.registry import Access
 
 from . import selectors, tasks
-from .pes import platform as _pes_platform  # noqa: F401 - the accounting flows' declarations
 from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
+from .pes import platform as _pes_platform  # noqa: F401 - the accounting flows' declarations
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
 registry.declare_urls(registry.Urls("legality/", "mutualis.legality.urls", tenant="o"))

@@ -22,4 +22,4 @@ urlpatterns += [
 ]
 
 # The accounting flows to the treasury (PES V2): ``legality:pes:…``.
-urlpatterns += [path("pes/", include("mutualis.legality.pes.urls"))]
+urlpatterns.append(path("pes/", include("mutualis.legality.pes.urls")))  # type: ignore[arg-type]

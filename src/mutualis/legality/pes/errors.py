@@ -57,7 +57,9 @@ class NotPesAller(PesError):
 
 class SirenMissing(PesError):
     code = "pes_siren_missing"
-    message = _("Your organisation has no SIREN number in the directory: ask the operator to add it.")
+    message = _(
+        "Your organisation has no SIREN number in the directory: ask the operator to add it."
+    )
 
 
 class OtherCollectivity(PesError):
@@ -70,7 +72,9 @@ class OtherCollectivity(PesError):
 
 class NomficTaken(PesError):
     code = "pes_nomfic_taken"
-    message = _("A flow named %(nomfic)s (NomFic) was already imported: each flow needs a new name.")
+    message = _(
+        "A flow named %(nomfic)s (NomFic) was already imported: each flow needs a new name."
+    )
 
 
 class SignatureMissing(PesError):

@@ -92,13 +92,15 @@ def read(data: bytes, schema: etree.XMLSchema, root_tag: str) -> etree._Element:
         root = etree.fromstring(data, parser=_parser())
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"not well-formed XML: {exc}"[:300], kind="unreadable") from exc
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise FormatError("a document type declaration is not allowed", kind="doctype")
     if root.tag != root_tag:
         raise FormatError(f"the root element is {etree.QName(root).localname}", kind="root")
     if not schema.validate(root):
-        first = schema.error_log.filter_from_errors()[0] if schema.error_log else None
-        detail = f"line {first.line}: {first.message}" if first else "invalid"
+        lines = str(schema.error_log).splitlines()
+        # "<string>:LINE:COL:LEVEL:DOMAIN:TYPE: message" → "line LINE: message"
+        parts = lines[0].split(":", 6) if lines else []
+        detail = f"line {parts[1]}: {parts[6].strip()}" if len(parts) == 7 else "invalid"
         raise FormatError(detail[:300], kind="schema")
     return root
 

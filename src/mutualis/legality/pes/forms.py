@@ -18,5 +18,5 @@ class FlowUploadForm(forms.Form):
 
 class FlowFilterForm(forms.Form):
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All"))] + list(FlowStatus.choices)
+        label=_("Status"), required=False, choices=[("", _("All")), *list(FlowStatus.choices)]
     )

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Protocol
 
-import paramiko
+import paramiko  # type: ignore[import-untyped]
 from django.conf import settings
 
 

@@ -31,7 +31,7 @@ registry.declare_role(
 
 def _pes_url(request: Any) -> str | None:
     membership = getattr(request, "membership", None)
-    if not selectors.is_accountant(membership):
+    if membership is None or not selectors.is_accountant(membership):
         return None
     return reverse("legality:pes:flows", kwargs={"org": membership.organisation.slug})
 

@@ -10,6 +10,8 @@ import gzip
 from collections.abc import Sequence
 from datetime import date
 
+from django.utils import timezone
+
 from mutualis.core.pdf import text_pdf
 
 _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -131,11 +133,9 @@ def pes_aller(
 ) -> bytes:
     """An unsigned ``PES_Aller`` of the member whose SIRET is ``siret`` (sign it with
     ``xades.sign_bordereaux`` when ``dematerialised``)."""
-    day = day or date.today()
+    day = day or timezone.localdate()
     name = name or nomfic(siret, serial, day)
-    parts = [
-        _HEAD.format(nomfic=name, day=day.isoformat(), siret=siret, demat=int(dematerialised))
-    ]
+    parts = [_HEAD.format(nomfic=name, day=day.isoformat(), siret=siret, demat=int(dematerialised))]
     attachments = []
     for number in bordereaux:
         pj = f"{siret}DEP{day:%Y%m%d}{serial:04d}{number:07d}"
@@ -147,7 +147,7 @@ def pes_aller(
         pdf = text_pdf([f"Facture {number}", "Fournitures scolaires"], title=f"Facture {number}")
         content = base64.b64encode(gzip.compress(pdf, mtime=0)).decode()
         attachments.append(_PJ.format(content=content, pj=pj, number=number))
-    parts.append("  </PES_DepenseAller>\n  <PES_PJ>\n    <EnTetePES_PJ>\n      <IdVer V=\"1\"/>\n")
+    parts.append('  </PES_DepenseAller>\n  <PES_PJ>\n    <EnTetePES_PJ>\n      <IdVer V="1"/>\n')
     parts.append("    </EnTetePES_PJ>\n")
     parts.extend(attachments)
     parts.append("  </PES_PJ>\n</n:PES_Aller>\n")

@@ -34,6 +34,7 @@ from mutualis.core import audit
 from mutualis.core import files as file_store
 from mutualis.core.models import Organisation
 
+from ..errors import TransitionNotAllowed
 from . import errors, flows, gateway, services, transitions
 from .models import PES_INBOUND_OWNER_KIND, FlowStatus, PesFlow, PesInbound, PesInboundStatus
 
@@ -91,8 +92,8 @@ def _claim(flow_id: int, organisation_id: int, now: datetime) -> Claim | None:
 def _record(claim: Claim, deposited: bool | None, detail: str, now: datetime) -> str:
     """``deposited``: True (written), False (already there), None (failed)."""
     with transaction.atomic(), scope(organisation=claim.organisation_id):
-        flow = PesFlow.objects.select_for_update().select_related("organisation").get(
-            pk=claim.flow_id
+        flow = (
+            PesFlow.objects.select_for_update().select_related("organisation").get(pk=claim.flow_id)
         )
         if flow.status != FlowStatus.SIGNED:
             log.warning("pes: flow %s left 'signed' during its deposit", flow.pk)
@@ -189,9 +190,7 @@ def _member_of(id_coll: str) -> int | None:
     if not flows.SIRET.fullmatch(id_coll or ""):
         return None
     with scopes_disabled():
-        found = (
-            Organisation.objects.filter(siren=id_coll[:9]).values_list("pk", flat=True).first()
-        )
+        found = Organisation.objects.filter(siren=id_coll[:9]).values_list("pk", flat=True).first()
     return int(found) if found is not None else None
 
 
@@ -231,7 +230,7 @@ def receive(raw: bytes, name: str, now: datetime | None = None) -> str:
                         )
                 except errors.UnknownFlow as exc:
                     raise Unroutable(f"no flow of this member is named {acquit.nomfic}") from exc
-                except errors.TransitionNotAllowed as exc:
+                except TransitionNotAllowed as exc:
                     raise Unroutable("the flow's status does not allow an acknowledgement") from exc
                 row.status = PesInboundStatus.PROCESSED
                 row.organisation_id, row.flow = organisation_id, flow

@@ -37,6 +37,7 @@ from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.identity.models import Membership
 
+from ..errors import TransitionNotAllowed
 from ..models import SERVICE
 from . import errors, flows, transitions, xades
 from .models import ACCOUNTANT_ROLE, PES_OWNER_KIND, FlowStatus, PesFlow
@@ -217,7 +218,9 @@ def import_flow(
             with transaction.atomic():
                 flow.save()
         except IntegrityError:
-            raise errors.NomficTaken(errors.NomficTaken.message % {"nomfic": aller.nomfic}) from None
+            raise errors.NomficTaken(
+                errors.NomficTaken.message % {"nomfic": aller.nomfic}
+            ) from None
         context = dict(request_context or {})
         audit.record(
             actor=current,
@@ -289,7 +292,7 @@ def sign_flow(
         current = _current(actor)
         flow = _locked(current, flow_id)
         if not transitions.allowed(flow, transitions.Event.SIGN):
-            raise errors.TransitionNotAllowed()
+            raise TransitionNotAllowed()
         with file_store.open_stored_file(flow.file) as handle:
             before = handle.read()
         if aller.nomfic != flow.nomfic or _unsigned_c14n(before) != _unsigned_c14n(data):

@@ -24,9 +24,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import paramiko
+import paramiko  # type: ignore[import-untyped]
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.utils import timezone
 
 from . import flows
 from .gateway import host_key_line
@@ -79,7 +80,7 @@ def keys(directory: Path) -> Keys:
     return made
 
 
-class _Server(paramiko.ServerInterface):
+class _Server(paramiko.ServerInterface):  # type: ignore[misc]
     def __init__(self, user: str, key: paramiko.PKey) -> None:
         self.user, self.key = user, key
 
@@ -88,19 +89,19 @@ class _Server(paramiko.ServerInterface):
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         if username == self.user and key.asbytes() == self.key.asbytes():
-            return paramiko.AUTH_SUCCESSFUL
-        return paramiko.AUTH_FAILED
+            return int(paramiko.AUTH_SUCCESSFUL)
+        return int(paramiko.AUTH_FAILED)
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
         if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+            return int(paramiko.OPEN_SUCCEEDED)
+        return int(paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED)
 
     def check_channel_subsystem_request(self, channel: Any, name: str) -> bool:
         return bool(super().check_channel_subsystem_request(channel, name))
 
 
-class _Handle(paramiko.SFTPHandle):
+class _Handle(paramiko.SFTPHandle):  # type: ignore[misc]
     def stat(self) -> Any:
         try:
             return paramiko.SFTPAttributes.from_stat(os.fstat(self.readfile.fileno()))
@@ -108,10 +109,10 @@ class _Handle(paramiko.SFTPHandle):
             return paramiko.SFTPServer.convert_errno(exc.errno)
 
     def chattr(self, attr: Any) -> int:
-        return paramiko.SFTP_OK
+        return int(paramiko.SFTP_OK)
 
 
-class _Files(paramiko.SFTPServerInterface):
+class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
     """The directory as an SFTP tree; no path leaves it."""
 
     def __init__(self, server: Any, *args: Any, root: str, **kwargs: Any) -> None:
@@ -165,28 +166,38 @@ class _Files(paramiko.SFTPServerInterface):
         return self._call(run)
 
     def remove(self, path: str) -> Any:
-        return self._call(lambda: (os.remove(self._path(path)), paramiko.SFTP_OK)[1])
+        def run() -> int:
+            os.remove(self._path(path))
+            return int(paramiko.SFTP_OK)
+
+        return self._call(run)
 
     def rename(self, oldpath: str, newpath: str) -> Any:
         def run() -> int:
             target = self._path(newpath)
             if os.path.exists(target):
-                return paramiko.SFTP_FAILURE
+                return int(paramiko.SFTP_FAILURE)
             os.rename(self._path(oldpath), target)
-            return paramiko.SFTP_OK
+            return int(paramiko.SFTP_OK)
 
         return self._call(run)
 
     def posix_rename(self, oldpath: str, newpath: str) -> Any:
-        return self._call(
-            lambda: (os.replace(self._path(oldpath), self._path(newpath)), paramiko.SFTP_OK)[1]
-        )
+        def run() -> int:
+            os.replace(self._path(oldpath), self._path(newpath))
+            return int(paramiko.SFTP_OK)
+
+        return self._call(run)
 
     def mkdir(self, path: str, attr: Any) -> Any:
-        return self._call(lambda: (os.mkdir(self._path(path)), paramiko.SFTP_OK)[1])
+        def run() -> int:
+            os.mkdir(self._path(path))
+            return int(paramiko.SFTP_OK)
+
+        return self._call(run)
 
     def chattr(self, path: str, attr: Any) -> int:
-        return paramiko.SFTP_OK
+        return int(paramiko.SFTP_OK)
 
 
 class GatewayStandin:
@@ -227,7 +238,9 @@ class GatewayStandin:
 
     def start(self) -> GatewayStandin:
         for target in (self._accept, self._process_loop):
-            thread = threading.Thread(target=target, daemon=True, name=f"pes-standin-{target.__name__}")
+            thread = threading.Thread(
+                target=target, daemon=True, name=f"pes-standin-{target.__name__}"
+            )
             thread.start()
             self._threads.append(thread)
         return self
@@ -245,7 +258,7 @@ class GatewayStandin:
         while not self._stop.is_set():
             try:
                 connection, _address = self.socket.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -266,7 +279,7 @@ class GatewayStandin:
         while not self._stop.wait(self.tick):
             try:
                 self.process(older_than=self.delay)
-            except Exception:  # noqa: BLE001 - the stand-in keeps serving
+            except Exception:
                 log.exception("pes stand-in: processing failed")
 
     def process(self, *, older_than: float = 0.0) -> int:
@@ -293,7 +306,7 @@ class GatewayStandin:
         return done
 
     def acquit(self, data: bytes) -> tuple[str, bytes] | None:
-        today = date.today()
+        today = timezone.localdate()
         try:
             aller = flows.read_aller(data)
         except flows.FormatError as exc:
@@ -342,7 +355,5 @@ class GatewayStandin:
     def _named(
         self, aller: flows.Aller, elements: list[flows.AckElement], today: date
     ) -> tuple[str, bytes]:
-        from django.utils import timezone
-
         content = flows.write_acquit(aller, elements, day=today)
         return flows.acquit_name(aller.nomfic, timezone.now()), content

@@ -35,8 +35,8 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Sequence
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -150,8 +150,12 @@ def _qualifying_properties(
             _sub(place, x("PostalCode"), signer.postal_code)
         _sub(place, x("CountryName"), "France")
     if signer.role:
-        _sub(_sub(_sub(properties, x("SignerRole")), x("ClaimedRoles")), x("ClaimedRole"), signer.role)
-    return signed
+        _sub(
+            _sub(_sub(properties, x("SignerRole")), x("ClaimedRoles")),
+            x("ClaimedRole"),
+            signer.role,
+        )
+    return signed  # type: ignore[no-any-return]
 
 
 def _sign_bytes(signer: Signer, data: bytes) -> tuple[str, bytes]:
@@ -273,7 +277,9 @@ def _alone(root: etree._Element, keep: etree._Element) -> bytes:
 
 def _profile_problems(signature: etree._Element, bordereau_id: str) -> tuple[str, list[str]]:
     problems: list[str] = []
-    references = [r.get("URI", "") for r in signature.findall(f"{_ds('SignedInfo')}/{_ds('Reference')}")]
+    references = [
+        r.get("URI", "") for r in signature.findall(f"{_ds('SignedInfo')}/{_ds('Reference')}")
+    ]
     if f"#{bordereau_id}" not in references:
         problems.append("the signature does not cover its bordereau")
     version = ""
@@ -319,7 +325,9 @@ def check_bordereau_signatures(data: bytes) -> tuple[list[BordereauCheck], list[
         check.problems.extend(problems)
         [report] = signatures.verify_xml(_alone(root, own[0]))
         check.signer = report.signer
-        stated = own[0].findtext(f".//{{{PES_XADES_VERSIONS.get(check.version, XADES_111)}}}SigningTime")
+        stated = own[0].findtext(
+            f".//{{{PES_XADES_VERSIONS.get(check.version, XADES_111)}}}SigningTime"
+        )
         check.signing_time = report.signing_time or (
             signatures._xml_time(stated) if stated else None
         )
