@@ -54,3 +54,12 @@ registry.declare_periodic_job(
         "Collect the treasury's PES_ACQUIT from the gateway; quarantine what cannot be routed.",
     )
 )
+
+
+def _seed_pes(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_pes(stdout)
+
+
+registry.declare_demo_step(registry.Step("legality.pes", 41, _seed_pes))
