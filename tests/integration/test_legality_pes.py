@@ -121,7 +121,7 @@ def test_a_signed_flow_is_imported_verified_and_audited(pes_member, accountant, 
     assert (flow.bordereaux, flow.pieces, flow.dematerialised) == (2, 2, True)
     assert [s["bordereau"] for s in flow.signatures] == ["BORD1_101", "BORD1_102"]
     assert flow.signatures[0]["version"] == "1.1.1"
-    assert flow.remote_name == f"{flow.nomfic}.xml"
+    assert flow.remote_name == f"PES{flow.pk}_{flow.nomfic}.xml"
     assert flow.file.owner_kind == "legality.pes"
     assert actions(pes_member) == ["legality.pes_imported", "legality.pes_signed"]
 
@@ -505,3 +505,17 @@ def test_a_flow_that_has_not_left_is_withdrawn(client, pes_member, accountant, p
     client.post(org_url("legality:pes:flow_cancel", pk=flow.pk))
     assert fresh(flow).status == FlowStatus.CANCELLED
     assert sending.deposit_due_flows()["sent"] == 0
+
+
+def test_a_nomfic_with_path_characters_stays_in_the_deposit_folder(
+    pes_member, accountant, pes_gateway
+):
+    data = samples.pes_aller(SIRET, dematerialised=False, name="../../sortie/EVIL FLOW")
+    flow = services.import_flow(actor=accountant, upload=upload(data))
+
+    assert sending.deposit_due_flows()["sent"] == 1
+
+    flow = fresh(flow)
+    assert "/" not in flow.remote_name
+    assert [p.name for p in (pes_gateway.root / "entree").iterdir()] == [flow.remote_name]
+    assert list((pes_gateway.root / "sortie").iterdir()) == []

@@ -60,7 +60,7 @@ class FormatError(Exception):
         self.kind = kind  # "nul", "unreadable", "doctype", "schema", "root"
 
 
-def _parser() -> etree.XMLParser:
+def parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -89,7 +89,7 @@ def read(data: bytes, schema: etree.XMLSchema, root_tag: str) -> etree._Element:
     if b"\x00" in data:
         raise FormatError("the file contains NUL bytes", kind="nul")
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=parser())
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"not well-formed XML: {exc}"[:300], kind="unreadable") from exc
     if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]

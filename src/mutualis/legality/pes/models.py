@@ -20,7 +20,7 @@ NOMFIC_MAX_LENGTH = 100
 
 class FlowStatus(models.TextChoices):
     IMPORTED = "imported", _("Imported, waiting for its signature")
-    SIGNED = "signed", _("Signed, waiting to be sent")
+    SIGNED = "signed", _("Ready to be sent (signatures verified)")
     SENT = "sent", _("Sent to the treasury")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged by the treasury")
     REFUSED = "refused", _("Refused by the treasury")

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import IO, Any
 
 from django.conf import settings
@@ -172,7 +173,10 @@ def _store(organisation: Organisation, data: bytes, name: str) -> Any:
 
 
 def _remote_name(flow: PesFlow) -> str:
-    return f"{flow.nomfic}.xml"
+    """The name on the gateway: the flow's row (unique across members) and its NomFic
+    reduced to characters safe in a path (a NomFic is free text of the schema)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", flow.nomfic).strip(".")[:90]
+    return f"PES{flow.pk}_{safe}.xml"
 
 
 def _mark_signed(flow: PesFlow, now: datetime) -> None:
@@ -263,7 +267,7 @@ def _locked(current: Membership, flow_id: int) -> PesFlow:
 
 
 def _unsigned_c14n(data: bytes) -> bytes:
-    root = etree.fromstring(data, parser=flows._parser())
+    root = etree.fromstring(data, parser=flows.parser())
     for signature in list(root.iter(f"{{{flows.DS}}}Signature")):
         parent = signature.getparent()
         if parent is not None:
@@ -401,7 +405,3 @@ def record_acquit(
             },
         )
     return flow
-
-
-def acknowledgement_date(flow: PesFlow) -> date | None:
-    return flow.acknowledged_on
