@@ -5,6 +5,7 @@ routed back, the pages, permissions and tenant isolation."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -519,3 +520,68 @@ def test_a_nomfic_with_path_characters_stays_in_the_deposit_folder(
     assert "/" not in flow.remote_name
     assert [p.name for p in (pes_gateway.root / "entree").iterdir()] == [flow.remote_name]
     assert list((pes_gateway.root / "sortie").iterdir()) == []
+
+
+def test_a_flow_signed_once_globally_is_accepted(pes_member, accountant, pes_signer):
+    root = etree.fromstring(samples.pes_aller(SIRET, bordereaux=(101, 102)))
+    root.set("Id", "PES_GLOBAL")
+    xades.sign_element(root, pes_signer)
+    data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    assert flows.aller_schema().validate(etree.fromstring(data))
+
+    flow = fresh(services.import_flow(actor=accountant, upload=upload(data)))
+
+    assert flow.status == FlowStatus.SIGNED
+    assert flow.signatures == [{"bordereau": "global"}]
+    # Altered after signing: refused.
+    with pytest.raises(errors.SignatureInvalid):
+        services.import_flow(
+            actor=accountant,
+            upload=upload(data.replace(b"_000001", b"_000002").replace(b"1520.40", b"1520.41")),
+        )
+
+
+def test_the_stand_in_answers_by_itself_after_its_delay(
+    pes_member, accountant, pes_signer, tmp_path, settings
+):
+    from mutualis.legality.pes.standin import GatewayStandin
+
+    standin = GatewayStandin(tmp_path / "gw", tmp_path / "keys", delay=0.3, tick=0.1).start()
+    try:
+        settings.MUTUALIS_PES_SFTP_HOST = standin.host
+        settings.MUTUALIS_PES_SFTP_PORT = standin.port
+        settings.MUTUALIS_PES_SFTP_USER = standin.user
+        settings.MUTUALIS_PES_SFTP_KEY = str(standin.keys.client_key)  # a path this time
+        settings.MUTUALIS_PES_SFTP_HOST_KEY = standin.host_public_key
+        flow = services.import_flow(actor=accountant, upload=upload(signed_flow(pes_signer)))
+        assert sending.deposit_due_flows()["sent"] == 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not list((standin.root / "sortie").iterdir()):
+            time.sleep(0.1)
+        assert sending.collect_acknowledgements()["processed"] == 1
+    finally:
+        standin.stop()
+    assert fresh(flow).status == FlowStatus.ACKNOWLEDGED
+    assert fresh(flow).anomalies == []
+
+
+def test_the_jobs_are_declared():
+    from mutualis.core import registry
+
+    names = {job.name for job in registry.periodic_jobs()}
+    assert {"legality_deposit_pes", "legality_collect_pes_acquits"} <= names
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00" * 64, b"<?xml version='1.0'?><a>\xff\xfe</a>", b"A" * 5000],
+)
+def test_no_file_content_reaches_a_500_from_the_page(client, pes_member, accountant, content):
+    client.force_login(accountant.user)
+    data = io.BytesIO(content)
+    data.name = "fl\u00efux \u00e9t\u00e9.xml"
+
+    response = client.post(org_url("legality:pes:flow_new"), {"file": data})
+
+    assert response.status_code == 200
+    assert all_flows() == []
