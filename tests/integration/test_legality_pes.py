@@ -260,7 +260,7 @@ def test_only_accounting_agents_of_a_subscribed_member_import(pes_member, accoun
 
 
 def test_a_flow_goes_to_the_gateway_and_its_acquit_comes_back_with_one_anomaly(
-    pes_member, accountant, pes_signer, pes_gateway
+    client, agent_a, pes_member, accountant, pes_signer, pes_gateway
 ):
     standin = pes_gateway
     standin.anomalies = {"102"}
@@ -301,6 +301,13 @@ def test_a_flow_goes_to_the_gateway_and_its_acquit_comes_back_with_one_anomaly(
     with scopes_disabled():
         [event] = AuditEvent.objects.filter(action="legality.pes_sent")
     assert event.actor == "system:legality.pes_transmission"
+    # The acknowledgement is read by the flow's accounting agents, nobody else.
+    client.force_login(accountant.user)
+    assert client.get(flow.acquit.url_for_organisation(pes_member.slug)).status_code == 200
+    page = client.get(org_url("legality:pes:flow_detail", pk=flow.pk)).content.decode()
+    assert "ERREUR_CODIFICATION" in page
+    client.force_login(agent_a.user)
+    assert client.get(flow.acquit.url_for_organisation(pes_member.slug)).status_code == 404
 
 
 def test_a_technical_ko_refuses_the_flow(pes_member, accountant, pes_signer, pes_gateway):
@@ -340,7 +347,7 @@ def test_a_name_already_on_the_gateway_is_not_written_twice(
 
 
 def test_a_wrong_host_key_sends_nothing_and_is_retried_then_fails(
-    pes_member, accountant, pes_signer, pes_gateway, settings
+    client, pes_member, accountant, pes_signer, pes_gateway, settings
 ):
     # The pinned key is another one (here the client's own): the server is not trusted.
     settings.MUTUALIS_PES_SFTP_HOST_KEY = (
@@ -360,6 +367,14 @@ def test_a_wrong_host_key_sends_nothing_and_is_retried_then_fails(
     flow = fresh(flow)
     assert flow.status == FlowStatus.ERROR
     assert flow.send_attempts == 2
+
+    # The operator fixed the pinning; the agent sends the flow again, from its page.
+    settings.MUTUALIS_PES_SFTP_HOST_KEY = pes_gateway.host_public_key
+    client.force_login(accountant.user)
+    client.post(org_url("legality:pes:flow_retry", pk=flow.pk))
+    assert (fresh(flow).status, fresh(flow).send_attempts) == (FlowStatus.SIGNED, 0)
+    assert sending.deposit_due_flows()["sent"] == 1
+    assert actions(pes_member)[-2:] == ["legality.pes_retried", "legality.pes_sent"]
 
 
 def test_a_gateway_down_is_retried(pes_member, accountant, pes_signer, settings):

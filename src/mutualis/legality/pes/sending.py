@@ -114,7 +114,8 @@ def _record(claim: Claim, deposited: bool | None, detail: str, now: datetime) ->
                 flow.error_reason = str(
                     _(
                         "The treasury's gateway could not be reached after %(attempts)s "
-                        "attempts (%(detail)s): the flow need not change; call the operator."
+                        "attempts (%(detail)s): the flow need not change; send it again "
+                        "later, or call the operator."
                     )
                     % {"attempts": claim.attempt, "detail": detail or "-"}
                 )[:500]

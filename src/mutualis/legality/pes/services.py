@@ -344,6 +344,36 @@ def cancel_flow(
     return flow
 
 
+def retry_flow(
+    *, actor: Membership, flow_id: int, request_context: Mapping[str, Any] | None = None
+) -> PesFlow:
+    """Send again a flow the gateway could not take (error → ready to be sent): the same
+    bytes under the same name, with a fresh count of attempts."""
+    with transaction.atomic(), scope(organisation=actor.organisation_id):
+        current = _current(actor)
+        flow = _locked(current, flow_id)
+        transitions.apply(flow, transitions.Event.RETRY)
+        flow.send_attempts, flow.next_attempt_at, flow.error_reason = 0, None, ""
+        flow.save(
+            update_fields=[
+                "status",
+                "send_attempts",
+                "next_attempt_at",
+                "error_reason",
+                "updated_at",
+            ]
+        )
+        audit.record(
+            actor=current,
+            organisation=flow.organisation,
+            action="legality.pes_retried",
+            target=flow,
+            payload={"nomfic": flow.nomfic},
+            **dict(request_context or {}),
+        )
+    return flow
+
+
 def refuses(acquit: flows.Acquit) -> bool:
     """An acknowledgement refuses the flow when nothing in it is accepted, or when a
     technical or signature element is KO; otherwise the flow is acknowledged, with

@@ -15,6 +15,7 @@ class Event(enum.Enum):
     ACKNOWLEDGE = "acknowledge"  # PES_ACQUIT: accepted (possibly with anomalies)
     REFUSE = "refuse"  # PES_ACQUIT: refused
     CANCEL = "cancel"  # withdrawn by the agent before it left
+    RETRY = "retry"  # sent again by the agent after the gateway failed
 
 
 TRANSITIONS: dict[tuple[FlowStatus, Event], FlowStatus] = {
@@ -24,6 +25,7 @@ TRANSITIONS: dict[tuple[FlowStatus, Event], FlowStatus] = {
     (FlowStatus.SIGNED, Event.SEND): FlowStatus.SENT,
     (FlowStatus.SIGNED, Event.FAIL): FlowStatus.ERROR,
     (FlowStatus.ERROR, Event.CANCEL): FlowStatus.CANCELLED,
+    (FlowStatus.ERROR, Event.RETRY): FlowStatus.SIGNED,
     (FlowStatus.SENT, Event.ACKNOWLEDGE): FlowStatus.ACKNOWLEDGED,
     (FlowStatus.SENT, Event.REFUSE): FlowStatus.REFUSED,
 }

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/", views.flow_detail, name="flow_detail"),
     path("<int:pk>/sign/", views.flow_sign, name="flow_sign"),
     path("<int:pk>/cancel/", views.flow_cancel, name="flow_cancel"),
+    path("<int:pk>/retry/", views.flow_retry, name="flow_retry"),
 ]

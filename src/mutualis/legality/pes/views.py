@@ -87,6 +87,7 @@ def flow_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sign_form": forms.FlowUploadForm(),
             "can_sign": transitions.allowed(flow, transitions.Event.SIGN),
             "can_cancel": transitions.allowed(flow, transitions.Event.CANCEL),
+            "can_retry": transitions.allowed(flow, transitions.Event.RETRY),
         },
     )
 
@@ -140,4 +141,22 @@ def flow_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The flow has been withdrawn."))
+    return tenant_redirect(request, "legality:pes:flow_detail", pk=flow.pk)
+
+
+@require_POST
+@role_required(ACCOUNTANT_ROLE)
+@subscription_required(SERVICE)
+def flow_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    flow = _flow(request, pk)
+    try:
+        services.retry_flow(
+            actor=_membership(request),
+            flow_id=flow.pk,
+            request_context=audit.request_context(request),
+        )
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The flow will be sent again."))
     return tenant_redirect(request, "legality:pes:flow_detail", pk=flow.pk)
