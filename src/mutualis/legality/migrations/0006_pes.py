@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('bordereaux', models.PositiveIntegerField(default=0, verbose_name='bordereaux')),
                 ('pieces', models.PositiveIntegerField(default=0, verbose_name='pieces')),
                 ('signatures', models.JSONField(default=list)),
-                ('status', models.CharField(choices=[('imported', 'Imported, waiting for its signature'), ('signed', 'Signed, waiting to be sent'), ('sent', 'Sent to the treasury'), ('acknowledged', 'Acknowledged by the treasury'), ('refused', 'Refused by the treasury'), ('error', 'Could not be sent'), ('cancelled', 'Withdrawn')], default='imported', max_length=20, verbose_name='status')),
+                ('status', models.CharField(choices=[('imported', 'Imported, waiting for its signature'), ('signed', 'Ready to be sent (signatures verified)'), ('sent', 'Sent to the treasury'), ('acknowledged', 'Acknowledged by the treasury'), ('refused', 'Refused by the treasury'), ('error', 'Could not be sent'), ('cancelled', 'Withdrawn')], default='imported', max_length=20, verbose_name='status')),
                 ('remote_name', models.CharField(blank=True, default='', max_length=120)),
                 ('send_attempts', models.PositiveSmallIntegerField(default=0)),
                 ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
