@@ -416,6 +416,22 @@ MUTUALIS_LEGALITY_IMAP_SSL = env.bool("MUTUALIS_LEGALITY_IMAP_SSL", default=True
 MUTUALIS_LEGALITY_IMAP_USER = env.str("MUTUALIS_LEGALITY_IMAP_USER", default="")
 MUTUALIS_LEGALITY_IMAP_PASSWORD = env.str("MUTUALIS_LEGALITY_IMAP_PASSWORD", default="")
 MUTUALIS_LEGALITY_IMAP_FOLDER = env.str("MUTUALIS_LEGALITY_IMAP_FOLDER", default="INBOX")
+# Accounting flows to the treasury (PES V2, legality/pes/): the largest PES_Aller, and the
+# treasury's file gateway (SFTP): host, port, user, the operator's private key (PEM or
+# OpenSSH, inline or _FILE), the gateway's host key pinned ("ssh-ed25519 AAAA…", as in
+# known_hosts without the host name), the deposit and collection folders, retries.
+MUTUALIS_PES_MAX_BYTES = env.int("MUTUALIS_PES_MAX_BYTES", default=150 * 1024**2)
+MUTUALIS_PES_TRANSPORT = env.str("MUTUALIS_PES_TRANSPORT", default="sftp")
+MUTUALIS_PES_SFTP_HOST = env.str("MUTUALIS_PES_SFTP_HOST", default="")
+MUTUALIS_PES_SFTP_PORT = env.int("MUTUALIS_PES_SFTP_PORT", default=22)
+MUTUALIS_PES_SFTP_USER = env.str("MUTUALIS_PES_SFTP_USER", default="")
+MUTUALIS_PES_SFTP_KEY = env.str("MUTUALIS_PES_SFTP_KEY", default="")
+MUTUALIS_PES_SFTP_HOST_KEY = env.str("MUTUALIS_PES_SFTP_HOST_KEY", default="")
+MUTUALIS_PES_SFTP_INBOX = env.str("MUTUALIS_PES_SFTP_INBOX", default="entree")
+MUTUALIS_PES_SFTP_OUTBOX = env.str("MUTUALIS_PES_SFTP_OUTBOX", default="sortie")
+MUTUALIS_PES_TIMEOUT_SECONDS = env.int("MUTUALIS_PES_TIMEOUT_SECONDS", default=30)
+MUTUALIS_PES_MAX_ATTEMPTS = env.int("MUTUALIS_PES_MAX_ATTEMPTS", default=6)
+MUTUALIS_PES_RETRY_SECONDS = env.int("MUTUALIS_PES_RETRY_SECONDS", default=120)
 # The public verification page of an acknowledged act (its stamp's QR code): lookups per
 # address, and wrong tokens per address (tokens are unguessable: this stops the trying).
 MUTUALIS_LEGALITY_VERIFY_RATE = env.str("MUTUALIS_LEGALITY_VERIFY_RATE", default="60/m")

@@ -26,7 +26,10 @@ ACCOUNTS = [
         "Camille",
         "Bernard",
         [
-            ("commune:21231", ["org_admin", "buyer", "legality_agent", "legality_sender"]),
+            (
+                "commune:21231",
+                ["org_admin", "buyer", "legality_agent", "legality_sender", "legality_accountant"],
+            ),
             ("epci:242100410", ["buyer"]),
         ],
     ),

@@ -22,6 +22,14 @@ class LegalityConfig(AppConfig):
 
         register_owner(INBOUND_OWNER_KIND, can_read=nobody_reads)
 
+        # The accounting flows: a flow's files and acknowledgement (its accounting agents),
+        # the gateway's raw returns (no one).
+        from .pes.models import PES_INBOUND_OWNER_KIND, PES_OWNER_KIND
+        from .pes.selectors import can_read_flow_file
+
+        register_owner(PES_OWNER_KIND, can_read=can_read_flow_file)
+        register_owner(PES_INBOUND_OWNER_KIND, can_read=_pes_inbound_reader)
+
         from . import publication, signals
 
         # Once an acknowledgement is committed, its stamped PDF and slip are made in the
@@ -29,3 +37,11 @@ class LegalityConfig(AppConfig):
         signals.act_acknowledged.connect(
             publication.on_act_acknowledged, dispatch_uid="legality.stamp_acknowledged_act"
         )
+
+
+def _pes_inbound_reader(request: object, stored_file: object) -> bool:
+    """A flow's acknowledgement is read by the flow's accounting agents; quarantined
+    returns by no one."""
+    from .pes.selectors import can_read_acquit
+
+    return can_read_acquit(request, stored_file)  # type: ignore[arg-type]

@@ -488,3 +488,7 @@ class WebhookDelivery(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"delivery:{self.event_id}"
+
+
+# The accounting flows (PES V2): their rows live in the ``pes`` sub-package.
+from .pes.models import PesFlow, PesInbound  # noqa: E402, F401

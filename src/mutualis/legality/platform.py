@@ -17,6 +17,7 @@ from mutualis.core.registry import Access
 from . import selectors, tasks
 from .api import router as api_router
 from .models import AGENT_ROLE, SENDER_ROLE, SERVICE
+from .pes import platform as _pes_platform  # noqa: F401 - the accounting flows' declarations
 
 registry.declare_routes(prefixes={"legality:": Access.TENANT})
 # The API for the members' software (/api/v1/legality/…).

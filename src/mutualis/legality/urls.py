@@ -1,6 +1,6 @@
 """The legality pages, under ``/o/<slug>/legality/``."""
 
-from django.urls import path
+from django.urls import include, path
 
 from . import exchange_views, views
 
@@ -34,3 +34,5 @@ urlpatterns += [
     path("classification/", exchange_views.classification_page, name="classification"),
     path("messages/<int:pk>/resend/", exchange_views.message_resend, name="message_resend"),
 ]
+# The accounting flows to the treasury (PES V2): ``legality:pes:…``.
+urlpatterns.append(path("pes/", include("mutualis.legality.pes.urls")))  # type: ignore[arg-type]
