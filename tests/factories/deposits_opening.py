@@ -10,6 +10,7 @@ parts of the context); they follow docs/adr/0008-sealed-deposits.md's convention
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -66,10 +67,23 @@ def split(secret: bytes, n: int, k: int) -> list[bytes]:
     return [bytes(share) + bytes([x]) for share, x in zip(shares, xs, strict=True)]
 
 
+@functools.cache
+def _sealed_identity(passphrase: str, number: int) -> tuple[str, bytes]:
+    """The ``number``-th personal key sealed by ``passphrase``, made once per test run:
+    age's scrypt costs more than a second a key (on purpose), and a test needs its holders'
+    keys distinct from each other, not from another test's."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), pyrage.passphrase.encrypt(
+        str(identity).encode(), passphrase, armored=True
+    )
+
+
 def enrol_holder(membership: Any, passphrase: str) -> tuple[HolderKey, Any]:
     """``membership``'s personal key, its secret sealed by ``passphrase`` (armored)."""
-    identity = pyrage.x25519.Identity.generate()
-    sealed = pyrage.passphrase.encrypt(str(identity).encode(), passphrase, armored=True)
+    with scopes_disabled():
+        number = HolderKey.objects.count()
+    secret, sealed = _sealed_identity(passphrase, number)
+    identity = pyrage.x25519.Identity.from_str(secret)
     with scopes_disabled():
         holder = HolderKey.objects.create(
             organisation_id=membership.organisation_id,

@@ -212,6 +212,25 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "legality:act_validate": lambda w: {"pk": w.act.pk},
     "legality:act_cancel": lambda w: {"pk": w.act.pk},
     "legality:act_publication": lambda w: {"pk": w.act.pk},
+    "legality:act_cancel_transmission": lambda w: {"pk": w.act.pk},
+    # The prefecture's letters, the member's messages and PES flows: A has none, so an
+    # identifier no row holds (every side must answer 404 or send to the login).
+    "legality:letter": lambda w: {"pk": 1},
+    "legality:letter_answer": lambda w: {"pk": 1},
+    "legality:letter_due_date": lambda w: {"pk": 1},
+    "legality:message_resend": lambda w: {"pk": 1},
+    "legality:pes:flow_detail": lambda w: {"pk": 1},
+    "legality:pes:flow_sign": lambda w: {"pk": 1},
+    "legality:pes:flow_cancel": lambda w: {"pk": 1},
+    "legality:pes:flow_retry": lambda w: {"pk": 1},
+    # The legality API: A's act; webhooks A has none of.
+    "api:get_act": lambda w: {"act_id": w.act.pk},
+    "api:send_act": lambda w: {"act_id": w.act.pk},
+    "api:get_act_document": lambda w: {"act_id": w.act.pk},
+    "api:get_act_stamped": lambda w: {"act_id": w.act.pk},
+    "api:get_act_slip": lambda w: {"act_id": w.act.pk},
+    "api:delete_webhook": lambda w: {"webhook_id": 1},
+    "api:list_webhook_deliveries": lambda w: {"webhook_id": 1},
     # The public verification page of an act: A's act is not acknowledged, so no token
     # opens it (a wrong one is tried).
     "legality_public:verify": lambda w: {"token": "not-a-token"},
@@ -261,6 +280,7 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api:deposits_chunk": lambda w: {"reference": _deposit_of(w).reference, "file_id": 1},
     "api:deposits_complete": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_receipt_pdf": lambda w: {"reference": _deposit_of(w).reference},
+    "api:deposits_proof": lambda w: {"reference": _deposit_of(w).reference},
     "api:deposits_withdraw": lambda w: {"reference": _deposit_of(w).reference},
     "deposit_register:register": lambda w: {"pk": w.consultation.pk},
     "deposit_register:register_csv": lambda w: {"pk": w.consultation.pk},

@@ -269,3 +269,53 @@ def quarantine(limit: int = 200) -> list[dict[str, object]]:
             .values("pk", "received_at", "message_id", "reason", "sha256")
         )
         return [dict(row) for row in rows[:limit]]
+
+
+# --- Webhook deliveries and PES flows (background jobs for every member) -----------------
+
+
+@crossing
+def due_webhook_deliveries(now: datetime, limit: int) -> list[tuple[int, int]]:
+    """The webhook deliveries due now, oldest first: (id, member) pairs; each attempt is
+    then made inside that member's scope (``webhooks.deliver``)."""
+    from .models import DeliveryStatus, WebhookDelivery
+
+    with scopes_disabled():
+        return [
+            (int(pk), int(organisation_id))
+            for pk, organisation_id in WebhookDelivery.objects.filter(
+                status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+            )
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", "organisation_id")[:limit]
+        ]
+
+
+@crossing
+def webhook_delivery_member(delivery_id: int) -> int | None:
+    """The member a webhook delivery belongs to (a job given only its id)."""
+    from .models import WebhookDelivery
+
+    with scopes_disabled():
+        found = (
+            WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("organisation_id", flat=True)
+            .first()
+        )
+    return int(found) if found is not None else None
+
+
+@crossing
+def pes_flows_to_send(now: datetime, batch: int) -> list[tuple[int, int]]:
+    """The signed PES flows waiting for the gateway: (flow, member) pairs, oldest first;
+    each is then sent inside its member's scope."""
+    from .pes.models import FlowStatus, PesFlow
+
+    with scopes_disabled():
+        return [
+            (int(pk), int(organisation_id))
+            for pk, organisation_id in PesFlow.objects.filter(status=FlowStatus.SIGNED)
+            .exclude(next_attempt_at__gt=now)
+            .order_by("signed_at", "pk")
+            .values_list("pk", "organisation_id")[:batch]
+        ]

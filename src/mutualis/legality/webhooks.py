@@ -45,11 +45,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from mutualis.core import audit
 from mutualis.core.sealing import sealer
 
+from . import crossings
 from .errors import LegalityError
 from .models import (
     Act,
@@ -407,9 +408,9 @@ def backoff(attempt: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, Act, str] | None:
+def _claim(delivery_id: int, member: int, now: datetime) -> tuple[WebhookDelivery, Act, str] | None:
     lease = timedelta(seconds=settings.MUTUALIS_WEBHOOK_TIMEOUT_SECONDS + 30)
-    with transaction.atomic(), scopes_disabled():
+    with transaction.atomic(), scope(organisation=member):
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
             .select_related("endpoint", "act")
@@ -429,7 +430,7 @@ def _claim(delivery_id: int, now: datetime) -> tuple[WebhookDelivery, Act, str] 
 
 
 def _record(delivery: WebhookDelivery, status: int | None, error: str, now: datetime) -> str:
-    with transaction.atomic(), scopes_disabled():
+    with transaction.atomic(), scope(organisation=delivery.organisation_id):
         row = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         row.attempts += 1
         row.last_status_code = status
@@ -454,7 +455,10 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
     """One attempt of one delivery, if it is due: ``delivered``, ``pending`` (to be
     retried), ``failed`` or ``skipped``."""
     now = now or timezone.now()
-    claimed = _claim(delivery_id, now)
+    member = crossings.webhook_delivery_member(delivery_id)
+    if member is None:
+        return "skipped"
+    claimed = _claim(delivery_id, member, now)
     if claimed is None:
         return "skipped"
     delivery, act, secret = claimed
@@ -474,14 +478,8 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
 def deliver_due(now: datetime | None = None, limit: int = 200) -> dict[str, int]:
     """The periodic job: one attempt of every delivery that is due, oldest first."""
     now = now or timezone.now()
-    with scopes_disabled():
-        due = list(
-            WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
     counts: dict[str, int] = {}
-    for delivery_id in due:
+    for delivery_id, _member in crossings.due_webhook_deliveries(now, limit):
         outcome = deliver(delivery_id, now)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -32,7 +32,6 @@ from django_scopes import scope
 
 from mutualis.core import audit
 from mutualis.core import files as file_store
-from mutualis.core.models import Organisation
 
 from ..errors import TransitionNotAllowed
 from . import errors, flows, gateway, services, transitions
@@ -61,16 +60,10 @@ class Claim:
 
 
 def _due(now: datetime) -> list[tuple[int, int]]:
-    from django_scopes import scopes_disabled
+    from ..crossings import pes_flows_to_send
 
-    with scopes_disabled():
-        rows = (
-            PesFlow.objects.filter(status=FlowStatus.SIGNED)
-            .exclude(next_attempt_at__gt=now)
-            .order_by("signed_at", "pk")
-            .values_list("pk", "organisation_id")[:BATCH]
-        )
-        return list(rows)
+    due: list[tuple[int, int]] = pes_flows_to_send(now, BATCH)
+    return due
 
 
 def _claim(flow_id: int, organisation_id: int, now: datetime) -> Claim | None:
@@ -186,13 +179,12 @@ class Unroutable(Exception):
 
 
 def _member_of(id_coll: str) -> int | None:
-    from django_scopes import scopes_disabled
+    from ..crossings import member_of_siren
 
     if not flows.SIRET.fullmatch(id_coll or ""):
         return None
-    with scopes_disabled():
-        found = Organisation.objects.filter(siren=id_coll[:9]).values_list("pk", flat=True).first()
-    return int(found) if found is not None else None
+    member: int | None = member_of_siren(id_coll[:9])
+    return member
 
 
 def receive(raw: bytes, name: str, now: datetime | None = None) -> str:
