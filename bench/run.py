@@ -21,6 +21,7 @@ BENCHMARKS = [
     "tsa_throughput",
     "procurement_search",
     "alert_matching",
+    "deposit_rush",
 ]
 
 HERE = Path(__file__).resolve().parent
