@@ -33,6 +33,8 @@ demo: assets
 	$(MUTUALIS) import_territory --region 27
 	$(MUTUALIS) seed_demo
 	$(MUTUALIS) actes_standin --pki-only
+	mkdir -p var/legality/pes-standin
+	$(MUTUALIS) pes_standin --keys-only --keys-dir var/legality/pes-standin > var/legality/pes-standin/host_key.line
 	PORT=$(PORT) bin/demo
 
 test: assets

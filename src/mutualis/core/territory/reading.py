@@ -132,12 +132,13 @@ class TerritoryData:
 
     def arrondissement_of_epci(self, siren: str) -> str:
         """An EPCI's arrondissement, when all its communes share one (the file does not
-        name its seat); empty otherwise."""
-        found = {
-            self.communes[code].arrondissement
-            for code in self.epcis[siren].members
-            if code in self.communes
-        }
+        name its seat); empty otherwise, and when some of its communes were not read (an
+        extract of a region: an EPCI across its border), so that an extract and the
+        national files give the same answer."""
+        members = self.epcis[siren].members
+        if any(code not in self.communes for code in members):
+            return ""
+        found = {self.communes[code].arrondissement for code in members}
         return found.pop() if len(found) == 1 else ""
 
 
@@ -469,7 +470,8 @@ def _read_communes(
                 % {"code": region, "other": departements[departement].region},
             )
         arrondissement = ""
-        if f.record.get("arrondissement") is not None:
+        # Mayotte's communes and a few others have no arrondissement: the file gives "".
+        if f.record.get("arrondissement") not in (None, ""):
             arrondissement = f.text("arrondissement", pattern=ARRONDISSEMENT_CODE)
             if not arrondissement.startswith(departement):
                 raise f.fail(
