@@ -60,6 +60,23 @@ def test_an_http_error_gets_a_code_from_its_status(client):
     assert body["message"] == "Already done."
 
 
+def test_the_openapi_document_has_no_key_twice(client, db):
+    """A response declared twice (``200`` by ``response=`` and ``"200"`` in
+    ``openapi_extra``) is written twice in the JSON: Python keeps the last one, Swagger UI
+    refuses the whole document ("duplicated mapping key")."""
+    import json
+
+    repeated: list[tuple[str, ...]] = []
+
+    def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _value in pairs]
+        repeated.extend(tuple(keys) for key in keys if keys.count(key) > 1)
+        return dict(pairs)
+
+    json.loads(client.get("/api/v1/openapi.json").content, object_pairs_hook=unique)
+    assert repeated == []
+
+
 def test_openapi_documents_the_error_shape_on_every_operation(client):
     document = client.get("/api/v1/openapi.json").json()
     error = {"$ref": "#/components/schemas/ErrorOut"}

@@ -516,7 +516,7 @@ def withdraw(request: HttpRequest, reference: str) -> Any:
     response={200: None, **errors(401, 403, 404), **VALIDATION},
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The receipt, a PDF signed by the platform (PAdES).",
                 "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
             }
@@ -542,14 +542,14 @@ def receipt_pdf(request: HttpRequest, reference: str) -> Any:
     response={200: dict[str, Any], **errors(401, 403, 404, 409), **VALIDATION},
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": (
                     "The deposit's inclusion proof in the published deposit log: leaf index,"
                     " tree size, audit path (RFC 6962 hashing), root and the root's RFC 3161"
                     " token (base64). Check it offline with scripts/verify_inclusion.py."
                 )
             },
-            "409": {"description": "The deposit's log section is not closed yet."},
+            409: {"description": "The deposit's log section is not closed yet."},
         }
     },
 )
