@@ -5,7 +5,11 @@ PAdES-B-T (validated by pyHanko against the platform's certificates), stored pri
 from __future__ import annotations
 
 import io
+import itertools
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from asn1crypto import pem
@@ -26,7 +30,8 @@ from mutualis.core import audit, files
 from mutualis.core.models import AuditEvent, StoredFile
 from mutualis.deposits import receipt_pdf, signals
 from mutualis.deposits.models import Deposit
-from mutualis.evidence import authority
+from mutualis.evidence import authority, timestamps
+from mutualis.evidence.signatures import off_event_loop
 from tests.factories.companies import (
     SITE_URL,
     company_siren,
@@ -91,8 +96,12 @@ def validate(content: bytes, settings):
     )
     reader = PdfFileReader(io.BytesIO(content))
     (signature,) = reader.embedded_signatures
-    return validate_pdf_signature(
-        signature, signer_validation_context=signer_context, ts_validation_context=tsa_context
+    # pyHanko's synchronous API refuses a thread running an event loop (a browser test's).
+    return off_event_loop(
+        validate_pdf_signature,
+        signature,
+        signer_validation_context=signer_context,
+        ts_validation_context=tsa_context,
     )
 
 
@@ -245,12 +254,51 @@ def test_setup_creates_the_signing_key_once_and_publishes_the_certificate(
     assert response.content == Path(settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH).read_bytes()
 
 
-def test_an_external_authority_is_asked_when_configured(consultation, rep_x, settings, live_server):
-    """MUTUALIS_RECEIPT_TSA_URL: pyHanko's HTTP time-stamper against an RFC 3161 service
-    (the platform's own POST /tsa, served by a live server, stands in for it)."""
-    settings.MUTUALIS_RECEIPT_TSA_URL = live_server.url + "/tsa"
+@pytest.fixture
+def external_authority(monkeypatch):
+    """An RFC 3161 service over HTTP in a thread of its own, standing in for a qualified
+    authority: the platform's responder (same keys) with its serial numbers counted in
+    memory, since an outside authority writes nothing in our database."""
+    serials = itertools.count(1)
+    monkeypatch.setattr(
+        timestamps.IssuedTimestamp,
+        "objects",
+        SimpleNamespace(create=lambda **_fields: SimpleNamespace(pk=next(serials))),
+    )
+    asked: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = self.rfile.read(int(self.headers["Content-Length"]))
+            asked.append(request)
+            answer = timestamps.respond(request)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}/tsa", asked=asked)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_external_authority_is_asked_when_configured(
+    consultation, rep_x, settings, external_authority
+):
+    """MUTUALIS_RECEIPT_TSA_URL: pyHanko's HTTP time-stamper against an RFC 3161 service."""
+    settings.MUTUALIS_RECEIPT_TSA_URL = external_authority.url
     deposit = make_deposit(consultation, rep_x)
     stored = receipt_pdf.make_receipt_pdf(deposit.pk)
+    assert external_authority.asked
     status = validate(stored_bytes(stored), settings)
     assert status.valid
     assert status.timestamp_validity is not None

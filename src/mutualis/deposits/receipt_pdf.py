@@ -55,6 +55,7 @@ from mutualis.core.models import StoredFile
 from mutualis.core.pdf import text_document
 from mutualis.evidence import authority as tsa_authority
 from mutualis.evidence import timestamps
+from mutualis.evidence.signatures import off_event_loop
 
 from .models import Deposit
 
@@ -242,9 +243,15 @@ def sign_pdf(content: bytes) -> bytes:
     )
     pdf_signer = signers.PdfSigner(metadata, signer=signer, timestamper=_time_stamper())
     output = io.BytesIO()
-    async_to_sync(pdf_signer.async_sign_pdf)(
-        IncrementalPdfFileWriter(io.BytesIO(content)), output=output
-    )
+
+    def sign() -> None:
+        async_to_sync(pdf_signer.async_sign_pdf)(
+            IncrementalPdfFileWriter(io.BytesIO(content)), output=output
+        )
+
+    # ``async_to_sync`` refuses a thread that already runs an event loop (a test browser
+    # driven from this thread): the signing then runs in a worker thread.
+    off_event_loop(sign)
     return output.getvalue()
 
 
