@@ -237,7 +237,8 @@ def test_the_public_page_invites_to_sign_in(client, consultation):
     assert "Respond electronically" in body
     assert "Server time when this page was made" in body
     assert "/accounts/login/?next=" in body
-    assert "/deposits/" not in body
+    # No company's deposit page (/c/<siren>/deposits/…) for a visitor.
+    assert "/c/" not in body
 
 
 def test_the_public_page_links_a_representative_to_the_deposit_page(client, consultation, alice):

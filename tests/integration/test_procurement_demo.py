@@ -28,10 +28,15 @@ def test_the_demo_seeds_consultations_in_every_state_and_only_once(client):
     call_command("seed_demo", stdout=StringIO())
 
     with scopes_disabled():
-        consultations = list(Consultation.objects.select_related("organisation"))
+        consultations = list(
+            Consultation.objects.filter(is_test=False).select_related("organisation")
+        )
         closing = AuditEvent.objects.filter(action="consultation.closed").get()
+        (test,) = Consultation.objects.filter(is_test=True).select_related("organisation")
     # Six of Dijon and its métropole, and the métropole's group purchase (demo_workspace).
     assert len(consultations) == 7
+    # And the operator's test consultation (deposits.availability), made once.
+    assert test.organisation.kind == "operator"
     assert {c.state for c in consultations} == {"published", "scheduled", "closed", "cancelled"}
     assert len({c.organisation_id for c in consultations}) == 2
     assert closing.actor == "system:procurement.advance_consultations"

@@ -195,4 +195,13 @@ def public_section(request: HttpRequest, consultation: Any) -> dict[str, Any] | 
             }
             for representation in representations
         ],
+        "simulation_url": _simulation_url(consultation),
     }
+
+
+def _simulation_url(consultation: Any) -> str | None:
+    """The test consultation's page, offered on every other consultation's."""
+    if consultation.is_test:
+        return None
+    test = procurement_crossings.simulation_consultation()
+    return reverse("consultations:detail", kwargs={"pk": test.pk}) if test else None

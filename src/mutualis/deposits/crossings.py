@@ -65,3 +65,21 @@ def parties_of_deposit(deposit_id: int) -> tuple[int, int] | None:
         )
         found = row.first()
     return (found[0], found[1]) if found is not None else None
+
+
+# --- Availability evidence (availability.py) -----------------------------------------------
+
+
+@crossing
+def deadline_between(start: datetime, end: datetime) -> bool:
+    """The probe job asks whether any member's published consultation (the test one
+    aside) has its deadline in ``(start, end]``: a yes or no, nothing of which."""
+    from mutualis.procurement.models import Consultation, State
+
+    with scopes_disabled():
+        return Consultation.objects.filter(
+            state=State.PUBLISHED,
+            is_test=False,
+            response_deadline__gt=start,
+            response_deadline__lte=end,
+        ).exists()

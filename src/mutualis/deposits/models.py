@@ -62,8 +62,10 @@ class OpeningKey(OrganisationOwned):
     share_count = models.PositiveSmallIntegerField(_("key holders"))
     escrow_index = models.PositiveSmallIntegerField(_("paper share"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # None: made by the platform for the test consultation (availability.py), its private
+    # half dropped at once.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
     escrow_printed_at = models.DateTimeField(null=True, blank=True)
 

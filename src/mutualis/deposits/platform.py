@@ -214,3 +214,61 @@ registry.declare_consultation_section(
         "deposits_respond", "public", "deposits/company_section_respond.html", _respond_section, 10
     )
 )
+
+
+# --- Deposit simulation and availability evidence (availability.py) ----------------------
+
+
+def _test_consultation(stdout: Any) -> None:
+    from django.utils.translation import gettext
+
+    from . import availability
+
+    consultation_id, _key, done = availability.ensure_test_consultation()
+    if consultation_id is None:
+        stdout.write(gettext("Test consultation: none until the operator's organisation exists."))
+    else:
+        stdout.write(
+            gettext("Test consultation %(id)s: %(done)s.")
+            % {"id": consultation_id, "done": ", ".join(done)}
+        )
+
+
+# On every instance (the buyer-profile arrêté asks for a deposit simulation), and in the
+# demo once its operator exists.
+registry.declare_setup_step(
+    registry.Step(
+        "deposits.test_consultation",
+        70,
+        _test_consultation,
+        _("make the operator's test consultation and its opening key if missing"),
+    )
+)
+registry.declare_demo_step(registry.Step("deposits.test_consultation", 95, _test_consultation))
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "deposits_probe_deposit_path",
+        deposit_tasks.probe_deposit_path,
+        IntervalTrigger(minutes=1),
+        "In the last hour before any deadline: a synthetic deposit on the test consultation, "
+        "kept in the public availability record with the clock's offset.",
+    )
+)
+
+
+def _availability_section(request: Any, consultation: Any) -> dict[str, Any] | None:
+    from . import availability_views
+
+    return availability_views.section_context(request, consultation)
+
+
+registry.declare_consultation_section(
+    registry.ConsultationSection(
+        "deposits_availability",
+        "public",
+        "deposits/availability_section.html",
+        _availability_section,
+        55,
+    )
+)

@@ -8,10 +8,12 @@ from typing import Any
 
 from django.urls import path
 
-from . import proof_views
+from . import availability_views, proof_views
 
 public_patterns = [
     path("how-it-works/", proof_views.how_it_works, name="how_it_works"),
+    path("availability/", availability_views.record, name="availability"),
+    path("availability.json", availability_views.record_json, name="availability_json"),
     path("receipt-certificate.pem", proof_views.receipt_certificate, name="receipt_certificate"),
     path("log/<int:pk>/<str:section>/root.tst", proof_views.root_token, name="root_token"),
     path("log/<int:pk>/<str:section>/root.json", proof_views.root_json, name="root_json"),

@@ -56,7 +56,10 @@ def how_it_works(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "deposits/how_it_works.html",
-        {"tsa_url": request.build_absolute_uri(reverse("evidence:tsa"))},
+        {
+            "tsa_url": request.build_absolute_uri(reverse("evidence:tsa")),
+            "simulation": procurement_crossings.simulation_consultation(),
+        },
     )
 
 

@@ -5,7 +5,8 @@
 What a member published is public: the portal lists every member's published
 consultations, and the page of each one shows its lots and criteria. These crossings
 read the published states only (``PUBLIC_STATES``), never a draft or a scheduled one, and
-hand out evaluated rows.
+hand out evaluated rows. The lists skip the operator's test consultation
+(``simulation.py``); its own page, files and deposits stay reachable.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def public_search_page(
     """The public portal and the API list the published consultations of every member:
     public facts, narrowed and sorted as a visitor asked (``search``)."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES)
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
         return search_results(
             rows, search, now=now, page=page, per_page=per_page or PER_PAGE, read=_listed
         )
@@ -128,7 +129,8 @@ def public_search_latest(
     """The Atom feed of a search: its latest published consultations (newest first),
     public facts, uncounted."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+        rows = rows.select_related("organisation")
         matching = search_apply(rows, search, now=now)
         return list(search_ordered(matching, search, "recent")[:limit])
 
@@ -138,7 +140,8 @@ def public_consultation_changes(*, cursor: str | None, limit: int) -> dict[str, 
     """The API's change feed: published consultations of every member, oldest
     modification first, for a program keeping a copy of the public facts."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES).select_related("organisation")
+        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+        rows = rows.select_related("organisation")
         return changes_since(rows, cursor=cursor, limit=limit, scope="consultations")
 
 
@@ -171,7 +174,7 @@ def public_buyers() -> list[tuple[str, str]]:
     filter: (slug, name), public facts."""
     with scopes_disabled():
         return list(
-            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
             .values_list("organisation__slug", "organisation__name")
             .distinct()
             .order_by("organisation__name")
@@ -185,7 +188,7 @@ def recent_public_consultations_of(organisation_id: int, *, limit: int = 10) -> 
     with scopes_disabled():
         return list(
             Consultation.objects.filter(
-                organisation_id=organisation_id, state__in=PUBLIC_STATES
+                organisation_id=organisation_id, state__in=PUBLIC_STATES, is_test=False
             ).order_by("-published_at", "-pk")[:limit]
         )
 
@@ -499,3 +502,28 @@ def alert_notices(
             )
         )
     return found
+
+
+# --- The operator's test consultation (simulation.py) -------------------------------
+
+
+@crossing
+def operator_id() -> int | None:
+    """The test consultation belongs to the operator's organisation, found by its kind
+    (one on an instance): its identifier."""
+    from mutualis.core.models import Organisation
+    from mutualis.core.models.organisations import OrganisationKind
+
+    return (
+        Organisation.objects.filter(kind=OrganisationKind.OPERATOR)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+@crossing
+def simulation_consultation() -> Consultation | None:
+    """The instance's one test consultation (the operator's), read wherever a company
+    simulates a deposit or the probe deposits: public by nature."""
+    with scopes_disabled():
+        return Consultation.objects.filter(is_test=True).select_related("organisation").first()

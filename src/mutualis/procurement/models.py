@@ -101,6 +101,9 @@ class Consultation(OrganisationOwned):
     espd_selection = models.JSONField(_("ESPD selection criteria"), default=list, blank=True)
 
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    # The operator's permanent test consultation (simulation.py): published, open
+    # to every company's deposit simulation and the availability probe, never listed.
+    is_test = models.BooleanField(_("test consultation"), default=False, editable=False)
     # When a scheduled consultation is to be published.
     publish_at = models.DateTimeField(_("publication planned on"), null=True, blank=True)
     published_at = models.DateTimeField(_("published on"), null=True, blank=True)
@@ -144,6 +147,10 @@ class Consultation(OrganisationOwned):
             models.CheckConstraint(
                 condition=~Q(state=State.CANCELLED) | ~Q(cancellation_reason=""),
                 name="consultation_cancelled_with_reason",
+            ),
+            # One permanent test consultation on the instance.
+            models.UniqueConstraint(
+                fields=["is_test"], condition=Q(is_test=True), name="one_test_consultation"
             ),
         ]
         indexes = [
