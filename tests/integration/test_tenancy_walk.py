@@ -284,6 +284,10 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api:deposits_withdraw": lambda w: {"reference": _deposit_of(w).reference},
     "deposit_register:register": lambda w: {"pk": w.consultation.pk},
     "deposit_register:register_csv": lambda w: {"pk": w.consultation.pk},
+    # Its backup copies (none recorded: a number is tried).
+    "deposit_register:backup_receive": lambda w: {"pk": w.consultation.pk},
+    "deposit_register:backup_open": lambda w: {"pk": w.consultation.pk, "copy_id": 1},
+    "deposit_register:backup_destroy": lambda w: {"pk": w.consultation.pk, "copy_id": 1},
 }
 
 

@@ -174,6 +174,7 @@ class DepositOut(Schema):
     started_at: datetime
     received_at: datetime | None
     late: bool
+    backup_copy_announced: bool
     files: list[FileOut]
 
 
@@ -206,6 +207,11 @@ class DepositIn(Schema):
         pattern=r"^[0-9]{9}$",
         description="SIREN of the company that deposits: required when the signed-in"
         " person represents several.",
+    )
+    backup_copy_announced: bool = Field(
+        False,
+        description="The company sends a backup copy separately (on paper, on a medium or"
+        " electronically) before the deadline; the buyer records its reception.",
     )
 
 
@@ -243,6 +249,7 @@ def _deposit_out(deposit: Deposit) -> dict[str, Any]:
         "started_at": deposit.started_at,
         "received_at": deposit.received_at,
         "late": deposit.late,
+        "backup_copy_announced": deposit.backup_copy_announced,
         "files": [_file_out(f) for f in services.files_of(deposit)],
     }
 
@@ -329,6 +336,7 @@ def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
         lot_id=payload.lot,
         phase=payload.phase,
         idempotency_key=key,
+        backup_copy_announced=payload.backup_copy_announced,
         context=_context(request),
     )
     deposit = services.deposit_of([company_id], deposit.reference)

@@ -238,3 +238,41 @@ class ReceiptNotReady(DepositError):
         "The signed receipt of this deposit is not made yet: the acknowledgement's token "
         "already proves it; try again in a minute."
     )
+
+
+# --- Backup copies (backup_copies.py) ------------------------------------------------------
+
+
+class BackupTransitionNotAllowed(DepositError):
+    code = "backup_copy_transition_not_allowed"
+    status = 409
+    message = _("This backup copy cannot go to that state from the one it is in.")
+
+
+class BackupOpenReasonRequired(DepositError):
+    code = "backup_copy_reason_required"
+    field_name = "reason"
+    message = _(
+        "A backup copy is opened only for a listed reason (a malicious program, a response "
+        "not received in time, a response that could not be opened), with what was found."
+    )
+
+
+class BackupBeforeOpening(DepositError):
+    code = "backup_copy_before_opening"
+    status = 409
+    message = _("A backup copy is opened or destroyed only once the electronic responses are.")
+
+
+class BackupCompanyUnknown(DepositError):
+    code = "backup_copy_company_unknown"
+    field_name = "siren"
+    message = _("No company with this SIREN is registered on the platform.")
+
+
+class BackupMediumInvalid(DepositError):
+    code = "backup_copy_medium_invalid"
+    field_name = "medium"
+    message = _(
+        "Say how the backup copy arrived: on paper, on a physical medium or electronically."
+    )

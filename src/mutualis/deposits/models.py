@@ -350,3 +350,84 @@ class OpeningKeyDefaults(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.threshold}/{self.share_count}"
+
+
+# --- The backup copy ("copie de sauvegarde", R2132-11; backup_copies.py) -----------------
+
+
+class BackupState(models.TextChoices):
+    ANNOUNCED = "announced", _("announced")
+    RECEIVED = "received", _("received, kept sealed")
+    OPENED = "opened", _("opened")
+    DESTROYED = "destroyed", _("destroyed unopened")
+
+
+class BackupMedium(models.TextChoices):
+    PAPER = "paper", _("on paper")
+    MEDIUM = "medium", _("on a physical medium")
+    ELECTRONIC = "electronic", _("electronically")
+
+
+class BackupOpenReason(models.TextChoices):
+    """The only reasons the code allows to open a backup copy (art. 2 of the arrêté of
+    22 March 2019): never a missing or invalid signature."""
+
+    VIRUS = "virus", _("a malicious program was found in the electronic response")
+    NOT_RECEIVED = "not_received", _("the electronic response was not received in time")
+    UNREADABLE = "unreadable", _("the electronic response could not be opened")
+
+
+class BackupCopy(TwoPartyOwned):
+    """A company's backup copy of its response to a consultation: announced with the
+    deposit (or simply received), received on paper, on a medium or electronically, kept
+    sealed; opened only for a listed reason, recorded with who and why; destroyed
+    unopened otherwise. One per company and consultation; its state changes only through
+    ``backup_transitions`` and each change is one audit event."""
+
+    consultation = models.ForeignKey(
+        "procurement.Consultation", on_delete=models.PROTECT, related_name="+"
+    )
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    deposit = models.ForeignKey(
+        Deposit, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=BackupState.choices, default=BackupState.ANNOUNCED
+    )
+    announced_at = models.DateTimeField(_("announced on"), null=True, blank=True)
+    medium = models.CharField(_("medium"), max_length=10, choices=BackupMedium.choices, blank=True)
+    received_at = models.DateTimeField(_("received on"), null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    opened_at = models.DateTimeField(_("opened on"), null=True, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    open_reason = models.CharField(
+        _("reason for opening"), max_length=12, choices=BackupOpenReason.choices, blank=True
+    )
+    open_note = models.TextField(_("what was found"), blank=True, default="")
+    destroyed_at = models.DateTimeField(_("destroyed on"), null=True, blank=True)
+    destroyed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=BackupState.values), name="backup_copy_state_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["consultation", "company"], name="backup_copy_one_per_company"
+            ),
+            # Opened: for a listed reason, always said.
+            models.CheckConstraint(
+                condition=~models.Q(state=BackupState.OPENED)
+                | (models.Q(open_reason__in=BackupOpenReason.values) & ~models.Q(open_note="")),
+                name="backup_copy_opened_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id}/{self.company_id}: {self.state}"

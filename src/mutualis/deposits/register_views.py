@@ -19,7 +19,8 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.procurement import selectors as procurement_selectors
 
-from . import services
+from . import backup_copies, services
+from .models import BackupMedium, BackupOpenReason, BackupState
 
 READERS = ("buyer", "commission_member")
 
@@ -63,11 +64,23 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         if visible
         else []
     )
+    copies = backup_copies.copies_of(
+        organisation_id=consultation.organisation_id, consultation_id=consultation.pk
+    )
+    if not visible:
+        # Before the deadline an announcement would tell who deposited: only the copies
+        # the buyer itself received show.
+        copies = [copy for copy in copies if copy.state != BackupState.ANNOUNCED]
+    membership = request.membership  # type: ignore[attr-defined]
     return render(
         request,
         "deposits/register.html",
         {
             "consultation": consultation,
+            "backup_copies": copies,
+            "backup_actions": membership.has_role(backup_copies.BUYER),
+            "backup_media": BackupMedium.choices,
+            "backup_reasons": BackupOpenReason.choices,
             "visible": visible,
             "on_time": [line for line in lines if not line.deposit.late],
             "late": [line for line in lines if line.deposit.late],

@@ -38,7 +38,7 @@ from mutualis.core.files.names import sanitise_name
 from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import State
 
-from . import crossings, errors, log, receipts, signals, storage
+from . import backup_copies, crossings, errors, log, receipts, signals, storage
 from .models import (
     Deposit,
     DepositFile,
@@ -243,6 +243,7 @@ def start_deposit(
     lot_id: int | None,
     phase: str,
     idempotency_key: str,
+    backup_copy_announced: bool = False,
     context: dict[str, Any] | None = None,
 ) -> tuple[Deposit, bool]:
     """A new deposit (``receiving``), or the one this key already started: (deposit,
@@ -293,6 +294,7 @@ def start_deposit(
                 api_client_id=depositor.api_client_id,
                 phase=phase,
                 idempotency_key=idempotency_key,
+                backup_copy_announced=backup_copy_announced,
             )
             audit.record(
                 actor=depositor.audit_actor,
@@ -305,6 +307,7 @@ def start_deposit(
                     "lot": lot_id,
                     "phase": phase,
                     "api_client": depositor.api_client_id or None,
+                    "backup_copy_announced": backup_copy_announced,
                 },
                 **(context or {}),
             )
@@ -692,6 +695,8 @@ def complete(
         )
         superseded = _supersede_earlier(locked)
         log.append_entry(locked)
+        if locked.backup_copy_announced:
+            backup_copies.announce(locked, actor=depositor.audit_actor, at=received_at)
         audit.record(
             actor=depositor.audit_actor,
             action="deposits.deposit_acknowledged",
