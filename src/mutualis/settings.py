@@ -341,6 +341,10 @@ MUTUALIS_FILES_MAX_BYTES = env.int("MUTUALIS_FILES_MAX_BYTES", default=1024**3)
 MUTUALIS_DEPOSIT_DIR = Path(env.str("MUTUALIS_DEPOSIT_DIR", default=str(VAR_DIR / "deposits")))
 MUTUALIS_DEPOSIT_MAX_FILE_BYTES = env.int("MUTUALIS_DEPOSIT_MAX_FILE_BYTES", default=1024**3)
 MUTUALIS_DEPOSIT_MAX_BYTES = env.int("MUTUALIS_DEPOSIT_MAX_BYTES", default=4 * 1024**3)
+# ClamAV's daemon, which the opening hands each decrypted file to (deposits/scanning.py):
+# "unix:/run/clamav/clamd.ctl" or "tcp:host:3310"; empty, no scan.
+MUTUALIS_CLAMD_ADDRESS = env.str("MUTUALIS_CLAMD_ADDRESS", default="")
+MUTUALIS_CLAMD_TIMEOUT_SECONDS = env.float("MUTUALIS_CLAMD_TIMEOUT_SECONDS", default=120.0)
 # The business vault (companies): largest certificate a company may store, the types
 # accepted (read from the bytes, never from the name: PDF, images, office documents), and
 # the days before a document's end of validity at which its representatives are reminded.

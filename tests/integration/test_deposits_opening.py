@@ -32,6 +32,7 @@ from mutualis.deposits.models import (
     OpenedFile,
     OpeningSession,
 )
+from tests.factories.clamd import EICAR, clamd
 from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.deposits_opening import (
     close_on_time_section,
@@ -370,6 +371,28 @@ def test_a_type_the_consultation_does_not_accept_is_reported_not_served(
     (opened,) = opened_files(consultation).values()
     assert opened.stored_file is None
     assert "text/html" in opened.detail
+
+
+def test_a_malicious_program_found_by_the_scanner_is_reported_not_served(
+    client_class, buyer, holders, consultation, bidder, settings, tmp_path
+):
+    offer = text_pdf(["Offre saine"])
+    make_deposit(consultation, bidder, [("offre.pdf", offer), ("annexe.txt", b"x " + EICAR)])
+    pass_deadline(consultation)
+    with clamd(tmp_path) as (address, seen):
+        settings.MUTUALIS_CLAMD_ADDRESS = address
+        start(client_of(client_class, buyer), consultation)
+        for n in (0, 1):
+            post_share(
+                client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
+            )
+    files = opened_files(consultation)
+    assert sorted(seen, key=len) == sorted([offer, b"x " + EICAR], key=len)
+    assert files["annexe.txt"].stored_file is None
+    assert "Eicar-Test-Signature" in files["annexe.txt"].detail
+    assert "backup copy" in files["annexe.txt"].detail
+    assert files["offre.pdf"].stored_file is not None
+    assert files["offre.pdf"].detail == ""
 
 
 # --- Refusals that change nothing ------------------------------------------------------

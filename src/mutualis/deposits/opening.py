@@ -64,7 +64,7 @@ from mutualis.evidence import merkle
 from mutualis.evidence.signatures import SignatureReport, verify_signature
 from mutualis.procurement.models import Consultation, State
 
-from . import log_sections, storage
+from . import log_sections, scanning, storage
 from .models import (
     Deposit,
     DepositFile,
@@ -597,6 +597,18 @@ def _keep(session: OpeningSession, deposit_file: DepositFile, plaintext: Path) -
         state = OpenedFileState.ALTERED
         details.append(
             gettext("The decrypted content does not match the SHA-256 the bidder declared.")
+        )
+    scanned = scanning.scan(plaintext)
+    if scanned.outcome == "infected":
+        details.append(
+            gettext("A malicious program was found in it (%(name)s): it is kept sealed and is "
+               "not served; the company's backup copy may be opened.") % {"name": scanned.signature}
+        )  # fmt: skip
+        return _opened(session, deposit_file, state, " ".join(details))
+    if scanned.outcome == "unavailable":
+        details.append(
+            gettext("It could not be scanned for malicious programs (%(why)s).")
+            % {"why": scanned.signature}
         )
     with plaintext.open("rb") as file:
         sniffed = sniff_content_type(file.read(SNIFF_BYTES))
