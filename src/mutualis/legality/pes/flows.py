@@ -14,6 +14,7 @@ import functools
 import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import IO
 
 from lxml import etree
 
@@ -84,15 +85,31 @@ def acquit_schema() -> etree.XMLSchema:
     return _schema("Rev0/PES_V2_Acquit_Autonome.xsd")
 
 
-def read(data: bytes, schema: etree.XMLSchema, root_tag: str) -> etree._Element:
+READ_BYTES = 1024 * 1024
+
+
+def _root_of(source: bytes | IO[bytes]) -> etree._Element:
+    """Parse bytes, or a file piece by piece (a large flow is never held twice: as bytes
+    and as a tree)."""
+    if isinstance(source, bytes | bytearray):
+        if b"\x00" in source:
+            raise FormatError("the file contains NUL bytes", kind="nul")
+        return etree.fromstring(bytes(source), parser=parser())
+    feed = parser()
+    while piece := source.read(READ_BYTES):
+        if b"\x00" in piece:
+            raise FormatError("the file contains NUL bytes", kind="nul")
+        feed.feed(piece)
+    return feed.close()
+
+
+def read(source: bytes | IO[bytes], schema: etree.XMLSchema, root_tag: str) -> etree._Element:
     """The document's root, checked against ``schema``; ``FormatError`` otherwise."""
-    if b"\x00" in data:
-        raise FormatError("the file contains NUL bytes", kind="nul")
     try:
-        root = etree.fromstring(data, parser=parser())
+        root = _root_of(source)
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"not well-formed XML: {exc}"[:300], kind="unreadable") from exc
-    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
+    if root.getroottree().docinfo.doctype:  # type: ignore[attr-defined]
         raise FormatError("a document type declaration is not allowed", kind="doctype")
     if root.tag != root_tag:
         raise FormatError(f"the root element is {etree.QName(root).localname}", kind="root")
@@ -138,8 +155,8 @@ class Aller:
     pieces: int
 
 
-def read_aller(data: bytes) -> Aller:
-    root = read(data, aller_schema(), f"{{{ALLER_NS}}}PES_Aller")
+def read_aller(source: bytes | IO[bytes]) -> Aller:
+    root = read(source, aller_schema(), f"{{{ALLER_NS}}}PES_Aller")
     domains = [DOMAINS[child.tag] for child in root if child.tag in DOMAINS]
     dematerialised: dict[str, bool] = {}
     bordereaux: list[Bordereau] = []
