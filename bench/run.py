@@ -22,6 +22,7 @@ BENCHMARKS = [
     "procurement_search",
     "alert_matching",
     "deposit_rush",
+    "pes_import",
 ]
 
 HERE = Path(__file__).resolve().parent
