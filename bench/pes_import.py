@@ -19,7 +19,8 @@ loaded before the clock starts:
 
 Time is wall time; memory is the process's peak resident memory above what it held when
 the clock started (``VmHWM`` after resetting it, against ``VmRSS`` then). Target: the
-import at most 2 x the reference's time and its memory. Rewrites the ``pes_import`` section of ``bench/RESULTS.md``.
+import at most 2 x the reference's time and its memory. Rewrites the ``pes_import``
+section of ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
