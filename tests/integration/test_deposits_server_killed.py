@@ -162,6 +162,22 @@ class Bidder:
         body = {"consultation": self.consultation_id}
         self.reference = self._call("POST", API, f"d{self.n}", json=body)["reference"]
 
+    def _declare(self) -> None:
+        declared = self._call(
+            "POST",
+            f"{API}/{self.reference}/files",
+            f"f{self.n}",
+            json={
+                "name": "offre.pdf",
+                "content_type": "application/pdf",
+                "kind": "offer",
+                "plaintext_size": len(self.plaintext),
+                "plaintext_sha256": hashlib.sha256(self.plaintext).hexdigest(),
+                "ciphertext_size": len(self.ciphertext),
+            },
+        )
+        self.file_id = declared["id"]
+
     def _complete(self) -> None:
         done = self._call("POST", f"{API}/{self.reference}/complete", f"k{self.n}")
         assert done["state"] == "acknowledged", done
@@ -173,20 +189,7 @@ class Bidder:
                 "POST", API, f"d{self.n}", json={"consultation": self.consultation_id}
             )
             self.reference = started["reference"]
-            declared = self._call(
-                "POST",
-                f"{API}/{self.reference}/files",
-                f"f{self.n}",
-                json={
-                    "name": "offre.pdf",
-                    "content_type": "application/pdf",
-                    "kind": "offer",
-                    "plaintext_size": len(self.plaintext),
-                    "plaintext_sha256": hashlib.sha256(self.plaintext).hexdigest(),
-                    "ciphertext_size": len(self.ciphertext),
-                },
-            )
-            self.file_id = declared["id"]
+            self._declare()
             self._send_from(0, pause=pause)
             self._complete()
         except (requests.RequestException, RuntimeError) as error:
@@ -203,20 +206,7 @@ class Bidder:
             )
             self.reference = started["reference"]
         if self.file_id is None:
-            declared = self._call(
-                "POST",
-                f"{API}/{self.reference}/files",
-                f"f{self.n}",
-                json={
-                    "name": "offre.pdf",
-                    "content_type": "application/pdf",
-                    "kind": "offer",
-                    "plaintext_size": len(self.plaintext),
-                    "plaintext_sha256": hashlib.sha256(self.plaintext).hexdigest(),
-                    "ciphertext_size": len(self.ciphertext),
-                },
-            )
-            self.file_id = declared["id"]
+            self._declare()
         deposit = self.session.get(f"{self.base}{API}/{self.reference}", timeout=30).json()
         if deposit["state"] == "receiving":
             (held,) = [f for f in deposit["files"] if f["id"] == self.file_id]

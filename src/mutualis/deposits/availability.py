@@ -24,7 +24,6 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pyrage  # type: ignore[import-untyped]
 from django.utils import timezone
@@ -199,12 +198,6 @@ def probe_if_a_deadline_is_near(*, now: datetime | None = None) -> AvailabilityP
     if not crossings.deadline_between(now, now + PROBE_WINDOW):
         return None
     return probe(now=now)
-
-
-def takes_deposits(consultation: Any) -> bool:
-    """Whether a consultation has an opening key (it takes sealed deposits)."""
-    with scope(organisation=consultation.organisation_id):
-        return OpeningKey.objects.filter(consultation_id=consultation.pk).exists()
 
 
 # --- The public record ----------------------------------------------------------------------

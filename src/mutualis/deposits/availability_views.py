@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from . import availability
+from . import availability, services
 
 DEFAULT_WINDOW = timedelta(hours=24)
 MAX_WINDOW = timedelta(days=7)
@@ -113,7 +113,7 @@ def record_json(request: HttpRequest) -> HttpResponse:
 
 def section_context(request: HttpRequest, consultation: Any) -> dict[str, Any] | None:
     """A consultation that takes sealed deposits links the record of its last hour."""
-    if consultation.is_test or not availability.takes_deposits(consultation):
+    if consultation.is_test or not services.takes_deposits(consultation):
         return None
     deadline = consultation.response_deadline
     start = deadline - availability.PROBE_WINDOW

@@ -14,13 +14,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
-from django_scopes import scope
 
 from mutualis.core.audit import canonical_json
 from mutualis.procurement import crossings as procurement_crossings
 
-from . import log_sections, receipt_pdf
-from .models import Deposit, DepositLogRoot, LogSection, OpeningKey
+from . import log_sections, receipt_pdf, services
+from .models import Deposit, DepositLogRoot, LogSection
 
 # A deposit reference in a path: what the deposit services write, nothing else reaches
 # a query (a NUL byte or a megabyte of text is a 404, not an error of the database).
@@ -39,10 +38,8 @@ def log_section_context(request: HttpRequest, consultation: Any) -> dict[str, An
     if timezone.now() < consultation.response_deadline:
         return None
     roots = _roots(consultation.pk)
-    if not roots:
-        with scope(organisation=consultation.organisation_id):
-            if not OpeningKey.objects.filter(consultation_id=consultation.pk).exists():
-                return None
+    if not roots and not services.takes_deposits(consultation):
+        return None
     return {
         "on_time": roots.get(LogSection.ON_TIME),
         "late": roots.get(LogSection.LATE),

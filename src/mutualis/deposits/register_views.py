@@ -19,7 +19,7 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.procurement import selectors as procurement_selectors
 
-from . import backup_copies, services
+from . import backup_copies, backup_transitions, services
 from .models import BackupMedium, BackupOpenReason, BackupState
 
 READERS = ("buyer", "commission_member")
@@ -72,12 +72,21 @@ def register(request: HttpRequest, pk: int) -> HttpResponse:
         # the buyer itself received show.
         copies = [copy for copy in copies if copy.state != BackupState.ANNOUNCED]
     membership = request.membership  # type: ignore[attr-defined]
+    # What each copy's state allows, from the transition table (the template asks).
+    backup_rows = [
+        {
+            "copy": copy,
+            "can_open": backup_transitions.allowed(copy, backup_transitions.Event.OPEN),
+            "can_destroy": backup_transitions.allowed(copy, backup_transitions.Event.DESTROY),
+        }
+        for copy in copies
+    ]
     return render(
         request,
         "deposits/register.html",
         {
             "consultation": consultation,
-            "backup_copies": copies,
+            "backup_rows": backup_rows,
             "backup_actions": membership.has_role(backup_copies.BUYER),
             "backup_media": BackupMedium.choices,
             "backup_reasons": BackupOpenReason.choices,

@@ -186,6 +186,13 @@ def consultation_info(consultation_id: int) -> ConsultationInfo:
     return ConsultationInfo(consultation, key.recipient, list(consultation.lots.all()))
 
 
+def takes_deposits(consultation: Any) -> bool:
+    """Whether a consultation takes sealed deposits: it has an opening key (a consultation
+    answered on paper, or elsewhere, has none)."""
+    with scope(organisation=consultation.organisation_id):
+        return OpeningKey.objects.filter(consultation_id=consultation.pk).exists()
+
+
 def _opening_started(consultation: Any) -> bool:
     with scope(organisation=consultation.organisation_id):
         return OpeningSession.objects.filter(consultation_id=consultation.pk).exists()

@@ -76,16 +76,11 @@ def _current(actor: Membership) -> Membership:
 
 
 def _read_upload(upload: Upload | None) -> bytes:
-    if upload is None:
-        raise errors.FileRequired()
-    limit = settings.MUTUALIS_PES_MAX_BYTES
-    upload.file.seek(0)
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
-        raise errors.TooLarge(errors.TooLarge.message % {"limit": limit // 1024**2})
+    """The whole upload, size checked first (a flow that must be compared as bytes)."""
+    data = _bytes_of(_upload_source(upload))
     if not data.strip():
         raise errors.FileRequired()
-    return bytes(data)
+    return data
 
 
 def _upload_source(upload: Upload | None) -> IO[bytes]:
