@@ -100,6 +100,10 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE = ""
     settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE_PATH = tmp_path / "keys" / "receipt-cert.pem"
     settings.MUTUALIS_RECEIPT_TSA_URL = ""
+    # The availability probe calls the services in the process; the tests that probe over
+    # HTTP point it at their live server. Its client's secret file, under the test's own.
+    settings.MUTUALIS_PROBE_URL = ""
+    settings.MUTUALIS_PROBE_CLIENT_FILE = tmp_path / "keys" / "probe-client.json"
     # Rate-limit counters and OpenID codes live in the cache: a per-process one in tests
     # (the live server's threads share it), emptied so that none survives a test.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

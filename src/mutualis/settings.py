@@ -548,6 +548,14 @@ MUTUALIS_PLATFORM_NAME = env.str("MUTUALIS_PLATFORM_NAME", default="Mutualis")
 # The public address of the instance, scheme included: links in e-mails and documents
 # written by background jobs are built from it (mutualis.core.links.absolute_url).
 MUTUALIS_SITE_URL = env.str("MUTUALIS_SITE_URL", default="http://localhost:8000")
+# The availability probe's deposits (deposits/probe_http.py) go through this address, as a
+# business's would (the site's own by default); empty: through the services in the worker,
+# which cannot see the web server fail (the public record says which). The probe company's
+# API client secret is kept in the file, 0600.
+MUTUALIS_PROBE_URL = env.str("MUTUALIS_PROBE_URL", default=MUTUALIS_SITE_URL)
+MUTUALIS_PROBE_CLIENT_FILE = Path(
+    env.str("MUTUALIS_PROBE_CLIENT_FILE", default=str(VAR_DIR / "keys" / "probe-client.json"))
+)
 # The name authenticator apps show next to the account (allauth's default is the host).
 MFA_TOTP_ISSUER = MUTUALIS_PLATFORM_NAME
 MUTUALIS_OPERATOR_SLUG = env.str("MUTUALIS_OPERATOR_SLUG", default="operateur")

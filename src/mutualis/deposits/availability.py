@@ -7,11 +7,14 @@ away at once, so that what is deposited there is never opened, by anybody.
 Around every real deadline the platform probes its own deposit path: in the last hour
 before any published consultation's deadline, once a minute, a synthetic deposit (a
 small file, age-encrypted to the test key, then started, sent, completed and
-acknowledged through the same services as the API) by the platform's probe company.
-Each probe is kept in a public record (``AvailabilityProbe``) with its duration, its
-outcome and the server clock's offset from its time source (chrony, or whether
-systemd's NTP client is synchronised), so that a buyer can prove the platform worked
-when a business says it could not deposit — or see honestly that it did not.
+acknowledged) by the platform's probe company. The probe goes through the platform's
+public address as a company's software does (``probe_http``: token endpoint, then the
+deposit API), so that it fails when the web server or the proxy in front of it does;
+where ``MUTUALIS_PROBE_URL`` is empty it calls the services in the worker, and the public
+record says so. Each probe is kept in a public record (``AvailabilityProbe``) with its
+duration, its outcome and the server clock's offset from its time source (chrony, or
+whether systemd's NTP client is synchronised), so that a buyer can prove the platform
+worked when a business says it could not deposit — or see honestly that it did not.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pyrage  # type: ignore[import-untyped]
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
@@ -33,7 +37,7 @@ from django_scopes import scope
 from mutualis.companies.models import Company, CompanyStatus
 from mutualis.procurement import simulation as procurement_simulation
 
-from . import crossings, services
+from . import crossings, probe_http, services
 from .models import AvailabilityProbe, OpeningKey, Phase
 
 # SIREN 000 000 000: never given by INSEE (a valid Luhn number nobody holds).
@@ -166,6 +170,15 @@ def _deposit_once(consultation_id: int, recipient: str) -> str:
     return done.reference
 
 
+def probes_over_http() -> bool:
+    return bool(settings.MUTUALIS_PROBE_URL)
+
+
+def _deposit_over_http(consultation_id: int) -> str:
+    client, _created = probe_http.ensure_client(probe_company().pk)
+    return probe_http.deposit(settings.MUTUALIS_PROBE_URL, client, consultation_id, PROBE_PLAINTEXT)
+
+
 def probe(*, now: datetime | None = None, run: Runner = _run) -> AvailabilityProbe:
     """One synthetic deposit on the test consultation, recorded whatever happens."""
     now = now or timezone.now()
@@ -177,7 +190,11 @@ def probe(*, now: datetime | None = None, run: Runner = _run) -> AvailabilityPro
         if consultation_id is None or key is None:
             detail = "No test consultation: the operator's organisation does not exist yet."
         else:
-            ok, detail = True, _deposit_once(consultation_id, key.recipient)
+            if probes_over_http():
+                reference = _deposit_over_http(consultation_id)
+            else:
+                reference = _deposit_once(consultation_id, key.recipient)
+            ok, detail = True, reference
     except Exception as error:
         detail = f"{type(error).__name__}: {error}"
     duration = round((time.monotonic() - started) * 1000)

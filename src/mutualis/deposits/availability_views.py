@@ -61,6 +61,7 @@ def _summary(probes: list[Any]) -> dict[str, Any]:
         "ok": sum(1 for p in probes if p.ok),
         "failed": sum(1 for p in probes if not p.ok),
         "median_ms": durations[len(durations) // 2] if durations else None,
+        "over_http": availability.probes_over_http(),
     }
 
 
@@ -72,7 +73,10 @@ def record(request: HttpRequest) -> HttpResponse:
         start, end = window_of(request, now=now)
     except BadWindow as error:
         return render(
-            request, "deposits/availability.html", {"error": str(error), "now": now}, status=400
+            request,
+            "deposits/availability.html",
+            {"error": str(error), "now": now, "over_http": availability.probes_over_http()},
+            status=400,
         )
     probes = availability.probes_between(start, end)
     return render(

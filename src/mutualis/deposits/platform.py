@@ -246,6 +246,33 @@ registry.declare_setup_step(
 )
 registry.declare_demo_step(registry.Step("deposits.test_consultation", 95, _test_consultation))
 
+
+def _probe_client(stdout: Any) -> None:
+    from django.utils.translation import gettext
+
+    from . import availability, probe_http
+
+    if not availability.probes_over_http():
+        stdout.write(
+            gettext("Availability probe: through the services (MUTUALIS_PROBE_URL empty).")
+        )
+        return
+    _client, created = probe_http.ensure_client(availability.probe_company().pk)
+    if created:
+        stdout.write(gettext("Availability probe: its API client registered."))
+    else:
+        stdout.write(gettext("Availability probe: its API client exists."))
+
+
+registry.declare_setup_step(
+    registry.Step(
+        "deposits.probe_client",
+        71,
+        _probe_client,
+        _("register the availability probe's API client if missing"),
+    )
+)
+
 registry.declare_periodic_job(
     registry.PeriodicJob(
         "deposits_probe_deposit_path",

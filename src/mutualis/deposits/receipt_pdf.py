@@ -23,7 +23,6 @@ import datetime
 import functools
 import io
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,7 @@ from mutualis.core.errors import MutualisError
 from mutualis.core.mail import Attachment, queue_email, render_text
 from mutualis.core.models import StoredFile
 from mutualis.core.pdf import text_document
+from mutualis.core.secret_files import write_new
 from mutualis.evidence import authority as tsa_authority
 from mutualis.evidence import timestamps
 from mutualis.evidence.signatures import off_event_loop
@@ -159,26 +159,6 @@ def new_certificate(
     )
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> bool:
-    """Write ``data`` to ``path`` unless it exists (aside, then linked into place: never
-    half a file, never a replaced one); True if written."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(partial, path)
-        except FileExistsError:
-            return False
-    finally:
-        partial.unlink(missing_ok=True)
-    return True
-
-
 def ensure_signing_key() -> list[str]:
     """Create the receipt signing key, then its certificate, where each is missing and
     not given by the environment; never replace one. Returns the paths created."""
@@ -191,16 +171,14 @@ def ensure_signing_key() -> list[str]:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if _write_new(key_path, pem, 0o600):
+        if write_new(key_path, pem, 0o600):
             done.append(str(key_path))
     if not settings.MUTUALIS_RECEIPT_SIGNING_CERTIFICATE and not certificate_path.exists():
         key = serialization.load_pem_private_key(_key_pem().encode(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise ReceiptSigningNotConfigured
         certificate = new_certificate(key, name=str(settings.MUTUALIS_PLATFORM_NAME))
-        if _write_new(
-            certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644
-        ):
+        if write_new(certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644):
             done.append(str(certificate_path))
     return done
 

@@ -19,7 +19,6 @@ import dataclasses
 import datetime
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 from asn1crypto import algos, cms, tsp, x509
@@ -28,6 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
+
+from mutualis.core.secret_files import write_new
 
 from .errors import AuthorityNotConfigured
 
@@ -224,27 +225,6 @@ def new_certificate(key: SigningKey, *, name: str) -> cx509.Certificate:
     )
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> bool:
-    """Write ``data`` to ``path`` unless it exists; True if written. Written aside, then
-    linked into place: a crash or a second ``setup`` at the same time never leaves half a
-    file, nor replaces one."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(partial, path)
-        except FileExistsError:
-            return False
-    finally:
-        partial.unlink(missing_ok=True)
-    return True
-
-
 def ensure_authority() -> list[str]:
     """Create the key, then its certificate, where each is missing and not given by the
     environment; never replace one. Returns the paths of the files created."""
@@ -257,16 +237,14 @@ def ensure_authority() -> list[str]:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if _write_new(key_path, pem, 0o600):
+        if write_new(key_path, pem, 0o600):
             done.append(str(key_path))
     if not settings.MUTUALIS_TSA_CERTIFICATE and not certificate_path.exists():
         key = serialization.load_pem_private_key(key_pem().encode(), password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise AuthorityNotConfigured
         certificate = new_certificate(key, name=str(settings.MUTUALIS_PLATFORM_NAME))
-        if _write_new(
-            certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644
-        ):
+        if write_new(certificate_path, certificate.public_bytes(serialization.Encoding.PEM), 0o644):
             done.append(str(certificate_path))
     return done
 
