@@ -137,6 +137,7 @@ def make_deposit(
     received_at: datetime | None = None,
     declared: dict[str, str] | None = None,
     log: bool = True,
+    phase: str = "offer",
 ) -> Deposit:
     """An acknowledged deposit of ``representative``'s company whose ``files`` (name,
     plaintext) are age-encrypted to the consultation's opening key and stored as the
@@ -159,6 +160,7 @@ def make_deposit(
             idempotency_key=f"test-{number}",
             received_at=received_at,
             late=late,
+            phase=phase,
         )
         rows = []
         for position, (name, plaintext) in enumerate(files):

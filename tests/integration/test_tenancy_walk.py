@@ -223,6 +223,9 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "legality:pes:flow_sign": lambda w: {"pk": 1},
     "legality:pes:flow_cancel": lambda w: {"pk": 1},
     "legality:pes:flow_retry": lambda w: {"pk": 1},
+    "legality:pes:return_detail": lambda w: {"pk": 1},
+    "legality:pes:return_file": lambda w: {"pk": 1},
+    "legality:pes:return_retry": lambda w: {"pk": 1},
     # The legality API: A's act; webhooks A has none of.
     "api:get_act": lambda w: {"act_id": w.act.pk},
     "api:send_act": lambda w: {"act_id": w.act.pk},
@@ -231,6 +234,12 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api:get_act_slip": lambda w: {"act_id": w.act.pk},
     "api:delete_webhook": lambda w: {"webhook_id": 1},
     "api:list_webhook_deliveries": lambda w: {"webhook_id": 1},
+    "api:get_pes_return": lambda w: {"return_id": 1},
+    "api:get_pes_return_file": lambda w: {"return_id": 1},
+    "api:get_pes_flow": lambda w: {"flow_id": 1},
+    "api:sign_pes_flow": lambda w: {"flow_id": 1},
+    "api:get_pes_flow_file": lambda w: {"flow_id": 1},
+    "api:get_pes_flow_acknowledgement": lambda w: {"flow_id": 1},
     # The public verification page of an act: A's act is not acknowledged, so no token
     # opens it (a wrong one is tried).
     "legality_public:verify": lambda w: {"token": "not-a-token"},
@@ -270,6 +279,10 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "plugged_company:shared": lambda w: {"pk": w.shared_note.pk},
     # Company X's deposit page on A's consultation (deposits; a draft: 404 to anyone).
     "company_deposits:consultation": lambda w: {"pk": w.consultation.pk},
+    # Company X's ESPD response to A's consultation, for its lot 1 (a draft: 404 to anyone).
+    "company_deposits:espd": lambda w: {"pk": w.consultation.pk, "lot": 1},
+    "company_deposits:espd_export": lambda w: {"pk": w.consultation.pk, "lot": 1},
+    "company_deposits:espd_import": lambda w: {"pk": w.consultation.pk, "lot": 1},
     # A deposit of company X on A's consultation, and its file (deposits: the API, the
     # buyer's register).
     "api:deposits_consultation_info": lambda w: {"consultation_id": w.consultation.pk},
@@ -288,6 +301,9 @@ ARGUMENTS: dict[str, Callable[[World], dict[str, Any]]] = {
     "deposit_register:backup_receive": lambda w: {"pk": w.consultation.pk},
     "deposit_register:backup_open": lambda w: {"pk": w.consultation.pk, "copy_id": 1},
     "deposit_register:backup_destroy": lambda w: {"pk": w.consultation.pk, "copy_id": 1},
+    "deposit_register:admissions": lambda w: {"pk": w.consultation.pk},
+    "deposit_register:admission_decide": lambda w: {"pk": w.consultation.pk, "company_id": 1},
+    "deposit_register:admissions_notify": lambda w: {"pk": w.consultation.pk},
 }
 
 

@@ -142,7 +142,14 @@ class ConsultationInfoOut(Schema):
     reference: str
     title: str
     recipient: str = Field(description="The consultation's age X25519 recipient (`age1…`).")
-    deadline: datetime = Field(description="Deadline for responses (the server's clock).")
+    deadline: datetime = Field(
+        description="Deadline for responses (the server's clock): for applications on the"
+        " first consultation of a procedure in two phases, for offers in its offer phase."
+    )
+    phase: Phase = Field(description="What this consultation's deposits are.")
+    parent: int | None = Field(
+        description="The offer phase's first consultation (the one applications went to)."
+    )
     server_time: datetime = Field(description="The server's clock now.")
     is_late: bool = Field(description="Whether a deposit completed now would be late.")
     lots: list[LotOut]
@@ -201,7 +208,12 @@ class OffsetConflictOut(ErrorOut):
 class DepositIn(Schema):
     consultation: int = Field(ge=1, le=2**31 - 1)
     lot: int | None = Field(None, ge=1, le=2**31 - 1)
-    phase: Phase = Phase.OFFER
+    phase: Phase | None = Field(
+        None,
+        description="“application” on the first consultation of a procedure in two phases"
+        " (restricted…), “offer” everywhere else (its offer phase included); omitted, the"
+        " consultation's. Another is refused.",
+    )
     company: str | None = Field(
         None,
         pattern=r"^[0-9]{9}$",
@@ -278,12 +290,13 @@ def _acknowledgement_out(deposit: Deposit) -> dict[str, Any]:
 def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
     """What a client needs to deposit on a consultation: its opening public key (encrypt
     every file to it with age), deadline, server time, lots, accepted types and limits."""
-    if not _company_ids(request):
+    company_ids = _company_ids(request)
+    if not company_ids:
         raise deposit_errors.DepositNotFound()
     if not 0 < consultation_id < 2**31:
         raise deposit_errors.DepositNotFound()
     try:
-        info = services.consultation_info(consultation_id)
+        info = services.consultation_info(consultation_id, company_ids)
     except deposit_errors.ConsultationNotOpen as exc:
         raise deposit_errors.DepositNotFound() from exc
     consultation = info.consultation
@@ -294,6 +307,8 @@ def consultation_info(request: HttpRequest, consultation_id: int) -> Any:
         "title": consultation.title,
         "recipient": info.recipient,
         "deadline": consultation.response_deadline,
+        "phase": services.phase_of(consultation),
+        "parent": consultation.parent_id,
         "server_time": now,
         "is_late": now >= consultation.response_deadline,
         "lots": [{"id": lot.pk, "number": lot.number, "title": lot.title} for lot in info.lots],
@@ -334,7 +349,7 @@ def start_deposit(request: HttpRequest, payload: DepositIn) -> Any:
         depositor,
         consultation_id=payload.consultation,
         lot_id=payload.lot,
-        phase=payload.phase,
+        phase=payload.phase or "",
         idempotency_key=key,
         backup_copy_announced=payload.backup_copy_announced,
         context=_context(request),

@@ -25,8 +25,8 @@ from mutualis.companies import selectors as company_selectors
 from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import State
 
+from . import admissions, errors, espd_response_views, services
 from . import company_selectors as selectors
-from . import errors, services
 from .api import DepositIn
 from .models import DepositState, FileKind
 
@@ -124,13 +124,16 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
     refusal = ""
     if not cancelled:
         try:
-            services.consultation_info(consultation.pk)
+            services.consultation_info(consultation.pk, [representation.company_id])
         except errors.ConsultationNotOpen as exc:
             refusal = str(exc.message)
+    lots = list(consultation.lots.all())
     return {
+        **_admission_context(representation.company, consultation),
+        "phase": services.phase_of(consultation),
         "consultation": consultation,
         "company": representation.company,
-        "lots": list(consultation.lots.all()),
+        "lots": lots,
         "now": now,
         "deadline": deadline,
         "before_deadline": before_deadline,
@@ -140,6 +143,8 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
         "cancelled": cancelled,
         "refusal": refusal,
         "vault_documents": _vault_documents(representation),
+        # The company's ESPD responses, offered like vault documents (one per lot).
+        "espd_offers": espd_response_views.deposit_offers(request, consultation, lots),
         # The backup copy is announced with the deposit when the API takes the
         # announcement (``DepositIn.backup_copy_announced``); the page offers it then only.
         "backup_copy": "backup_copy_announced" in DepositIn.model_fields,
@@ -156,11 +161,30 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
     }
 
 
+def _admission_context(company: Any, consultation: Any) -> dict[str, Any]:
+    """On a two-phase consultation's page: the company's notified decision, and its way
+    to the offer phase when admitted."""
+    if not consultation.takes_applications:
+        return {}
+    admission = admissions.notified_decision(company_id=company.pk, consultation_id=consultation.pk)
+    offer_phase = procurement_crossings.offer_phase_invitations(consultation.pk, [company.pk])
+    return {
+        "admission": admission,
+        "offer_phase_url": reverse(
+            "company_deposits:consultation", kwargs={"company": company.siren, "pk": offer_phase.pk}
+        )
+        if offer_phase is not None
+        else None,
+    }
+
+
 @require_safe
 def consultation_deposits(request: HttpRequest, pk: int) -> HttpResponse:
-    """The deposit page of one public consultation, for a representative of the company
-    in the path (the tenancy middleware answers 404 to anyone else)."""
-    consultation = procurement_crossings.public_consultation(pk)
+    """The deposit page of one public consultation, or of an offer phase that invites
+    the company, for a representative of the company in the path (the tenancy
+    middleware answers 404 to anyone else)."""
+    company_id = request.representation.company_id  # type: ignore[attr-defined]
+    consultation = procurement_crossings.depositable_consultation(pk, [company_id])
     if consultation is None:
         raise Http404
     response = render(
@@ -183,6 +207,7 @@ def public_section(request: HttpRequest, consultation: Any) -> dict[str, Any] | 
     return {
         "now": now,
         "deadline": consultation.response_deadline,
+        "two_phase": consultation.takes_applications,
         "late": now >= consultation.response_deadline,
         "signed_in": request.user.is_authenticated,
         "deposit_links": [

@@ -276,3 +276,75 @@ class BackupMediumInvalid(DepositError):
     message = _(
         "Say how the backup copy arrived: on paper, on a physical medium or electronically."
     )
+
+
+# --- Two-phase procedures: applications, admission, offers (admissions.py) ---------------
+
+
+class ApplicationsOnly(DepositError):
+    code = "applications_only"
+    field_name = "phase"
+    message = _(
+        "This consultation takes applications: offers come later, from the candidates the "
+        "buyer admits, in its offer phase."
+    )
+
+
+class OffersOnly(DepositError):
+    code = "offers_only"
+    field_name = "phase"
+    message = _(
+        "This consultation takes offers, with the application documents in the same "
+        "deposit: the phase is “offer”."
+    )
+
+
+class AdmissionBeforeOpening(DepositError):
+    code = "admission_before_opening"
+    status = 409
+    message = _("Decide on the candidates once their applications have been opened.")
+
+
+class NotACandidate(DepositError):
+    code = "not_a_candidate"
+    status = 404
+    message = _("This company has no application received on time to decide on.")
+
+
+class AdmissionDecisionInvalid(DepositError):
+    code = "admission_decision_invalid"
+    field_name = "decision"
+    message = _("The decision must be “admitted” or “rejected”.")
+
+
+class AdmissionReasonsRequired(DepositError):
+    code = "admission_reasons_required"
+    field_name = "reasons"
+    message = _(
+        "Say why this candidate is not admitted (at most 2,000 characters): the reasons are "
+        "notified to it."
+    )
+
+
+class AdmissionsNotified(DepositError):
+    code = "admissions_notified"
+    status = 409
+    message = _("The decisions have been notified: they can no longer be changed.")
+
+
+class CandidatesUndecided(DepositError):
+    code = "candidates_undecided"
+    status = 409
+    message = _("Decide on every candidate received on time before notifying the decisions.")
+
+
+class NotTwoPhase(DepositError):
+    code = "not_two_phase"
+    status = 404
+    message = _("This consultation is not a procedure in two phases.")
+
+
+class OffersDeadlineInvalid(DepositError):
+    code = "offers_deadline_invalid"
+    field_name = "offers_deadline"
+    message = _("Give the deadline for offers as a date and a time (Paris time).")

@@ -8,10 +8,13 @@ passphrases the server never sees. See docs/adr/0008-sealed-deposits.md.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mutualis.companies.models import CompanyOwned
 from mutualis.core.models import OrganisationOwned, TwoPartyOwned
 
 # age's X25519 recipient (``age1`` + 58 Bech32 characters) and an armored age file.
@@ -352,6 +355,64 @@ class OpeningKeyDefaults(OrganisationOwned):
         return f"{self.threshold}/{self.share_count}"
 
 
+# --- Admission to the offer phase of a two-phase procedure (admissions.py) ---------------
+
+
+class AdmissionDecision(models.TextChoices):
+    ADMITTED = "admitted", _("admitted to submit an offer")
+    REJECTED = "rejected", _("not admitted")
+
+
+class AdmissionState(models.TextChoices):
+    DECIDED = "decided", _("decided, not yet notified")
+    NOTIFIED = "notified", _("notified")
+
+
+class Admission(TwoPartyOwned):
+    """The buyer's decision on one candidate of a two-phase procedure, after its
+    applications were opened: admitted to submit an offer, or not, with the reasons.
+    Changed freely while ``decided``; fixed once ``notified`` (all the candidates at
+    once, with the offer phase's opening: ``admissions.notify``). Its state changes only
+    through ``admission_transitions``, each change one audit event."""
+
+    consultation = models.ForeignKey(
+        "procurement.Consultation", on_delete=models.PROTECT, related_name="+"
+    )
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    # The application decided on (the company's acknowledged, on-time one).
+    application = models.ForeignKey(Deposit, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(_("decision"), max_length=10, choices=AdmissionDecision.choices)
+    reasons = models.TextField(_("reasons"), blank=True, default="")
+    state = models.CharField(
+        _("state"), max_length=10, choices=AdmissionState.choices, default=AdmissionState.DECIDED
+    )
+    decided_at = models.DateTimeField(_("decided on"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    notified_at = models.DateTimeField(_("notified on"), null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation", "company"], name="admission_one_per_company"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=AdmissionState.values)
+                & models.Q(decision__in=AdmissionDecision.values),
+                name="admission_state_and_decision_valid",
+            ),
+            # A candidate not admitted is told why.
+            models.CheckConstraint(
+                condition=~models.Q(decision=AdmissionDecision.REJECTED) | ~models.Q(reasons=""),
+                name="admission_rejected_with_reasons",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id}:{self.company_id}:{self.decision}"
+
+
 # --- The backup copy ("copie de sauvegarde", R2132-11; backup_copies.py) -----------------
 
 
@@ -431,3 +492,53 @@ class BackupCopy(TwoPartyOwned):
 
     def __str__(self) -> str:
         return f"{self.consultation_id}/{self.company_id}: {self.state}"
+
+
+# --- The company's ESPD responses (espd_response*.py) ----------------------------------
+
+
+class EspdResponse(CompanyOwned):
+    """A company's answers to a consultation's ESPD request (the DUME), for one lot (none
+    when the consultation has no lots): its own copy, kept in its space like its vault and
+    read by its representatives only. What the buyer receives is the XML made from it and
+    encrypted into a deposit like any file; this row is never the buyer's.
+
+    ``answers`` maps each question's property ID to its answer (``espd_response``);
+    ``operator`` is the operator's identity as the document states it; ``document_uuid``
+    is the document's UUID, drawn again at each change (a copy keeps it).
+    """
+
+    consultation = models.ForeignKey(
+        "procurement.Consultation", on_delete=models.PROTECT, related_name="+"
+    )
+    lot = models.ForeignKey(
+        "procurement.Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    operator = models.JSONField(default=dict, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    document_uuid = models.UUIDField(default=uuid.uuid4)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("ESPD response")
+        verbose_name_plural = _("ESPD responses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "consultation", "lot"],
+                name="espd_response_one_per_lot",
+            ),
+            # NULL is distinct from NULL in a unique constraint: a consultation without
+            # lots gets its own.
+            models.UniqueConstraint(
+                fields=["company", "consultation"],
+                condition=models.Q(lot__isnull=True),
+                name="espd_response_one_without_lot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ESPD response of company:{self.company_id} to {self.consultation_id}"

@@ -30,7 +30,7 @@ from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 from mutualis.procurement.models import Consultation
 
-from . import opening
+from . import espd_response_views, opening
 from .models import OpeningSession
 
 View = Callable[..., HttpResponse]
@@ -85,6 +85,9 @@ def opening_page(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if session is not None and session.completed_at is not None:
         context["deposits"] = opening.opened_deposits(session)
+        espd_response_views.attach_opened(
+            context["deposits"], actor=actor, session=session, request=request
+        )
         context["on_time"] = [d for d in context["deposits"] if not d["deposit"].late]
         context["late"] = [d for d in context["deposits"] if d["deposit"].late]
     return render(request, "deposits/opening_session.html", context)

@@ -49,6 +49,24 @@ registry.declare_consultation_section(
 )
 
 
+def _admissions_section(request: Any, consultation: Any) -> dict[str, Any] | None:
+    from . import admission_views
+
+    return admission_views.section_context(request, consultation)
+
+
+# A two-phase procedure's candidates (admissions.py), and its offer phase's way back.
+registry.declare_consultation_section(
+    registry.ConsultationSection(
+        "deposit_admissions",
+        "buyer",
+        "deposits/section_admissions.html",
+        _admissions_section,
+        51,
+    )
+)
+
+
 # --- The key ceremony (keys.py, key_views.py) ------------------------------------------
 # Holders enrol under /o/<slug>/deposits/keys/, buyers make each consultation's opening
 # key under /o/<slug>/deposits/consultations/<id>/key/: agents of the member in the path.

@@ -40,10 +40,23 @@ def log_section_context(request: HttpRequest, consultation: Any) -> dict[str, An
     roots = _roots(consultation.pk)
     if not roots and not services.takes_deposits(consultation):
         return None
-    return {
+    context: dict[str, Any] = {
         "on_time": roots.get(LogSection.ON_TIME),
         "late": roots.get(LogSection.LATE),
     }
+    offer_phase = (
+        procurement_crossings.public_offer_phase(consultation.pk)
+        if consultation.takes_applications
+        else None
+    )
+    if offer_phase is not None and timezone.now() >= offer_phase.response_deadline:
+        offer_roots = _roots(offer_phase.pk)
+        context["offer_phase"] = {
+            "consultation": offer_phase,
+            "on_time": offer_roots.get(LogSection.ON_TIME),
+            "late": offer_roots.get(LogSection.LATE),
+        }
+    return context
 
 
 @require_safe
@@ -75,7 +88,7 @@ def receipt_certificate(request: HttpRequest) -> HttpResponse:
 def _published_root(pk: int, section: str) -> DepositLogRoot:
     if section not in LogSection.values:
         raise Http404
-    if procurement_crossings.public_consultation(pk) is None:
+    if procurement_crossings.logged_consultation(pk) is None:
         raise Http404
     closed = log_sections.root_of(pk, section)
     if closed is None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import backup_views, register_views
+from . import admission_views, backup_views, register_views
 
 app_name = "deposit_register"
 
@@ -23,5 +23,20 @@ urlpatterns = [
         "consultations/<int:pk>/backup-copies/<int:copy_id>/destroy/",
         backup_views.destroy,
         name="backup_destroy",
+    ),
+    path(
+        "consultations/<int:pk>/admissions/",
+        admission_views.page,
+        name="admissions",
+    ),
+    path(
+        "consultations/<int:pk>/admissions/<int:company_id>/decide/",
+        admission_views.decide,
+        name="admission_decide",
+    ),
+    path(
+        "consultations/<int:pk>/admissions/notify/",
+        admission_views.notify,
+        name="admissions_notify",
     ),
 ]

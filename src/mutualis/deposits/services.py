@@ -173,10 +173,16 @@ class ConsultationInfo:
     lots: list[Any]
 
 
-def consultation_info(consultation_id: int) -> ConsultationInfo:
+def consultation_info(
+    consultation_id: int, company_ids: list[int] | None = None
+) -> ConsultationInfo:
     """A published consultation that accepts deposits (it has an opening key), or
-    ``ConsultationNotOpen``."""
-    consultation = procurement_crossings.public_consultation(consultation_id)
+    ``ConsultationNotOpen``. With ``company_ids``, also the offer phase of a two-phase
+    procedure that invites one of them (``procurement.phases``); nobody else sees it."""
+    if company_ids is None:
+        consultation = procurement_crossings.public_consultation(consultation_id)
+    else:
+        consultation = procurement_crossings.depositable_consultation(consultation_id, company_ids)
     if consultation is None or consultation.state not in (State.PUBLISHED, State.CLOSED):
         raise errors.ConsultationNotOpen()
     with scope(organisation=consultation.organisation_id):
@@ -184,6 +190,13 @@ def consultation_info(consultation_id: int) -> ConsultationInfo:
     if key is None:
         raise errors.ConsultationNotOpen()
     return ConsultationInfo(consultation, key.recipient, list(consultation.lots.all()))
+
+
+def phase_of(consultation: Any) -> str:
+    """What a consultation's deposits are: applications on the first consultation of a
+    two-phase procedure, offers everywhere else (with the application documents in the
+    same deposit, or in the offer phase)."""
+    return Phase.APPLICATION if consultation.takes_applications else Phase.OFFER
 
 
 def takes_deposits(consultation: Any) -> bool:
@@ -254,7 +267,8 @@ def start_deposit(
     context: dict[str, Any] | None = None,
 ) -> tuple[Deposit, bool]:
     """A new deposit (``receiving``), or the one this key already started: (deposit,
-    created). A deposit after the deadline is allowed: it will be late."""
+    created). A deposit after the deadline is allowed: it will be late. ``phase``
+    empty: the consultation's (``phase_of``); another is refused."""
     _check_depositor(depositor)
     check_idempotency_key(idempotency_key)
     company_id = depositor.company_id
@@ -263,7 +277,7 @@ def start_deposit(
         if (existing.consultation_id, existing.lot_id, existing.phase) != (
             consultation_id,
             lot_id,
-            phase,
+            phase or existing.phase,
         ):
             raise errors.IdempotencyKeyReused()
         return existing
@@ -275,10 +289,15 @@ def start_deposit(
     if existing is not None:
         return same_request(existing), False
 
-    if phase not in Phase.values:
+    if phase and phase not in Phase.values:
         raise errors.UnknownPhase()
-    info = consultation_info(consultation_id)
+    info = consultation_info(consultation_id, [company_id])
     consultation = info.consultation
+    phase = phase or phase_of(consultation)
+    if phase != phase_of(consultation):
+        if consultation.takes_applications:
+            raise errors.ApplicationsOnly()
+        raise errors.OffersOnly()
     if _opening_started(consultation):
         raise errors.OpeningStarted()
     lot = None
@@ -641,7 +660,7 @@ def complete(
         return deposit
     if deposit.state != DepositState.RECEIVING:
         raise errors.NotReceiving()
-    info = consultation_info(deposit.consultation_id)
+    info = consultation_info(deposit.consultation_id, [deposit.company_id])
     consultation = info.consultation
     if _opening_started(consultation):
         raise errors.OpeningStarted()
@@ -787,7 +806,7 @@ def withdraw(
     _check_depositor(depositor)
     if deposit.state == DepositState.WITHDRAWN:
         return deposit
-    info = consultation_info(deposit.consultation_id)
+    info = consultation_info(deposit.consultation_id, [deposit.company_id])
     moment = now()
     if moment >= info.consultation.response_deadline:
         raise errors.DeadlinePassed()

@@ -34,8 +34,9 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
 
-# The related managers of models on django-scopes' untyped ScopedManager cannot be resolved.
-class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing]
+# The related managers of models on django-scopes' untyped ScopedManager cannot be resolved
+# (whether mypy reports it depends on the models it sees: unused-ignore allowed).
+class User(AbstractBaseUser, PermissionsMixin):  # type: ignore[django-manager-missing, unused-ignore]
     """One account per person: agents, business representatives, citizens, operator staff.
 
     The e-mail address is the login. ``audit_pseudonym`` names the person in the hashed

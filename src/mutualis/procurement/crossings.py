@@ -116,7 +116,9 @@ def public_search_page(
     """The public portal and the API list the published consultations of every member:
     public facts, narrowed and sorted as a visitor asked (``search``)."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+        rows = Consultation.objects.filter(
+            state__in=PUBLIC_STATES, parent__isnull=True, is_test=False
+        )
         return search_results(
             rows, search, now=now, page=page, per_page=per_page or PER_PAGE, read=_listed
         )
@@ -129,7 +131,9 @@ def public_search_latest(
     """The Atom feed of a search: its latest published consultations (newest first),
     public facts, uncounted."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+        rows = Consultation.objects.filter(
+            state__in=PUBLIC_STATES, parent__isnull=True, is_test=False
+        )
         rows = rows.select_related("organisation")
         matching = search_apply(rows, search, now=now)
         return list(search_ordered(matching, search, "recent")[:limit])
@@ -140,20 +144,19 @@ def public_consultation_changes(*, cursor: str | None, limit: int) -> dict[str, 
     """The API's change feed: published consultations of every member, oldest
     modification first, for a program keeping a copy of the public facts."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+        rows = Consultation.objects.filter(
+            state__in=PUBLIC_STATES, parent__isnull=True, is_test=False
+        )
         rows = rows.select_related("organisation")
         return changes_since(rows, cursor=cursor, limit=limit, scope="consultations")
 
 
-@crossing
-def public_consultation(consultation_id: int) -> Consultation | None:
-    """The public page of one published consultation, with its lots and criteria: what
-    its buyer published for every business to read."""
+def _with_lots_and_criteria(consultation_id: int, **conditions: Any) -> Consultation | None:
     if not 0 < consultation_id <= MAX_ID:
         return None  # no database holds it
     with scopes_disabled():
         consultation = (
-            Consultation.objects.filter(pk=consultation_id, state__in=PUBLIC_STATES)
+            Consultation.objects.filter(pk=consultation_id, state__in=PUBLIC_STATES, **conditions)
             .select_related("organisation")
             .prefetch_related(
                 Prefetch("lots", queryset=Lot.objects.order_by("number")),
@@ -169,12 +172,67 @@ def public_consultation(consultation_id: int) -> Consultation | None:
 
 
 @crossing
+def public_consultation(consultation_id: int) -> Consultation | None:
+    """The public page of one published consultation, with its lots and criteria: what
+    its buyer published for every business to read (never an offer phase, which is its
+    invited companies' only)."""
+    return _with_lots_and_criteria(consultation_id, parent__isnull=True)
+
+
+@crossing
+def depositable_consultation(consultation_id: int, company_ids: list[int]) -> Consultation | None:
+    """A consultation the companies ``company_ids`` may deposit on: a published one,
+    or an offer phase that invites one of them (``phases``)."""
+    consultation = _with_lots_and_criteria(consultation_id)
+    if consultation is None or consultation.parent_id is None:
+        return consultation
+    with scopes_disabled():
+        if consultation.invited_companies.filter(pk__in=company_ids).exists():
+            return consultation
+    return None
+
+
+@crossing
+def logged_consultation(consultation_id: int) -> Consultation | None:
+    """A consultation whose public deposit log may be read: a published one, or the
+    offer phase of one (its root and count are published once its deadline passed, on
+    the first phase's page)."""
+    return _with_lots_and_criteria(consultation_id)
+
+
+@crossing
+def public_offer_phase(consultation_id: int) -> Consultation | None:
+    """The offer phase of a published two-phase consultation, for its public deposit
+    log: its deadline, never whom it invites."""
+    with scopes_disabled():
+        return Consultation.objects.filter(
+            parent_id=consultation_id,
+            state__in=PUBLIC_STATES,
+            parent__state__in=PUBLIC_STATES,
+        ).first()
+
+
+@crossing
+def offer_phase_invitations(consultation_id: int, company_ids: list[int]) -> Consultation | None:
+    """The offer phase of a published two-phase consultation, when it invites one of
+    ``company_ids`` (their representatives' way to it from the first phase's page)."""
+    with scopes_disabled():
+        return (
+            Consultation.objects.filter(
+                parent_id=consultation_id, invited_companies__pk__in=company_ids
+            )
+            .select_related("organisation")
+            .first()
+        )
+
+
+@crossing
 def public_buyers() -> list[tuple[str, str]]:
     """The members that published at least one consultation, for the portal's buyer
     filter: (slug, name), public facts."""
     with scopes_disabled():
         return list(
-            Consultation.objects.filter(state__in=PUBLIC_STATES, is_test=False)
+            Consultation.objects.filter(state__in=PUBLIC_STATES, parent__isnull=True, is_test=False)
             .values_list("organisation__slug", "organisation__name")
             .distinct()
             .order_by("organisation__name")
@@ -188,7 +246,10 @@ def recent_public_consultations_of(organisation_id: int, *, limit: int = 10) -> 
     with scopes_disabled():
         return list(
             Consultation.objects.filter(
-                organisation_id=organisation_id, state__in=PUBLIC_STATES, is_test=False
+                organisation_id=organisation_id,
+                state__in=PUBLIC_STATES,
+                parent__isnull=True,
+                is_test=False,
             ).order_by("-published_at", "-pk")[:limit]
         )
 
@@ -234,7 +295,9 @@ def public_group_members(consultation_id: int) -> list[GroupParticipation]:
     with scopes_disabled():
         return list(
             GroupParticipation.objects.filter(
-                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
             )
             .select_related("organisation")
             .order_by("organisation__name", "pk")
@@ -248,7 +311,9 @@ def public_consultations_among(consultation_ids: list[int]) -> list[Consultation
     the coordinator's draft."""
     with scopes_disabled():
         return list(
-            Consultation.objects.filter(pk__in=consultation_ids, state__in=PUBLIC_STATES)
+            Consultation.objects.filter(
+                pk__in=consultation_ids, state__in=PUBLIC_STATES, parent__isnull=True
+            )
             .select_related("organisation")
             .order_by("-published_at", "-pk")
         )
@@ -261,7 +326,9 @@ def public_group_purchases_of(organisation_id: int, *, limit: int = 10) -> list[
     with scopes_disabled():
         return list(
             Consultation.objects.filter(
-                participations__organisation_id=organisation_id, state__in=PUBLIC_STATES
+                participations__organisation_id=organisation_id,
+                state__in=PUBLIC_STATES,
+                parent__isnull=True,
             )
             .select_related("organisation")
             .order_by("-published_at", "-pk")[:limit]
@@ -299,14 +366,18 @@ def public_documents(
     with scopes_disabled():
         documents = list(
             ConsultationDocument.objects.filter(
-                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
             )
             .select_related("file")
             .order_by("added_in_version", "added_at", "pk")
         )
         rectifications = list(
             Rectification.objects.filter(
-                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
             ).order_by("number")
         )
         return documents, rectifications
@@ -322,6 +393,7 @@ def public_document(consultation_id: int, document_id: int) -> ConsultationDocum
                 pk=document_id,
                 consultation_id=consultation_id,
                 consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
             )
             .select_related("file", "consultation")
             .first()
@@ -334,7 +406,9 @@ def is_public_document_file(stored_file_id: Any) -> bool:
     published consultation: then anyone may read it."""
     with scopes_disabled():
         return ConsultationDocument.objects.filter(
-            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+            file_id=stored_file_id,
+            consultation__state__in=PUBLIC_STATES,
+            consultation__parent__isnull=True,
         ).exists()
 
 
@@ -347,6 +421,7 @@ def public_archive(consultation_id: int, *, version: int) -> ConsultationArchive
             ConsultationArchive.objects.filter(
                 consultation_id=consultation_id,
                 consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
                 version=version,
             )
             .select_related("file")
@@ -360,7 +435,9 @@ def is_public_archive_file(stored_file_id: Any) -> bool:
     published consultation: then anyone may read it."""
     with scopes_disabled():
         return ConsultationArchive.objects.filter(
-            file_id=stored_file_id, consultation__state__in=PUBLIC_STATES
+            file_id=stored_file_id,
+            consultation__state__in=PUBLIC_STATES,
+            consultation__parent__isnull=True,
         ).exists()
 
 
@@ -379,7 +456,7 @@ def consultations_to_archive() -> list[tuple[int, int]]:
             consultation=OuterRef("pk"), withdrawn_in_version__isnull=True
         )
         rows = (
-            Consultation.objects.filter(state__in=PUBLIC_STATES)
+            Consultation.objects.filter(state__in=PUBLIC_STATES, parent__isnull=True)
             .filter(Exists(has_files))
             .exclude(Exists(archived))
             .order_by("pk")
@@ -397,7 +474,9 @@ def public_answers(consultation_id: int) -> list[Any]:
     with scopes_disabled():
         return list(
             Answer.objects.filter(
-                consultation_id=consultation_id, consultation__state__in=PUBLIC_STATES
+                consultation_id=consultation_id,
+                consultation__state__in=PUBLIC_STATES,
+                consultation__parent__isnull=True,
             ).order_by("published_at", "pk")
         )
 

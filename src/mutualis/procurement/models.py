@@ -24,7 +24,7 @@ from django.utils.translation import pgettext_lazy
 from mutualis.core import fulltext
 from mutualis.core.models import OrganisationOwned, TwoPartyOwned
 
-from .vocabulary import Category, Ccag, ContractNature, PriceForm, Procedure
+from .vocabulary import TWO_PHASE, Category, Ccag, ContractNature, PriceForm, Procedure
 
 
 class State(models.TextChoices):
@@ -104,6 +104,22 @@ class Consultation(OrganisationOwned):
     # The operator's permanent test consultation (simulation.py): published, open
     # to every company's deposit simulation and the availability probe, never listed.
     is_test = models.BooleanField(_("test consultation"), default=False, editable=False)
+    # The offer phase of a two-phase procedure (``TWO_PHASE``: restricted…): a
+    # consultation of its own, opened when the buyer notifies its admission decisions
+    # (``phases.open_offer_phase``), never public; only the companies it invites deposit
+    # there. Its ``response_deadline`` is the deadline for offers; the parent's, the
+    # deadline for applications.
+    parent = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offer_phase",
+        editable=False,
+    )
+    invited_companies = models.ManyToManyField(
+        "companies.Company", blank=True, related_name="+", editable=False
+    )
     # When a scheduled consultation is to be published.
     publish_at = models.DateTimeField(_("publication planned on"), null=True, blank=True)
     published_at = models.DateTimeField(_("published on"), null=True, blank=True)
@@ -185,7 +201,19 @@ class Consultation(OrganisationOwned):
 
     @property
     def is_public(self) -> bool:
+        """Past publication (published, closed or cancelled); an offer phase is so
+        too, though its page is for its invited companies and its buyer only."""
         return self.state in PUBLIC_STATES
+
+    @property
+    def takes_applications(self) -> bool:
+        """A two-phase procedure's first consultation: its deposits are applications,
+        until its deadline (the deadline for applications)."""
+        return self.procedure in TWO_PHASE and self.parent_id is None
+
+    @property
+    def is_offer_phase(self) -> bool:
+        return self.parent_id is not None
 
     @property
     def cpv_codes(self) -> list[str]:

@@ -24,6 +24,12 @@ class Procedure(models.TextChoices):
     SUBSEQUENT = "subsequent", _("Subsequent contract of a framework agreement")
 
 
+# The procedures in two phases: applications first, then offers from the candidates the
+# buyer admits (articles R2161-6 and following for the restricted call for tenders,
+# R2161-12 for the negotiated procedure, R2161-24 for the competitive dialogue).
+TWO_PHASE = frozenset({Procedure.RESTRICTED, Procedure.NEGOTIATED, Procedure.COMPETITIVE_DIALOGUE})
+
+
 # The DECP ``procedure`` of each of ours. A request for information awards no contract;
 # a subsequent contract is declared under the framework agreement's own procedure
 # (``idAccordCadre``, ``modalitesExecution`` "Marchés subséquents").

@@ -348,7 +348,7 @@ function collect(form) {
       items.push({ kind: input.dataset.kind, file, name: file.name, type: file.type, size: file.size });
     }
   }
-  for (const box of form.querySelectorAll("input.deposit-vault:checked")) {
+  for (const box of form.querySelectorAll("input.deposit-vault:checked:not(:disabled)")) {
     items.push({
       kind: box.dataset.kind,
       vault: box.dataset.url,
@@ -506,7 +506,7 @@ function warnOnLeave(event) {
 }
 
 function startBody(lot) {
-  const body = { consultation: consultationId, company: siren, lot, phase: "offer" };
+  const body = { consultation: consultationId, company: siren, lot, phase: root.dataset.phase };
   // Offered only when the API records the announcement of a backup copy.
   const backup = document.getElementById("deposit-backup-copy");
   if (backup) body.backup_copy_announced = backup.checked;
@@ -638,6 +638,16 @@ if (form && !capable) {
       fail(error instanceof DepositError ? error.message : format(text.failed, { message: String(error) }));
     });
   });
+  // An ESPD response answers for one lot: only the chosen lot's may go with the deposit.
+  const offerEspdOfLot = () => {
+    const chosen = form.querySelector("input[name=lot]:checked");
+    for (const box of form.querySelectorAll("input.deposit-espd[data-lot]")) {
+      box.disabled = !chosen || box.dataset.lot !== chosen.value;
+      if (box.disabled) box.checked = false;
+    }
+  };
+  for (const radio of form.querySelectorAll("input[name=lot]")) radio.addEventListener("change", offerEspdOfLot);
+  offerEspdOfLot();
   // The accepted types, from the API (advisory), on the file pickers too.
   consultationInfo()
     .then((info) => {

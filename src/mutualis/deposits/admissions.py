@@ -1,0 +1,335 @@
+"""Use cases of a two-phase procedure's candidates (restricted call for tenders, negotiated
+procedure, competitive dialogue: ``procurement.vocabulary.TWO_PHASE``).
+
+First phase: companies deposit applications (``Phase.APPLICATION``) on the published
+consultation, sealed like any response, until its deadline (the deadline for
+applications); the commission opens them (``opening``), late ones shown apart. Then the
+buyer decides on each candidate received on time: admitted to submit an offer, or not,
+with the reasons (``decide``; changed freely until notified). Notifying (``notify``)
+fixes every decision at once, opens the offer phase (``procurement.phases``: a
+consultation of its own, with the deadline for offers, its own opening key, deposit log
+and opening) for the admitted candidates only, and tells every candidate by e-mail and
+on its deposit page: the admitted ones with the offer phase's deadline and deposit page,
+the others with the reasons.
+
+Each decision and each notification is one audit event on the buyer's chain; the state
+of an admission changes only through ``admission_transitions``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_scopes import scope
+
+from mutualis.companies.models import Company, Representative, RepresentativeRole
+from mutualis.core import audit
+from mutualis.core.links import absolute_url
+from mutualis.core.mail import queue_email, render_text
+from mutualis.core.permissions import require_role
+from mutualis.core.subscriptions import require_subscription
+from mutualis.procurement import deadlines, phases
+from mutualis.procurement import selectors as procurement_selectors
+from mutualis.procurement.models import Consultation
+
+from . import admission_transitions, errors
+from .admission_transitions import Event
+from .models import (
+    Admission,
+    AdmissionDecision,
+    AdmissionState,
+    Deposit,
+    DepositState,
+    OpeningSession,
+    Phase,
+)
+
+BUYER = "buyer"
+MAX_REASONS = 2000
+
+
+def _require_buyer(actor: Any) -> None:
+    require_role(actor, BUYER)
+    with scope(organisation=actor.organisation_id):
+        require_subscription(actor.organisation_id, "procurement")
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    company: Company
+    application: Deposit
+    admission: Admission | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidates:
+    on_time: list[Candidate]
+    # Received after the deadline for applications: kept, shown apart, never admitted.
+    late: list[Deposit]
+    opened: bool
+    notified: bool
+    offer_phase: Consultation | None
+
+
+def _applications(consultation_id: int) -> list[Deposit]:
+    return list(
+        Deposit.for_organisation.filter(
+            consultation_id=consultation_id,
+            phase=Phase.APPLICATION,
+            state=DepositState.ACKNOWLEDGED,
+        )
+        .select_related("company")
+        .order_by("company__name", "received_at", "pk")
+    )
+
+
+def _opened(consultation_id: int) -> bool:
+    return OpeningSession.objects.filter(
+        consultation_id=consultation_id, completed_at__isnull=False
+    ).exists()
+
+
+def _on_time_by_company(applications: list[Deposit]) -> dict[int, Deposit]:
+    # One candidate per company (with lots, its first application on time).
+    found: dict[int, Deposit] = {}
+    for deposit in applications:
+        if not deposit.late:
+            found.setdefault(deposit.company_id, deposit)
+    return found
+
+
+def _two_phase(organisation_id: int, consultation_id: int) -> Consultation:
+    consultation = procurement_selectors.consultation(
+        organisation_id=organisation_id, consultation_id=consultation_id
+    )
+    if consultation is None or not consultation.takes_applications:
+        raise errors.NotTwoPhase()
+    return consultation
+
+
+def candidates_of(*, organisation_id: int, consultation_id: int) -> Candidates:
+    """The buyer's view of the candidates of its two-phase consultation."""
+    with scope(organisation=organisation_id):
+        consultation = _two_phase(organisation_id, consultation_id)
+        applications = _applications(consultation.pk)
+        admissions = {
+            a.company_id: a
+            for a in Admission.for_organisation.filter(consultation_id=consultation.pk)
+        }
+        on_time = _on_time_by_company(applications)
+        return Candidates(
+            on_time=[
+                Candidate(deposit.company, deposit, admissions.get(company_id))
+                for company_id, deposit in on_time.items()
+            ],
+            late=[d for d in applications if d.late],
+            opened=_opened(consultation.pk),
+            notified=any(a.state == AdmissionState.NOTIFIED for a in admissions.values()),
+            offer_phase=phases.offer_phase_of(consultation),
+        )
+
+
+def _clean_reasons(decision: str, reasons: str) -> str:
+    if decision not in AdmissionDecision.values:
+        raise errors.AdmissionDecisionInvalid()
+    reasons = (reasons or "").strip()
+    if "\x00" in reasons or len(reasons) > MAX_REASONS:
+        raise errors.AdmissionReasonsRequired()
+    if decision == AdmissionDecision.REJECTED and not reasons:
+        raise errors.AdmissionReasonsRequired()
+    return reasons
+
+
+@transaction.atomic(durable=True)
+def decide(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    decision: str,
+    reasons: str = "",
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> Admission:
+    """Record (or change, until notified) the decision on one candidate."""
+    _require_buyer(actor)
+    reasons = _clean_reasons(decision, reasons)
+    now = now or timezone.now()
+    with scope(organisation=actor.organisation_id):
+        consultation = _two_phase(actor.organisation_id, consultation_id)
+        if not _opened(consultation.pk):
+            raise errors.AdmissionBeforeOpening()
+        application = _on_time_by_company(_applications(consultation.pk)).get(company_id)
+        if application is None:
+            raise errors.NotACandidate()
+        admission = (
+            Admission.for_organisation.select_for_update()
+            .filter(consultation_id=consultation.pk, company_id=company_id)
+            .first()
+        )
+        new = admission is None
+        if admission is None:
+            admission = Admission(
+                organisation_id=consultation.organisation_id,
+                consultation_id=consultation.pk,
+                company_id=company_id,
+            )
+        admission_transitions.apply(admission, Event.DECIDE, new=new)
+        admission.application = application
+        admission.decision = decision
+        admission.reasons = reasons
+        admission.decided_at = now
+        admission.decided_by = actor.user
+        admission.save()
+        audit.record(
+            actor=actor,
+            organisation=actor.organisation,
+            action="deposits.admission_decided",
+            target=admission,
+            payload={
+                "consultation": consultation.pk,
+                "company": company_id,
+                "decision": decision,
+                "reasons": reasons,
+            },
+            **(context or {}),
+        )
+    return admission
+
+
+@transaction.atomic(durable=True)
+def notify(
+    *,
+    actor: Any,
+    consultation_id: int,
+    offers_deadline: datetime,
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> Consultation:
+    """Notify every decision at once and open the offer phase for the admitted
+    candidates; its consultation is returned (its opening key is the buyer's next step,
+    on its page)."""
+    _require_buyer(actor)
+    now = now or timezone.now()
+    with scope(organisation=actor.organisation_id):
+        _two_phase(actor.organisation_id, consultation_id)
+        # One notification at a time: the first phase's row is the lock.
+        parent = Consultation.objects.select_for_update().get(
+            pk=consultation_id, organisation_id=actor.organisation_id
+        )
+        if not _opened(parent.pk):
+            raise errors.AdmissionBeforeOpening()
+        on_time = _on_time_by_company(_applications(parent.pk))
+        admissions = list(
+            Admission.for_organisation.select_for_update()
+            .filter(consultation_id=parent.pk)
+            .select_related("company")
+            .order_by("company__name", "pk")
+        )
+        if any(a.state == AdmissionState.NOTIFIED for a in admissions):
+            raise errors.AdmissionsNotified()
+        decided = {a.company_id for a in admissions}
+        if not on_time or set(on_time) - decided:
+            raise errors.CandidatesUndecided()
+        admitted = [a.company_id for a in admissions if a.decision == AdmissionDecision.ADMITTED]
+        offer_phase = phases.open_offer_phase(
+            actor=actor,
+            parent=parent,
+            offers_deadline=offers_deadline,
+            company_ids=admitted,
+            now=now,
+            request_context=context,
+        )
+        for admission in admissions:
+            admission_transitions.apply(admission, Event.NOTIFY)
+            admission.notified_at = now
+            admission.save(update_fields=["state", "notified_at"])
+            audit.record(
+                actor=actor,
+                organisation=actor.organisation,
+                action="deposits.admission_notified",
+                target=admission,
+                payload={
+                    "consultation": parent.pk,
+                    "company": admission.company_id,
+                    "decision": admission.decision,
+                    "offer_phase": offer_phase.pk,
+                },
+                **(context or {}),
+            )
+            _mail(admission, parent, offer_phase)
+    return offer_phase
+
+
+# --- The candidates' side ------------------------------------------------------------------
+
+
+def notified_decision(*, company_id: int, consultation_id: int) -> Admission | None:
+    """The company's notified decision on a two-phase consultation (its deposit page)."""
+    with scope(company=company_id):
+        return (
+            Admission.for_company.filter(
+                company_id=company_id,
+                consultation_id=consultation_id,
+                state=AdmissionState.NOTIFIED,
+            )
+            .select_related("consultation")
+            .first()
+        )
+
+
+def _recipients(admission: Admission) -> list[str]:
+    """The representative who deposited the application, and the company's active
+    administrators."""
+    emails = set()
+    if admission.application.user is not None and admission.application.user.email:
+        emails.add(admission.application.user.email)
+    with scope(company=admission.company_id):
+        emails.update(
+            email
+            for email in Representative.objects.filter(
+                company_id=admission.company_id,
+                role=RepresentativeRole.ADMIN,
+                is_active=True,
+            ).values_list("user__email", flat=True)
+            if email
+        )
+    return sorted(emails)
+
+
+def _mail(admission: Admission, parent: Consultation, offer_phase: Consultation) -> None:
+    admitted = admission.decision == AdmissionDecision.ADMITTED
+    deposit_url = absolute_url(
+        reverse(
+            "company_deposits:consultation",
+            kwargs={"company": admission.company.siren, "pk": offer_phase.pk},
+        )
+    )
+    context = {
+        "admission": admission,
+        "admitted": admitted,
+        "consultation": parent,
+        "company": admission.company,
+        "deposit_url": deposit_url,
+        "platform_name": settings.MUTUALIS_PLATFORM_NAME,
+    }
+    subjects, bodies = [], []
+    for language in ("fr", "en"):
+        with translation.override(language):
+            context["deadline_text"] = deadlines.display(offer_phase.response_deadline)
+            subjects.append(
+                " ".join(render_text("deposits/admission_subject.txt", context).split())
+            )
+            bodies.append(render_text("deposits/admission_message.txt", context).strip())
+    for to in _recipients(admission):
+        queue_email(
+            to=to,
+            subject=subjects[0],
+            body_text=bodies[0] + "\n\n---- English ----\n\n" + bodies[1] + "\n",
+        )
