@@ -37,6 +37,9 @@ demo: assets
 	$(MUTUALIS) pes_standin --keys-only --keys-dir var/legality/pes-standin > var/legality/pes-standin/host_key.line
 	PORT=$(PORT) bin/demo
 
+# In parallel processes (pytest-xdist, one per CPU; a file's tests stay together); set
+# PYTEST_ARGS= for one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 test: assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 

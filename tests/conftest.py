@@ -11,6 +11,7 @@ import importlib
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.core.cache import cache
@@ -21,8 +22,19 @@ from django_scopes import scope
 from mutualis.core import audit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 # The production cache, for the tests marked ``redis`` (every other test uses a LocMem one).
-REDIS_URL = (
+# Each pytest-xdist worker ("gw0", "gw1"…) takes its own Redis database (1, 2…), so that a
+# test counting or flushing keys never meets another worker's.
+def _redis_url_of_this_worker(url: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    return urlunsplit(urlsplit(url)._replace(path=f"/{int(worker[2:]) + 1}"))
+
+
+REDIS_URL = _redis_url_of_this_worker(
     os.environ.get("CACHE_URL", "")
     if os.environ.get("CACHE_URL", "").startswith(("redis://", "rediss://"))
     else ""

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "mutualis.companies",
     "mutualis.procurement",
     "mutualis.deposits",
+    "mutualis.evaluation",
+    "mutualis.contracts",
     "mutualis.legality",
     "mutualis.evidence",
     "mutualis.directory",

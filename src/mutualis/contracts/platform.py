@@ -1,0 +1,3 @@
+"""What the contracts context declares (see ``mutualis.core.registry``)."""
+
+from __future__ import annotations
