@@ -138,6 +138,7 @@ def _reseed_migration_data() -> None:
         ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
         ("mutualis.legality.migrations.0002_roles", "add_roles"),
         ("mutualis.legality.migrations.0008_pes", "add_role"),
+        ("mutualis.evaluation.migrations.0002_evaluator_role", "add_roles"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
 

@@ -1,10 +1,9 @@
 """Back-office page: the legality transmission's monitoring for the operator (acts sent
 but not acknowledged after four hours, acts in error, the return channel's quarantine,
-attempts of the last hour, and whether sending is open)."""
+attempts of the last hour, and whether sending is open; the same for the PES flows to
+the treasury, with the returns whose acknowledgement has not left)."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +15,7 @@ from mutualis.legality import transmission
 
 from .views import staff_view
 
-UNACKNOWLEDGED_AFTER = timedelta(hours=4)
+UNACKNOWLEDGED_AFTER = legality_crossings.UNACKNOWLEDGED_AFTER
 
 
 @staff_view
@@ -30,6 +29,7 @@ def legality_monitoring(request: HttpRequest) -> HttpResponse:
             "figures": legality_crossings.monitoring(now, UNACKNOWLEDGED_AFTER),
             "late": legality_crossings.late_acts(now, UNACKNOWLEDGED_AFTER),
             "quarantine": legality_crossings.quarantine(),
+            "pes_quarantine": legality_crossings.pes_quarantine(),
             "closed": transmission.closed_reason(now),
             "endpoint": settings.MUTUALIS_LEGALITY_ENDPOINT_URL,
             "windows": settings.MUTUALIS_LEGALITY_WINDOWS,

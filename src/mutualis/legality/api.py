@@ -6,7 +6,14 @@ usual clients of S²LOW), under ``/api/v1/legality/``:
   state, its acknowledgement and the files: the transmitted document, the stamped PDF,
   the acknowledgement slip;
 - webhooks: addresses told of every status change (``webhooks.py``), with their
-  delivery log.
+  delivery log;
+- PES: the member's accounting flows (post a ``PES_Aller``, the same import as the
+  agents' page: checked, stored, its signatures verified; give the signed version of a
+  flow imported unsigned; its status and the treasury's acknowledgement, element by
+  element), and the treasury's returns (``PES_Retour``) in the member's inbox, their
+  summary and their file (each download audited);
+- monitoring: the operator's figures (acts and PES flows sent but not acknowledged after
+  four hours, in error, queues), for a client of the operator's own organisation only.
 
 The caller is an API client bound to a member (``identity.api_clients``): reads need
 ``api:read``, writes ``api:write``. Each operation runs in the member's scope only: an
@@ -15,16 +22,21 @@ cases are the services the agents' pages use, with the client as actor
 (``services.ClientActor``): same checks, same audit events, the member's subscription
 required for every write. Creating an act is idempotent on its number: the same number
 again answers 409 with the act already created, so a client retrying after a lost answer
-creates nothing twice.
+creates nothing twice. Posting a PES flow is idempotent on its ``NomFic`` (unique per
+member, the flow's own key): the same file again answers 409 with the flow already
+imported; another file under a name already used is refused (400).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponseBase
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -33,9 +45,11 @@ from mutualis.core import audit
 from mutualis.core.api import VALIDATION, ApiError, errors
 from mutualis.core.api.pagination import page_of
 from mutualis.core.files.download import serve_file
+from mutualis.core.models import Organisation
+from mutualis.core.models.organisations import OrganisationKind
 from mutualis.identity.api_clients import READ, WRITE, ApiCaller
 
-from . import actes, services, webhooks
+from . import actes, crossings, services, transmission, webhooks
 from . import errors as legality_errors
 from .models import (
     Act,
@@ -46,6 +60,11 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .pes import errors as pes_errors
+from .pes import inbox as pes_inbox
+from .pes import selectors as pes_selectors
+from .pes import services as pes_services
+from .pes.models import AcquitRetourStatus, FlowStatus, PesFlow, PesReturn, Restitution
 
 router = Router(tags=["legality"])
 
@@ -172,7 +191,10 @@ class WebhookIn(Schema):
     )
     events: list[str] = Field(
         default_factory=list,
-        description="Events to receive (`act.acknowledged`, `act.error`, …); empty: all.",
+        description=(
+            "Events to receive (`act.acknowledged`, `act.error`, `pes_flow.acknowledged`,"
+            " `pes_flow.error`, `pes_return.received`, …); empty: all."
+        ),
     )
     description: str = Field("", max_length=webhooks.DESCRIPTION_MAX_LENGTH)
 
@@ -198,7 +220,9 @@ class WebhookCreated(WebhookOut):
 class DeliveryOut(Schema):
     event_id: str
     event: str
-    act_id: int
+    act_id: int | None = Field(description="The act the event is about (`act.*` events).")
+    pes_flow_id: int | None = Field(description="The PES flow (`pes_flow.*` events).")
+    pes_return_id: int | None = Field(description="The PES return (`pes_return.received`).")
     status: DeliveryStatus
     attempts: int
     last_status_code: int | None
@@ -557,8 +581,9 @@ def list_webhooks(request: HttpRequest) -> list[dict[str, Any]]:
     operation_id="create_webhook",
     summary="Register a webhook address",
     description=(
-        "Every status change of the member's acts is posted to the address as JSON"
-        " (`{id, type, created_at, data: {act}}`), signed: `Mutualis-Timestamp` (Unix"
+        "Every status change of the member's acts and PES flows, and every return of"
+        " the treasury, is posted to the address as JSON (`{id, type, created_at, data:"
+        " {act | pes_flow | pes_return}}`), signed: `Mutualis-Timestamp` (Unix"
         ' seconds) and `Mutualis-Signature: v1=<hex HMAC-SHA256 of "{timestamp}.{body}"'
         " with the secret>`, with `Mutualis-Event-Id` to de-duplicate. A 2xx answer"
         " delivers it; otherwise it is retried with back-off. The address must be https://"
@@ -626,6 +651,8 @@ def list_webhook_deliveries(
                 "event_id": str(d.event_id),
                 "event": d.event,
                 "act_id": d.act_id,
+                "pes_flow_id": d.pes_flow_id,
+                "pes_return_id": d.pes_return_id,
                 "status": d.status,
                 "attempts": d.attempts,
                 "last_status_code": d.last_status_code,
@@ -637,4 +664,542 @@ def list_webhook_deliveries(
             }
             for d in found["results"]
         ],
+    }
+
+
+# --- PES: the member's accounting flows (PES_Aller) -------------------------------------
+
+
+class PesFlowSignatureOut(Schema):
+    bordereau: str = Field(description="The bordereau's id, or `global` (one signature).")
+    signer: str = ""
+    signing_time: str = ""
+    version: str = Field("", description="The XAdES version (1.1.1 or 1.2.2).")
+
+
+class PesAckElementOut(Schema):
+    domain: str = Field(
+        examples=["depense"],
+        description="The element's domain (`technique`, `signature technique`, `depense`, …).",
+    )
+    ok: bool = Field(description="Accepted (EtatAck 1) or rejected (0).")
+    result: str = Field(examples=["KO"], description="`OK` or `KO`, as Helios says it.")
+    year: str = Field("", description="The bordereau's year (ExerciceBord), when named.")
+    bordereau: str = Field("", description="The bordereau concerned (NumBord), when named.")
+    piece: str = Field("", description="The piece concerned (NumPiece), when named.")
+    line: str = Field("", description="The line concerned (NumLigne), when named.")
+    anomaly: str = Field(
+        "", examples=["ERREUR_CODIFICATION"], description="The anomaly's code (NumAnoAck)."
+    )
+    label: str = Field(
+        "", description="The treasury's explanation of the anomaly, in French (LibelleAnoAck)."
+    )
+
+
+class PesAcknowledgementOut(Schema):
+    acknowledged_on: date = Field(description="The acknowledgement's date (PES_ACQUIT).")
+    acknowledged_at: datetime = Field(description="When the platform recorded it.")
+    refused: bool = Field(
+        description="The whole flow refused (a technical or signature element KO, or nothing"
+        " accepted); otherwise accepted, possibly with rejected elements."
+    )
+    anomalies: int = Field(description="How many elements are rejected.")
+    elements: list[PesAckElementOut]
+    file: FileOut | None = Field(description="The PES_ACQUIT as the treasury sent it.")
+
+
+class PesFlowOut(Schema):
+    id: int
+    nomfic: str = Field(description="The flow's file name (NomFic), unique per member.")
+    id_coll: str = Field(description="The collectivity's SIRET (IdColl).")
+    cod_col: str
+    cod_bud: str
+    domains: list[str] = Field(examples=[["depense"]])
+    dematerialised: bool = Field(description="InfoDematerialisee = 1: it must be signed.")
+    bordereaux: int
+    pieces: int
+    status: FlowStatus = Field(
+        description="`imported` (waiting for its signed version), `signed` (ready, waiting"
+        " for the gateway), `sent`, `acknowledged`, `refused`, `error` (could not be"
+        " sent), `cancelled`."
+    )
+    status_label: str = Field(description="The status, in the request's language.")
+    signatures: list[PesFlowSignatureOut] = Field(
+        description="The signatures verified on import (or on the signed version)."
+    )
+    send_attempts: int = Field(description="Deposits tried on the treasury's gateway.")
+    error_reason: str = Field(description="Why the flow could not be sent, when it could not.")
+    signed_at: datetime | None
+    sent_at: datetime | None
+    acknowledgement: PesAcknowledgementOut | None = Field(
+        description="The treasury's acknowledgement (PES_ACQUIT), once received."
+    )
+    file: FileOut
+    created_at: datetime
+    updated_at: datetime
+
+
+class PesFlowPage(Schema):
+    total: int
+    page: int
+    page_size: int
+    results: list[PesFlowOut]
+
+
+class PesFlowFilters(Schema):
+    status: FlowStatus | None = Field(None, description="Only flows in this status.")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+def _pes_flows(organisation_id: int) -> Any:
+    return pes_selectors.flows_of(organisation_id).select_related("file", "acquit")
+
+
+def _pes_flow(organisation_id: int, flow_id: int) -> PesFlow:
+    flow: PesFlow | None = _pes_flows(organisation_id).filter(pk=flow_id).first()
+    if flow is None:
+        raise ApiError(404, "not_found", _("There is no flow with this identifier."))
+    return flow
+
+
+def _ack_element(element: dict[str, Any]) -> dict[str, Any]:
+    ok = bool(element.get("ok"))
+    return {
+        "domain": element.get("domain", ""),
+        "ok": ok,
+        "result": "OK" if ok else "KO",
+        **{
+            key: str(element.get(key) or "")
+            for key in ("year", "bordereau", "piece", "line", "anomaly", "label")
+        },
+    }
+
+
+def _pes_flow_out(flow: PesFlow) -> dict[str, Any]:
+    acknowledgement = None
+    if flow.acknowledged_on is not None and flow.acknowledged_at is not None:
+        acknowledgement = {
+            "acknowledged_on": flow.acknowledged_on,
+            "acknowledged_at": flow.acknowledged_at,
+            "refused": flow.status == FlowStatus.REFUSED,
+            "anomalies": len(flow.anomalies),
+            "elements": [_ack_element(e) for e in flow.acknowledgement],
+            "file": _file(flow.acquit),
+        }
+    return {
+        "id": flow.pk,
+        "nomfic": flow.nomfic,
+        "id_coll": flow.id_coll,
+        "cod_col": flow.cod_col,
+        "cod_bud": flow.cod_bud,
+        "domains": flow.domains,
+        "dematerialised": flow.dematerialised,
+        "bordereaux": flow.bordereaux,
+        "pieces": flow.pieces,
+        "status": flow.status,
+        "status_label": str(flow.get_status_display()),
+        "signatures": flow.signatures,
+        "send_attempts": flow.send_attempts,
+        "error_reason": flow.error_reason,
+        "signed_at": flow.signed_at,
+        "sent_at": flow.sent_at,
+        "acknowledgement": acknowledgement,
+        "file": _file(flow.file),
+        "created_at": flow.created_at,
+        "updated_at": flow.updated_at,
+    }
+
+
+def _sha256(source: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    source.seek(0)
+    for chunk in iter(lambda: source.read(1024 * 1024), b""):
+        digest.update(chunk)
+    source.seek(0)
+    return digest.hexdigest()
+
+
+def _pes_upload(file: UploadedFile) -> pes_services.Upload:
+    return pes_services.Upload(file.file, file.name or "pes_aller.xml")  # type: ignore[arg-type]
+
+
+@router.get(
+    "/legality/pes/flows",
+    auth=READ,
+    response={200: PesFlowPage, **VALIDATION, **errors(401, 403)},
+    operation_id="list_pes_flows",
+    summary="The member's accounting flows (PES_Aller)",
+    description="The flows of the client's organisation, the latest imported first.",
+)
+def list_pes_flows(request: HttpRequest, filters: Query[PesFlowFilters]) -> dict[str, Any]:
+    qs = _pes_flows(_organisation_id(request))
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    found = page_of(qs, page=filters.page, page_size=filters.page_size)
+    return {**found, "results": [_pes_flow_out(f) for f in found["results"]]}
+
+
+@router.post(
+    "/legality/pes/flows",
+    auth=WRITE,
+    response={201: PesFlowOut, 409: PesFlowOut, **VALIDATION, **errors(401, 403)},
+    operation_id="create_pes_flow",
+    summary="Post a PES_Aller",
+    description=(
+        "The `PES_Aller` exported by the member's finance software, as the `file` part of"
+        " a multipart request (at most the platform's limit per flow, 150 MB by default)."
+        " It is checked as on the agents' page: the PES V2 schemas, `IdColl` the member's"
+        " SIRET (or one of its establishments'), `NomFic` not used yet, and the"
+        " signatures: a flow whose `InfoDematerialisee` is 1 carries an enveloped XAdES"
+        " signature per bordereau (or a global one), verified; 0 carries none. A signed"
+        " flow (or one that needs no signature) is `signed` and leaves for the treasury"
+        " by itself; a dematerialised flow without any signature is `imported` and waits"
+        " for its signed version (`POST /legality/pes/flows/{id}/signed`). Refused (400)"
+        " with a `code` (`pes_schema_invalid`, `pes_unreadable`, `pes_other_collectivity`,"
+        " `pes_signature_invalid`, …) and what to fix; nothing is kept. The same file"
+        " again answers 409 with the flow already imported (a retry imports nothing twice)."
+    ),
+    openapi_extra={
+        "responses": {
+            201: {"description": "The flow, imported."},
+            409: {"description": "This file was already imported: here is its flow."},
+            400: {"description": "Refused: the message says what to fix."},
+        }
+    },
+)
+def create_pes_flow(request: HttpRequest, file: File[UploadedFile]) -> Status[Any]:
+    actor = _actor(request)
+    try:
+        flow = pes_services.import_flow(
+            actor=actor, upload=_pes_upload(file), request_context=_context(request)
+        )
+    except pes_errors.NomficTaken as taken:
+        # A retry after a lost answer (or racing the first attempt): the same bytes.
+        existing = _pes_flows(actor.organisation_id).filter(nomfic=taken.nomfic).first()
+        if existing is None or existing.file.sha256 != _sha256(file.file):  # type: ignore[arg-type]
+            raise
+        return Status(409, _pes_flow_out(existing))
+    return Status(201, _pes_flow_out(_pes_flow(actor.organisation_id, flow.pk)))
+
+
+@router.get(
+    "/legality/pes/flows/{flow_id}",
+    auth=READ,
+    response={200: PesFlowOut, **VALIDATION, **errors(401, 403, 404)},
+    operation_id="get_pes_flow",
+    summary="One flow: its status and the treasury's acknowledgement",
+    description=(
+        "The flow's status and, once the treasury answered, its acknowledgement"
+        " (PES_ACQUIT) element by element: domain, OK or KO, the bordereau, piece and line"
+        " concerned, the anomaly's code and the treasury's explanation."
+    ),
+)
+def get_pes_flow(
+    request: HttpRequest,
+    flow_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> dict[str, Any]:
+    return _pes_flow_out(_pes_flow(_organisation_id(request), flow_id))
+
+
+@router.post(
+    "/legality/pes/flows/{flow_id}/signed",
+    auth=WRITE,
+    response={200: PesFlowOut, **VALIDATION, **errors(401, 403, 404)},
+    operation_id="sign_pes_flow",
+    summary="Give the signed version of a flow imported unsigned",
+    description=(
+        "The same flow, its bordereaux signed by the member's signing tool (the `file`"
+        " part): its content must be the flow's apart from the signatures, which are"
+        " verified. The flow becomes `signed` and leaves for the treasury. Refused (400)"
+        " when it is another flow, a signature does not hold, or the flow is not waiting"
+        " for its signature."
+    ),
+)
+def sign_pes_flow(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    flow_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> dict[str, Any]:
+    actor = _actor(request)
+    _pes_flow(actor.organisation_id, flow_id)
+    pes_services.sign_flow(
+        actor=actor, flow_id=flow_id, upload=_pes_upload(file), request_context=_context(request)
+    )
+    return _pes_flow_out(_pes_flow(actor.organisation_id, flow_id))
+
+
+_XML_FILE = {
+    "content": {
+        "text/xml": {"schema": {"type": "string"}},
+        "application/xml": {"schema": {"type": "string"}},
+    }
+}
+
+
+def _serve_xml(request: HttpRequest, stored: Any, message: str) -> HttpResponseBase:
+    if stored is None:
+        raise ApiError(404, "not_found", message)
+    response = serve_file(request, stored, public=False)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.get(
+    "/legality/pes/flows/{flow_id}/file",
+    auth=READ,
+    response={**VALIDATION, **errors(401, 403, 404)},
+    operation_id="get_pes_flow_file",
+    summary="The flow's file, as it leaves for the treasury (signed)",
+    openapi_extra={"responses": {200: {"description": "The PES_Aller (XML).", **_XML_FILE}}},
+)
+def get_pes_flow_file(
+    request: HttpRequest,
+    flow_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> HttpResponseBase:
+    flow = _pes_flow(_organisation_id(request), flow_id)
+    return _serve_xml(request, flow.file, _("There is no flow with this identifier."))
+
+
+@router.get(
+    "/legality/pes/flows/{flow_id}/acknowledgement",
+    auth=READ,
+    response={**VALIDATION, **errors(401, 403, 404)},
+    operation_id="get_pes_flow_acknowledgement",
+    summary="The treasury's acknowledgement (PES_ACQUIT) of the flow, as received",
+    openapi_extra={
+        "responses": {
+            200: {"description": "The PES_ACQUIT (XML).", **_XML_FILE},
+            404: {"description": "No such flow, or not acknowledged yet."},
+        }
+    },
+)
+def get_pes_flow_acknowledgement(
+    request: HttpRequest,
+    flow_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> HttpResponseBase:
+    flow = _pes_flow(_organisation_id(request), flow_id)
+    return _serve_xml(request, flow.acquit, _("The treasury has not acknowledged this flow yet."))
+
+
+# --- PES: the treasury's returns (PES_Retour) -------------------------------------------
+
+
+class PesReturnDomainOut(Schema):
+    domain: str = Field(examples=["depense"], description="`depense`, `recette` or `client`.")
+    bordereaux: int = 0
+    pieces: int = Field(0, description="Pieces returned (debtors for the `client` domain).")
+    rejected: int = Field(0, description="Pieces rejected by the treasury (EtatPce 04).")
+    pending: int = Field(0, description="Pieces suspended (EtatPce 01).")
+
+
+class PesRejectedPieceOut(Schema):
+    domain: str
+    bordereau: str
+    piece: str
+    observation: str
+
+
+class PesReturnOut(Schema):
+    id: int
+    nomfic: str = Field(description="The return's file name (NomFic), as Helios named it.")
+    typfic: str = Field(examples=["PES2R_DEP"])
+    kind: Restitution = Field(description="01 rejected or suspended pieces, 02 periodic, 03 stock.")
+    id_coll: str
+    domains: list[str]
+    produced_on: date | None
+    received_at: datetime
+    read: bool = Field(description="Opened or downloaded by the member (an agent or a client).")
+    summary: list[PesReturnDomainOut]
+    rejected: list[PesRejectedPieceOut] = Field(description="The rejected pieces (first 50).")
+    file: FileOut
+    acknowledgement_status: AcquitRetourStatus = Field(
+        description="The PES_ACQUIT_RETOUR the platform sends back on reception."
+    )
+    acknowledgement_sent_at: datetime | None
+
+
+class PesReturnPage(Schema):
+    total: int
+    page: int
+    page_size: int
+    results: list[PesReturnOut]
+
+
+class PesReturnFilters(Schema):
+    unread: bool | None = Field(None, description="Only the returns not read yet (or read).")
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
+
+
+def _return_out(retour: PesReturn) -> dict[str, Any]:
+    return {
+        "id": retour.pk,
+        "nomfic": retour.nomfic,
+        "typfic": retour.typfic,
+        "kind": retour.restitution,
+        "id_coll": retour.id_coll,
+        "domains": retour.domains,
+        "produced_on": retour.produced_on,
+        "received_at": retour.received_at,
+        "read": retour.read_at is not None,
+        "summary": [
+            {**entry, "pieces": entry.get("pieces", entry.get("clients", 0))}
+            for entry in retour.summary
+        ],
+        "rejected": retour.rejected,
+        "file": _file(retour.file),
+        "acknowledgement_status": retour.ack_status,
+        "acknowledgement_sent_at": retour.ack_sent_at,
+    }
+
+
+def _pes_return(organisation_id: int, return_id: int) -> PesReturn:
+    retour = pes_selectors.return_of(organisation_id, return_id)
+    if retour is None:
+        raise ApiError(404, "not_found", _("There is no return with this identifier."))
+    return retour
+
+
+@router.get(
+    "/legality/pes/returns",
+    auth=READ,
+    response={200: PesReturnPage, **VALIDATION, **errors(401, 403)},
+    operation_id="list_pes_returns",
+    summary="The member's returns from the treasury (PES_Retour)",
+    description=(
+        "The PES_Retour the treasury sent to the client's organisation, newest first:"
+        " kind, domains, pieces per domain, the rejected pieces, and whether the member"
+        " read it. The platform acknowledges each on reception (PES_ACQUIT_RETOUR)."
+    ),
+)
+def list_pes_returns(request: HttpRequest, filters: Query[PesReturnFilters]) -> dict[str, Any]:
+    qs = pes_selectors.returns_of(_organisation_id(request)).select_related("file")
+    if filters.unread is not None:
+        qs = qs.filter(read_at__isnull=filters.unread)
+    found = page_of(qs, page=filters.page, page_size=filters.page_size)
+    return {**found, "results": [_return_out(r) for r in found["results"]]}
+
+
+@router.get(
+    "/legality/pes/returns/{return_id}",
+    auth=READ,
+    response={200: PesReturnOut, **VALIDATION, **errors(401, 403, 404)},
+    operation_id="get_pes_return",
+    summary="One return from the treasury: its summary",
+)
+def get_pes_return(
+    request: HttpRequest,
+    return_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> dict[str, Any]:
+    return _return_out(_pes_return(_organisation_id(request), return_id))
+
+
+@router.get(
+    "/legality/pes/returns/{return_id}/file",
+    auth=READ,
+    response={**VALIDATION, **errors(401, 403, 404)},
+    operation_id="get_pes_return_file",
+    summary="The return's file, as the treasury sent it (marks it read)",
+    description="Every download is recorded on the member's audit chain.",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The PES_Retour (XML).",
+                "content": {"text/xml": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def get_pes_return_file(
+    request: HttpRequest,
+    return_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
+) -> HttpResponseBase:
+    actor = _actor(request)
+    retour = _pes_return(actor.organisation_id, return_id)
+    pes_inbox.record_download(actor=actor, retour_id=retour.pk, request_context=_context(request))
+    response = serve_file(request, retour.file, public=False)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- The operator's monitoring ----------------------------------------------------------
+
+# The threshold of the back office's page (``backoffice.legality_views``): sent, and not
+# acknowledged after it, a transmission is late.
+UNACKNOWLEDGED_AFTER = crossings.UNACKNOWLEDGED_AFTER
+
+
+class PesMonitoringOut(Schema):
+    waiting: int = Field(description="Flows signed, waiting for the treasury's gateway.")
+    retrying: int = Field(description="Of those, flows the gateway did not take yet.")
+    sent_unacknowledged: int = Field(description="Sent, not acknowledged after 4 hours.")
+    errors: int = Field(description="Flows that could not be sent.")
+    quarantined: int = Field(description="Files of the gateway's outbox in quarantine.")
+    returns_unacknowledged: int = Field(
+        description="Returns whose PES_ACQUIT_RETOUR has not left yet."
+    )
+    returns_ack_errors: int = Field(description="Returns whose PES_ACQUIT_RETOUR failed.")
+
+
+class MonitoringOut(Schema):
+    measured_at: datetime
+    unacknowledged_after_hours: int = Field(4, description="The threshold of lateness.")
+    sending: str = Field(
+        examples=["open"],
+        description="Whether acts are sent now: `open`, `switched_off` (the endpoint marked"
+        " unavailable), `not_configured`, `window_closed`.",
+    )
+    waiting: int = Field(description="Acts waiting to be sent.")
+    retrying: int = Field(description="Of those, acts whose sending is being retried.")
+    sent_unacknowledged: int = Field(description="Acts sent, not acknowledged after 4 hours.")
+    errors: int = Field(description="Acts in error.")
+    quarantined: int = Field(description="Messages of the return channel in quarantine.")
+    attempts_last_hour: int
+    failed_attempts_last_hour: int
+    pes: PesMonitoringOut
+
+
+def _require_operator(request: HttpRequest) -> None:
+    """The caller is a client of the operator's own organisation (the one organisation
+    of kind ``operator``; ``MUTUALIS_OPERATOR_SLUG`` is its address), as operator staff
+    are for the back office. Any other client, a member's or a company's, is refused."""
+    caller = request.auth  # type: ignore[attr-defined]
+    if (
+        not isinstance(caller, ApiCaller)
+        or caller.organisation_id is None
+        or not Organisation.objects.filter(
+            pk=caller.organisation_id, kind=OrganisationKind.OPERATOR
+        ).exists()
+    ):
+        raise ApiError(
+            403,
+            "permission_denied",
+            _("Only a client of the operator's organisation reads the monitoring."),
+        )
+
+
+@router.get(
+    "/legality/monitoring",
+    auth=READ,
+    response={200: MonitoringOut, **errors(401, 403)},
+    operation_id="get_legality_monitoring",
+    summary="The operator's monitoring of the transmissions (acts and PES)",
+    description=(
+        "The figures of the back office's monitoring page, over every member: acts and"
+        " PES flows waiting (and being retried), sent but not acknowledged after four"
+        " hours, in error; the return channels' quarantines; attempts of the last hour;"
+        " whether sending is open. Only for an API client bound to the operator's"
+        " organisation (`api:read`); any other client gets 403."
+    ),
+)
+def get_legality_monitoring(request: HttpRequest) -> dict[str, Any]:
+    _require_operator(request)
+    now = timezone.now()
+    figures = crossings.monitoring(now, UNACKNOWLEDGED_AFTER)
+    return {
+        **dataclasses.asdict(figures),
+        "measured_at": now,
+        "unacknowledged_after_hours": int(UNACKNOWLEDGED_AFTER.total_seconds() // 3600),
+        "sending": transmission.closed_reason(now) or "open",
     }

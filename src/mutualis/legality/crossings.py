@@ -211,6 +211,11 @@ def member_of_siren(siren: str) -> int | None:
         return found[0] if len(found) == 1 else None
 
 
+# An act or a PES flow sent and not acknowledged after this is late on the operator's
+# monitoring (its page and the API's figures).
+UNACKNOWLEDGED_AFTER = timedelta(hours=4)
+
+
 @dataclasses.dataclass(frozen=True)
 class Monitoring:
     waiting: int
@@ -220,13 +225,56 @@ class Monitoring:
     quarantined: int
     attempts_last_hour: int
     failed_attempts_last_hour: int
+    pes: PesMonitoring
+
+
+@dataclasses.dataclass(frozen=True)
+class PesMonitoring:
+    """The accounting flows' figures: flows waiting for the gateway (and those being
+    retried), sent but not acknowledged after the same threshold as the acts, in
+    error; files of the gateway's outbox in quarantine; returns whose
+    acknowledgement has not left (waiting or retrying, and in error)."""
+
+    waiting: int
+    retrying: int
+    sent_unacknowledged: int
+    errors: int
+    quarantined: int
+    returns_unacknowledged: int
+    returns_ack_errors: int
+
+
+def _pes_monitoring(now: datetime, unacknowledged_after: timedelta) -> PesMonitoring:
+    from .pes.models import (
+        AcquitRetourStatus,
+        FlowStatus,
+        PesFlow,
+        PesInbound,
+        PesInboundStatus,
+        PesReturn,
+    )
+
+    return PesMonitoring(
+        waiting=PesFlow.objects.filter(status=FlowStatus.SIGNED).count(),
+        retrying=PesFlow.objects.filter(status=FlowStatus.SIGNED, send_attempts__gt=0).count(),
+        sent_unacknowledged=PesFlow.objects.filter(
+            status=FlowStatus.SENT, sent_at__lt=now - unacknowledged_after
+        ).count(),
+        errors=PesFlow.objects.filter(status=FlowStatus.ERROR).count(),
+        quarantined=PesInbound.objects.filter(status=PesInboundStatus.QUARANTINED).count(),
+        returns_unacknowledged=PesReturn.objects.filter(
+            ack_status=AcquitRetourStatus.TO_SEND
+        ).count(),
+        returns_ack_errors=PesReturn.objects.filter(ack_status=AcquitRetourStatus.ERROR).count(),
+    )
 
 
 @crossing
 def monitoring(now: datetime, unacknowledged_after: timedelta) -> Monitoring:
     """The operator's figures: acts waiting (and retrying), sent but not acknowledged
     after ``unacknowledged_after``, in error, messages in quarantine, attempts of the
-    last hour."""
+    last hour; and the same of the PES flows, with the returns whose acknowledgement
+    has not left."""
     with scopes_disabled():
         hour = now - timedelta(hours=1)
         attempts = TransmissionAttempt.objects.filter(made_at__gte=hour)
@@ -240,6 +288,7 @@ def monitoring(now: datetime, unacknowledged_after: timedelta) -> Monitoring:
             quarantined=InboundMessage.objects.filter(status=InboundStatus.QUARANTINED).count(),
             attempts_last_hour=attempts.count(),
             failed_attempts_last_hour=attempts.filter(outcome__in=["retry", "failed"]).count(),
+            pes=_pes_monitoring(now, unacknowledged_after),
         )
 
 
@@ -319,3 +368,37 @@ def pes_flows_to_send(now: datetime, batch: int) -> list[tuple[int, int]]:
             .order_by("signed_at", "pk")
             .values_list("pk", "organisation_id")[:batch]
         ]
+
+
+@crossing
+def pes_acquits_retour_to_send(now: datetime, batch: int) -> list[tuple[int, int]]:
+    """The members' acknowledgements of the treasury's returns waiting for the
+    gateway: (return, member) pairs, oldest first; each is then deposited inside its
+    member's scope."""
+    from .pes.models import AcquitRetourStatus, PesReturn
+
+    with scopes_disabled():
+        return [
+            (int(pk), int(organisation_id))
+            for pk, organisation_id in PesReturn.objects.filter(
+                ack_status=AcquitRetourStatus.TO_SEND, ack_file__isnull=False
+            )
+            .exclude(ack_next_attempt_at__gt=now)
+            .order_by("received_at", "pk")
+            .values_list("pk", "organisation_id")[:batch]
+        ]
+
+
+@crossing
+def pes_quarantine(limit: int = 200) -> list[dict[str, object]]:
+    """The files of the treasury gateway's outbox kept aside (neither a valid
+    ``PES_ACQUIT`` nor a valid ``PES_Retour``, or for no member), newest first."""
+    from .pes.models import PesInbound, PesInboundStatus
+
+    with scopes_disabled():
+        rows = (
+            PesInbound.objects.filter(status=PesInboundStatus.QUARANTINED)
+            .order_by("-received_at", "-pk")
+            .values("pk", "received_at", "name", "reason", "sha256")
+        )
+        return [dict(row) for row in rows[:limit]]

@@ -456,7 +456,14 @@ class WebhookDelivery(OrganisationOwned):
     )
     event_id = models.UUIDField(unique=True)
     event = models.CharField(max_length=40)
-    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="+")
+    # What the event is about: an act, a PES flow or a PES return (exactly one).
+    act = models.ForeignKey(Act, on_delete=models.CASCADE, related_name="+", null=True)
+    pes_flow = models.ForeignKey(
+        "legality.PesFlow", on_delete=models.CASCADE, related_name="+", null=True
+    )
+    pes_return = models.ForeignKey(
+        "legality.PesReturn", on_delete=models.CASCADE, related_name="+", null=True
+    )
     payload = models.JSONField(default=dict)
     status = models.CharField(
         max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
@@ -483,6 +490,14 @@ class WebhookDelivery(OrganisationOwned):
             models.CheckConstraint(
                 condition=Q(status__in=DeliveryStatus.values),
                 name="legality_webhook_delivery_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(act__isnull=False, pes_flow__isnull=True, pes_return__isnull=True)
+                    | Q(act__isnull=True, pes_flow__isnull=False, pes_return__isnull=True)
+                    | Q(act__isnull=True, pes_flow__isnull=True, pes_return__isnull=False)
+                ),
+                name="legality_webhook_delivery_one_subject",
             ),
         ]
 

@@ -1,14 +1,17 @@
-"""Webhooks: the member's software is told of every status change of its acts, beyond
-S²LOW's polling.
+"""Webhooks: the member's software is told of every status change of its acts and of
+its accounting flows, and of every return the treasury sends it, beyond S²LOW's
+polling.
 
 - A member registers an endpoint (through the API, ``api.py``): an ``https://`` address
   whose host resolves to public addresses only (no private, loopback, link-local or
   reserved address: the platform must not be made to call into its own network). Its
   secret is shown once and stored sealed (``core.sealing``).
 - Every status change of an act (``transitions.apply``, the only writer of the status)
-  writes one :class:`~.models.WebhookDelivery` per active endpoint of the member, in the
-  transaction of the change: a change rolled back tells nothing, and nothing committed
-  is lost.
+  or of a PES flow (``pes.transitions.apply``), and every ``PES_Retour`` received
+  (``pes.inbox.record_return``), writes one :class:`~.models.WebhookDelivery` per active
+  endpoint of the member that wants the event, in the transaction of the change: a
+  change rolled back tells nothing, and nothing committed is lost. Events: ``act.<status>``,
+  ``pes_flow.<status>`` and ``pes_return.received``.
 - A periodic job (:func:`deliver_due`) posts each delivery: a JSON body, signed with
   HMAC-SHA256 over ``"{timestamp}.{body}"`` with the endpoint's secret
   (``Mutualis-Signature: v1=<hex>``, ``Mutualis-Timestamp``, ``Mutualis-Event-Id``). A
@@ -59,6 +62,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .pes.models import FlowStatus, PesFlow, PesReturn
 
 SEALING_PURPOSE = "mutualis.legality.webhooks"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix that names the kind of secret
@@ -66,7 +70,14 @@ URL_MAX_LENGTH = 500
 DESCRIPTION_MAX_LENGTH = 200
 MAX_ENDPOINTS = 10
 EVENT_PREFIX = "act."
-EVENTS = tuple(f"{EVENT_PREFIX}{status}" for status in ActStatus.values)
+PES_FLOW_PREFIX = "pes_flow."
+PES_RETURN_RECEIVED = "pes_return.received"
+# A flow is created imported: only the statuses a change leads to are told.
+EVENTS = (
+    *(f"{EVENT_PREFIX}{status}" for status in ActStatus.values),
+    *(f"{PES_FLOW_PREFIX}{status}" for status in FlowStatus.values if status != "imported"),
+    PES_RETURN_RECEIVED,
+)
 MAX_BACKOFF = timedelta(hours=6)
 ANSWER_MAX_BYTES = 1024
 LOG_MAX_ENTRIES = 20
@@ -282,34 +293,26 @@ def disable_endpoint(
 # --- Events ----------------------------------------------------------------------------
 
 
-def status_changed(act: Act, before: str, after: str, now: datetime | None = None) -> int:
-    """Write a delivery of ``act.<after>`` for each active endpoint of the member that
-    wants it, in the caller's transaction (``transitions.apply``). Returns how many."""
-    now = now or timezone.now()
-    event = f"{EVENT_PREFIX}{after}"
-    with scope(organisation=act.organisation_id):
+def _enqueue(organisation_id: int, event: str, now: datetime, **subject: Any) -> int:
+    """One delivery of ``event`` for each active endpoint of the member that wants it,
+    about ``subject`` (``act_id=``, ``pes_flow_id=`` or ``pes_return_id=``, and the
+    ``payload`` fixed when it happened), in the caller's transaction. Returns how many."""
+    with scope(organisation=organisation_id):
         endpoints = [
             e
-            for e in WebhookEndpoint.objects.filter(
-                organisation_id=act.organisation_id, is_active=True
-            )
+            for e in WebhookEndpoint.objects.filter(organisation_id=organisation_id, is_active=True)
             if not e.events or event in e.events
         ]
         WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(
-                    organisation_id=act.organisation_id,
+                    organisation_id=organisation_id,
                     endpoint=endpoint,
                     event_id=uuid.uuid4(),
                     event=event,
-                    act_id=act.pk,
-                    payload={
-                        "status": after,
-                        "previous_status": before,
-                        "occurred_at": now.isoformat(),
-                    },
                     next_attempt_at=now,
                     created_at=now,
+                    **subject,
                 )
                 for endpoint in endpoints
             ]
@@ -317,9 +320,51 @@ def status_changed(act: Act, before: str, after: str, now: datetime | None = Non
     return len(endpoints)
 
 
-def body_of(delivery: WebhookDelivery, act: Act) -> bytes:
-    """The JSON the endpoint receives: the event, and the act as it is now, with the
-    status this event reports (fixed when it happened)."""
+def _change(before: str, after: str, now: datetime) -> dict[str, str]:
+    return {"status": after, "previous_status": before, "occurred_at": now.isoformat()}
+
+
+def status_changed(act: Act, before: str, after: str, now: datetime | None = None) -> int:
+    """Write a delivery of ``act.<after>`` for each active endpoint of the member that
+    wants it, in the caller's transaction (``transitions.apply``). Returns how many."""
+    now = now or timezone.now()
+    return _enqueue(
+        act.organisation_id,
+        f"{EVENT_PREFIX}{after}",
+        now,
+        act_id=act.pk,
+        payload=_change(before, after, now),
+    )
+
+
+def pes_flow_status_changed(
+    flow: PesFlow, before: str, after: str, now: datetime | None = None
+) -> int:
+    """The same for a PES flow: ``pes_flow.<after>`` (``pes.transitions.apply``)."""
+    now = now or timezone.now()
+    return _enqueue(
+        flow.organisation_id,
+        f"{PES_FLOW_PREFIX}{after}",
+        now,
+        pes_flow_id=flow.pk,
+        payload=_change(before, after, now),
+    )
+
+
+def pes_return_received(retour: PesReturn, now: datetime | None = None) -> int:
+    """``pes_return.received``: a ``PES_Retour`` reached the member's inbox
+    (``pes.inbox.record_return``)."""
+    now = now or timezone.now()
+    return _enqueue(
+        retour.organisation_id,
+        PES_RETURN_RECEIVED,
+        now,
+        pes_return_id=retour.pk,
+        payload={"occurred_at": now.isoformat()},
+    )
+
+
+def _act_data(delivery: WebhookDelivery, act: Act) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": act.pk,
         "number": act.number,
@@ -331,11 +376,55 @@ def body_of(delivery: WebhookDelivery, act: Act) -> bytes:
     }
     if delivery.payload.get("status") == ActStatus.ERROR:
         data["error_reason"] = act.error_reason
+    return data
+
+
+def _pes_flow_data(delivery: WebhookDelivery, flow: PesFlow) -> dict[str, Any]:
+    status = delivery.payload.get("status")
+    data: dict[str, Any] = {
+        "id": flow.pk,
+        "nomfic": flow.nomfic,
+        "id_coll": flow.id_coll,
+        "status": status,
+        "previous_status": delivery.payload.get("previous_status"),
+        "acknowledged_on": flow.acknowledged_on.isoformat() if flow.acknowledged_on else None,
+    }
+    if status in (FlowStatus.ACKNOWLEDGED, FlowStatus.REFUSED):
+        data["anomalies"] = len(flow.anomalies)
+    if status == FlowStatus.ERROR:
+        data["error_reason"] = flow.error_reason
+    return data
+
+
+def _pes_return_data(retour: PesReturn) -> dict[str, Any]:
+    return {
+        "id": retour.pk,
+        "nomfic": retour.nomfic,
+        "typfic": retour.typfic,
+        "kind": retour.restitution,
+        "id_coll": retour.id_coll,
+        "domains": retour.domains,
+        "received_at": retour.received_at.isoformat(),
+    }
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    """The JSON the endpoint receives: the event, and what it is about as it is now,
+    with the status this event reports (fixed when it happened): ``data.act``,
+    ``data.pes_flow`` or ``data.pes_return``."""
+    if delivery.act is not None:
+        data = {"act": _act_data(delivery, delivery.act)}
+    elif delivery.pes_flow is not None:
+        data = {"pes_flow": _pes_flow_data(delivery, delivery.pes_flow)}
+    elif delivery.pes_return is not None:
+        data = {"pes_return": _pes_return_data(delivery.pes_return)}
+    else:  # pragma: no cover - the check constraint forbids it
+        raise ValueError("a delivery about nothing")
     document = {
         "id": str(delivery.event_id),
         "type": delivery.event,
         "created_at": delivery.payload.get("occurred_at"),
-        "data": {"act": data},
+        "data": data,
     }
     return json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
 
@@ -408,12 +497,12 @@ def backoff(attempt: int) -> timedelta:
     return min(delay, MAX_BACKOFF)
 
 
-def _claim(delivery_id: int, member: int, now: datetime) -> tuple[WebhookDelivery, Act, str] | None:
+def _claim(delivery_id: int, member: int, now: datetime) -> tuple[WebhookDelivery, str] | None:
     lease = timedelta(seconds=settings.MUTUALIS_WEBHOOK_TIMEOUT_SECONDS + 30)
     with transaction.atomic(), scope(organisation=member):
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint", "act")
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("endpoint", "act", "pes_flow", "pes_return")
             .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .first()
         )
@@ -426,7 +515,7 @@ def _claim(delivery_id: int, member: int, now: datetime) -> tuple[WebhookDeliver
             return None
         delivery.next_attempt_at = now + lease
         delivery.save(update_fields=["next_attempt_at"])
-        return delivery, delivery.act, _unseal(delivery.endpoint.secret_sealed)
+        return delivery, _unseal(delivery.endpoint.secret_sealed)
 
 
 def _record(delivery: WebhookDelivery, status: int | None, error: str, now: datetime) -> str:
@@ -461,8 +550,8 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
     claimed = _claim(delivery_id, member, now)
     if claimed is None:
         return "skipped"
-    delivery, act, secret = claimed
-    body = body_of(delivery, act)
+    delivery, secret = claimed
+    body = body_of(delivery)
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json; charset=utf-8",

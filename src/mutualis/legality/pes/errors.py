@@ -76,6 +76,11 @@ class NomficTaken(PesError):
         "A flow named %(nomfic)s (NomFic) was already imported: each flow needs a new name."
     )
 
+    def __init__(self, nomfic: str = "") -> None:
+        super().__init__(self.message % {"nomfic": nomfic})
+        # The name, for the API's retry of an import (``api.py``).
+        self.nomfic = nomfic
+
 
 class SignatureMissing(PesError):
     code = "pes_signature_missing"

@@ -88,6 +88,81 @@ class PesFlow(OrganisationOwned):
         return [e for e in self.acknowledgement if not e.get("ok")]
 
 
+class AcquitRetourStatus(models.TextChoices):
+    TO_SEND = "to_send", _("To be sent")
+    SENT = "sent", _("Sent")
+    ERROR = "error", _("Could not be sent")
+
+
+class Restitution(models.TextChoices):
+    # ``TypRestit`` of the Acquit_Retour, said of the return.
+    REJECTS = "01", _("Rejected or suspended pieces")
+    PERIODIC = "02", _("Periodic return")
+    STOCK = "03", _("Stock")
+
+
+class PesReturn(OrganisationOwned):
+    """A ``PES_Retour`` the treasury dropped for a member: its raw file (the inbound
+    row's), what it is, a summary for the agents, and the member's technical
+    acknowledgement (``PES_ACQUIT_RETOUR``), deposited on the gateway by a job."""
+
+    nomfic = models.CharField(_("file name (NomFic)"), max_length=NOMFIC_MAX_LENGTH)
+    typfic = models.CharField(_("file type (TypFic)"), max_length=32, blank=True, default="")
+    id_coll = models.CharField(_("collectivity SIRET (IdColl)"), max_length=14)
+    cod_col = models.CharField(_("collectivity code"), max_length=3, blank=True, default="")
+    cod_bud = models.CharField(_("budget code"), max_length=2, blank=True, default="")
+    restitution = models.CharField(
+        _("kind"), max_length=2, choices=Restitution.choices, default=Restitution.PERIODIC
+    )
+    domains = models.JSONField(_("domains"), default=list)
+    produced_on = models.DateField(_("produced on"), null=True, blank=True)
+    # Per domain: bordereaux, pieces, rejected, pending (clients for the client domain).
+    summary = models.JSONField(default=list)
+    # The rejected pieces (domain, bordereau, piece, observation), the first fifty.
+    rejected = models.JSONField(default=list)
+    file = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("received on"))
+    read_at = models.DateTimeField(_("read on"), null=True, blank=True)
+    # The PES_ACQUIT_RETOUR: its file and gateway name are fixed at reception (a retry
+    # deposits the same bytes under the same name), its sending in ``sending.py``.
+    ack_status = models.CharField(
+        _("acknowledgement status"),
+        max_length=20,
+        choices=AcquitRetourStatus.choices,
+        default=AcquitRetourStatus.TO_SEND,
+    )
+    ack_file = models.ForeignKey(
+        "core.StoredFile", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    ack_remote_name = models.CharField(max_length=140, blank=True, default="")
+    ack_attempts = models.PositiveSmallIntegerField(default=0)
+    ack_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    ack_error = models.CharField(_("reason"), max_length=500, blank=True, default="")
+    ack_sent_at = models.DateTimeField(_("acknowledgement sent on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "nomfic"], name="legality_pesreturn_nomfic_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(ack_status__in=AcquitRetourStatus.values),
+                name="legality_pesreturn_ack_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(ack_status="sent") | Q(ack_sent_at__isnull=False),
+                name="legality_pesreturn_sent_with_date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ack_status", "ack_next_attempt_at"], name="legality_pesret_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"pes-return:{self.organisation_id}:{self.nomfic}"
+
+
 class PesInboundStatus(models.TextChoices):
     PROCESSED = "processed", _("Processed")
     QUARANTINED = "quarantined", _("Quarantined")
@@ -107,6 +182,9 @@ class PesInbound(models.Model):
     )
     flow = models.ForeignKey(
         PesFlow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    retour = models.ForeignKey(
+        PesReturn, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(max_length=500, blank=True, default="")
     raw = models.ForeignKey("core.StoredFile", on_delete=models.PROTECT, related_name="+")

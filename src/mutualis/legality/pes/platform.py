@@ -1,5 +1,5 @@
 """What the accounting flows declare (imported by ``legality.platform``): the
-accounting agent's role, the menu entry, the two periodic jobs."""
+accounting agent's role, the menu entry, the three periodic jobs."""
 
 from __future__ import annotations
 
@@ -51,7 +51,17 @@ registry.declare_periodic_job(
         "legality_collect_pes_acquits",
         tasks.collect_acknowledgements,
         IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
-        "Collect the treasury's PES_ACQUIT from the gateway; quarantine what cannot be routed.",
+        "Collect the treasury's PES_ACQUIT and PES_Retour from the gateway; quarantine "
+        "what cannot be routed.",
+    )
+)
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "legality_deposit_pes_acquits_retour",
+        tasks.deposit_acquits_retour,
+        IntervalTrigger(seconds=settings.MUTUALIS_LEGALITY_POLL_SECONDS),
+        "Deposit the members' PES_ACQUIT_RETOUR of the treasury's returns on the gateway, "
+        "retrying with back-off.",
     )
 )
 

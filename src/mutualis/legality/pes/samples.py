@@ -152,3 +152,108 @@ def pes_aller(
     parts.extend(attachments)
     parts.append("  </PES_PJ>\n</n:PES_Aller>\n")
     return "".join(parts).encode()
+
+
+# --- A return of the treasury (PES_Retour) ------------------------------------------------
+
+_RETOUR_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<n:PES_Retour xmlns:n="http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/retour">
+  <Enveloppe>
+    <Parametres>
+      <Version V="1"/>
+      <TypFic V="PES2R_DEP"/>
+      <NomFic V="{nomfic}"/>
+    </Parametres>
+    <Emetteur>
+      <Sigle V="DGFIP HELIOS"/>
+      <Adresse V="HELIOS"/>
+    </Emetteur>
+  </Enveloppe>
+  <EnTetePES>
+    <DteStr V="{day}"/>
+    <IdPost V="021000"/>
+    <LibellePoste V="DIJON MUNICIPALE"/>
+    <IdColl V="{siret}"/>
+    <CodColl V="001"/>
+    <CodBud V="00"/>
+    <LibelleColBud V="BUDGET PRINCIPAL"/>
+  </EnTetePES>
+  <PES_DepenseRetour>
+    <EnTeteDepense>
+      <TypRestit V="{nature}"/>
+      <IdVer V="2"/>
+      <NatInf V="2"/>
+    </EnTeteDepense>
+"""
+
+_RETOUR_BORDEREAU = """    <Bordereau>
+      <BlocBordereau>
+        <Exer V="{year}"/>
+        <IdBord V="{number}"/>
+        <TypBord V="01"/>
+      </BlocBordereau>
+      <Piece>
+        <InfoPiece>
+          <IdPce V="{number}1"/>
+          <TypPce V="01"/>
+          <NatPce V="01"/>
+          <Obj V="FOURNITURES SCOLAIRES ECOLE JEAN MACE"/>
+          <DtePcePec V="{day}"/>
+          <EtatPce V="{state}"/>{observation}
+        </InfoPiece>
+        <LigneDePiece>
+          <BlocLignePiece>
+            <InfoLignePiece>
+              <IdLigne V="1"/>
+              <EtatLigPce V="{line_state}"/>
+              <MtHT V="1520.40"/>
+            </InfoLignePiece>
+          </BlocLignePiece>
+        </LigneDePiece>
+      </Piece>
+    </Bordereau>
+"""
+
+REJECTION = "IMPUTATION INCONNUE - NATURE 6067 NON OUVERTE"
+
+
+def retour_nomfic(nature: str, day: date, serial: int = 1) -> str:
+    """Helios's name of a dépense return: ``PES2R_DEP__{nature}_{CodColl}_{CodBud}_
+    {codique}_{situation}_{processing}_{timestamp}.xml``."""
+    return (
+        f"PES2R_DEP__{nature}_001_00_021000_{day:%Y%m%d}_{day:%Y%m%d}_{day:%Y%m%d}{serial:06d}.xml"
+    )
+
+
+def pes_retour(
+    siret: str,
+    *,
+    day: date | None = None,
+    rejected: Sequence[int] = (102,),
+    accepted: Sequence[int] = (),
+    serial: int = 1,
+    name: str = "",
+) -> bytes:
+    """A dépense ``PES_Retour`` of the member whose SIRET is ``siret``, valid against the
+    RETOUR schemas: one bordereau per number, each with one piece, rejected (``EtatPce``
+    04, with the treasury's observation) or taken in charge (02). With rejected pieces
+    it is a rejects return (``R``), otherwise a periodic one (``P``)."""
+    day = day or timezone.localdate()
+    accepted = accepted if rejected or accepted else (101,)
+    nature = "R" if rejected else "P"
+    name = name or retour_nomfic(nature, day, serial)
+    parts = [_RETOUR_HEAD.format(nomfic=name, day=day.isoformat(), siret=siret, nature=nature)]
+    for number, state in [*((n, "04") for n in rejected), *((n, "02") for n in accepted)]:
+        observation = f'\n          <ObsEtat V="{REJECTION}"/>' if state == "04" else ""
+        parts.append(
+            _RETOUR_BORDEREAU.format(
+                year=day.year,
+                number=number,
+                day=day.isoformat(),
+                state=state,
+                observation=observation,
+                line_state="02" if state == "04" else "01",
+            )
+        )
+    parts.append("  </PES_DepenseRetour>\n</n:PES_Retour>\n")
+    return "".join(parts).encode()

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from mutualis.core.models import StoredFile
 
-from .models import ACCOUNTANT_ROLE, FlowStatus, PesFlow
+from .models import ACCOUNTANT_ROLE, FlowStatus, PesFlow, PesReturn
 
 
 def is_accountant(membership: Any) -> bool:
@@ -52,3 +52,16 @@ def can_read_acquit(request: HttpRequest, stored_file: StoredFile) -> bool:
     return PesFlow.objects.filter(
         organisation_id=membership.organisation_id, acquit_id=stored_file.pk
     ).exists()
+
+
+def returns_of(organisation_id: int) -> QuerySet[PesReturn]:
+    """The member's returns, the latest first (unread and read together)."""
+    return PesReturn.objects.filter(organisation_id=organisation_id).order_by("-received_at", "-pk")
+
+
+def return_of(organisation_id: int, pk: int) -> PesReturn | None:
+    return (
+        PesReturn.objects.filter(organisation_id=organisation_id, pk=pk)
+        .select_related("file")
+        .first()
+    )

@@ -35,12 +35,9 @@ from lxml import etree
 from mutualis.core import audit
 from mutualis.core import files as file_store
 from mutualis.core.models import Organisation
-from mutualis.core.permissions import require_role
-from mutualis.core.subscriptions import require_subscription
-from mutualis.identity.models import Membership
 
+from .. import services as legality_services
 from ..errors import TransitionNotAllowed
-from ..models import SERVICE
 from . import errors, flows, transitions, xades
 from .models import ACCOUNTANT_ROLE, PES_OWNER_KIND, FlowStatus, PesFlow
 
@@ -61,18 +58,10 @@ class Upload:
 EMPTY_PROBE_BYTES = 64 * 1024
 
 
-def _current(actor: Membership) -> Membership:
-    current = (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("organisation")
-        .filter(pk=actor.pk, is_active=True)
-        .first()
-    )
-    if current is None:
-        raise PermissionDenied
-    require_role(current, ACCOUNTANT_ROLE)
-    require_subscription(current.organisation_id, SERVICE)
-    return current
+def _current(actor: legality_services.Actor) -> Any:
+    """The accounting agent's membership read again under lock (or the member's API
+    client, still active), of a member that subscribes."""
+    return legality_services._current(actor, ACCOUNTANT_ROLE)
 
 
 def _read_upload(upload: Upload | None) -> bytes:
@@ -217,7 +206,7 @@ def _mark_signed(flow: PesFlow, now: datetime) -> None:
 
 def import_flow(
     *,
-    actor: Membership,
+    actor: legality_services.Actor,
     upload: Upload | None,
     request_context: Mapping[str, Any] | None = None,
 ) -> PesFlow:
@@ -232,7 +221,7 @@ def import_flow(
         organisation = Organisation.objects.select_for_update().get(pk=current.organisation_id)
         _check_identity(organisation, aller)
         if PesFlow.objects.filter(organisation=organisation, nomfic=aller.nomfic).exists():
-            raise errors.NomficTaken(errors.NomficTaken.message % {"nomfic": aller.nomfic})
+            raise errors.NomficTaken(aller.nomfic)
         signed, summary = _signatures(aller, lambda: _bytes_of(source))
         flow = PesFlow(
             organisation=organisation,
@@ -252,9 +241,7 @@ def import_flow(
             with transaction.atomic():
                 flow.save()
         except IntegrityError:
-            raise errors.NomficTaken(
-                errors.NomficTaken.message % {"nomfic": aller.nomfic}
-            ) from None
+            raise errors.NomficTaken(aller.nomfic) from None
         context = dict(request_context or {})
         audit.record(
             actor=current,
@@ -284,7 +271,7 @@ def import_flow(
     return flow
 
 
-def _locked(current: Membership, flow_id: int) -> PesFlow:
+def _locked(current: Any, flow_id: int) -> PesFlow:
     flow = (
         PesFlow.objects.select_for_update(of=("self",))
         .select_related("organisation", "file")
@@ -312,7 +299,7 @@ def _unsigned_c14n(data: bytes) -> bytes:
 
 def sign_flow(
     *,
-    actor: Membership,
+    actor: legality_services.Actor,
     flow_id: int,
     upload: Upload | None,
     request_context: Mapping[str, Any] | None = None,
@@ -353,7 +340,10 @@ def sign_flow(
 
 
 def cancel_flow(
-    *, actor: Membership, flow_id: int, request_context: Mapping[str, Any] | None = None
+    *,
+    actor: legality_services.Actor,
+    flow_id: int,
+    request_context: Mapping[str, Any] | None = None,
 ) -> PesFlow:
     """Withdraw a flow that has not left."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
@@ -375,7 +365,10 @@ def cancel_flow(
 
 
 def retry_flow(
-    *, actor: Membership, flow_id: int, request_context: Mapping[str, Any] | None = None
+    *,
+    actor: legality_services.Actor,
+    flow_id: int,
+    request_context: Mapping[str, Any] | None = None,
 ) -> PesFlow:
     """Send again a flow the gateway could not take (error → ready to be sent): the same
     bytes under the same name, with a fresh count of attempts."""

@@ -9,6 +9,11 @@ checked against the PES_Aller schema and answered by a ``PES_ACQUIT`` written in
 whose number (``IdBord``) is in ``anomalies``, answered KO with a codification anomaly,
 as Helios does; a flow that is not a valid PES_Aller is answered with a technical KO
 (when its ``NomFic`` can be read) or left in ``rejected``.
+
+It also plays the treasury's returns: ``drop_retour`` writes a ``PES_Retour`` into
+``sortie/`` (atomically), and a ``PES_ACQUIT_RETOUR`` deposited in ``entree/`` is checked
+against its schema and taken (``acquits_retour``) — never answered with a PES_ACQUIT —
+or, invalid, left in ``rejected``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,25 @@ ANOMALY_LABEL = (
 )
 _NOMFIC = re.compile(rb'<NomFic\s+V="([^"]{1,100})"')
 _IDCOLL = re.compile(rb'<IdColl\s+V="([0-9]{14})"')
+_ACQUIT_RETOUR = re.compile(rb"<([A-Za-z_][\w.-]*:)?PES_ACQUIT_RETOUR[\s>]")
+_RETOUR_NOMFIC = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def drop_retour(root: Path, content: bytes, name: str = "") -> str:
+    """Write a ``PES_Retour`` into the gateway directory ``root``'s ``sortie/`` (a dot
+    file renamed: the platform never collects half a file), under ``name`` or the
+    return's own ``NomFic``; the name used. Works with the server stopped (the demo's
+    seeding drops one before the stand-in starts)."""
+    if not name:
+        found = _NOMFIC.search(content)
+        name = found.group(1).decode("utf-8", "replace") if found else "PES_Retour.xml"
+    name = _RETOUR_NOMFIC.sub("_", name).lstrip(".") or "PES_Retour.xml"
+    outbox = root / "sortie"
+    outbox.mkdir(parents=True, exist_ok=True)
+    temporary = outbox / f".{name}.tmp"
+    temporary.write_bytes(content)
+    temporary.replace(outbox / name)
+    return name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,6 +250,7 @@ class GatewayStandin:
         self.host, self.port = self.socket.getsockname()[:2]
         self.anomalies: set[str] = set()
         self.received: list[str] = []
+        self.acquits_retour: list[str] = []
         self.rejected: list[str] = []
         self.connections = 0
         self._stop = threading.Event()
@@ -292,6 +317,11 @@ class GatewayStandin:
             if time.time() - path.stat().st_mtime < older_than:
                 continue
             data = path.read_bytes()
+            if _ACQUIT_RETOUR.search(data[:4096]):
+                self._take_acquit_retour(path.name, data)
+                path.unlink()
+                done += 1
+                continue
             answer = self.acquit(data)
             if answer is not None:
                 name, content = answer
@@ -304,6 +334,19 @@ class GatewayStandin:
             path.unlink()
             done += 1
         return done
+
+    def _take_acquit_retour(self, name: str, data: bytes) -> None:
+        try:
+            flows.read_acquit_retour(data)
+        except flows.FormatError as exc:
+            log.warning("pes stand-in: %s is not a valid PES_ACQUIT_RETOUR: %s", name, exc)
+            self.rejected.append(name)
+            return
+        self.acquits_retour.append(name)
+
+    def drop_retour(self, content: bytes, name: str = "") -> str:
+        """Drop a ``PES_Retour`` in ``sortie/``, as Helios does; its name there."""
+        return drop_retour(self.root, content, name)
 
     def acquit(self, data: bytes) -> tuple[str, bytes] | None:
         today = timezone.localdate()

@@ -14,3 +14,8 @@ def deposit_flows() -> dict[str, int | str]:
 @task()
 def collect_acknowledgements() -> dict[str, int | str]:
     return sending.collect_acknowledgements()
+
+
+@task()
+def deposit_acquits_retour() -> dict[str, int | str]:
+    return sending.deposit_due_acquits_retour()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from ..errors import TransitionNotAllowed
-from .models import FlowStatus, PesFlow
+from .models import AcquitRetourStatus, FlowStatus, PesFlow, PesReturn
 
 
 class Event(enum.Enum):
@@ -37,10 +37,48 @@ def allowed(flow: PesFlow, event: Event) -> bool:
 
 def apply(flow: PesFlow, event: Event) -> FlowStatus:
     """Give ``flow`` the status ``event`` leads to (not saved); the only writer of
-    ``status``."""
+    ``status``. A change of status is told to the member's webhooks, in the caller's
+    transaction (the caller saves the flow in it)."""
+    from .. import webhooks
+
+    before = FlowStatus(flow.status)
     try:
-        after = TRANSITIONS[(FlowStatus(flow.status), event)]
+        after = TRANSITIONS[(before, event)]
     except KeyError:
         raise TransitionNotAllowed() from None
     flow.status = after
+    # A flow not saved yet has nothing to tell (the rules are also walked on bare rows).
+    if after != before and not flow._state.adding:
+        webhooks.pes_flow_status_changed(flow, before.value, after.value)
+    return after
+
+
+# --- A return's acknowledgement (PES_ACQUIT_RETOUR) ---------------------------------------
+
+
+class AckEvent(enum.Enum):
+    DEPOSIT = "deposit"  # deposited on the gateway (or found there already)
+    FAIL = "fail"  # could not be deposited after the last attempt
+    RETRY = "retry"  # sent again by the agent after the gateway failed
+
+
+ACK_TRANSITIONS: dict[tuple[AcquitRetourStatus, AckEvent], AcquitRetourStatus] = {
+    (AcquitRetourStatus.TO_SEND, AckEvent.DEPOSIT): AcquitRetourStatus.SENT,
+    (AcquitRetourStatus.TO_SEND, AckEvent.FAIL): AcquitRetourStatus.ERROR,
+    (AcquitRetourStatus.ERROR, AckEvent.RETRY): AcquitRetourStatus.TO_SEND,
+}
+
+
+def ack_allowed(retour: PesReturn, event: AckEvent) -> bool:
+    return (AcquitRetourStatus(retour.ack_status), event) in ACK_TRANSITIONS
+
+
+def apply_ack(retour: PesReturn, event: AckEvent) -> AcquitRetourStatus:
+    """Give ``retour`` the acknowledgement status ``event`` leads to (not saved); the
+    only writer of ``ack_status``."""
+    try:
+        after = ACK_TRANSITIONS[(AcquitRetourStatus(retour.ack_status), event)]
+    except KeyError:
+        raise TransitionNotAllowed() from None
+    retour.ack_status = after
     return after

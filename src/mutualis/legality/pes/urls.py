@@ -14,3 +14,11 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.flow_cancel, name="flow_cancel"),
     path("<int:pk>/retry/", views.flow_retry, name="flow_retry"),
 ]
+
+# The treasury's returns (PES_Retour): the inbox, one return, its raw file.
+urlpatterns += [
+    path("returns/", views.return_list, name="returns"),
+    path("returns/<int:pk>/", views.return_detail, name="return_detail"),
+    path("returns/<int:pk>/file/", views.return_file, name="return_file"),
+    path("returns/<int:pk>/retry/", views.return_retry, name="return_retry"),
+]

@@ -1,27 +1,31 @@
 """The accounting flows' pages, under ``/o/<slug>/legality/pes/``: the member's flows,
-one flow with its acknowledgement, the import form. Only the member's accounting agents
-(``legality_accountant``) see them; anyone else gets 404."""
+one flow with its acknowledgement, the import form; the inbox of the treasury's
+returns (``PES_Retour``), one return with its summary, its raw file. Only the member's
+accounting agents (``legality_accountant``) see them; anyone else gets 404."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
+from mutualis.core.files.download import content_disposition, serve_file
 from mutualis.core.forms import show_error
 from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
 from ..models import SERVICE
-from . import forms, selectors, services, transitions
-from .models import ACCOUNTANT_ROLE, PesFlow
+from . import forms, inbox, selectors, services, transitions
+from .models import ACCOUNTANT_ROLE, PesFlow, PesReturn
 
 
 def _membership(request: HttpRequest) -> Any:
@@ -160,3 +164,84 @@ def flow_retry(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The flow will be sent again."))
     return tenant_redirect(request, "legality:pes:flow_detail", pk=flow.pk)
+
+
+# --- The treasury's returns (PES_Retour) ------------------------------------------------
+
+RETURNS_PAGE = 25
+
+
+def _return(request: HttpRequest, pk: int) -> PesReturn:
+    retour = selectors.return_of(_membership(request).organisation_id, pk)
+    if retour is None:
+        raise Http404
+    return retour
+
+
+@role_required(ACCOUNTANT_ROLE)
+@subscription_required(SERVICE)
+def return_list(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    page = Paginator(selectors.returns_of(membership.organisation_id), RETURNS_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "legality/pes/returns.html", {"page": page})
+
+
+@role_required(ACCOUNTANT_ROLE)
+@subscription_required(SERVICE)
+def return_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    retour = _return(request, pk)
+    if retour.read_at is None:
+        retour = inbox.open_return(
+            actor=_membership(request),
+            retour_id=retour.pk,
+            request_context=audit.request_context(request),
+        )
+    return render(
+        request,
+        "legality/pes/return_detail.html",
+        {
+            "retour": retour,
+            "can_retry": transitions.ack_allowed(retour, transitions.AckEvent.RETRY),
+        },
+    )
+
+
+@role_required(ACCOUNTANT_ROLE)
+@subscription_required(SERVICE)  # type: ignore[arg-type]  # a file response
+@require_safe
+def return_file(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The return's raw file, as the treasury dropped it; each download is an event
+    on the member's chain before the bytes go out."""
+    retour = _return(request, pk)
+    inbox.record_download(
+        actor=_membership(request),
+        retour_id=retour.pk,
+        request_context=audit.request_context(request),
+    )
+    response = serve_file(request, retour.file, public=False)
+    name = retour.nomfic or "PES_Retour"
+    response["Content-Disposition"] = content_disposition(
+        name if name.lower().endswith(".xml") else f"{name}.xml", inline=False
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@role_required(ACCOUNTANT_ROLE)
+@subscription_required(SERVICE)
+def return_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    retour = _return(request, pk)
+    try:
+        inbox.retry_acquit_retour(
+            actor=_membership(request),
+            retour_id=retour.pk,
+            request_context=audit.request_context(request),
+        )
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The acknowledgement will be sent again."))
+    return tenant_redirect(request, "legality:pes:return_detail", pk=retour.pk)
