@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_scopes import scope
 
 from mutualis.core import search
 from mutualis.core.models import Organisation, OrganisationKind
@@ -25,6 +26,7 @@ from .models import (
     JoinRequest,
     JoinRequestStatus,
     Representative,
+    RepresentativeRole,
     VaultDocument,
     VaultDocumentState,
     VaultDocumentType,
@@ -51,6 +53,22 @@ def representatives(company: Company) -> QuerySet[Representative]:
         .select_related("user")
         .order_by("-is_active", "role", "user__email", "pk")
     )
+
+
+def notified_emails(company_id: int, *also: str | None) -> list[str]:
+    """Where a buyer's decision to a company goes (a receipt, an admission, an award
+    letter): the addresses in ``also`` (the representative who deposited) and the
+    company's active administrators', each once, sorted."""
+    emails = {email for email in also if email}
+    with scope(company=company_id):
+        emails.update(
+            email
+            for email in Representative.objects.filter(
+                company_id=company_id, role=RepresentativeRole.ADMIN, is_active=True
+            ).values_list("user__email", flat=True)
+            if email
+        )
+    return sorted(emails)
 
 
 def representative(company: Company, pk: int) -> Representative | None:

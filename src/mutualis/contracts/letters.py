@@ -15,9 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django_scopes import scope
 
-from mutualis.companies.models import Representative, RepresentativeRole
+from mutualis.companies import selectors as company_selectors
 from mutualis.core import pdf
 from mutualis.core.files import store as file_store
 from mutualis.core.links import absolute_url
@@ -188,16 +187,7 @@ def make_letter(award: Award, company: Any, *, late: bool) -> AwardLetter:
 def recipients(company_id: int, depositor_email: str | None) -> list[str]:
     """The representative who deposited the offer, and the company's active
     administrators (as the admission decisions)."""
-    emails = {depositor_email} if depositor_email else set()
-    with scope(company=company_id):
-        emails.update(
-            email
-            for email in Representative.objects.filter(
-                company_id=company_id, role=RepresentativeRole.ADMIN, is_active=True
-            ).values_list("user__email", flat=True)
-            if email
-        )
-    return sorted(emails)
+    return company_selectors.notified_emails(company_id, depositor_email)
 
 
 def mail_letter(

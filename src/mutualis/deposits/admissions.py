@@ -28,7 +28,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
 
-from mutualis.companies.models import Company, Representative, RepresentativeRole
+from mutualis.companies import selectors as company_selectors
+from mutualis.companies.models import Company
 from mutualis.core import audit
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email, render_text
@@ -287,20 +288,8 @@ def notified_decision(*, company_id: int, consultation_id: int) -> Admission | N
 def _recipients(admission: Admission) -> list[str]:
     """The representative who deposited the application, and the company's active
     administrators."""
-    emails = set()
-    if admission.application.user is not None and admission.application.user.email:
-        emails.add(admission.application.user.email)
-    with scope(company=admission.company_id):
-        emails.update(
-            email
-            for email in Representative.objects.filter(
-                company_id=admission.company_id,
-                role=RepresentativeRole.ADMIN,
-                is_active=True,
-            ).values_list("user__email", flat=True)
-            if email
-        )
-    return sorted(emails)
+    user = admission.application.user
+    return company_selectors.notified_emails(admission.company_id, user.email if user else None)
 
 
 def _mail(admission: Admission, parent: Consultation, offer_phase: Consultation) -> None:

@@ -400,20 +400,9 @@ def _recipients(deposit: Deposit) -> list[str]:
     API client (no person), the company's active administrators."""
     if deposit.user is not None:
         return [deposit.user.email] if deposit.user.email else []
-    from mutualis.companies.models import Representative, RepresentativeRole
+    from mutualis.companies.selectors import notified_emails
 
-    with scope(company=deposit.company_id):
-        return sorted(
-            {
-                email
-                for email in Representative.objects.filter(
-                    company_id=deposit.company_id,
-                    role=RepresentativeRole.ADMIN,
-                    is_active=True,
-                ).values_list("user__email", flat=True)
-                if email
-            }
-        )
+    return notified_emails(deposit.company_id)
 
 
 def _mail(deposit: Deposit, consultation: Any, company: Any, content: bytes, name: str) -> None:
