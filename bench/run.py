@@ -23,6 +23,8 @@ BENCHMARKS = [
     "alert_matching",
     "deposit_rush",
     "pes_import",
+    "actes_send",
+    "imap_acks",
 ]
 
 HERE = Path(__file__).resolve().parent

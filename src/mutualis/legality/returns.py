@@ -244,6 +244,21 @@ def _date(root: etree._Element, attribute: str = "", element: str = "") -> date:
     return date.fromisoformat(text)
 
 
+def _announce(organisation_id: int, root: etree._Element, sha256: str) -> None:
+    """The classification version an acknowledgement or an anomaly names: noted
+    (``classification.announce``, a transaction with the member's state locked) only
+    when newer than the one already known; the same version named by every message
+    since costs one read."""
+    announced_on = _date(root, element="ClassificationDateVersionEnCours")
+    with scope(organisation=organisation_id):
+        state = classification.state_of(organisation_id)
+    if state is not None and state.announced_on is not None and state.announced_on >= announced_on:
+        return
+    classification.announce(
+        organisation_id=organisation_id, announced_on=announced_on, message_sha256=sha256
+    )
+
+
 def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
     root, kind = parsed.root, parsed.kind
     if kind == "ARActe":
@@ -253,11 +268,7 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
             received_on=_date(root, "DateReception"),
             message_sha256=sha256,
         )
-        classification.announce(
-            organisation_id=organisation_id,
-            announced_on=_date(root, element="ClassificationDateVersionEnCours"),
-            message_sha256=sha256,
-        )
+        _announce(organisation_id, root, sha256)
         return act
     if kind == "AnomalieActe":
         received_act = root.find(_q("ActeRecu"))
@@ -269,11 +280,7 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
             detail=" ".join((root.findtext(_q("Detail")) or "").split()),
             message_sha256=sha256,
         )
-        classification.announce(
-            organisation_id=organisation_id,
-            announced_on=_date(root, element="ClassificationDateVersionEnCours"),
-            message_sha256=sha256,
-        )
+        _announce(organisation_id, root, sha256)
         return act
     if kind in ("CourrierSimple", "DemandePieceComplementaire", "LettreObservations"):
         text_element = {"DemandePieceComplementaire": "DescriptionPieces"}.get(kind, "Motif")

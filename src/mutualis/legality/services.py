@@ -218,6 +218,7 @@ def _check_fields(
     decided_on: date,
     classification_code: str,
     subject: str,
+    member_classification: classification.Classification | None = None,
 ) -> str:
     if nature not in enrolment.natures:
         raise errors.NatureNotEnrolled()
@@ -225,7 +226,9 @@ def _check_fields(
         raise errors.NumberInvalid()
     if decided_on > timezone.localdate():
         raise errors.DecisionInFuture()
-    if not classification.current(enrolment.organisation_id).is_leaf(classification_code):
+    if member_classification is None:
+        member_classification = classification.current(enrolment.organisation_id)
+    if not member_classification.is_leaf(classification_code):
         raise errors.ClassificationInvalid()
     subject = (subject or "").replace("\r\n", "\n").strip()
     if not subject or len(subject) > actes.SUBJECT_MAX_LENGTH or _CONTROLS.search(subject):
@@ -296,6 +299,8 @@ def prepare_act(
         current = _current(actor, AGENT_ROLE)
         organisation = Organisation.objects.select_for_update().get(pk=current.organisation_id)
         enrolment = _enrolment(organisation)
+        # Read once for the whole preparation (the member's row is locked).
+        member_classification = classification.current(organisation.pk)
         subject = _check_fields(
             enrolment,
             nature=nature,
@@ -303,12 +308,12 @@ def prepare_act(
             decided_on=decided_on,
             classification_code=classification_code,
             subject=subject,
+            member_classification=member_classification,
         )
         if Act.objects.filter(organisation=organisation, number=number).exists():
             raise errors.NumberTaken()
         if document is None:
             raise errors.DocumentRequired()
-        member_classification = classification.current(organisation.pk)
         for annex in annexes:
             if annex.piece_type not in member_classification.piece_types:
                 raise errors.PieceTypeInvalid()
@@ -332,7 +337,7 @@ def prepare_act(
                 act.save()
         except IntegrityError:
             raise errors.NumberTaken() from None
-        _add_annexes(act, annexes, start=1)
+        _add_annexes(act, annexes, start=1, piece_types=member_classification.piece_types)
         audit.record(
             actor=current,
             organisation=organisation,
@@ -344,9 +349,18 @@ def prepare_act(
     return act
 
 
-def _add_annexes(act: Act, annexes: Sequence[AnnexUpload], *, start: int) -> None:
+def _add_annexes(
+    act: Act,
+    annexes: Sequence[AnnexUpload],
+    *,
+    start: int,
+    piece_types: Mapping[str, str] | None = None,
+) -> None:
     organisation = act.organisation
-    piece_types = classification.current(organisation.pk).piece_types
+    if not annexes:
+        return
+    if piece_types is None:
+        piece_types = classification.current(organisation.pk).piece_types
     for position, annex in enumerate(annexes, start=start):
         if annex.piece_type not in piece_types:
             raise errors.PieceTypeInvalid()
@@ -467,7 +481,12 @@ def _pdf_problem(name: str, content: bytes) -> errors.LegalityError | None:
     return None
 
 
-def _message_of(act: Act, enrolment: Enrolment, contents: dict[str, bytes]) -> actes.ActMessage:
+def _message_of(
+    act: Act,
+    enrolment: Enrolment,
+    contents: dict[str, bytes],
+    annexes: Sequence[Annex] | None = None,
+) -> actes.ActMessage:
     def piece(stored: StoredFile, piece_type: str, signature: StoredFile | None) -> actes.Piece:
         extension = "xml" if stored.content_type in XML_TYPES else "pdf"
         return actes.Piece(
@@ -489,7 +508,10 @@ def _message_of(act: Act, enrolment: Enrolment, contents: dict[str, bytes]) -> a
         subject=act.subject,
         classification_date=act.classification_date,
         document=piece(act.document, actes.DEFAULT_MAIN_PIECE_TYPE[nature], act.document_signature),
-        annexes=[piece(a.file, a.piece_type, a.signature) for a in act.annexes.all()],
+        annexes=[
+            piece(a.file, a.piece_type, a.signature)
+            for a in (act.annexes.all() if annexes is None else annexes)
+        ],
         paper_follows=act.paper_follows,
     )
 
@@ -526,9 +548,9 @@ def check_act(
     if not member_classification.is_leaf(act.classification):
         problems.append(errors.ClassificationInvalid())
     act.classification_date = member_classification.version_date
-    files = [(act.document, act.document_signature)] + [
-        (a.file, a.signature) for a in act.annexes.all()
-    ]
+    # The annexes with their files, read once (the message names them too).
+    annexes = list(act.annexes.select_related("file", "signature"))
+    files = [(act.document, act.document_signature)] + [(a.file, a.signature) for a in annexes]
     total = sum(f.size + (s.size if s else 0) for f, s in files)
     limit = settings.MUTUALIS_LEGALITY_MAX_BYTES
     if total > limit:
@@ -559,7 +581,7 @@ def check_act(
             problems.append(
                 errors.DocumentType() if stored.pk == act.document.pk else errors.AnnexType()
             )
-    message = _message_of(act, enrolment, contents)
+    message = _message_of(act, enrolment, contents, annexes)
     for detail in actes.schema_errors(actes.act_message(message))[:3]:
         problems.append(errors.MessageInvalid(errors.MessageInvalid.message % {"detail": detail}))
     # The signatures the files carry: their report is kept on the act (saved when the
