@@ -244,6 +244,11 @@ def test_the_whole_second_phase(buyer, holder, restricted, candidates):
         assert phase.reference.endswith("-OFFRES")
         assert done["Location"] == f"/o/commune-a/procurement/{phase.pk}/"
         decisions = {a.company_id: a for a in Admission.for_organisation.all()}
+    # The buyer lands on the offer phase's page: its own opening key is the next step.
+    landing = buyer_client.get(done["Location"]).content.decode()
+    assert reverse("deposits_keys:opening_key", kwargs={"org": "commune-a", "pk": phase.pk}) in (
+        landing
+    )
     assert {a.state for a in decisions.values()} == {AdmissionState.NOTIFIED}
     assert [e.payload["decision"] for e in events(buyer.organisation,
                                                  "deposits.admission_notified")] == [
