@@ -224,9 +224,9 @@ def _criteria(filters: ConsultationFilters) -> search.ConsultationSearch:
     summary="Published consultations of every member",
     description=(
         "The portal's search: published consultations matching every filter given, a page"
-        " at a time. Two queries whatever the filters: a count (bounded, see `total`) and"
-        " the page. An unknown buyer, département or CPV prefix is refused (400, with the"
-        " parameter in `field`)."
+        " at a time. Two queries at most whatever the filters: a count (bounded, see"
+        " `total`) and the page, one query for a first page. An unknown buyer, département"
+        " or CPV prefix is refused (400, with the parameter in `field`)."
     ),
     openapi_extra={
         "responses": {

@@ -105,10 +105,6 @@ class ListedConsultation:
         return f"<ListedConsultation {self.pk}>"  # type: ignore[attr-defined]
 
 
-def _listed(rows: Any) -> list[ListedConsultation]:
-    return [ListedConsultation(*values) for values in rows.values_list(*LIST_COLUMNS)]
-
-
 @crossing
 def public_search_page(
     search: ConsultationSearch, *, now: datetime, page: Any = 1, per_page: int | None = None
@@ -120,7 +116,13 @@ def public_search_page(
             state__in=PUBLIC_STATES, parent__isnull=True, is_test=False
         )
         return search_results(
-            rows, search, now=now, page=page, per_page=per_page or PER_PAGE, read=_listed
+            rows,
+            search,
+            now=now,
+            page=page,
+            per_page=per_page or PER_PAGE,
+            columns=LIST_COLUMNS,
+            make=ListedConsultation,
         )
 
 

@@ -4,20 +4,26 @@ read the published states only)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.core.cache import cache
 from django.core.paginator import Page
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
 from mutualis.core import cpv, registry
 from mutualis.core.models import Organisation, OrganisationKind
 
-from . import crossings, search
+from . import crossings, deadlines, search
 
 # A picker asks as the person types: each answer is small, the same for everyone, and
 # cacheable, so that a shared cache or the browser answers the repeats.
@@ -37,6 +43,80 @@ def departement_choices() -> list[tuple[str, str]]:
 
     choices = cache.get_or_set("procurement:portal:departements", read, CHOICES_CACHE_SECONDS)
     return list(choices or [])
+
+
+# A placeholder identifier: a consultation's address is made once per page, not
+# reversed for every row (as the API does, ``api._detail_url``).
+_PLACEHOLDER = 999_999_999
+
+
+# A line of the results (procurement/public_list.html renders its table around them).
+_ROW_HTML = (
+    '<tr><th scope="row"><a href="{}">{}</a><br><small>{} · CPV {}</small></th>'
+    '<td><a href="?buyer={}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A line of the results, as the page shows it: its address, labels and deadline in
+    Paris computed once here, its markup made by ``format_html`` (every value escaped).
+    Rendered by the template, the twenty lines of a page cost it more than its query
+    (bench/RESULTS.md, "procurement search")."""
+
+    url: str
+    title: str
+    reference: str
+    main_cpv: str
+    buyer_query: str
+    buyer_name: str
+    procedure: str
+    deadline: str
+    status: str
+
+    def __html__(self) -> str:
+        return format_html(
+            _ROW_HTML,
+            self.url,
+            self.title,
+            self.reference,
+            self.main_cpv,
+            self.buyer_query,
+            self.buyer_name,
+            self.procedure,
+            self.deadline,
+            self.status,
+        )
+
+    # The template writes ``{{ row }}``: its text is its markup (escaped above).
+    __str__ = __html__
+
+
+def _rows(page: Page[Any], now: datetime) -> list[Row]:
+    head, tail = reverse("consultations:detail", kwargs={"pk": _PLACEHOLDER}).split(
+        str(_PLACEHOLDER)
+    )
+    is_open, closed = gettext("Open"), gettext("Closed")
+    return [
+        Row(
+            url=f"{head}{c.pk}{tail}",
+            title=c.title,
+            reference=c.reference,
+            main_cpv=c.main_cpv,
+            buyer_query=quote(c.organisation.slug, safe="/"),
+            buyer_name=c.organisation.name,
+            procedure=c.get_procedure_display(),
+            deadline=deadlines.display(c.response_deadline),
+            status=(
+                c.get_cancellation_kind_display()
+                if c.state == "cancelled"
+                else is_open
+                if c.is_open(now)
+                else closed
+            ),
+        )
+        for c in page.object_list
+    ]
 
 
 def _page_links(request: HttpRequest, page: Page[Any]) -> dict[str, str]:
@@ -74,6 +154,7 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "results": results,
             "page": results.page if results else None,
+            "rows": _rows(results.page, now) if results else [],
             "page_links": _page_links(request, results.page) if results else {},
             "now": now,
             "feed_query": feed_query,

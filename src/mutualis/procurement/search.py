@@ -13,7 +13,7 @@ and :func:`ordered` sorts it. The crossing ``public_search_page`` runs them over
 member's published consultations.
 
 Broad queries stay fast: counts stop at ``MUTUALIS_SEARCH_COUNT_CAP`` ("more than
-1,000"; a first page that is not full is counted without a count), the list reads only
+1,000"; the first page carries its count as a subquery: one query), the list reads only
 the columns it shows (``crossings.public_search_page``), the CPV filter reads an index
 (``Consultation.cpv_prefixes``), and a query matching more than ``RELEVANCE_CAP`` rows
 (or more than the count cap) is ordered by date instead of relevance
@@ -33,10 +33,11 @@ from typing import Any, TypeVar, cast
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Model, Q, QuerySet, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
@@ -362,6 +363,22 @@ class SearchForm(forms.Form):
         )
 
 
+class _SharedFields(dict[str, forms.Field]):
+    """The fields of a form that only reads parameters: every instance reads the class's
+    own fields instead of a deep copy of them (Django copies them for each form, in case
+    one changes them: a third of a millisecond a search)."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+class _ReadingForm(SearchForm):
+    """:class:`SearchForm` to check parameters, never rendered nor changed (``parse``)."""
+
+
+_ReadingForm.base_fields = _SharedFields(SearchForm.base_fields)
+
+
 @dataclass
 class InvalidSearch(Exception):
     """Parameters refused: one ``{code, field, message}`` per error."""
@@ -388,7 +405,7 @@ def parse(data: Mapping[str, Any]) -> ConsultationSearch:
                 if v is not None
             }
         )
-    form = SearchForm(data)
+    form = _ReadingForm(data)
     if not form.is_valid():
         raise InvalidSearch(form_errors(form))
     return form.search()
@@ -509,10 +526,33 @@ def count_cap() -> int:
     return int(settings.MUTUALIS_SEARCH_COUNT_CAP)
 
 
+def _counting(rows: QuerySet[Any], cap: int) -> tuple[str, tuple[Any, ...]] | None:
+    """SQL counting ``rows`` up to ``cap + 1``, as text (Django's own ``count()`` over a
+    sliced queryset wraps and resolves the whole query again: a millisecond of Python
+    a search, bench/RESULTS.md "procurement search"); None when a condition matches
+    nothing (a département without buyers)."""
+    query = rows.order_by().values("pk")[: cap + 1].query
+    try:
+        sql, params = query.get_compiler(rows.db).as_sql()
+    except EmptyResultSet:
+        return None
+    # Django compiled ``sql``; every value typed is in ``params``.
+    return f"SELECT COUNT(*) FROM ({sql}) counted", tuple(params)  # noqa: S608
+
+
+def _bounded(counted: int, cap: int) -> tuple[int, bool]:
+    return (cap, False) if counted > cap else (counted, True)
+
+
 def capped_count(rows: QuerySet[Any], cap: int) -> tuple[int, bool]:
     """How many rows, reading at most ``cap + 1`` of them: (count, exact)."""
-    counted: int = rows.order_by().values("pk")[: cap + 1].count()
-    return (cap, False) if counted > cap else (counted, True)
+    counting = _counting(rows, cap)
+    if counting is None:
+        return 0, True
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(*counting)
+        (counted,) = cursor.fetchone()
+    return _bounded(int(counted), cap)
 
 
 def results(
@@ -522,37 +562,65 @@ def results(
     now: datetime,
     page: Any,
     per_page: int,
-    read: Callable[[QuerySet[Any]], list[Any]] = list,
+    columns: tuple[str, ...],
+    make: Callable[..., Any],
 ) -> Results:
     """One page of ``search`` over ``rows`` (public consultations): a count up to the cap
-    (or up to the page asked for, beyond it) and the page, two queries at most. ``read``
-    makes the page's rows from its queryset (model instances by default).
+    (or up to the page asked for, beyond it) and the page. Each row of the page is
+    ``make(*values)``, the values of ``columns``.
 
-    Ordered by date, the first page is read first with one row more: a page that is not
-    full is the whole result, counted without counting (a narrow search is one query)."""
+    The first page and its count are one query (the count a subquery of it, evaluated
+    once), ordered by date when relevance was asked: most words typed match more rows
+    than are ranked (``RELEVANCE_CAP``), and a query matching fewer is read again, by
+    relevance. Beyond the first page, the count comes first (it says which page is the
+    last), then the page."""
     number = page_number(page)
     matching = apply(rows, search, now=now)
     sort = search.requested_sort
-    first: list[Any] | None = None
-    if number == 1 and sort != SORT_RELEVANCE:
-        first = read(ordered(matching, search, sort)[: per_page + 1])
-    if first is not None and len(first) <= per_page:
-        count, exact = len(first), True
-    else:
-        count, exact = capped_count(matching, max(count_cap(), number * per_page))
-    too_broad = not exact or count > RELEVANCE_CAP
+    cap = max(count_cap(), number * per_page)
     on_postgresql = connections[rows.db].vendor == "postgresql"
-    if sort == SORT_RELEVANCE and (too_broad or not on_postgresql or not search.text):
+
+    def listed(queryset: QuerySet[Any], *extra: str) -> list[tuple[Any, ...]]:
+        return list(queryset.values_list(*columns, *extra))
+
+    def rankable(count: int, exact: bool) -> bool:
         # SQLite has no ranking; a query without words has nothing to rank.
+        return exact and count <= RELEVANCE_CAP and on_postgresql and bool(search.text)
+
+    if number == 1:
+        counting = _counting(matching, cap)
+        by_date = SORT_RECENT if sort == SORT_RELEVANCE else sort
+        values: list[tuple[Any, ...]] = []
+        if counting is not None:
+            # The count as a column of the page (S611: compiled by Django, see _counting).
+            counted = RawSQL(*counting)  # noqa: S611
+            first = ordered(matching, search, by_date).annotate(counted=counted)
+            values = listed(first[:per_page], "counted")
+        count, exact = _bounded(int(values[0][-1]) if values else 0, cap)
+        values = [v[:-1] for v in values]
+        too_broad = not exact or count > RELEVANCE_CAP
+        if sort == SORT_RELEVANCE and not rankable(count, exact):
+            sort = SORT_RECENT
+        elif sort == SORT_RELEVANCE and count > 1:
+            values = listed(ordered(matching, search, sort)[:per_page])
+        paginator = Paginator(ordered(matching, search, sort), per_page)
+        paginator.__dict__["count"] = count  # counted above, capped
+        return Results(
+            page=Page([make(*v) for v in values], 1, paginator),
+            count=count,
+            count_is_exact=exact,
+            sort=sort,
+            relevance_dropped=too_broad and search.requested_sort == SORT_RELEVANCE,
+        )
+    count, exact = capped_count(matching, cap)
+    too_broad = not exact or count > RELEVANCE_CAP
+    if sort == SORT_RELEVANCE and not rankable(count, exact):
         sort = SORT_RECENT
     paginator = Paginator(ordered(matching, search, sort), per_page)
     paginator.__dict__["count"] = count  # counted above, capped
-    if first is not None:
-        current = Page(first[:per_page], 1, paginator)
-    else:
-        last = max(1, math.ceil(count / per_page))
-        current = paginator.page(min(number, last))
-        current.object_list = read(cast(QuerySet[Any], current.object_list))
+    last = max(1, math.ceil(count / per_page))
+    current = paginator.page(min(number, last))
+    current.object_list = [make(*v) for v in listed(cast(QuerySet[Any], current.object_list))]
     return Results(
         page=current,
         count=count,
