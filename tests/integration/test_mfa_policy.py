@@ -450,6 +450,7 @@ def test_the_page_shows_each_role_with_its_rule(staff_client):
     assert sorted(form.initial["required_roles"]) == [
         "buyer",
         "commission_member",
+        "evaluator",
         "legality_accountant",
         "legality_agent",
         "legality_sender",
@@ -467,6 +468,7 @@ def test_saving_the_page_changes_the_rules_and_says_so(staff_client):
             "required_roles": [
                 "org_admin",
                 "commission_member",
+                "evaluator",
                 "signatory",
                 "legality_accountant",
                 "legality_agent",
