@@ -4,3 +4,6 @@ the platform without any change to core (tests/plugged)."""
 from mutualis.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.plugged"]  # noqa: F405
+
+# Argon2 at its lowest cost (tests/hashers.py): the production hashers follow it.
+PASSWORD_HASHERS = ["tests.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]  # noqa: F405
