@@ -219,11 +219,14 @@ def notify(
     _require_buyer(actor)
     now = now or timezone.now()
     with scope(organisation=actor.organisation_id):
-        _two_phase(actor.organisation_id, consultation_id)
         # One notification at a time: the first phase's row is the lock.
-        parent = Consultation.objects.select_for_update().get(
-            pk=consultation_id, organisation_id=actor.organisation_id
+        parent = (
+            Consultation.objects.select_for_update()
+            .filter(pk=consultation_id, organisation_id=actor.organisation_id)
+            .first()
         )
+        if parent is None or not parent.takes_applications:
+            raise errors.NotTwoPhase()
         if not _opened(parent.pk):
             raise errors.AdmissionBeforeOpening()
         on_time = _on_time_by_company(_applications(parent.pk))

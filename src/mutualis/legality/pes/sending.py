@@ -127,20 +127,28 @@ def _record(claim: Claim, deposited: bool | None, detail: str, now: datetime) ->
                 )[:500]
             action, result = "legality.pes_failed", "failed"
         flow.save()
-        audit.record(
-            actor=SENDER_ACTOR,
-            organisation=flow.organisation,
-            action=action,
-            target=flow,
-            payload={
-                "nomfic": flow.nomfic,
-                "remote_name": claim.name,
-                "attempt": claim.attempt,
-                "already_there": deposited is False,
-                "detail": detail[:300],
-            },
-        )
+        _record_attempt(flow, action=action, claim=claim, deposited=deposited, detail=detail)
         return result
+
+
+def _record_attempt(
+    row: Any, *, action: str, claim: Any, deposited: bool | None, detail: str
+) -> None:
+    """The audit event of one deposit attempt that changed a flow's or a return
+    acknowledgement's state (sent, or failed for good), on its member's chain."""
+    audit.record(
+        actor=SENDER_ACTOR,
+        organisation=row.organisation,
+        action=action,
+        target=row,
+        payload={
+            "nomfic": row.nomfic,
+            "remote_name": claim.name,
+            "attempt": claim.attempt,
+            "already_there": deposited is False,
+            "detail": detail[:300],
+        },
+    )
 
 
 def deposit_due_flows(now: datetime | None = None) -> dict[str, int | str]:
@@ -375,19 +383,7 @@ def _record_ack(claim: AckClaim, deposited: bool | None, detail: str, now: datet
                 )[:500]
             action, result = "legality.pes_acquit_retour_failed", "failed"
         retour.save()
-        audit.record(
-            actor=SENDER_ACTOR,
-            organisation=retour.organisation,
-            action=action,
-            target=retour,
-            payload={
-                "nomfic": retour.nomfic,
-                "remote_name": claim.name,
-                "attempt": claim.attempt,
-                "already_there": deposited is False,
-                "detail": detail[:300],
-            },
-        )
+        _record_attempt(retour, action=action, claim=claim, deposited=deposited, detail=detail)
         return result
 
 
