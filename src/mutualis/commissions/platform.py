@@ -1,0 +1,3 @@
+"""What the commissions context declares (see ``mutualis.core.registry``)."""
+
+from __future__ import annotations
