@@ -37,7 +37,7 @@ from mutualis.procurement import deadlines
 from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation, Lot, State
 
-from . import award_transitions, errors, letters, rules, standstill
+from . import award_transitions, errors, letters, rules, signals, standstill
 from .award_transitions import Event
 from .models import Award, AwardLetter, AwardOutcome, AwardState
 
@@ -241,6 +241,13 @@ def decide(
         award.decided_at = now
         award.decided_by = actor.user
         award.save()
+        signals.send_on_commit(
+            signals.award_changed,
+            award_id=award.pk,
+            organisation_id=award.organisation_id,
+            consultation_id=award.consultation_id,
+            action="contracts.award_decided",
+        )
         audit.record(
             actor=actor,
             organisation=actor.organisation,
@@ -303,6 +310,13 @@ def notify(
             raise errors.AlreadyDecided()
         on_time, late = _by_lot(_offers(award.consultation_id), award.lot_id)
         _send(award, on_time=on_time, late=late, now=now)
+        signals.send_on_commit(
+            signals.award_changed,
+            award_id=award.pk,
+            organisation_id=award.organisation_id,
+            consultation_id=award.consultation_id,
+            action="contracts.award_notified",
+        )
         audit.record(
             actor=actor,
             organisation=actor.organisation,
@@ -367,6 +381,13 @@ def notify_cancellation(
             (late if offer.late else companies).setdefault(offer.company_id, offer)
         late = {k: v for k, v in late.items() if k not in companies}
         _send(award, on_time=list(companies.values()), late=list(late.values()), now=now)
+        signals.send_on_commit(
+            signals.award_changed,
+            award_id=award.pk,
+            organisation_id=award.organisation_id,
+            consultation_id=award.consultation_id,
+            action="contracts.cancellation_notified",
+        )
         audit.record(
             actor=actor,
             organisation=actor.organisation,
@@ -407,6 +428,13 @@ def abandon(
         award_transitions.apply(award, Event.ABANDON)
         award.abandoned_reason = reason
         award.save(update_fields=["state", "abandoned_reason"])
+        signals.send_on_commit(
+            signals.award_changed,
+            award_id=award.pk,
+            organisation_id=award.organisation_id,
+            consultation_id=award.consultation_id,
+            action="contracts.award_abandoned",
+        )
         audit.record(
             actor=actor,
             organisation=actor.organisation,
@@ -429,6 +457,13 @@ def end_standstill_if_over(
         return
     award_transitions.apply(award, Event.END_STANDSTILL)
     award.save(update_fields=["state"])
+    signals.send_on_commit(
+        signals.award_changed,
+        award_id=award.pk,
+        organisation_id=award.organisation_id,
+        consultation_id=award.consultation_id,
+        action="contracts.standstill_ended",
+    )
     audit.record(
         actor=actor,
         organisation=actor.organisation,

@@ -29,7 +29,7 @@ from mutualis.core import audit
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email
 
-from . import award_transitions, contract_transitions, errors, letters, rules
+from . import award_transitions, contract_transitions, errors, letters, rules, signals
 from .award_transitions import Event as AwardEvent
 from .awards import end_standstill_if_over, paris_today, require_buyer
 from .contract_transitions import Event
@@ -66,6 +66,17 @@ def _record(
         target=contract,
         payload={"reference": contract.reference, **payload},
         **(context or {}),
+    )
+    _changed(contract, action)
+
+
+def _changed(contract: Contract, action: str) -> None:
+    signals.send_on_commit(
+        signals.contract_changed,
+        contract_id=contract.pk,
+        organisation_id=contract.organisation_id,
+        award_id=contract.award_id,
+        action=action,
     )
 
 
@@ -248,6 +259,7 @@ def confirm_receipt(
             target=contract,
             payload={"reference": contract.reference, "at": now.isoformat()},
         )
+        _changed(contract, "contracts.receipt_confirmed")
     return contract
 
 
