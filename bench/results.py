@@ -15,7 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-RESULTS = HERE / "RESULTS.md"
+# A trial run can write elsewhere: BENCH_RESULTS=/tmp/trial.md python bench/….
+RESULTS = Path(os.environ.get("BENCH_RESULTS") or HERE / "RESULTS.md")
 HEADER = (
     "# Benchmark results\n\n"
     "Written by `python bench/run.py` (`make bench`); one section per benchmark, each\n"

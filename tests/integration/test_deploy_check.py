@@ -5,6 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from mutualis.identity import checks
+from mutualis.identity.models import User
+
 
 def test_check_deploy_is_clean_with_production_values(tmp_path: Path):
     env = {
@@ -59,20 +64,19 @@ def test_seed_demo_refuses_a_production_configuration(tmp_path: Path):
     assert "MUTUALIS_DEMO=true" in result.stderr
 
 
-def test_check_deploy_warns_when_demo_accounts_exist(tmp_path: Path):
-    """Given a production configuration whose database holds an account of the demo,
-    `check --deploy` fails with the demo-accounts warning; without it, it passes."""
-    env = production_env(tmp_path)
-    assert mutualis(env, "migrate", "-v0").returncode == 0
-    clean = mutualis(env, "check", "--deploy", "--fail-level", "WARNING")
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+@pytest.mark.django_db
+def test_check_deploy_warns_when_demo_accounts_exist():
+    """The deploy check is clean without demo accounts and warns (identity.W001) once the
+    database holds one. In-process: the subprocess test above already runs
+    `check --deploy` with production values; migrating a fresh database for this one
+    only cost half a minute of the suite."""
+    assert checks.demo_accounts() == []
+    User.objects.create(email="operateur@mutualis.localhost")
+    (warning,) = checks.demo_accounts()
+    assert warning.id == "identity.W001"
+    assert "1 account(s) with an address ending in '.localhost'" in warning.msg
+    # Registered for --deploy only, under the security tag.
+    from django.core.checks import registry
 
-    create = (
-        "from mutualis.identity.models import User; "
-        "User.objects.create(email='operateur@mutualis.localhost')"
-    )
-    assert mutualis(env, "shell", "-c", create).returncode == 0
-    result = mutualis(env, "check", "--deploy", "--fail-level", "WARNING")
-    assert result.returncode == 1
-    assert "identity.W001" in result.stderr
-    assert "1 account(s) with an address ending in '.localhost'" in result.stderr
+    assert checks.demo_accounts in registry.registry.get_checks(include_deployment_checks=True)
+    assert checks.demo_accounts not in registry.registry.get_checks()
