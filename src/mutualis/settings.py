@@ -718,6 +718,9 @@ MUTUALIS_PRIVILEGED_ROLES = env.list(
 MUTUALIS_DEMO = env.bool(
     "MUTUALIS_DEMO", default=SECRET_KEY.startswith("django-insecure-demo-key-")
 )
+# Demo steps `seed_demo` leaves out, by name (the test suite leaves out the past
+# procedures carried to every stage, which one test of their own seeds).
+MUTUALIS_DEMO_SKIP_STEPS = env.list("MUTUALIS_DEMO_SKIP_STEPS", default=[])
 # --- end of Trust II -------------------------------------------------------------------
 
 LOGGING = {

@@ -115,3 +115,55 @@ def _seed_vault(admin: Representative) -> None:
             file=io.BytesIO(pdf),
             file_name=f"{kind}-menuiserie-lambert.pdf",
         )
+
+
+# --- The bidders of the demo's past procedures ---------------------------------------------
+
+# (SIRET of the head office, name, size, département of the main establishment, activities)
+BIDDERS: list[tuple[str, str, str, str, str]] = [
+    ("41285377200017", "Bâtiments Morel (démo)", "medium", "21", "Gros œuvre, maçonnerie"),
+    ("50731264300012", "Voirie Bourgogne TP (démo)", "large", "71", "Travaux publics, voirie"),
+    ("39518420300010", "Électricité Girard (démo)", "micro", "21", "Électricité, éclairage"),
+    ("81264590100016", "Restauration Collective Est (démo)", "large", "69", "Repas, cantines"),
+    ("75390218800014", "Espaces Verts Roux (démo)", "small", "89", "Espaces verts, élagage"),
+    ("44817362500014", "Informatique Services Dijon (démo)", "small", "21", "Informatique"),
+    ("52940817100013", "Nettoyage Mercier (démo)", "medium", "58", "Propreté des locaux"),
+]
+BIDDER_PASSWORD = BUSINESS[1]  # published, as every demo password
+
+
+def bidder_email(siret: str) -> str:
+    return f"contact-{siret[:9]}@entreprise.localhost"
+
+
+def seed_bidders(stdout: Any) -> None:
+    """The companies that answered the demo's past procedures: registered by SIRET, each
+    with one administrator (``contact-<SIREN>@entreprise.localhost``), their size and
+    département (the observatory counts SMEs and local winners)."""
+    known = set(
+        Organisation.objects.filter(kind=OrganisationKind.DEPARTEMENT).values_list(
+            "insee_code", flat=True
+        )
+    )
+    for siret, name, size, departement, activities in BIDDERS:
+        user = identity.ensure_user(
+            email=bidder_email(siret), password=BIDDER_PASSWORD, first_name="Contact"
+        )
+        if not Company.objects.filter(siren=siret[:9]).exists():
+            services.sign_up_with_siret(
+                user=user, siret=siret, name=name, site_url=absolute_url("/")
+            )
+        company = Company.objects.get(siren=siret[:9])
+        admin = Representative.objects.get(company=company, user=user)
+        if not CompanyProfile.objects.filter(company_id=company.pk).exists():
+            profile_services.update_company_profile(
+                actor=admin,
+                size=size,
+                main_departement=departement if departement in known else "",
+                intervention_departements=[departement] if departement in known else [],
+                activities=activities,
+            )
+    stdout.write(
+        f"  {len(BIDDERS)} bidders of past procedures: contact-<SIREN>@entreprise.localhost,"
+        f" password {BIDDER_PASSWORD}."
+    )

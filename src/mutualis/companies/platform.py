@@ -88,3 +88,12 @@ def _seed_business(stdout: Any) -> None:
 
 
 registry.declare_demo_step(registry.Step("companies.business", 30, _seed_business))
+
+
+def _seed_bidders(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_bidders(stdout)
+
+
+registry.declare_demo_step(registry.Step("companies.bidders", 31, _seed_bidders))

@@ -47,3 +47,14 @@ def _company_url(request: Any) -> str | None:
 registry.declare_menu_entry(
     registry.MenuEntry("company_contracts", _("Letters and contracts"), _company_url, 40)
 )
+
+
+def _seed_journeys(stdout: Any) -> None:
+    from . import demo
+
+    demo.seed_journeys(stdout)
+
+
+# The demo's past procedures at every stage, after the consultations (40-49) and the
+# bidders (31).
+registry.declare_demo_step(registry.Step("contracts.journeys", 60, _seed_journeys))

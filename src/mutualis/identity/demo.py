@@ -28,9 +28,16 @@ ACCOUNTS = [
         [
             (
                 "commune:21231",
-                ["org_admin", "buyer", "legality_agent", "legality_sender", "legality_accountant"],
+                [
+                    "org_admin",
+                    "buyer",
+                    "commission_member",
+                    "legality_agent",
+                    "legality_sender",
+                    "legality_accountant",
+                ],
             ),
-            ("epci:242100410", ["buyer"]),
+            ("epci:242100410", ["buyer", "commission_member"]),
         ],
     ),
     (

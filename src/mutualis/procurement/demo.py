@@ -117,12 +117,12 @@ CONSULTATIONS: list[tuple[Any, ...]] = [
 ]
 
 
-def _buyer(member_key: str) -> Membership:
+def buyer(member_key: str) -> Membership:
     organisation = demo_organisation(member_key)
     return Membership.objects.get(organisation=organisation, user__email=BUYER_EMAIL)
 
 
-def _noon_in_paris(moment: datetime) -> datetime:
+def noon_in_paris(moment: datetime) -> datetime:
     """Deadlines at noon, Paris time, as buyers set them."""
     return deadlines.from_paris(deadlines.to_paris(moment).replace(hour=12, minute=0))
 
@@ -133,7 +133,7 @@ def seed_consultations(stdout: Any) -> None:
     for row in CONSULTATIONS:
         member, reference, title, obj, procedure, category, main_cpv, days = row[:8]
         lots, criteria, fate = row[8:]
-        actor = _buyer(member)
+        actor = buyer(member)
         with scope(organisation=actor.organisation_id):
             if Consultation.objects.filter(
                 organisation_id=actor.organisation_id, reference=reference
@@ -151,8 +151,8 @@ def seed_consultations(stdout: Any) -> None:
                 main_cpv=main_cpv,
                 place_of_execution=actor.organisation.name,
                 estimated_value=sum((Decimal(v) for _t, _c, v in lots), Decimal(0)) or None,
-                questions_deadline=_noon_in_paris(start + timedelta(days=days - 7)),
-                response_deadline=_noon_in_paris(start + timedelta(days=days)),
+                questions_deadline=noon_in_paris(start + timedelta(days=days - 7)),
+                response_deadline=noon_in_paris(start + timedelta(days=days)),
                 contact=f"Service de la commande publique — {actor.organisation.name}",
                 signature_required=procedure == "open",
             )
@@ -214,7 +214,7 @@ RECTIFIED = ("commune:21231", "DEMO-2027-001")
 
 
 def _rectify_one(now: datetime) -> None:
-    actor = _buyer(RECTIFIED[0])
+    actor = buyer(RECTIFIED[0])
     with scope(organisation=actor.organisation_id):
         consultation = (
             Consultation.objects.select_related("organisation")
@@ -297,7 +297,7 @@ def seed_questions(stdout: Any) -> None:
     business = get_user_model().objects.filter(email=BUSINESS_EMAIL).first()
     asked = 0
     for reference, people, exchanges, information in QUESTIONS:
-        actor = _buyer("commune:21231")
+        actor = buyer("commune:21231")
         with scope(organisation=actor.organisation_id):
             consultation = Consultation.objects.filter(
                 organisation_id=actor.organisation_id, reference=reference
