@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from mutualis.commissions import selectors as commission_selectors
 from mutualis.core import audit
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
@@ -160,7 +161,9 @@ def may_change_key(consultation: Consultation, *, now: Any = None) -> bool:
 def opening_key(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     consultation = _consultation_or_404(request, pk)
-    holders = keys.active_holders(organisation_id=actor.organisation_id)
+    holders = keys.active_holders(
+        organisation_id=actor.organisation_id, consultation_id=consultation.pk
+    )
     threshold, count = keys.proposal(
         organisation_id=actor.organisation_id, holder_count=len(holders)
     )
@@ -216,6 +219,9 @@ def opening_key(request: HttpRequest, pk: int) -> HttpResponse:
                     ),
                 },
             },
+            "commission": commission_selectors.commission_of_consultation(
+                organisation_id=actor.organisation_id, consultation_id=consultation.pk
+            ),
             "holders_url": reverse(
                 "deposits_keys:holders", kwargs={"org": actor.organisation.slug}
             ),

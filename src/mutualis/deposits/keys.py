@@ -33,6 +33,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from mutualis.commissions import selectors as commission_selectors
 from mutualis.core import audit
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
@@ -110,13 +111,26 @@ def _commission_user_ids(organisation_id: int) -> Any:
     ).values("user_id")
 
 
-def active_holders(*, organisation_id: int) -> list[HolderKey]:
-    """The organisation's enrolled holders who are still commission members, by name."""
+def _holder_user_ids(organisation_id: int, consultation_id: int | None) -> Any:
+    """Whom a consultation's holders are drawn from: the members of the commission that
+    examines it (``commissions``), or without one the organisation's commission members."""
+    if consultation_id is not None:
+        members = commission_selectors.member_user_ids(
+            organisation_id=organisation_id, consultation_id=consultation_id
+        )
+        if members is not None:
+            return members
+    return _commission_user_ids(organisation_id)
+
+
+def active_holders(*, organisation_id: int, consultation_id: int | None = None) -> list[HolderKey]:
+    """The organisation's enrolled holders who are still commission members (of the
+    consultation's commission, when one examines it), by name."""
     return list(
         HolderKey.objects.filter(
             organisation_id=organisation_id,
             retired_at__isnull=True,
-            user_id__in=_commission_user_ids(organisation_id),
+            user_id__in=_holder_user_ids(organisation_id, consultation_id),
         )
         .select_related("user")
         .order_by("user__last_name", "user__first_name", "user__email", "pk")
@@ -290,7 +304,8 @@ def register_opening_key(
         raise errors.ThresholdInvalid()
     if not (isinstance(data.escrow_index, int) and 1 <= data.escrow_index <= shamir.MAX_SHARES):
         raise errors.EscrowInvalid()
-    # Enrolled, not retired, still of the commission. In primary-key order, so that two
+    # Enrolled, not retired, still of the commission (the consultation's, when it has
+    # one: a holder posted from outside it is refused). In primary-key order, so that two
     # ceremonies lock the same holders alike; an enrolment retiring one of them waits,
     # then finds its share (and refuses).
     holders = list(
@@ -299,7 +314,7 @@ def register_opening_key(
             organisation_id=organisation_id,
             pk__in=holder_ids,
             retired_at__isnull=True,
-            user_id__in=_commission_user_ids(organisation_id),
+            user_id__in=_holder_user_ids(organisation_id, consultation.pk),
         )
         .order_by("pk")
     )
