@@ -24,8 +24,8 @@ from mutualis.core.tenancy import tenant_redirect
 from mutualis.procurement import deadlines
 from mutualis.procurement import selectors as procurement_selectors
 
-from . import admissions, errors
-from .models import AdmissionDecision
+from . import admission_errors, admissions, errors
+from .models import AdmissionDecision, AdmissionState
 
 READERS = ("buyer", "commission_member")
 MAX_FIELD = admissions.MAX_REASONS
@@ -35,12 +35,12 @@ def _field(request: HttpRequest, name: str) -> str:
     return str(request.POST.get(name, ""))[: MAX_FIELD + 1]
 
 
-def _paris_time(text: str) -> datetime:
+def _paris_time(text: str, invalid: type[MutualisError] = errors.OffersDeadlineInvalid) -> datetime:
     """A ``datetime-local`` field ("2027-03-28T14:00"), Paris time, to a UTC instant."""
     try:
         local = datetime.strptime(text.strip(), "%Y-%m-%dT%H:%M")  # noqa: DTZ007 (Paris wall time)
     except ValueError as exc:
-        raise errors.OffersDeadlineInvalid() from exc
+        raise invalid() from exc
     return deadlines.from_paris(local)
 
 
@@ -86,6 +86,11 @@ def page(request: HttpRequest, pk: int) -> HttpResponse:
         organisation_id=membership.organisation_id, consultation_id=pk
     )
     undecided = sum(1 for c in candidates.on_time if c.admission is None)
+    awaiting = sum(
+        1
+        for c in candidates.on_time
+        if c.admission is not None and c.admission.state == AdmissionState.AWAITING_DOCUMENTS
+    )
     return render(
         request,
         "deposits/admissions.html",
@@ -93,7 +98,9 @@ def page(request: HttpRequest, pk: int) -> HttpResponse:
             "consultation": consultation,
             "candidates": candidates,
             "undecided": undecided,
+            "awaiting": awaiting,
             "decisions": AdmissionDecision,
+            "states": AdmissionState,
             "can_decide": "buyer" in membership.role_codes(),
             "max_reasons": admissions.MAX_REASONS,
             "offer_phase_url": _url(membership, candidates.offer_phase.pk, "workspace")
@@ -107,19 +114,50 @@ def page(request: HttpRequest, pk: int) -> HttpResponse:
 @subscription_required("procurement")
 @require_POST
 def decide(request: HttpRequest, pk: int, company_id: int) -> HttpResponse:
+    """Admitted or not (with reasons); incomplete (the missing documents and their date:
+    the request goes to the candidate at once); or, with ``silent``, refused for not
+    answering a request by its date."""
+    actor = request.membership  # type: ignore[attr-defined]
+    decision = _field(request, "decision")
     try:
-        admissions.decide(
-            actor=request.membership,  # type: ignore[attr-defined]
-            consultation_id=pk,
-            company_id=company_id,
-            decision=_field(request, "decision"),
-            reasons=_field(request, "reasons"),
-            context=request_context(request),
-        )
+        if decision == AdmissionDecision.INCOMPLETE:
+            admissions.request_documents(
+                actor=actor,
+                consultation_id=pk,
+                company_id=company_id,
+                missing=_field(request, "reasons"),
+                deadline=_paris_time(
+                    _field(request, "documents_deadline"),
+                    admission_errors.DocumentsDeadlineInvalid,
+                ),
+                context=request_context(request),
+            )
+            success = _(
+                "The missing documents are requested: the candidate is told by a message, "
+                "and answers in its thread."
+            )
+        elif _field(request, "silent") == "1":
+            admissions.refuse_silent(
+                actor=actor,
+                consultation_id=pk,
+                company_id=company_id,
+                context=request_context(request),
+            )
+            success = _("The decision is recorded; it is notified with the others.")
+        else:
+            admissions.decide(
+                actor=actor,
+                consultation_id=pk,
+                company_id=company_id,
+                decision=decision,
+                reasons=_field(request, "reasons"),
+                context=request_context(request),
+            )
+            success = _("The decision is recorded; it is notified with the others.")
     except MutualisError as exc:
         messages.error(request, str(exc.message))
     else:
-        messages.success(request, _("The decision is recorded; it is notified with the others."))
+        messages.success(request, success)
     return _back(request, pk)
 
 

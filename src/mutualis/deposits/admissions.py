@@ -12,8 +12,16 @@ and opening) for the admitted candidates only, and tells every candidate by e-ma
 on its deposit page: the admitted ones with the offer phase's deadline and deposit page,
 the others with the reasons.
 
-Each decision and each notification is one audit event on the buyer's chain; the state
-of an admission changes only through ``admission_transitions``.
+An application may also be incomplete (R2144-2): the buyer asks the candidate for the
+missing documents by a date (``request_documents``), which sends a message of the secure
+messaging (kind "request for missing documents", with that date) to the company; the
+candidate answers in that thread with its files; the buyer then admits or refuses it
+(``decide``), and a candidate asked and silent past the date may be refused for that
+reason (``refuse_silent``). While a request is pending, the decisions cannot be notified.
+
+Each decision, request and notification is one audit event on the buyer's chain (the
+message itself is audited on both chains by messaging); the state of an admission changes
+only through ``admission_transitions``.
 """
 
 from __future__ import annotations
@@ -35,11 +43,18 @@ from mutualis.core.links import absolute_url
 from mutualis.core.mail import queue_email, render_text
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
+from mutualis.messaging import selectors as messaging_selectors
+from mutualis.messaging import services as messaging_services
 from mutualis.procurement import deadlines, phases
 from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation
 
-from . import admission_transitions, errors
+from . import (
+    admission_correspondents,  # noqa: F401 (declares the deposits' messaging correspondents)
+    admission_errors,
+    admission_transitions,
+    errors,
+)
 from .admission_transitions import Event
 from .models import (
     Admission,
@@ -66,6 +81,21 @@ class Candidate:
     company: Company
     application: Deposit
     admission: Admission | None
+    # Awaiting documents: the company's messages in the thread since the request.
+    answers: int = 0
+    thread_id: int | None = None
+
+    @property
+    def silent_past_deadline(self) -> bool:
+        """Asked for documents, silent, and the date passed: may be refused for that."""
+        admission = self.admission
+        return bool(
+            admission is not None
+            and admission.state == AdmissionState.AWAITING_DOCUMENTS
+            and admission.documents_deadline is not None
+            and admission.documents_deadline <= timezone.now()
+            and not self.answers
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +156,7 @@ def candidates_of(*, organisation_id: int, consultation_id: int) -> Candidates:
         on_time = _on_time_by_company(applications)
         return Candidates(
             on_time=[
-                Candidate(deposit.company, deposit, admissions.get(company_id))
+                _candidate(deposit, admissions.get(company_id))
                 for company_id, deposit in on_time.items()
             ],
             late=[d for d in applications if d.late],
@@ -136,8 +166,24 @@ def candidates_of(*, organisation_id: int, consultation_id: int) -> Candidates:
         )
 
 
+def _candidate(application: Deposit, admission: Admission | None) -> Candidate:
+    request = admission.documents_request if admission is not None else None
+    if request is None:
+        return Candidate(application.company, application, admission)
+    return Candidate(
+        application.company,
+        application,
+        admission,
+        answers=messaging_selectors.company_replies_since(
+            thread_id=request.thread_id, since=request.sent_at
+        ),
+        thread_id=request.thread_id,
+    )
+
+
 def _clean_reasons(decision: str, reasons: str) -> str:
-    if decision not in AdmissionDecision.values:
+    # The incomplete decision is a request for documents (``request_documents``).
+    if decision not in (AdmissionDecision.ADMITTED, AdmissionDecision.REJECTED):
         raise errors.AdmissionDecisionInvalid()
     reasons = (reasons or "").strip()
     if "\x00" in reasons or len(reasons) > MAX_REASONS:
@@ -163,16 +209,111 @@ def decide(
     reasons = _clean_reasons(decision, reasons)
     now = now or timezone.now()
     with scope(organisation=actor.organisation_id):
-        consultation = _two_phase(actor.organisation_id, consultation_id)
-        if not _opened(consultation.pk):
-            raise errors.AdmissionBeforeOpening()
-        application = _on_time_by_company(_applications(consultation.pk)).get(company_id)
-        if application is None:
-            raise errors.NotACandidate()
-        admission = (
-            Admission.for_organisation.select_for_update()
-            .filter(consultation_id=consultation.pk, company_id=company_id)
-            .first()
+        return _decide(
+            actor=actor,
+            consultation_id=consultation_id,
+            company_id=company_id,
+            decision=decision,
+            reasons=reasons,
+            now=now,
+            context=context,
+        )
+
+
+def _candidate_for_update(
+    actor: Any, consultation_id: int, company_id: int
+) -> tuple[Consultation, Deposit, Admission | None]:
+    """The consultation, the candidate's on-time application and its admission row
+    (locked), or the refusal."""
+    consultation = _two_phase(actor.organisation_id, consultation_id)
+    if not _opened(consultation.pk):
+        raise errors.AdmissionBeforeOpening()
+    application = _on_time_by_company(_applications(consultation.pk)).get(company_id)
+    if application is None:
+        raise errors.NotACandidate()
+    admission = (
+        Admission.for_organisation.select_for_update()
+        .filter(consultation_id=consultation.pk, company_id=company_id)
+        .first()
+    )
+    return consultation, application, admission
+
+
+def _decide(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    decision: str,
+    reasons: str,
+    now: datetime,
+    context: dict[str, Any] | None,
+    silent: bool = False,
+) -> Admission:
+    consultation, application, admission = _candidate_for_update(actor, consultation_id, company_id)
+    new = admission is None
+    if admission is None:
+        admission = Admission(
+            organisation_id=consultation.organisation_id,
+            consultation_id=consultation.pk,
+            company_id=company_id,
+        )
+    admission_transitions.apply(admission, Event.DECIDE, new=new)
+    admission.application = application
+    admission.decision = decision
+    admission.reasons = reasons
+    admission.decided_at = now
+    admission.decided_by = actor.user
+    admission.save()
+    payload = {
+        "consultation": consultation.pk,
+        "company": company_id,
+        "decision": decision,
+        "reasons": reasons,
+    }
+    if silent:
+        payload["silent_past"] = admission.documents_deadline.isoformat()  # type: ignore[union-attr]
+    audit.record(
+        actor=actor,
+        organisation=actor.organisation,
+        action="deposits.admission_decided",
+        target=admission,
+        payload=payload,
+        **(context or {}),
+    )
+    return admission
+
+
+def _clean_missing(missing: str) -> str:
+    missing = (missing or "").strip()
+    if not missing or "\x00" in missing or len(missing) > MAX_REASONS:
+        raise admission_errors.MissingDocumentsRequired()
+    return missing
+
+
+@transaction.atomic(durable=True)
+def request_documents(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    missing: str,
+    deadline: datetime,
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> Admission:
+    """The application is incomplete: ask the candidate for the ``missing`` documents
+    by ``deadline`` (R2144-2), as a message of the secure messaging (kind "request for
+    missing documents", with that date). Asked again, the new request and date replace
+    the former ones on the admission (both stay in the thread and the audit trail)."""
+    _require_buyer(actor)
+    missing = _clean_missing(missing)
+    now = now or timezone.now()
+    if deadline <= now:
+        raise admission_errors.DocumentsDeadlineInvalid()
+    with scope(organisation=actor.organisation_id):
+        consultation, application, admission = _candidate_for_update(
+            actor, consultation_id, company_id
         )
         new = admission is None
         if admission is None:
@@ -181,27 +322,102 @@ def decide(
                 consultation_id=consultation.pk,
                 company_id=company_id,
             )
-        admission_transitions.apply(admission, Event.DECIDE, new=new)
+        admission_transitions.apply(admission, Event.REQUEST_DOCUMENTS, new=new)
+        subject, body = _request_text(consultation, missing, deadline)
+        message = messaging_services.request_missing_documents(
+            actor=actor,
+            consultation_id=consultation.pk,
+            company_id=company_id,
+            subject=subject,
+            body=body,
+            reply_by=deadline,
+            now=now,
+            context=context,
+        )
         admission.application = application
-        admission.decision = decision
-        admission.reasons = reasons
+        admission.decision = AdmissionDecision.INCOMPLETE
+        admission.reasons = missing
         admission.decided_at = now
         admission.decided_by = actor.user
+        admission.documents_request = message
+        admission.documents_deadline = deadline
         admission.save()
         audit.record(
             actor=actor,
             organisation=actor.organisation,
-            action="deposits.admission_decided",
+            action="deposits.admission_documents_requested",
             target=admission,
             payload={
                 "consultation": consultation.pk,
                 "company": company_id,
-                "decision": decision,
-                "reasons": reasons,
+                "missing": missing,
+                "deadline": deadline.isoformat(),
+                "message": message.pk,
             },
             **(context or {}),
         )
     return admission
+
+
+def _request_text(consultation: Consultation, missing: str, deadline: datetime) -> tuple[str, str]:
+    """The request's subject and body, in the platform's language."""
+    context = {"consultation": consultation, "missing": missing}
+    with translation.override(settings.LANGUAGE_CODE):
+        context["deadline_text"] = deadlines.display(deadline)
+        subject = render_text("deposits/admission_documents_subject.txt", context)
+        body = render_text("deposits/admission_documents_message.txt", context)
+    return " ".join(subject.split())[:200], body.strip()
+
+
+@transaction.atomic(durable=True)
+def refuse_silent(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> Admission:
+    """Refuse a candidate asked for missing documents that sent nothing in the thread
+    before the date given: the reason says so."""
+    _require_buyer(actor)
+    now = now or timezone.now()
+    with scope(organisation=actor.organisation_id):
+        admission = (
+            Admission.for_organisation.select_for_update()
+            .filter(
+                consultation_id=consultation_id,
+                company_id=company_id,
+                organisation_id=actor.organisation_id,
+            )
+            .first()
+        )
+        if admission is None or admission.state != AdmissionState.AWAITING_DOCUMENTS:
+            raise admission_errors.NoDocumentsRequest()
+        request = admission.documents_request
+        if request is None or admission.documents_deadline is None:
+            raise admission_errors.NoDocumentsRequest()
+        if now < admission.documents_deadline:
+            raise admission_errors.DocumentsDeadlineNotPassed()
+        if messaging_selectors.company_replies_since(
+            thread_id=request.thread_id, since=request.sent_at
+        ):
+            raise admission_errors.CandidateAnswered()
+        with translation.override(settings.LANGUAGE_CODE):
+            reasons = render_text(
+                "deposits/admission_silent_reasons.txt",
+                {"deadline_text": deadlines.display(admission.documents_deadline)},
+            ).strip()
+        return _decide(
+            actor=actor,
+            consultation_id=consultation_id,
+            company_id=company_id,
+            decision=AdmissionDecision.REJECTED,
+            reasons=reasons,
+            now=now,
+            context=context,
+            silent=True,
+        )
 
 
 @transaction.atomic(durable=True)
@@ -238,6 +454,9 @@ def notify(
         )
         if any(a.state == AdmissionState.NOTIFIED for a in admissions):
             raise errors.AdmissionsNotified()
+        # Every decision is fixed at once: none may still wait for documents.
+        if any(a.state == AdmissionState.AWAITING_DOCUMENTS for a in admissions):
+            raise admission_errors.DocumentsRequestPending()
         decided = {a.company_id for a in admissions}
         if not on_time or set(on_time) - decided:
             raise errors.CandidatesUndecided()

@@ -14,7 +14,8 @@ from mutualis.core.files import register_owner
 from mutualis.core.registry import Access
 
 # --- The deposit API and the buyer's deposit register (deposit-api) ----------------------
-from . import opening, proof_tasks
+# admission_correspondents declares the depositors to messaging (its sources of companies).
+from . import admission_correspondents, opening, proof_tasks  # noqa: F401
 from . import tasks as deposit_tasks
 from .api import router as deposit_api_router
 
