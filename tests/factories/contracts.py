@@ -62,3 +62,59 @@ def open_offers(consultation: Any, buyer: Any) -> OpeningSession:
             started_by=buyer.user,
             completed_at=timezone.now(),
         )
+
+
+def notified_contract(
+    buyer: Any,
+    consultation: Any,
+    winner: Any,
+    *,
+    reference: str = "2027-001-A",
+    amount: str = "98500",
+    framework_maximum: str | None = None,
+) -> Any:
+    """The contract of ``winner``'s offer (already deposited and opened) through the
+    services: decided, notified (a MAPA: no standstill), signed, sent, its receipt
+    confirmed by ``winner``. Returns the contract."""
+    from mutualis.contracts import awards, records
+    from tests.factories.companies import valid_siret
+
+    award = awards.decide(
+        actor=buyer, consultation_id=consultation.pk, lot_id=None, outcome="awarded",
+        company_id=winner.company_id, amount=amount, reasons="Offre la mieux classée.",
+    )  # fmt: skip
+    awards.notify(actor=buyer, award_id=award.pk)
+    with scopes_disabled():
+        siren = winner.company.siren
+    contract = records.sign(
+        actor=buyer, award_id=award.pk, reference=reference, holder_siret=valid_siret(siren),
+        amount=amount, duration_months=24, signed_on=timezone.now().date(),
+        framework_maximum=framework_maximum,
+    )  # fmt: skip
+    records.send_notification(actor=buyer, contract_id=contract.pk)
+    return records.confirm_receipt(representative=winner, contract_id=contract.pk)
+
+
+def closed_analysis(buyer: Any, consultation: Any, prices: dict[Any, tuple[str, str]]) -> Any:
+    """The consultation's analysis (price 40, technical value 60) closed: per offer
+    deposit, its price and the technical score (0 to 10)."""
+    from django_scopes import scope
+
+    from mutualis.evaluation import services
+    from mutualis.evaluation.models import AnalysisCriterion, Offer
+
+    analysis = services.open_analysis(actor=buyer, consultation_id=consultation.pk)
+    with scope(organisation=buyer.organisation_id):
+        offers = {o.deposit_id: o for o in Offer.objects.filter(analysis=analysis)}
+        technical = AnalysisCriterion.objects.get(analysis=analysis, is_price=False)
+    for deposit, (price, _score) in prices.items():
+        services.set_price(
+            actor=buyer, analysis_id=analysis.pk, offer_id=offers[deposit.pk].pk, price=price
+        )
+    services.start_scoring(actor=buyer, analysis_id=analysis.pk)
+    for deposit, (_price, score) in prices.items():
+        services.score_offer(
+            actor=buyer, analysis_id=analysis.pk, offer_id=offers[deposit.pk].pk,
+            scores={technical.pk: (score, "")},
+        )  # fmt: skip
+    return services.close_analysis(actor=buyer, analysis_id=analysis.pk)

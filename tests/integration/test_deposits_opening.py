@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from mutualis.core import audit
 from mutualis.core.models import AuditEvent, StoredFile
@@ -293,6 +293,58 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
 
     # The generic download view serves none of it (reads go through the audited views).
     assert buyer_client.get(stored.get_absolute_url()).status_code == 404
+
+
+def test_past_retention_the_files_go_and_the_rows_and_hashes_stay(
+    client_class, buyer, holders, consultation, deposits, django_capture_on_commit_callbacks
+):
+    """The purge contracts.retention calls: each file's ciphertext and opened plaintext
+    deleted, every row, hash and receipt kept, one event on the company's chain; again,
+    nothing more."""
+    from mutualis.deposits import purge
+
+    pass_deadline(consultation)
+    start(client_of(client_class, buyer), consultation)
+    shares = consultation.test_shares
+    post_share(client_of(client_class, holders[0][0]), consultation, shares[0])
+    post_share(client_of(client_class, holders[1][0]), consultation, shares[1])
+    first = deposits["first"]
+    with scopes_disabled():
+        files = list(first.files.order_by("pk"))
+        opened = {o.deposit_file_id: o for o in OpenedFile.objects.filter(deposit_file__in=files)}
+        stored_ids = [o.stored_file_id for o in opened.values()]
+    assert len(stored_ids) == 3
+    paths = [storage.path_of(f.storage_name) for f in files]
+    assert all(path.exists() for path in paths)
+
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        scope(organisation=buyer.organisation_id),
+    ):
+        counts = purge.purge_deposit_files(deposit_ids=[first.pk], reason="retention")
+    assert counts == {"deposits": 1, "ciphertexts": 3, "plaintexts": 3}
+    assert not any(path.exists() for path in paths)
+    with scopes_disabled():
+        assert not StoredFile.objects.filter(pk__in=stored_ids).exists()
+        kept = list(first.files.order_by("pk"))
+        assert [f.plaintext_sha256 for f in kept] == [f.plaintext_sha256 for f in files]
+        assert all(f.purged_at is not None for f in kept)
+        assert all(
+            o.purged_at is not None and o.stored_file_id is None
+            for o in OpenedFile.objects.filter(deposit_file__in=kept)
+        )
+        first.refresh_from_db()
+        assert first.receipt_digest
+        event = AuditEvent.objects.get(action="deposits.files_purged")
+    assert event.chain == audit.company_chain(first.company_id)
+    assert event.payload["files"] == 3
+    # The other deposit is untouched; a second run purges nothing.
+    with scopes_disabled():
+        untouched = deposits["second"].files.get()
+    assert storage.path_of(untouched.storage_name).exists()
+    with scope(organisation=buyer.organisation_id):
+        again = purge.purge_deposit_files(deposit_ids=[first.pk], reason="retention")
+    assert again == {"deposits": 0, "ciphertexts": 0, "plaintexts": 0}
 
 
 def test_an_altered_ciphertext_is_reported_and_the_rest_opens(client_class, buyer, holders,

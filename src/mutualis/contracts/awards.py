@@ -7,8 +7,9 @@ VAT; or unsuccessful or discontinued, with the reason. The decision is changed f
 while in draft; notifying it (``notify``) sends the letters — the award letter to the
 winner, a rejection letter with the reasons to every other bidder of the lot, late ones
 included, or the decision to every bidder — and starts the standstill period
-(``standstill.py``). The analysis of the offers (``evaluation``) is not used yet: the
-buyer chooses the winner among the opened offers.
+(``standstill.py``). The buyer chooses the winner among the opened offers; when the
+lot's analysis of the offers (``evaluation``) is closed, the letters give the scores
+(``letters.py``).
 
 A whole consultation declared unsuccessful or discontinued uses procurement's own
 cancellation (its state, kind and published reason, ``procurement.services
@@ -33,11 +34,12 @@ from mutualis.core import audit
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.deposits.models import Deposit, DepositState, OpeningSession, Phase
+from mutualis.evaluation import selectors as evaluation_selectors
 from mutualis.procurement import deadlines
 from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation, Lot, State
 
-from . import award_transitions, errors, letters, rules, signals, standstill
+from . import actors, award_transitions, errors, letters, rules, signals, standstill
 from .award_transitions import Event
 from .models import Award, AwardLetter, AwardOutcome, AwardState
 
@@ -45,7 +47,10 @@ BUYER = "buyer"
 
 
 def require_buyer(actor: Any) -> None:
-    require_role(actor, BUYER)
+    """A buyer of the member, or the member's API client (``actors.py``), of a member
+    that subscribes to procurement."""
+    if not actors.check_client(actor):
+        require_role(actor, BUYER)
     with scope(organisation=actor.organisation_id):
         require_subscription(actor.organisation_id, "procurement")
 
@@ -279,10 +284,21 @@ def _send(award: Award, *, on_time: list[Deposit], late: list[Deposit], now: dat
         )
     else:
         award.standstill_ends_on = None
-    award.save(update_fields=["state", "notified_at", "bidders", "standstill_ends_on"])
+    award.save(
+        update_fields=["state", "notified_at", "bidders", "standstill_ends_on", "updated_at"]
+    )
     bidders = [(o, False) for o in on_time] + [(o, True) for o in late]
+    scores = (
+        evaluation_selectors.final_scores(
+            organisation_id=award.organisation_id,
+            consultation_id=award.consultation_id,
+            lot_id=award.lot_id,
+        )
+        if award.outcome == AwardOutcome.AWARDED
+        else None
+    )
     for offer, is_late in bidders:
-        letter = letters.make_letter(award, offer.company, late=is_late)
+        letter = letters.make_letter(award, offer.company, late=is_late, scores=scores)
         depositor = offer.user.email if offer.user is not None else None
         letters.mail_letter(letter, award, offer.company, depositor)
 
@@ -427,7 +443,7 @@ def abandon(
             raise errors.NoDecision()
         award_transitions.apply(award, Event.ABANDON)
         award.abandoned_reason = reason
-        award.save(update_fields=["state", "abandoned_reason"])
+        award.save(update_fields=["state", "abandoned_reason", "updated_at"])
         signals.send_on_commit(
             signals.award_changed,
             award_id=award.pk,
@@ -456,7 +472,7 @@ def end_standstill_if_over(
     if not standstill.over(award.standstill_ends_on, today=today):
         return
     award_transitions.apply(award, Event.END_STANDSTILL)
-    award.save(update_fields=["state"])
+    award.save(update_fields=["state", "updated_at"])
     signals.send_on_commit(
         signals.award_changed,
         award_id=award.pk,

@@ -15,7 +15,7 @@ from mutualis.core.errors import MutualisError
 from mutualis.core.files.download import serve_file
 from mutualis.core.tenancy import tenant_redirect
 
-from . import awards, records
+from . import awards, records, views
 
 
 @require_safe
@@ -61,6 +61,7 @@ def contract(request: HttpRequest, pk: int) -> HttpResponse:
             "amendments": amendments,
             "current_amount": amount,
             "current_months": months,
+            "orders": views.orders_context(found, side="company"),
         },
     )
     response["Cache-Control"] = "private, no-store"

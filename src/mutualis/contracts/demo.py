@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from mutualis.companies import demo as companies_demo
 from mutualis.companies.models import Company, Representative
@@ -184,8 +184,7 @@ def _run(journey: Journey, now: datetime, bidders: list[tuple[Company, Represent
     share = deposits_demo.register_key(
         buyer=buyer, consultation_id=consultation.pk, holder=holder_key, now=published
     )
-    with scopes_disabled():
-        recipient = deposits_demo.recipient_of(consultation.pk)
+    recipient = deposits_demo.recipient_of(consultation.pk)
     prices: dict[int, str] = {}
     for position, (index, price) in enumerate(journey.offers):
         company, _admin = bidders[index]
@@ -263,21 +262,20 @@ def _run(journey: Journey, now: datetime, bidders: list[tuple[Company, Represent
 
 def seed_journeys(stdout: Any) -> None:
     now = timezone.now().replace(second=0, microsecond=0)
-    with scopes_disabled():
-        bidders = _bidders()
-        done = set(
-            Consultation.objects.filter(reference__in=[j.reference for j in JOURNEYS]).values_list(
-                "reference", flat=True
-            )
+    # seed_demo runs every step inside crossings.for_every_member(): no scope here.
+    bidders = _bidders()
+    done = set(
+        Consultation.objects.filter(reference__in=[j.reference for j in JOURNEYS]).values_list(
+            "reference", flat=True
         )
+    )
     created = 0
     for journey in JOURNEYS:
         if journey.reference in done:
             continue
         _run(journey, now, bidders)
         created += 1
-    with scopes_disabled():
-        contracted = Award.objects.filter(contract__isnull=False).count()
+    contracted = Award.objects.filter(contract__isnull=False).count()
     stdout.write(
         f"  {created} past procedures carried to every stage ({contracted} contracts); the "
         f"commission member's key passphrase (mairie@dijon.localhost): "

@@ -164,3 +164,92 @@ class DateInvalid(ContractsError):
     code = "date_invalid"
     field_name = "date"
     message = _("Give a valid date (DD/MM/YYYY), not in the future.")
+
+
+class MaximumInvalid(ContractsError):
+    code = "framework_maximum_invalid"
+    field_name = "framework_maximum"
+    message = _(
+        "The maximum is a framework agreement's: give it in euros excluding VAT, zero or more, "
+        "with at most two decimals, only when the consultation's techniques include a framework "
+        "agreement."
+    )
+
+
+class NotAFramework(ContractsError):
+    code = "not_a_framework_agreement"
+    message = _(
+        "Orders are recorded only under a framework agreement: the consultation's purchasing "
+        "techniques do not include one."
+    )
+
+
+class NotOrderable(ContractsError):
+    code = "contract_not_orderable"
+    message = _("Orders are recorded once the contract is notified and until it ends.")
+
+
+class OrderNumberInvalid(ContractsError):
+    code = "order_number_invalid"
+    field_name = "number"
+    message = _(
+        "Give the order number: 1 to 30 letters, digits, dashes, underscores, dots or slashes, "
+        "unique for this contract."
+    )
+
+
+class OrderInvalid(ContractsError):
+    code = "order_invalid"
+    message = _(
+        "An order gives its object (at most 1,000 characters), its date (not in the future, not "
+        "before the contract's notification) and its amount excluding VAT."
+    )
+
+
+class OverMaximum(ContractsError):
+    code = "framework_maximum_exceeded"
+    field_name = "amount"
+
+    def __init__(self, maximum: str, ordered: str, left: str) -> None:
+        super().__init__(
+            _(
+                "This order would exceed the framework agreement's maximum of %(maximum)s "
+                "excluding VAT: %(ordered)s are already ordered, at most %(left)s remain."
+            )
+            % {"maximum": maximum, "ordered": ordered, "left": left}
+        )
+
+
+class IdempotencyKeyMissing(ContractsError):
+    code = "idempotency_key_required"
+    field_name = "Idempotency-Key"
+    message = _(
+        "Every write needs an Idempotency-Key header (1 to 100 printable ASCII characters): "
+        "the same key again gives the first answer."
+    )
+
+
+class IdempotencyKeyInvalid(ContractsError):
+    code = "idempotency_key_invalid"
+    field_name = "Idempotency-Key"
+    message = _("The Idempotency-Key header must have 1 to 100 printable ASCII characters.")
+
+
+class IdempotencyKeyReused(ContractsError):
+    code = "idempotency_key_reused"
+    status = 409
+    message = _("This Idempotency-Key was already used for a different request.")
+
+
+class IdempotencyKeyInUse(ContractsError):
+    code = "idempotency_key_in_use"
+    status = 409
+    message = _("A request with this Idempotency-Key is still being processed: try again.")
+
+
+class NotFinished(ContractsError):
+    code = "procedure_not_finished"
+    message = _(
+        "The procedure is not finished: its package is made once every lot is contracted or "
+        "declared unsuccessful or discontinued, or the consultation cancelled."
+    )

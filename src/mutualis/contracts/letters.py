@@ -1,7 +1,11 @@
 """The letters of an award as PDF documents and e-mails: the award letter to the winner,
 a rejection letter to every other bidder of the lot with the reasons the buyer typed
-(the scores come with the analysis of the offers), or the decision that the lot or the
-procedure is unsuccessful or discontinued, to every bidder. Each letter is stored (the
+and, when the lot's analysis of the offers is closed (``evaluation``), the scores
+(R2181-3 and R2181-4 of the public procurement code: each rejected bidder learns its own
+scores per criterion, total and rank, and the winner's name, scores and amount — the
+characteristics and relative advantages of the offer retained; the winner learns its
+own scores), or the decision that the lot or the procedure is unsuccessful or
+discontinued, to every bidder. Each letter is stored (the
 PDF is the letter as sent), attached to the e-mail and shown on the company's page.
 Written in French, the buyer's language; the e-mail carries an English version of its
 text, as the other notifications do."""
@@ -21,6 +25,7 @@ from mutualis.core import pdf
 from mutualis.core.files import store as file_store
 from mutualis.core.links import absolute_url
 from mutualis.core.mail import Attachment, queue_email
+from mutualis.evaluation.selectors import CompanyScores
 from mutualis.procurement import deadlines
 
 from .models import Award, AwardLetter, LetterKind
@@ -35,13 +40,75 @@ def nobody_reads(request: Any, stored_file: Any) -> bool:
     return False
 
 
-def _euros(amount: Any) -> str:
+def euros(amount: Any) -> str:
     whole, _dot, cents = f"{amount:.2f}".partition(".")
     groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
     return "\u202f".join(groups) + "," + cents + " €"
+
+
+def _decimal(value: Any, *, places: bool = True) -> str:
+    """French decimal comma; ``places`` False: a weight without trailing zeros."""
+    text = f"{value:.2f}" if places else f"{value.normalize():f}"
+    return text.replace(".", ",")
+
+
+# A closed analysis' results: per company, and the number of offers ranked.
+Scores = tuple[dict[int, CompanyScores], int]
+
+
+def _score_lines(result: CompanyScores, *, count: int, rank: bool) -> list[tuple[str, bool]]:
+    lines = [
+        (
+            _("%(criterion)s: %(points)s points out of %(weight)s")
+            % {
+                "criterion": item.label,
+                "points": _decimal(item.points),
+                "weight": _decimal(item.weight, places=False),
+            },
+            False,
+        )
+        for item in result.criteria
+    ]
+    lines.append(
+        (_("Total: %(total)s points out of 100") % {"total": _decimal(result.total)}, False)
+    )
+    if rank:
+        text = _("Rank: %(rank)s of %(count)s offers ranked") % {
+            "rank": result.rank,
+            "count": count,
+        }
+        if result.ex_aequo:
+            text += " " + _("(ex aequo)")
+        lines.append((text, False))
+    return lines
+
+
+def _scores_block(
+    award: Award, kind: str, company: Any, scores: Scores | None
+) -> list[tuple[str, bool]]:
+    """The scores of the closed analysis in an award or rejection letter (R2181-3/-4)."""
+    if scores is None:
+        return []
+    by_company, count = scores
+    own = by_company.get(company.pk)
+    winner = by_company.get(award.company_id) if award.company_id is not None else None
+    lines: list[tuple[str, bool]] = []
+    if own is not None:
+        lines += [(_("Scores of your offer:"), True)]
+        lines += _score_lines(own, count=count, rank=True)
+    if kind == LetterKind.REJECTION and winner is not None:
+        lines += [
+            (
+                _("Scores of the offer retained, from %(winner)s:")
+                % {"winner": winner.company_name},
+                True,
+            )
+        ]
+        lines += _score_lines(winner, count=count, rank=False)
+    return lines
 
 
 def _subject_of(award: Award) -> str:
@@ -61,7 +128,9 @@ def _subject_of(award: Award) -> str:
     }
 
 
-def _lines(award: Award, kind: str, company: Any, *, late: bool) -> list[tuple[str, bool]]:
+def _lines(
+    award: Award, kind: str, company: Any, *, late: bool, scores: Scores | None = None
+) -> list[tuple[str, bool]]:
     consultation = award.consultation
     buyer = consultation.organisation.name
     date_text = deadlines.display(award.notified_at)
@@ -84,10 +153,11 @@ def _lines(award: Award, kind: str, company: Any, *, late: bool) -> list[tuple[s
                     "Your offer is accepted, for %(amount)s excluding VAT. The contract will be "
                     "signed and notified to you through the platform."
                 )
-                % {"amount": _euros(award.amount)},
+                % {"amount": euros(award.amount)},
                 False,
             ),
         ]
+        lines += _scores_block(award, kind, company, scores)
         if award.standstill_ends_on:
             lines.append(
                 (
@@ -107,7 +177,7 @@ def _lines(award: Award, kind: str, company: Any, *, late: bool) -> list[tuple[s
                     "Your offer is not accepted. The contract is awarded to %(winner)s, for "
                     "%(amount)s excluding VAT."
                 )
-                % {"winner": getattr(award.company, "name", ""), "amount": _euros(award.amount)},
+                % {"winner": getattr(award.company, "name", ""), "amount": euros(award.amount)},
                 False,
             ),
         ]
@@ -122,6 +192,7 @@ def _lines(award: Award, kind: str, company: Any, *, late: bool) -> list[tuple[s
                 )
             )
         lines += [(_("Reasons:"), True), (award.reasons, False)]
+        lines += _scores_block(award, kind, company, scores)
         if award.standstill_ends_on:
             lines.append(
                 (
@@ -159,12 +230,15 @@ def kind_for(award: Award, company_id: int) -> str:
     return LetterKind.UNSUCCESSFUL if award.outcome == "unsuccessful" else LetterKind.DISCONTINUED
 
 
-def make_letter(award: Award, company: Any, *, late: bool) -> AwardLetter:
-    """Write the letter to ``company`` (PDF stored), inside the caller's transaction."""
+def make_letter(
+    award: Award, company: Any, *, late: bool, scores: Scores | None = None
+) -> AwardLetter:
+    """Write the letter to ``company`` (PDF stored), inside the caller's transaction;
+    ``scores``: the lot's closed analysis, when there is one."""
     kind = kind_for(award, company.pk)
     with translation.override("fr"):
         content = pdf.text_document(
-            _lines(award, kind, company, late=late), title=_subject_of(award)
+            _lines(award, kind, company, late=late, scores=scores), title=_subject_of(award)
         )
         name = f"{kind}-{award.consultation.reference}-{award.pk}-{company.siren}.pdf"
     stored = file_store.store_file(

@@ -81,6 +81,8 @@ class Award(OrganisationOwned):
     # Bidders of the lot when notified (DECP ``offresRecues``, late ones excluded).
     bidders = models.PositiveIntegerField(_("offers received"), default=0)
     abandoned_reason = models.TextField(_("reason for abandoning"), blank=True, default="")
+    # The change feed of the public API (``api.py``): every save moves it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         constraints = [
@@ -228,9 +230,21 @@ class Contract(TwoPartyOwned):
     started_on = models.DateField(_("execution started on"), null=True, blank=True)
     ended_on = models.DateField(_("ended on"), null=True, blank=True)
     termination_reason = models.TextField(_("reason for termination"), blank=True, default="")
+    # A framework agreement's maximum excl. VAT (R2162-4): its orders may not exceed it.
+    framework_maximum = models.DecimalField(
+        _("framework agreement's maximum excl. VAT"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The change feed of the public API (``api.py``): every save moves it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # None: written by the member's API client (actors.py; the audit event names it).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -278,8 +292,9 @@ class Amendment(TwoPartyOwned):
         _("new duration in months"), null=True, blank=True, validators=[MinValueValidator(1)]
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # None: written by the member's API client (actors.py; the audit event names it).
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -297,3 +312,134 @@ class Amendment(TwoPartyOwned):
 
     def __str__(self) -> str:
         return f"{self.contract_id}#{self.number}"
+
+
+class Order(TwoPartyOwned):
+    """A purchase order (bon de commande) under a framework agreement (accord-cadre à
+    bons de commande, R2162-13), appended: its number, date, object and amount excl.
+    VAT. Subsequent contracts (marchés subséquents) are not recorded here."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="orders")
+    company = models.ForeignKey("companies.Company", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField(_("order number"), max_length=30)
+    issued_on = models.DateField(_("issued on"))
+    object = models.TextField(_("object of the order"), max_length=MAX_OBJECT)
+    amount = models.DecimalField(
+        _("amount excl. VAT"),
+        max_digits=AMOUNT_DIGITS,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # None: written by the member's API client (actors.py; the audit event names it).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "number"], name="contracts_order_number"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="contracts_order_amount_valid"
+            ),
+        ]
+        ordering = ["issued_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id}/{self.number}"
+
+
+class ApiWrite(OrganisationOwned):
+    """The answer given to one write of the API under an ``Idempotency-Key``: the same
+    key with the same body gets it again, with another body a 409 (``api.py``)."""
+
+    key = models.CharField(max_length=100)
+    operation = models.CharField(max_length=40)
+    # SHA-256 of the operation, its path parameters and its canonical JSON body.
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="contracts_api_write_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}:{self.key}"
+
+
+class RetentionPurge(OrganisationOwned):
+    """The purge, past its retention period, of the applications and tenders a
+    procedure did not retain (``retention.py``): once per consultation."""
+
+    consultation = models.OneToOneField(
+        "procurement.Consultation", on_delete=models.PROTECT, related_name="+"
+    )
+    ended_on = models.DateField(_("procedure ended on"))
+    due_on = models.DateField(_("retention period over on"))
+    purged_at = models.DateTimeField(_("purged on"))
+    # The deposits whose files were purged, and what the deposits context reported.
+    deposits = models.JSONField(default=list)
+    result = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id}: {self.purged_at:%Y-%m-%d}"
+
+
+class PackageKind(models.TextChoices):
+    PROCEDURE = "procedure", _("archive package of a procedure")
+    EXPORT = "export", _("export of every procedure")
+
+
+class PackageState(models.TextChoices):
+    REQUESTED = "requested", _("being prepared")
+    READY = "ready", _("ready")
+    FAILED = "failed", _("failed")
+
+
+class ArchivePackage(OrganisationOwned):
+    """A ZIP the background job writes into the private file store (``archive.py``):
+    the archive package of one finished procedure, or the export of all of the
+    member's finished procedures (reversibility)."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=PackageKind.choices)
+    consultation = models.ForeignKey(
+        "procurement.Consultation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=PackageState.choices, default=PackageState.REQUESTED
+    )
+    file = models.OneToOneField(
+        "core.StoredFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    size = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(_("requested on"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(_("completed on"), null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=PackageKind.values)
+                & models.Q(state__in=PackageState.values)
+                & (
+                    models.Q(kind=PackageKind.EXPORT, consultation__isnull=True)
+                    | models.Q(kind=PackageKind.PROCEDURE, consultation__isnull=False)
+                ),
+                name="contracts_package_valid",
+            ),
+        ]
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.consultation_id or '-'}:{self.state}"

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from apscheduler.triggers.cron import CronTrigger
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import registry
+from mutualis.core.api import register_router
 from mutualis.core.files import register_owner
 from mutualis.core.registry import Access
 
-from . import letters
+from . import archive, letters
+from . import tasks as contract_tasks
+from .api import router as contracts_api_router
+
+# /api/v1/awards…, /api/v1/contracts…: public reads, writes by the member's API clients.
+register_router("", contracts_api_router)
 
 # The buyer's award and contract pages, under /o/<slug>/contracts/: buyers act,
 # commission members read.
@@ -22,6 +29,18 @@ registry.declare_urls(registry.Urls("contracts/", "mutualis.contracts.company_ur
 
 # Letters are served only through each side's own page (the company's reads recorded).
 register_owner(letters.OWNER_KIND, can_read=letters.nobody_reads)
+# Archive packages and exports: served only through the buyer's pages.
+register_owner(archive.OWNER_KIND, can_read=archive.nobody_reads)
+
+registry.declare_periodic_job(
+    registry.PeriodicJob(
+        "purge_past_retention",
+        contract_tasks.purge_past_retention,
+        CronTrigger(hour=3, minute=40),
+        "Purge the files of the applications and tenders not retained, past the retention "
+        "period (PROCUREMENT_RETENTION_YEARS from the procedure's end); audited.",
+    )
+)
 
 
 def _awards_section(request: Any, consultation: Any) -> dict[str, Any] | None:

@@ -93,10 +93,13 @@ def sign(
     grouping: str = GroupingType.NONE,
     co_contractors: list[str] | None = None,
     subcontractors: list[str] | None = None,
+    framework_maximum: object = None,
     now: datetime | None = None,
     context: dict[str, Any] | None = None,
 ) -> Contract:
-    """Record the signed contract of an award whose standstill period is over."""
+    """Record the signed contract of an award whose standstill period is over;
+    ``framework_maximum``: a framework agreement's maximum excl. VAT (its orders may
+    not exceed it), refused when the consultation is not a framework agreement."""
     require_buyer(actor)
     now = now or timezone.now()
     today = paris_today(now)
@@ -109,6 +112,11 @@ def sign(
         grouping = GroupingType.NONE
     co = rules.sirets(co_contractors or [], field="co_contractors")
     subs = rules.sirets(subcontractors or [], field="subcontractors")
+    maximum = (
+        rules.amount(framework_maximum, error=errors.MaximumInvalid)
+        if str(framework_maximum or "").strip()
+        else None
+    )
     context = context or {}
     with scope(organisation=actor.organisation_id):
         award = (
@@ -130,8 +138,10 @@ def sign(
             raise errors.SignatureDateInvalid()
         if award.company_id is None or holder not in _holder_sirets(award.company_id):
             raise errors.HolderSiretInvalid()
+        if maximum is not None and not rules.is_framework(award.consultation):
+            raise errors.MaximumInvalid()
         award_transitions.apply(award, AwardEvent.SIGN)
-        award.save(update_fields=["state"])
+        award.save(update_fields=["state", "updated_at"])
         if Contract.for_organisation.filter(
             organisation_id=actor.organisation_id, reference=reference
         ).exists():
@@ -150,7 +160,8 @@ def sign(
                     amount=price,
                     duration_months=months,
                     signed_on=signed,
-                    created_by=actor.user,
+                    framework_maximum=maximum,
+                    created_by=actor.user,  # None: an API client (actors.py)
                 )
         except IntegrityError:
             raise errors.ReferenceInvalid() from None
@@ -167,6 +178,7 @@ def sign(
                 "amount": str(price),
                 "duration_months": months,
                 "signed_on": signed.isoformat(),
+                "framework_maximum": str(maximum) if maximum is not None else None,
             },
             context,
         )
@@ -189,7 +201,7 @@ def send_notification(
         contract = _locked_contract(actor, contract_id)
         contract_transitions.apply(contract, Event.SEND_NOTIFICATION)
         contract.notification_sent_at = now
-        contract.save(update_fields=["state", "notification_sent_at"])
+        contract.save(update_fields=["state", "notification_sent_at", "updated_at"])
         _record(actor, "contracts.notification_sent", contract, {}, context)
         award = Award.objects.select_related("consultation__organisation").get(pk=contract.award_id)
         _mail_notification(contract, award)
@@ -251,7 +263,9 @@ def confirm_receipt(
         contract_transitions.apply(contract, Event.CONFIRM_RECEIPT)
         contract.receipt_confirmed_at = now
         contract.receipt_confirmed_by = representative.user
-        contract.save(update_fields=["state", "receipt_confirmed_at", "receipt_confirmed_by"])
+        contract.save(
+            update_fields=["state", "receipt_confirmed_at", "receipt_confirmed_by", "updated_at"]
+        )
         audit.record(
             actor=representative,
             action="contracts.receipt_confirmed",
@@ -291,7 +305,9 @@ def _change_state(
             contract.ended_on = day
         if reason is not None:
             contract.termination_reason = reason
-        contract.save(update_fields=["state", "started_on", "ended_on", "termination_reason"])
+        contract.save(
+            update_fields=["state", "started_on", "ended_on", "termination_reason", "updated_at"]
+        )
         _record(actor, action, contract, {"on": day.isoformat()}, context)
     return contract
 
@@ -362,8 +378,9 @@ def amend(
             notified_on=day,
             new_amount=amount,
             new_duration_months=months,
-            created_by=actor.user,
+            created_by=actor.user,  # None: an API client (actors.py)
         )
+        contract.save(update_fields=["updated_at"])
         _record(
             actor,
             "contracts.amendment_added",

@@ -21,7 +21,7 @@ _REFERENCE = re.compile(r"^[A-Za-z0-9._-]{1,16}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def amount(value: object) -> Decimal:
+def amount(value: object, *, error: type[errors.ContractsError] = errors.AmountInvalid) -> Decimal:
     """A non-negative amount in euros with at most two decimals ("12 500,50" accepted)."""
     if isinstance(value, Decimal):
         number = value
@@ -29,16 +29,34 @@ def amount(value: object) -> Decimal:
         text = str(value or "").replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
         text = text.replace(",", ".")
         if not text or len(text) > 20:
-            raise errors.AmountInvalid()
+            raise error()
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise errors.AmountInvalid() from None
+            raise error() from None
     if not number.is_finite() or number < 0 or number > MAX_AMOUNT:
-        raise errors.AmountInvalid()
+        raise error()
     if number != number.quantize(Decimal("0.01")):
-        raise errors.AmountInvalid()
+        raise error()
     return number.quantize(Decimal("0.01"))
+
+
+FRAMEWORK = "framework"  # procurement.vocabulary.Technique.FRAMEWORK
+
+
+def is_framework(consultation: object) -> bool:
+    """Whether the consultation's purchasing techniques include a framework agreement."""
+    return FRAMEWORK in (getattr(consultation, "techniques", None) or [])
+
+
+_ORDER_NUMBER = re.compile(r"^[A-Za-z0-9./_-]{1,30}$")
+
+
+def order_number(value: object) -> str:
+    cleaned = str(value or "").strip()
+    if not _ORDER_NUMBER.match(cleaned):
+        raise errors.OrderNumberInvalid()
+    return cleaned
 
 
 def text(value: object, *, required: bool, maximum: int = MAX_REASONS) -> str:

@@ -22,8 +22,12 @@ urlpatterns = [
         views.letter_pdf,
         name="letter",
     ),
+    path("consultations/<int:pk>/archive/", views.archive_request, name="archive"),
+    path("export/", views.export_page, name="export"),
+    path("packages/<int:package_id>.zip", views.package_zip, name="package"),
     path("<int:contract_id>/", views.contract_page, name="contract"),
     path("<int:contract_id>/notify/", views.contract_notify, name="contract_notify"),
     path("<int:contract_id>/amend/", views.amend, name="amend"),
+    path("<int:contract_id>/orders/", views.order, name="order"),
     path("<int:contract_id>/<slug:step>/", views.contract_step, name="contract_step"),
 ]

@@ -21,7 +21,7 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import awards, contract_transitions, records
+from . import archive, awards, contract_transitions, orders, records, rules
 from .models import MAX_REASONS, AwardOutcome, AwardState, GroupingType
 
 READERS = records.READERS
@@ -114,6 +114,11 @@ def awards_page(request: HttpRequest, pk: int) -> HttpResponse:
             "can_act": "buyer" in membership.role_codes(),
             "max_reasons": MAX_REASONS,
             "cancelled": overview.consultation.state == "cancelled",
+            "is_framework": rules.is_framework(overview.consultation),
+            "finished": archive.finished(overview.consultation),
+            "packages": archive.packages_of(
+                organisation_id=membership.organisation_id, consultation_id=pk
+            ),
         },
     )
 
@@ -219,6 +224,7 @@ def sign(request: HttpRequest, pk: int, award_id: int) -> HttpResponse:
             grouping=_field(request, "grouping", 20),
             co_contractors=_lines(request, "co_contractors"),
             subcontractors=_lines(request, "subcontractors"),
+            framework_maximum=_field(request, "framework_maximum", 30),
             context=request_context(request),
         )
     except MutualisError as exc:
@@ -256,8 +262,16 @@ def contract_page(request: HttpRequest, contract_id: int) -> HttpResponse:
             },
             "amendable": contract_transitions.amendable(contract),
             "max_reasons": MAX_REASONS,
+            "orders": orders_context(contract, side="organisation"),
         },
     )
+
+
+def orders_context(contract: Any, *, side: str) -> dict[str, Any] | None:
+    """The orders of a framework agreement's contract for its pages (None otherwise)."""
+    if not rules.is_framework(contract.award.consultation):
+        return None
+    return orders.summary(contract, orders.orders_of(contract, side=side))
 
 
 def _contract_action(
@@ -328,3 +342,80 @@ def amend(request: HttpRequest, contract_id: int) -> HttpResponse:
         ),
         _("The amendment is recorded."),
     )
+
+
+@role_required("buyer")
+@subscription_required("procurement")
+@require_POST
+def order(request: HttpRequest, contract_id: int) -> HttpResponse:
+    return _contract_action(
+        request,
+        contract_id,
+        lambda: orders.add_order(
+            actor=request.membership,  # type: ignore[attr-defined]
+            contract_id=contract_id,
+            number=_field(request, "number", 40),
+            issued_on=_field(request, "issued_on", 20),
+            object=_field(request, "object", 1000),
+            amount=_field(request, "amount", 30),
+            context=request_context(request),
+        ),
+        _("The order is recorded."),
+    )
+
+
+# --- Archive packages and the export (archive.py) ---------------------------------------
+
+
+@role_required("buyer")
+@subscription_required("procurement")
+@require_POST
+def archive_request(request: HttpRequest, pk: int) -> HttpResponse:
+    _done(
+        request,
+        lambda: archive.request_package(
+            actor=request.membership,  # type: ignore[attr-defined]
+            consultation_id=pk,
+            context=request_context(request),
+        ),
+        _("The archive package is being prepared: download it here once ready."),
+    )
+    return _back(request, pk)
+
+
+@role_required("buyer")
+@subscription_required("procurement")
+def export_page(request: HttpRequest) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    if request.method == "POST":
+        _done(
+            request,
+            lambda: archive.request_package(
+                actor=membership, consultation_id=None, context=request_context(request)
+            ),
+            _("The export is being prepared: download it here once ready."),
+        )
+        return tenant_redirect(request, "contracts:export")
+    if request.method not in ("GET", "HEAD"):
+        raise Http404
+    return render(
+        request,
+        "contracts/export.html",
+        {
+            "packages": archive.packages_of(
+                organisation_id=membership.organisation_id, consultation_id=None
+            ),
+            "procedures": archive.finished_procedures(membership.organisation_id),
+        },
+    )
+
+
+@role_required("buyer")
+@subscription_required("procurement")
+@require_safe
+def package_zip(request: HttpRequest, package_id: int) -> HttpResponse:
+    membership = request.membership  # type: ignore[attr-defined]
+    package = archive.package_of(organisation_id=membership.organisation_id, package_id=package_id)
+    if package is None or package.file is None:
+        raise Http404
+    return serve_file(request, package.file, public=False)  # type: ignore[return-value]

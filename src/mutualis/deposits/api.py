@@ -13,11 +13,11 @@ import base64
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Path, Router, Schema
 from ninja.responses import Status
 from ninja.security import APIKeyCookie
 
@@ -34,6 +34,12 @@ from . import log_sections, services
 from .models import Deposit, DepositFile, FileKind, Phase
 
 router = Router(tags=["deposits"])
+
+# A deposit's reference ("D" + the day + 10 characters): the pattern keeps a path such as
+# /deposits/consultations/… from being read as a deposit's.
+DepositReference = Annotated[
+    str, Path(pattern=r"^D[-0-9A-Z]{1,31}$", description="The deposit's reference.")
+]
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -370,7 +376,7 @@ def _siren_of(company_id: int) -> str:
     auth=READERS,
     response={200: DepositOut, **errors(401, 403, 404), **VALIDATION},
 )
-def get_deposit(request: HttpRequest, reference: str) -> Any:
+def get_deposit(request: HttpRequest, reference: DepositReference) -> Any:
     """A deposit, its state and its files (``received_size`` to resume each)."""
     _depositor, deposit = _deposit(request, reference)
     return _deposit_out(deposit)
@@ -383,7 +389,7 @@ def get_deposit(request: HttpRequest, reference: str) -> Any:
     response={200: FileOut, 201: FileOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-def add_file(request: HttpRequest, reference: str, payload: FileIn) -> Any:
+def add_file(request: HttpRequest, reference: DepositReference, payload: FileIn) -> Any:
     """Declare a file (its plaintext's name, type, size and SHA-256, its ciphertext's
     size) before sending its ciphertext."""
     key = _key(request)
@@ -418,7 +424,7 @@ def _file(request: HttpRequest, reference: str, file_id: int) -> DepositFile:
     auth=READERS,
     response={200: FileOut, **errors(401, 403, 404), **VALIDATION},
 )
-def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
+def get_file(request: HttpRequest, reference: DepositReference, file_id: int) -> Any:
     """A file and how much of its ciphertext arrived (``received_size``: the offset to
     resume at)."""
     return _file_out(_file(request, reference, file_id))
@@ -431,7 +437,7 @@ def get_file(request: HttpRequest, reference: str, file_id: int) -> Any:
     auth=READERS,
     response={200: None, **errors(401, 403, 404), **VALIDATION},
 )
-def head_file(request: HttpRequest, reference: str, file_id: int) -> Any:
+def head_file(request: HttpRequest, reference: DepositReference, file_id: int) -> Any:
     """How much of the file's ciphertext arrived, in headers: ``Upload-Offset`` (the
     offset to resume at) and ``Upload-Length`` (the declared ciphertext size)."""
     found = _file(request, reference, file_id)
@@ -464,7 +470,7 @@ CHUNK_BODY = {
     },
     openapi_extra=CHUNK_BODY,
 )
-def put_chunk(request: HttpRequest, reference: str, file_id: int, offset: int) -> Any:
+def put_chunk(request: HttpRequest, reference: DepositReference, file_id: int, offset: int) -> Any:
     """Send the ciphertext's bytes from ``offset`` (which must be the file's
     ``received_size``) as the raw request body. A chunk sent again with the same bytes
     is answered 200 and changes nothing; any other offset 409 with the expected one."""
@@ -507,7 +513,7 @@ def _content_length(request: HttpRequest) -> int:
     response={200: AcknowledgementOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-def complete(request: HttpRequest, reference: str) -> Any:
+def complete(request: HttpRequest, reference: DepositReference) -> Any:
     """Complete the deposit once every file has arrived: the files are made durable,
     their age header checked, and the acknowledgement time-stamped. Again: the same
     acknowledgement."""
@@ -524,7 +530,7 @@ def complete(request: HttpRequest, reference: str) -> Any:
     response={200: DepositOut, **errors(401, 403, 404, 409, 415), **VALIDATION},
     openapi_extra=IDEMPOTENCY_HEADER,
 )
-def withdraw(request: HttpRequest, reference: str) -> Any:
+def withdraw(request: HttpRequest, reference: DepositReference) -> Any:
     """Withdraw the deposit, before the deadline only (it is kept, marked withdrawn)."""
     _key(request)
     depositor, deposit = _deposit(request, reference)
@@ -546,7 +552,7 @@ def withdraw(request: HttpRequest, reference: str) -> Any:
         }
     },
 )
-def receipt_pdf(request: HttpRequest, reference: str) -> Any:
+def receipt_pdf(request: HttpRequest, reference: DepositReference) -> Any:
     """The deposit's signed receipt (PDF), once the background job has made it: 404
     ``receipt_not_ready`` until then."""
     _depositor, deposit = _deposit(request, reference)
@@ -576,7 +582,7 @@ def receipt_pdf(request: HttpRequest, reference: str) -> Any:
         }
     },
 )
-def deposit_proof(request: HttpRequest, reference: str) -> Any:
+def deposit_proof(request: HttpRequest, reference: DepositReference) -> Any:
     """The inclusion proof, once the deposit's section of the log has been closed (after
     the deadline, or at the opening for a late deposit): 409 before."""
     _depositor, deposit = _deposit(request, reference)

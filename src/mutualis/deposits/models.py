@@ -191,6 +191,9 @@ class DepositFile(TwoPartyOwned):
     ciphertext_sha256 = models.CharField(max_length=64, blank=True, default="")
     storage_name = models.CharField(max_length=200)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Its ciphertext deleted past the retention period (purge.py); the row and its
+    # hashes stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -307,6 +310,8 @@ class OpenedFile(OrganisationOwned):
         "core.StoredFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     signatures = models.JSONField(default=list, blank=True)
+    # Its plaintext deleted past the retention period (purge.py).
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.state
@@ -361,16 +366,22 @@ class OpeningKeyDefaults(OrganisationOwned):
 class AdmissionDecision(models.TextChoices):
     ADMITTED = "admitted", _("admitted to submit an offer")
     REJECTED = "rejected", _("not admitted")
+    # R2144-2: the buyer asks the candidate to complete its application (the request is
+    # a message of the secure messaging, with the date the documents are awaited by).
+    INCOMPLETE = "incomplete", _("incomplete: missing documents requested")
 
 
 class AdmissionState(models.TextChoices):
     DECIDED = "decided", _("decided, not yet notified")
+    AWAITING_DOCUMENTS = "awaiting", _("missing documents requested")
     NOTIFIED = "notified", _("notified")
 
 
 class Admission(TwoPartyOwned):
     """The buyer's decision on one candidate of a two-phase procedure, after its
-    applications were opened: admitted to submit an offer, or not, with the reasons.
+    applications were opened: admitted to submit an offer, or not, with the reasons; or
+    incomplete, the missing documents requested by a message with a date (``awaiting``
+    until the buyer admits or refuses the candidate, who answers in the thread).
     Changed freely while ``decided``; fixed once ``notified`` (all the candidates at
     once, with the offer phase's opening: ``admissions.notify``). Its state changes only
     through ``admission_transitions``, each change one audit event."""
@@ -391,11 +402,37 @@ class Admission(TwoPartyOwned):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     notified_at = models.DateTimeField(_("notified on"), null=True, blank=True)
+    # The last request for missing documents (kept once the candidate is decided on): the
+    # message sent, and the date the documents are awaited by.
+    documents_request = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    documents_deadline = models.DateTimeField(
+        _("missing documents awaited by"), null=True, blank=True
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["consultation", "company"], name="admission_one_per_company"
+            ),
+            # Awaiting documents is the incomplete decision, with its request and date.
+            models.CheckConstraint(
+                condition=models.Q(
+                    state=AdmissionState.AWAITING_DOCUMENTS,
+                    decision=AdmissionDecision.INCOMPLETE,
+                    documents_request__isnull=False,
+                    documents_deadline__isnull=False,
+                )
+                | (
+                    ~models.Q(state=AdmissionState.AWAITING_DOCUMENTS)
+                    & ~models.Q(decision=AdmissionDecision.INCOMPLETE)
+                ),
+                name="admission_incomplete_awaits_documents",
             ),
             models.CheckConstraint(
                 condition=models.Q(state__in=AdmissionState.values)

@@ -161,3 +161,59 @@ def _low_rule_text(analysis: Analysis) -> str:
         "An offer is flagged when its price is below the mean price of the offers minus one"
         " standard deviation."
     )
+
+
+# --- For the award letters (contracts) ------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CriterionPoints:
+    label: str
+    weight: Decimal  # the most points the criterion gives
+    points: Decimal  # shown: two decimals, half up
+
+
+@dataclasses.dataclass(frozen=True)
+class CompanyScores:
+    """One bidder's result in a closed analysis, as the award letters give it."""
+
+    company_id: int
+    company_name: str
+    criteria: list[CriterionPoints]
+    total: Decimal
+    rank: int
+    ex_aequo: bool
+
+
+def final_scores(
+    *, organisation_id: int, consultation_id: int, lot_id: int | None
+) -> tuple[dict[int, CompanyScores], int] | None:
+    """The final ranking of the consultation's (lot's) closed analysis, per company, and
+    the number of offers ranked; None without a closed analysis or a complete ranking
+    (the letters then give the typed reasons only)."""
+    analyses = Analysis.objects.filter(
+        organisation_id=organisation_id, consultation_id=consultation_id, state="closed"
+    )
+    found = (
+        analyses.filter(lot__isnull=True) if lot_id is None else analyses.filter(lot_id=lot_id)
+    ).first()
+    if found is None:
+        return None
+    result = ranking(found)
+    if result.missing or not result.offers:
+        return None
+    by_company: dict[int, CompanyScores] = {}
+    for row in result.offers:
+        company = row.offer.deposit.company
+        by_company[company.pk] = CompanyScores(
+            company_id=company.pk,
+            company_name=company.name,
+            criteria=[
+                CriterionPoints(c.label, c.weight, scoring.display(points))
+                for c, points in zip(result.criteria, row.points, strict=True)
+            ],
+            total=scoring.display(row.total),
+            rank=row.rank,
+            ex_aequo=row.ex_aequo,
+        )
+    return by_company, len(result.offers)
