@@ -1,0 +1,1 @@
+"""A stand-in of the national open-data portal, for the tests."""
