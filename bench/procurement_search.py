@@ -36,8 +36,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import requests
-from stdnum import luhn
 
+import territory
 from results import REPO, machine, table, write_section
 from serving import Load, bench_platform, gunicorn, load, ms, require_postgres
 
@@ -54,7 +54,6 @@ LOTS = 30_000
 SERVER_ENV = {"MUTUALIS_RATE_LIMITS_ENABLED": "false", "MUTUALIS_SEARCH_COUNT_CAP": "1000"}
 # A second server counts up to this many (MUTUALIS_SEARCH_COUNT_CAP; 1,000 by default).
 BIG_CAP = 10_000
-DEPARTEMENTS = ["21", "25", "39", "58", "70", "71", "89", "90", "2A", "75"]
 
 # Words of the generated consultations. Every object says "Marché" and most titles
 # "travaux" or "fourniture": the very common words. The others appear in 1 to 3 % of
@@ -139,54 +138,23 @@ RUNS: list[tuple[str, str, list[dict[str, str]], str, float]] = [
 ]  # fmt: skip
 
 
-def _siren(n: int) -> str:
-    body = f"{20000000 + n:08d}"
-    return body + luhn.calc_check_digit(body)
-
-
 def generate() -> dict[str, int]:
     """The rows, with bulk inserts; the search documents in SQL."""
     from django.db import connection
     from django_scopes import scopes_disabled
 
     from mutualis.companies.models import Company
-    from mutualis.core.models import Organisation
     from mutualis.core.search import fold
     from mutualis.procurement.models import Consultation, Lot, State
 
     rng = random.Random(20261206)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     with scopes_disabled():
-        departements = Organisation.objects.bulk_create(
-            Organisation(
-                name=f"Département {code}",
-                kind="departement",
-                insee_code=code,
-                slug=f"departement-{code.lower()}",
-                search_name=f"departement {code.lower()}",
-            )
-            for code in DEPARTEMENTS
-        )
-        buyers = Organisation.objects.bulk_create(
-            (
-                Organisation(
-                    name=f"Commune {n}",
-                    kind="commune",
-                    siren=_siren(n),
-                    insee_code=f"{n:05d}",
-                    slug=f"commune-{n}",
-                    search_name=f"commune {n}",
-                    departement=departements[n % len(departements)],
-                    adhesion_status="member",
-                )
-                for n in range(BUYERS)
-            ),
-            batch_size=2_000,
-        )
+        _departements, buyers = territory.departements_and_communes(BUYERS, batch=2_000)
         Company.objects.bulk_create(
             (
                 Company(
-                    siren=_siren(BUYERS + n),
+                    siren=territory.siren(BUYERS + n),
                     name=f"Entreprise {n}",
                     search_name=fold(f"Entreprise {n}"),
                 )
@@ -402,7 +370,7 @@ def main(argv: list[str]) -> int:
     about = (
         f"{counts['consultations']:,} published consultations (30 % open, 63 % closed, 7 %"
         f" cancelled; {LOTS:,} lots) of {counts['buyers']:,} buyers in"
-        f" {len(DEPARTEMENTS)} départements, and {counts['companies']:,} companies,"
+        f" {len(territory.DEPARTEMENTS)} départements, and {counts['companies']:,} companies,"
         " generated\nwith bulk inserts into a throwaway PostgreSQL database; the search"
         " documents filled in SQL (GIN index\nrebuilt after), then `VACUUM (ANALYZE)`"
         f" ({generated_in:.0f} s in all). {CLIENTS} concurrent clients (threads, loopback)"
