@@ -20,11 +20,13 @@ BENCHMARKS = [
     "files",
     "tsa_throughput",
     "procurement_search",
+    "observatory",
     "alert_matching",
     "deposit_rush",
     "pes_import",
     "actes_send",
     "imap_acks",
+    "ocds_export",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -723,6 +723,32 @@ MUTUALIS_DEMO = env.bool(
 MUTUALIS_DEMO_SKIP_STEPS = env.list("MUTUALIS_DEMO_SKIP_STEPS", default=[])
 # --- end of Trust II -------------------------------------------------------------------
 
+# --- E-procurement III: secure messaging ------------------------------------------------
+# Messages a person may send (buyer or bidder): "N/period" limits, all enforced.
+MUTUALIS_MESSAGE_RATE_PER_USER = env("MUTUALIS_MESSAGE_RATE_PER_USER", default="20/h,100/d")
+MUTUALIS_MESSAGE_MAX_FILE_BYTES = env.int("MUTUALIS_MESSAGE_MAX_FILE_BYTES", default=50 * 1024**2)
+MUTUALIS_MESSAGE_MAX_BYTES = env.int("MUTUALIS_MESSAGE_MAX_BYTES", default=200 * 1024**2)
+
+# --- E-procurement III: open data ------------------------------------------------------
+# OCDS: the ocid prefix the operator registered with the Open Contracting Partnership (set
+# it before the first release: an ocid never changes), and the data's licence.
+OCDS_OCID_PREFIX = env.str("MUTUALIS_OCDS_OCID_PREFIX", default="ocds-mutual")
+OCDS_LICENSE_URL = env.str(
+    "MUTUALIS_OCDS_LICENSE_URL",
+    default="https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+)
+# The DECP connector to the national open-data portal (data.gouv.fr's API: an upload to a
+# dataset with the X-API-KEY header). Empty URL: the connector is off. The key is read
+# from a file (0600) at each attempt, never stored in the database or logged.
+DECP_PORTAL_URL = env("MUTUALIS_DECP_PORTAL_URL", default="")
+DECP_PORTAL_DATASET = env("MUTUALIS_DECP_PORTAL_DATASET", default="")
+DECP_PORTAL_API_KEY_FILE = env("MUTUALIS_DECP_PORTAL_API_KEY_FILE", default="")
+DECP_PORTAL_TIMEOUT_SECONDS = env.int("MUTUALIS_DECP_PORTAL_TIMEOUT_SECONDS", default=30)
+# Doubled after each failure, at most six hours.
+DECP_PORTAL_RETRY_SECONDS = env.int("MUTUALIS_DECP_PORTAL_RETRY_SECONDS", default=60)
+DECP_PORTAL_BATCH = env.int("MUTUALIS_DECP_PORTAL_BATCH", default=5000)
+DECP_BULK_MAX_BYTES = env.int("MUTUALIS_DECP_BULK_MAX_BYTES", default=8 * 1024**3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -319,8 +319,9 @@ def test_public_page_costs_the_same_queries_for_a_big_epci(
     assert _count_queries(client, detail_url(territory.epci)) == few
     # The organisation with its parents, its subscriptions, the communes' count and page,
     # its published consultations and the group purchases it takes part in (the two
-    # buyer-profile sections procurement registers).
-    with django_assert_max_num_queries(6):
+    # buyer-profile sections procurement registers), and its DECP completeness (the
+    # section decp registers: its figures, and their date).
+    with django_assert_max_num_queries(8):
         client.get(detail_url(territory.epci))
 
 
