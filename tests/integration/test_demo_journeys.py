@@ -16,6 +16,7 @@ from mutualis.companies.demo import BIDDERS, bidder_email
 from mutualis.contracts import demo
 from mutualis.contracts.models import Amendment, Award, Contract
 from mutualis.core import registry
+from mutualis.decp.models import DecpEntry
 from mutualis.deposits.models import Deposit, DepositLogEntry, OpenedFile, OpeningSession
 from mutualis.evaluation.models import Analysis
 from mutualis.identity.models import User
@@ -34,14 +35,19 @@ CONTRACT_STATE = {
 }
 
 
-def test_the_demo_carries_past_procedures_to_every_stage_once(settings):
+def test_the_demo_carries_past_procedures_to_every_stage_once(
+    settings, django_capture_on_commit_callbacks
+):
     settings.MUTUALIS_DEMO_SKIP_STEPS = [
         step.name for step in registry.demo_steps() if step.name not in NEEDED
     ]
     call_command("import_territory", "--region", "27", stdout=StringIO())
     call_command("setup", stdout=StringIO())
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    # As committed: the receivers' jobs (OCDS releases, DECP entries) run, as the demo's
+    # worker runs them.
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", stdout=out)
     assert "11 past procedures carried to every stage (7 contracts)" in out.getvalue()
     again = StringIO()
     call_command("seed_demo", stdout=again)
@@ -88,6 +94,13 @@ def test_the_demo_carries_past_procedures_to_every_stage_once(settings):
         # The holder's proof of receipt starts the DECP clock.
         executing = Contract.for_organisation.filter(state="in_execution")
         assert all(c.receipt_confirmed_at is not None for c in executing)
+        # Each notified contract of 40,000 EUR or more has its DECP entry, complete.
+        notified = Contract.for_organisation.filter(receipt_confirmed_at__isnull=False)
+        entries = {e.contract_id: e for e in DecpEntry.objects.all()}
+        assert set(entries) == {c.pk for c in notified if c.amount >= 40000}
+        assert all(e.problems == [] for e in entries.values()), [
+            e.problems for e in entries.values()
+        ]
 
     # The winner of the amended contract reads it on its page.
     with scopes_disabled():

@@ -123,12 +123,17 @@ def _publish(buyer: Any, journey: Journey, now: datetime) -> Consultation:
         procedure=journey.procedure,
         category=journey.category,
         main_cpv=journey.main_cpv,
-        place_of_execution=buyer.organisation.name,
+        place_of_execution=f"{buyer.organisation.name} (21000)",
         estimated_value=Decimal(journey.estimated),
         questions_deadline=procurement_demo.noon_in_paris(start + timedelta(days=days - 7)),
         response_deadline=procurement_demo.noon_in_paris(start + timedelta(days=days)),
         contact=f"Service de la commande publique — {buyer.organisation.name}",
         signature_required=False,
+        # What the DECP of its contract needs (the form leaves them optional).
+        ccag="works" if journey.category == "works" else "supplies_services",
+        price_types=["firm"],
+        price_form="lump_sum",
+        duration_months=journey.duration_months,
     )
     consultation = procurement.create_consultation(actor=buyer, data=data)
     procurement.add_criterion(actor=buyer, consultation_id=consultation.pk, label="Prix", weight=60)

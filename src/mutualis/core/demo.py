@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
+from stdnum import luhn
 
 from . import audit
 from .models import FeeCategory, Organisation, Service, Subscription
@@ -63,6 +64,19 @@ def _make_member(org: Organisation) -> None:
             target=org,
             payload={"to": "member", "fee_category": category.code},
         )
+    if org.siren and not org.siret:
+        # The head office's SIRET the DECP names the buyer by: the territory files give
+        # the SIREN only; a member's administrator enters it. The demo makes one up (a
+        # valid number: "0001" and its Luhn digit).
+        org.siret = head_office_siret(org.siren)
+        org.save(update_fields=["siret"])
+        audit.record(
+            actor=DEMO_ACTOR,
+            organisation=org,
+            action="organisation.updated",
+            target=org,
+            payload={"siret": org.siret},
+        )
     for service in Service.objects.filter(code__in=["procurement", "legality", "signature"]):
         _, created = Subscription.objects.get_or_create(
             organisation=org, service=service, defaults={"since": date(2024, 1, 1)}
@@ -75,6 +89,11 @@ def _make_member(org: Organisation) -> None:
                 target=org,
                 payload={"service": service.code},
             )
+
+
+def head_office_siret(siren: str) -> str:
+    body = f"{siren}0001"
+    return body + luhn.calc_check_digit(body)
 
 
 def _fee_category(org: Organisation) -> FeeCategory:
