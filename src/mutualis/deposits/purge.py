@@ -67,8 +67,9 @@ def purge_deposit_files(
                 continue
             plaintexts = 0
             for deposit_file in files:
+                # Locked alone: PostgreSQL locks no row of an outer join's nullable side.
                 opened = (
-                    OpenedFile.objects.select_for_update()
+                    OpenedFile.objects.select_for_update(of=("self",))
                     .filter(deposit_file=deposit_file)
                     .select_related("stored_file")
                     .first()
