@@ -1,14 +1,16 @@
 """The whole procurement journey in Chromium, each step on its own page as its users take
-it: a published consultation; a company's representative seals and sends its offer;
-after the deadline, the buyer (also the commission's key holder) opens it with their
-passphrase; analyses it (price, formula, technical score) and closes the analysis;
-awards the contract and sends the letters; records the signed contract and notifies it;
-the holder confirms the receipt on its page; then the contract is in the DECP and in the
-OCDS releases, read through the public API. axe-core on the main pages. Served on
-http://localhost: WebCrypto needs a secure context."""
+it: the buyer writes and publishes a consultation in its form; a company's
+representative seals and sends its offer; after the deadline, the buyer (also the
+commission's key holder) opens it with their passphrase; analyses it (price, formula,
+technical score) and closes the analysis; awards the contract and sends the letters;
+records the signed contract and notifies it; the holder confirms the receipt on its
+page; then the contract is in the DECP and in the OCDS releases, read through the
+public API. axe-core on the main pages. Served on http://localhost: WebCrypto needs a
+secure context."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +23,8 @@ from mutualis.contracts.models import Contract
 from mutualis.core.pdf import text_pdf
 from mutualis.deposits.models import Deposit
 from mutualis.evidence import authority
+from mutualis.procurement import deadlines
+from mutualis.procurement.models import Consultation
 from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.companies import (
     company_siren,
@@ -32,7 +36,7 @@ from tests.factories.core import OrganisationFactory
 from tests.factories.deposits_opening import enrol_holder, make_opening_key, pass_deadline
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.mfa import totp_code
-from tests.factories.procurement import make_consultation, subscribe_to_procurement
+from tests.factories.procurement import subscribe_to_procurement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,6 +65,12 @@ def log_in(page, live_server, email: str, secret: str | None = None) -> None:
             page.locator("form[action$='/accounts/2fa/authenticate/'] [type=submit]").first.click()
 
 
+def local(days: int) -> str:
+    """A ``datetime-local`` value, ``days`` from now, in Paris time."""
+    moment = deadlines.to_paris(timezone.now() + timedelta(days=days))
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
 def submit(page, name: str) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name=name, exact=True).click()
@@ -83,23 +93,49 @@ def test_from_the_offer_to_the_contract_in_the_open_data(
     buyer = make_member(org, "achats.j@example.org", roles=["buyer", "commission_member"])
     buyer_secret = give_authenticator_app(buyer.user)
     holder, _identity = enrol_holder(buyer, PASSPHRASE)
-    # With what the DECP needs that the form makes optional: the CCAG, the price's types
-    # and form.
-    consultation = make_consultation(
-        buyer,
-        publish=True,
-        estimated_value="90000",
-        ccag="works",
-        price_types=["firm"],
-        price_form="lump_sum",
-    )
+    slug_url = f"{base(live_server)}/o/commune-j"
+
+    # The buyer writes the consultation in the form, with what the DECP needs that the
+    # form leaves optional (the CCAG, the price's types and form), its criteria, and
+    # publishes it.
+    buyer_context = watch_csp(browser.new_context(locale="fr-FR"))
+    page = buyer_context.new_page()
+    log_in(page, live_server, buyer.user.email, buyer_secret)
+    page.goto(f"{slug_url}/procurement/")
+    submit(page, t("New consultation"))
+    page.get_by_label(t("Internal reference")).fill("2027-J-TOIT")
+    page.get_by_label(t("Title")).fill("Réfection de la toiture de la salle des fêtes")
+    page.get_by_label(t("Object of the contract")).fill("Couverture et charpente.")
+    page.get_by_label(t("Procedure")).select_option("adapted")
+    page.get_by_label(t("Category")).select_option("works")
+    page.get_by_label(t("Main CPV code")).fill("45261000-4")
+    page.get_by_label(t("Estimated value (euros excluding VAT)")).fill("90000")
+    page.get_by_label(t("Deadline for questions (Paris time)")).fill(local(10))
+    page.get_by_label(t("Deadline for responses (Paris time)")).fill(local(20))
+    page.get_by_label(t("Contact")).fill("Service des marchés, marches@commune-j.example")
+    page.locator("select[name=ccag]").select_option("works")
+    page.locator("input[name=price_types][value=firm]").check()
+    page.locator("select[name=price_form]").select_option("lump_sum")
+    with page.expect_navigation():
+        page.locator("main form").first.locator("[type=submit]").first.click()
+    for label, weight in (("Prix", "40"), ("Valeur technique", "60")):
+        criterion_form = page.locator("form[action$='/criteria/']")
+        criterion_form.get_by_label(t("Criterion")).fill(label)
+        criterion_form.get_by_label(t("Weight (%)")).fill(weight)
+        with page.expect_navigation():
+            criterion_form.locator("[type=submit]").first.click()
+    with page.expect_navigation():
+        page.locator("form[action$='/publish/'] [type=submit]").first.click()
+    expect(page.get_by_text(t("The consultation is published."))).to_be_visible()
+    with scopes_disabled():
+        consultation = Consultation.objects.get(organisation=org, reference="2027-J-TOIT")
+    assert consultation.state == "published"
     make_opening_key(consultation, buyer, [holder], threshold=1)
     siren = company_siren(7)
     siret = valid_siret(siren)
     alice = verified_person("alice@menuiserie-j.example", first_name="Alice")
     register_company(alice, siren=siren, name="Menuiserie Jourdan")
     offer = text_pdf(["Offre de la Menuiserie Jourdan", "Prix global : 84 500 EUR HT"])
-    slug_url = f"{base(live_server)}/o/commune-j"
 
     # The representative seals and sends the offer from the consultation's public page.
     company_context = watch_csp(browser.new_context(locale="fr-FR"))
@@ -120,9 +156,6 @@ def test_from_the_offer_to_the_contract_in_the_open_data(
 
     # After the deadline, the buyer starts the opening and unlocks it with the passphrase.
     pass_deadline(consultation)
-    buyer_context = watch_csp(browser.new_context(locale="fr-FR"))
-    page = buyer_context.new_page()
-    log_in(page, live_server, buyer.user.email, buyer_secret)
     page.goto(f"{slug_url}/deposits/consultations/{consultation.pk}/opening/")
     submit(page, t("Start the opening session"))
     page.fill("#opening-passphrase", PASSPHRASE)
