@@ -58,7 +58,7 @@ from mutualis.deposits import services as deposit_services
 from mutualis.deposits.models import Deposit, OpenedFile, OpeningSession
 from mutualis.evaluation import report as evaluation_report
 from mutualis.evaluation import selectors as evaluation_selectors
-from mutualis.procurement import downloaders
+from mutualis.procurement import downloaders, rounds
 from mutualis.procurement.models import Consultation, ConsultationDocument
 
 from . import crossings, errors, orders, records, retention
@@ -139,7 +139,9 @@ def _documents(w: Writer, prefix: str, consultation: Consultation) -> None:
 
 
 def _deposits(w: Writer, prefix: str, consultation: Consultation) -> list[int]:
-    ids = [consultation.pk] + ([consultation.parent_id] if consultation.parent_id else [])
+    # With the applications of the first phase, and the offers of earlier negotiation
+    # rounds.
+    ids = rounds.ancestor_ids(consultation.pk) if consultation.parent_id else [consultation.pk]
     deposits = list(
         Deposit.for_organisation.filter(consultation_id__in=ids)
         .select_related("company", "receipt_pdf")
@@ -446,7 +448,9 @@ def finished_procedures(organisation_id: int) -> list[Consultation]:
         candidates = Consultation.objects.filter(
             organisation_id=organisation_id, is_test=False
         ).exclude(state="draft")
-        return [c for c in candidates.order_by("pk") if finished(c)]
+        rows = list(candidates.order_by("pk"))
+        ends = retention.procedure_ends(rows)
+        return [c for c in rows if ends[c.pk] is not None]
 
 
 @transaction.atomic(durable=True)

@@ -36,6 +36,7 @@ from mutualis.core.subscriptions import require_subscription
 from mutualis.deposits.models import Deposit, DepositState, OpeningSession, Phase
 from mutualis.evaluation import selectors as evaluation_selectors
 from mutualis.procurement import deadlines
+from mutualis.procurement import rounds as procurement_rounds
 from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation, Lot, State
 
@@ -190,6 +191,41 @@ def _lot(consultation: Consultation, lot_id: int | None) -> Lot | None:
     return lots[lot_id]
 
 
+def _with_earlier_bidders(
+    award: Award, on_time: list[Deposit], late: list[Deposit]
+) -> tuple[list[Deposit], list[Deposit]]:
+    """The bidders of a negotiation round's award, and those of the earlier links of the
+    procedure's chain the rounds did not invite: every company that made an offer for
+    the lot is told the decision (R2181-3), not only the round's."""
+    if award.consultation.round < 1:
+        return on_time, late
+    earlier_ids = procurement_rounds.ancestor_ids(award.consultation_id)[1:]
+    offers = Deposit.for_organisation.filter(
+        consultation_id__in=earlier_ids, phase=Phase.OFFER, state=DepositState.ACKNOWLEDGED
+    )
+    offers = (
+        offers.filter(lot__isnull=True)
+        if award.lot is None
+        else offers.filter(lot__number=award.lot.number)
+    )
+    told = {d.company_id for d in on_time} | {d.company_id for d in late}
+    more_on_time: dict[int, Deposit] = {}
+    more_late: dict[int, Deposit] = {}
+    for offer in offers.select_related("company", "user").order_by("received_at", "pk"):
+        if offer.company_id not in told:
+            (more_late if offer.late else more_on_time)[offer.company_id] = offer
+    more_late = {k: v for k, v in more_late.items() if k not in more_on_time}
+    return on_time + list(more_on_time.values()), late + list(more_late.values())
+
+
+def _require_last_round(consultation: Consultation) -> None:
+    """The award falls on the offers of the last consultation of the procedure's chain:
+    once a negotiation round follows (``procurement.rounds``), the earlier offers are
+    superseded, and so is a decision drafted on them before the round opened."""
+    if procurement_rounds.has_later(consultation):
+        raise errors.LaterRoundExists()
+
+
 @transaction.atomic(durable=True)
 def decide(
     *,
@@ -214,6 +250,7 @@ def decide(
         consultation = _consultation(actor.organisation_id, consultation_id)
         if not _opened(consultation.pk):
             raise errors.NotOpened()
+        _require_last_round(consultation)
         lot = _lot(consultation, lot_id)
         lot_id = lot.pk if lot is not None else None
         offer = None
@@ -324,7 +361,9 @@ def notify(
             raise errors.NoDecision()
         if award.state != AwardState.DRAFT:
             raise errors.AlreadyDecided()
+        _require_last_round(award.consultation)
         on_time, late = _by_lot(_offers(award.consultation_id), award.lot_id)
+        on_time, late = _with_earlier_bidders(award, on_time, late)
         _send(award, on_time=on_time, late=late, now=now)
         signals.send_on_commit(
             signals.award_changed,

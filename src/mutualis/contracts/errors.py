@@ -68,6 +68,13 @@ class ReasonsRequired(ContractsError):
     )
 
 
+class LaterRoundExists(ContractsError):
+    code = "award_before_last_round"
+    message = _(
+        "A negotiation round follows these offers: the award falls on the offers of the last round."
+    )
+
+
 class AlreadyDecided(ContractsError):
     code = "award_already_notified"
     message = _("This decision is notified: it can no longer be changed.")

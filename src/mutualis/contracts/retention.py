@@ -35,7 +35,8 @@ buyer's chain (``contracts.retention_purged``). The periodic job runs daily.
 
 from __future__ import annotations
 
-import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -48,13 +49,12 @@ from mutualis.core import audit
 from mutualis.core.audit import SystemActor
 from mutualis.deposits import purge as deposit_purge
 from mutualis.deposits.models import Deposit
-from mutualis.procurement.models import Consultation, State
+from mutualis.procurement import rounds
+from mutualis.procurement.models import Consultation, Lot, State
 
 from . import crossings
 from .awards import paris_today
 from .models import Award, AwardOutcome, AwardState, Contract, RetentionPurge
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_YEARS = 5
 JOB = SystemActor("retention")
@@ -83,12 +83,50 @@ def _living_awards(consultation: Consultation) -> list[Award]:
 def procedure_end(consultation: Consultation) -> date | None:
     """The day the procedure ended (see the module's docstring), None while it runs.
     Call in the buyer's scope."""
-    living = _living_awards(consultation)
+    lots = list(consultation.lots.values_list("pk", flat=True))
+    return _end(consultation, _living_awards(consultation), lots)
+
+
+# Consultations read per query by ``procedure_ends`` (below SQLite's bound on the
+# parameters of one statement).
+BATCH = 500
+
+
+def procedure_ends(consultations: Sequence[Consultation]) -> dict[int, date | None]:
+    """``procedure_end`` of each consultation (of one member, in its scope) in two
+    queries per ``BATCH``, rather than two per consultation."""
+    ends: dict[int, date | None] = {}
+    for start in range(0, len(consultations), BATCH):
+        batch = consultations[start : start + BATCH]
+        ids = [c.pk for c in batch]
+        living: dict[int, list[Award]] = defaultdict(list)
+        for award in (
+            Award.objects.filter(consultation_id__in=ids)
+            .exclude(state=AwardState.ABANDONED)
+            .select_related("contract")
+            .order_by("pk")
+        ):
+            living[award.consultation_id].append(award)
+        lots: dict[int, list[int]] = defaultdict(list)
+        for lot_id, consultation_id in (
+            Lot.objects.filter(consultation_id__in=ids)
+            .order_by("pk")
+            .values_list("pk", "consultation_id")
+        ):
+            lots[consultation_id].append(lot_id)
+        for consultation in batch:
+            ends[consultation.pk] = _end(
+                consultation, living[consultation.pk], lots[consultation.pk]
+            )
+    return ends
+
+
+def _end(consultation: Consultation, living: list[Award], lot_ids: list[int]) -> date | None:
     if consultation.state == State.CANCELLED:
         ends: list[date] = [paris_today(consultation.cancelled_at or consultation.updated_at)]
         ends += [paris_today(a.notified_at) for a in living if a.notified_at is not None]
         return max(ends)
-    lots: list[int | None] = list(consultation.lots.values_list("pk", flat=True)) or [None]
+    lots: list[int | None] = list(lot_ids) or [None]
     by_lot = {award.lot_id: award for award in living}
     days: list[date] = []
     for lot in lots:
@@ -106,8 +144,12 @@ def procedure_end(consultation: Consultation) -> date | None:
 
 
 def _procedure_consultations(consultation: Consultation) -> list[int]:
-    """The consultation and, for an offer phase, its first phase (the applications)."""
-    return [consultation.pk] + ([consultation.parent_id] if consultation.parent_id else [])
+    """The consultation and those before it in its procedure: for an offer phase, its
+    first phase (the applications); for a negotiation round, the rounds and phases whose
+    offers it negotiates."""
+    if consultation.parent_id is None:
+        return [consultation.pk]
+    return rounds.ancestor_ids(consultation.pk)
 
 
 def losing_deposits(consultation: Consultation) -> list[int]:
@@ -123,7 +165,7 @@ def losing_deposits(consultation: Consultation) -> list[int]:
     ).values_list("pk", "consultation_id", "lot_id", "company_id")
     losing = []
     for pk, consultation_id, lot_id, company_id in rows:
-        if consultation_id != consultation.pk:  # an application of the first phase
+        if consultation_id != consultation.pk:  # an application, or an earlier round's offer
             if company_id in winning_companies:
                 continue
         elif (lot_id, company_id) in winners:
@@ -143,22 +185,39 @@ def purge_files(deposit_ids: list[int], *, reason: str) -> dict[str, Any]:
 
 def due(now: datetime | None = None) -> list[tuple[Consultation, date, date]]:
     """Finished procedures past their retention period, not purged yet: (consultation,
-    end, due day)."""
+    end, due day), by consultation. Read member by member, a few queries each."""
     today = paris_today(now)
     years = retention_years()
-    found = []
+    by_member: dict[int, list[int]] = defaultdict(list)
     for consultation_id, organisation_id in crossings.procedures_with_decisions():
+        by_member[organisation_id].append(consultation_id)
+    found = []
+    for organisation_id, ids in by_member.items():
         with scope(organisation=organisation_id):
-            consultation = Consultation.objects.select_related("organisation").get(
-                pk=consultation_id
+            consultations = _consultations(organisation_id, ids)
+            ends = procedure_ends(consultations)
+        for consultation in consultations:
+            end = ends[consultation.pk]
+            if end is None:
+                continue
+            due_on = add_years(end, years)
+            if due_on <= today:
+                found.append((consultation, end, due_on))
+    return sorted(found, key=lambda row: row[0].pk)
+
+
+def _consultations(organisation_id: int, ids: Iterable[int]) -> list[Consultation]:
+    ids = list(ids)
+    result: list[Consultation] = []
+    for start in range(0, len(ids), BATCH):
+        result += (
+            Consultation.objects.filter(
+                organisation_id=organisation_id, pk__in=ids[start : start + BATCH]
             )
-            end = procedure_end(consultation)
-        if end is None:
-            continue
-        due_on = add_years(end, years)
-        if due_on <= today:
-            found.append((consultation, end, due_on))
-    return found
+            .select_related("organisation")
+            .order_by("pk")
+        )
+    return result
 
 
 @transaction.atomic

@@ -56,6 +56,8 @@ def section_context(request: HttpRequest, consultation: Any) -> dict[str, Any] |
         return None
     if not consultation.is_public:
         return None
+    if consultation.round:
+        return None  # a negotiation round: the procedure's steps are listed on its page
     if consultation.parent_id is not None:
         return {"parent_url": _url(membership, consultation.parent_id, "workspace")}
     if not consultation.takes_applications:

@@ -132,6 +132,11 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
         **_admission_context(representation.company, consultation),
         "phase": services.phase_of(consultation),
         "consultation": consultation,
+        # The public page of the procedure: the first consultation's (an offer phase or a
+        # negotiation round has none of its own).
+        "public_pk": procurement_crossings.first_of_procedure(consultation.pk)
+        if consultation.parent_id
+        else consultation.pk,
         "company": representation.company,
         "lots": lots,
         "now": now,
@@ -162,20 +167,24 @@ def page_context(request: HttpRequest, consultation: Any, *, now: datetime) -> d
 
 
 def _admission_context(company: Any, consultation: Any) -> dict[str, Any]:
-    """On a two-phase consultation's page: the company's notified decision, and its way
-    to the offer phase when admitted."""
-    if not consultation.takes_applications:
-        return {}
-    admission = admissions.notified_decision(company_id=company.pk, consultation_id=consultation.pk)
-    offer_phase = procurement_crossings.offer_phase_invitations(consultation.pk, [company.pk])
-    return {
-        "admission": admission,
-        "offer_phase_url": reverse(
-            "company_deposits:consultation", kwargs={"company": company.siren, "pk": offer_phase.pk}
+    """On a two-phase consultation's page, the company's notified decision; on any
+    consultation's, its way to its current invitation further in the procedure's chain
+    (the offer phase when admitted, the last negotiation round that invites it)."""
+    context: dict[str, Any] = {}
+    if consultation.takes_applications:
+        context["admission"] = admissions.notified_decision(
+            company_id=company.pk, consultation_id=consultation.pk
         )
-        if offer_phase is not None
-        else None,
-    }
+    invitation = procurement_crossings.offer_phase_invitations(consultation.pk, [company.pk])
+    context["offer_phase_url"] = (
+        reverse(
+            "company_deposits:consultation", kwargs={"company": company.siren, "pk": invitation.pk}
+        )
+        if invitation is not None
+        else None
+    )
+    context["invitation_round"] = invitation.round if invitation is not None else 0
+    return context
 
 
 @require_safe

@@ -38,6 +38,7 @@ from mutualis.core import audit
 from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.identity.models import Membership
+from mutualis.procurement import rounds as procurement_rounds
 from mutualis.procurement.models import Consultation, State
 
 from . import key_errors as errors
@@ -113,13 +114,16 @@ def _commission_user_ids(organisation_id: int) -> Any:
 
 def _holder_user_ids(organisation_id: int, consultation_id: int | None) -> Any:
     """Whom a consultation's holders are drawn from: the members of the commission that
-    examines it (``commissions``), or without one the organisation's commission members."""
+    examines it (``commissions``), or without one the organisation's commission members.
+    An offer phase or a negotiation round without a commission of its own is examined by
+    the commission of the procedure: the nearest earlier consultation's in its chain."""
     if consultation_id is not None:
-        members = commission_selectors.member_user_ids(
-            organisation_id=organisation_id, consultation_id=consultation_id
-        )
-        if members is not None:
-            return members
+        for examined_id in procurement_rounds.ancestor_ids(consultation_id):
+            members = commission_selectors.member_user_ids(
+                organisation_id=organisation_id, consultation_id=examined_id
+            )
+            if members is not None:
+                return members
     return _commission_user_ids(organisation_id)
 
 

@@ -44,18 +44,27 @@ def log_section_context(request: HttpRequest, consultation: Any) -> dict[str, An
         "on_time": roots.get(LogSection.ON_TIME),
         "late": roots.get(LogSection.LATE),
     }
-    offer_phase = (
-        procurement_crossings.public_offer_phase(consultation.pk)
-        if consultation.takes_applications
-        else None
+    # The later consultations of the procedure (the offer phase, the negotiation rounds)
+    # are never public: their logs are published here, on the first one's page, each
+    # once its deadline has passed.
+    later = (
+        procurement_crossings.public_later_phases(consultation.pk)
+        if consultation.parent_id is None
+        else []
     )
-    if offer_phase is not None and timezone.now() >= offer_phase.response_deadline:
-        offer_roots = _roots(offer_phase.pk)
-        context["offer_phase"] = {
-            "consultation": offer_phase,
-            "on_time": offer_roots.get(LogSection.ON_TIME),
-            "late": offer_roots.get(LogSection.LATE),
-        }
+    phases = []
+    for phase in later:
+        if timezone.now() < phase.response_deadline:
+            break
+        phase_roots = _roots(phase.pk)
+        phases.append(
+            {
+                "consultation": phase,
+                "on_time": phase_roots.get(LogSection.ON_TIME),
+                "late": phase_roots.get(LogSection.LATE),
+            }
+        )
+    context["later_phases"] = phases
     return context
 
 

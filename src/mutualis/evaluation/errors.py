@@ -127,3 +127,29 @@ class Incomplete(EvaluationError):
         "The analysis cannot be closed yet: every offer needs its price and at least one score"
         " on every scored criterion."
     )
+
+
+# --- Negotiation rounds (negotiation.py) ------------------------------------------------------
+
+
+class AnalysisNotClosed(EvaluationError):
+    code = "analysis_not_closed"
+    message = _(
+        "A negotiation round opens once the analysis of the offers is closed (every lot's,"
+        " when the consultation has lots)."
+    )
+
+
+class NotABidder(EvaluationError):
+    code = "round_not_a_bidder"
+    field_name = "companies"
+    message = _(
+        "Only bidders whose offers were analysed and not eliminated may be invited to a"
+        " negotiation round."
+    )
+
+
+class MessageInvalid(EvaluationError):
+    code = "round_message_invalid"
+    field_name = "message"
+    message = _("Give a message of at most 5000 characters, without control characters.")

@@ -210,6 +210,7 @@ def open_analysis(
                 is_price=is_price,
                 position=criterion.position,
             )
+        _prefill_from_negotiated(analysis, consultation, lot_id)
         offers = [d for d in offer_deposits(consultation, lot_id) if not d.late]
         for deposit in offers:
             Offer.objects.create(
@@ -217,6 +218,63 @@ def open_analysis(
             )
         _record(actor, "analysis_opened", analysis, context, offers=[d.pk for d in offers])
     return analysis
+
+
+def _prefill_from_negotiated(
+    analysis: Analysis, consultation: Consultation, lot_id: int | None
+) -> None:
+    """A negotiation round's analysis starts as the analysis of the offers it negotiates
+    ended: the same settings, price criterion and sub-criteria (the criteria themselves
+    are the round's, copied from the negotiated consultation). The buyer may still
+    change them before scoring starts."""
+    if consultation.round < 1 or consultation.parent_id is None:
+        return
+    earlier = Analysis.objects.filter(
+        organisation_id=analysis.organisation_id, consultation_id=consultation.parent_id
+    )
+    if lot_id is None:
+        earlier = earlier.filter(lot__isnull=True)
+    else:
+        number = Lot.objects.filter(pk=lot_id).values_list("number", flat=True).first()
+        earlier = earlier.filter(lot__number=number or 0)
+    previous = earlier.first()
+    if previous is None:
+        return
+    analysis.price_method = previous.price_method
+    analysis.scale = previous.scale
+    analysis.low_rule = previous.low_rule
+    analysis.low_threshold = previous.low_threshold
+    analysis.save(update_fields=["price_method", "scale", "low_rule", "low_threshold"])
+    rows = list(
+        AnalysisCriterion.objects.filter(
+            organisation_id=analysis.organisation_id, analysis=previous
+        ).order_by("position", "pk")
+    )
+    own = {
+        (c.position, c.label): c
+        for c in AnalysisCriterion.objects.filter(
+            organisation_id=analysis.organisation_id, analysis=analysis, parent__isnull=True
+        )
+    }
+    by_pk = {row.pk: row for row in rows}
+    for row in rows:
+        if row.parent_id is None:
+            target = own.get((row.position, row.label))
+            if target is not None and target.is_price != row.is_price:
+                AnalysisCriterion.objects.filter(pk=target.pk).update(is_price=row.is_price)
+            continue
+        parent = by_pk[row.parent_id]
+        target = own.get((parent.position, parent.label))
+        if target is None:
+            continue
+        AnalysisCriterion.objects.create(
+            organisation_id=analysis.organisation_id,
+            analysis=analysis,
+            parent=target,
+            label=row.label,
+            weight=row.weight,
+            position=row.position,
+        )
 
 
 # --- Preparing ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ _A = "consultations/<int:pk>/analyses/<int:analysis_id>/"
 urlpatterns = [
     path("consultations/<int:pk>/", views.consultation, name="consultation"),
     path("consultations/<int:pk>/start/", views.open_analysis, name="open"),
+    path("consultations/<int:pk>/rounds/", views.open_round, name="round_open"),
     path("consultations/<int:pk>/report.pdf", views.report_pdf, name="report_pdf"),
     path("consultations/<int:pk>/report.xlsx", views.report_xlsx, name="report_xlsx"),
     path(_A, views.analysis, name="analysis"),

@@ -6,6 +6,7 @@ rules are in ``services.py`` and ``scoring.py``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -20,9 +21,11 @@ from mutualis.core.errors import MutualisError
 from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
+from mutualis.procurement import deadlines
+from mutualis.procurement import rounds as procurement_rounds
 from mutualis.procurement import selectors as procurement_selectors
 
-from . import report, scoring, selectors, services
+from . import errors, negotiation, report, scoring, selectors, services
 from .models import MAX_COMMENT, MAX_LABEL, AnalysisState, LowRule, PriceMethod
 
 READERS = services.READERS
@@ -93,7 +96,69 @@ def section_context(request: HttpRequest, consultation: Any) -> dict[str, Any] |
             "evaluation:consultation",
             kwargs={"org": membership.organisation.slug, "pk": consultation.pk},
         ),
+        "negotiation": _negotiation_context(request, consultation),
     }
+
+
+def _negotiation_context(request: HttpRequest, consultation: Any) -> dict[str, Any] | None:
+    """The form of the next negotiation round, for a buyer, where the procedure allows
+    one and no later consultation exists; the bidders once the analysis is closed."""
+    if not _is_buyer(request) or not procurement_rounds.may_negotiate(consultation):
+        return None
+    if procurement_rounds.has_later(consultation):
+        return None
+    membership = request.membership  # type: ignore[attr-defined]
+    return {
+        "number": consultation.round + 1,
+        "bidders": negotiation.negotiable_bidders(consultation),
+        "url": reverse(
+            "evaluation:round_open",
+            kwargs={"org": membership.organisation.slug, "pk": consultation.pk},
+        ),
+        "max_message": negotiation.MAX_MESSAGE,
+    }
+
+
+def _paris_time(text: str) -> Any:
+    """A ``datetime-local`` field ("2027-03-28T14:00"), Paris time, to a UTC instant."""
+    try:
+        local = datetime.strptime(text.strip()[:20], "%Y-%m-%dT%H:%M")  # noqa: DTZ007 (Paris)
+    except ValueError as exc:
+        raise procurement_rounds.RoundDeadlineInvalid() from exc
+    return deadlines.from_paris(local)
+
+
+@role_required("buyer")
+@subscription_required("procurement")
+@require_POST
+def open_round(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open the next negotiation round on the consultation's offers; the buyer lands on
+    the round's page, whose opening key is the next step."""
+    _consultation(request, pk)
+    companies = [_id(str(value)[:12]) for value in request.POST.getlist("companies")[:1000]]
+    try:
+        if any(company is None for company in companies):
+            raise errors.NotABidder()
+        round_ = negotiation.open_round(
+            actor=request.membership,  # type: ignore[attr-defined]
+            consultation_id=pk,
+            company_ids=[c for c in companies if c is not None],
+            deadline=_paris_time(_field(request, "deadline")),
+            # Cut past the service's limit only, so that it refuses an over-long one.
+            message=str(request.POST.get("message", ""))[: negotiation.MAX_MESSAGE + 1],
+            context=request_context(request),
+        )
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+        return tenant_redirect(request, "procurement:detail", pk=pk)
+    messages.success(
+        request,
+        _(
+            "The negotiation round is open and the invitations are sent. Make its opening key"
+            " now: the invited bidders can deposit once it exists."
+        ),
+    )
+    return tenant_redirect(request, "procurement:detail", pk=round_.pk)
 
 
 # --- The consultation's analyses -------------------------------------------------------------

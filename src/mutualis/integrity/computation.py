@@ -42,10 +42,27 @@ class Procedure:
     estimated_value: Decimal | None
     published_at: datetime
     response_deadline: datetime
+    round: int = 0
+    # The procedure's first consultation, the chain walked up (``with_roots``).
+    root_id: int | None = None
 
     @property
     def root(self) -> int:
-        return self.parent_id or self.pk
+        return self.root_id if self.root_id is not None else (self.parent_id or self.pk)
+
+
+def with_roots(procedures: dict[int, Procedure]) -> dict[int, Procedure]:
+    """Each procedure with the first consultation of its chain: an offer phase's parent,
+    a negotiation round's parent's first, however many rounds deep."""
+    out = {}
+    for pk, procedure in procedures.items():
+        root, steps = pk, 0
+        while (current := procedures.get(root)) is not None and current.parent_id is not None:
+            root, steps = current.parent_id, steps + 1
+            if steps > len(procedures):  # a cycle cannot be stored; never loop on one
+                break
+        out[pk] = dataclasses.replace(procedure, root_id=root)
+    return out
 
 
 @dataclasses.dataclass
@@ -102,7 +119,7 @@ def compute(*, now: datetime | None = None) -> Computation:
 
 def evaluate(facts: crossings.Facts, *, now: datetime) -> Result:
     """Apply every indicator to the facts read (no query)."""
-    procedures = {row[0]: Procedure(*row) for row in facts.consultations}
+    procedures = with_roots({row[0]: Procedure(*row) for row in facts.consultations})
     result = Result()
     offers: dict[tuple[int, int | None], set[int]] = defaultdict(set)
     for consultation_id, lot_id, company_id in facts.offers:
@@ -139,6 +156,9 @@ def _single_bid(
 
 def _short_deadline(procedures: dict[int, Procedure], result: Result) -> None:
     for procedure in procedures.values():
+        if procedure.round:
+            # A negotiation round's deadline has no legal minimum.
+            continue
         phase = references.OFFERS
         if procedure.parent_id is None and procedure.procedure in TWO_PHASE:
             phase = references.APPLICATIONS

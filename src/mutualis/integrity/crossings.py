@@ -41,6 +41,7 @@ CONSULTATION_COLUMNS = (
     "estimated_value",
     "published_at",
     "response_deadline",
+    "round",
 )
 
 

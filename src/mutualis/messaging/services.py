@@ -459,6 +459,42 @@ def request_missing_documents(
         )
 
 
+def invite_to_negotiate(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    subject: str,
+    body: str,
+    reply_by: datetime,
+    now: datetime | None = None,
+    context: dict[str, Any] | None = None,
+) -> Message:
+    """Inside the caller's transaction (the opening of a negotiation round,
+    ``evaluation.negotiation``): the invitation to negotiate sent to one bidder the
+    round invites, about the round's consultation, with the round's deadline as the
+    date the improved offer is awaited by. Not counted by the rate limit: one per
+    invited bidder, by a buyer's decision."""
+    _require_buyer(actor)
+    now = now or timezone.now()
+    draft = clean(
+        Draft(subject=subject, body=body, kind=MessageKind.NEGOTIATION, reply_by=reply_by),
+        side=Side.BUYER,
+        now=now,
+    )
+    with scope(organisation=actor.organisation_id):
+        consultation = _buyer_consultation(actor, consultation_id)
+        return _send_as_buyer(
+            actor=actor,
+            consultation=consultation,
+            company_id=company_id,
+            draft=draft,
+            stored=(),
+            now=now,
+            context=context,
+        )
+
+
 @transaction.atomic(durable=True)
 def send_from_company(
     *,

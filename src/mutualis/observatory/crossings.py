@@ -69,6 +69,16 @@ def facts_sql() -> str:
         " cpv_division, amount_awarded, amount_estimated, wins, wins_sized, wins_sme,"
         " wins_located, wins_local, responses, delay_days"
     )
+    # Each awarded consultation's procedure: its chain walked up to its first
+    # consultation (an offer phase's parent; a round's parent, itself maybe a round).
+    roots = (
+        "WITH RECURSIVE up(id, cur, parent) AS ("  # noqa: S608
+        f" SELECT k.id, k.id, k.parent_id FROM {consultation} k"
+        f" WHERE k.id IN (SELECT consultation_id FROM {award})"
+        " UNION ALL"
+        f" SELECT up.id, q.id, q.parent_id FROM up JOIN {consultation} q ON q.id = up.parent"
+        ") SELECT id, cur AS root_id FROM up WHERE parent IS NULL"
+    )
     # Table and column names and the code's own constants only: no input in the text.
     return (
         f"INSERT INTO {ProcedureFact._meta.db_table} ({fields})"  # noqa: S608
@@ -83,8 +93,9 @@ def facts_sql() -> str:
         f" CASE WHEN a.first_letters IS NOT NULL"
         f" THEN {_days_between('c.published_at', 'a.first_letters')} END"
         f" FROM {consultation} c LEFT JOIN ("
-        # Awards of the procedure itself or of its offer phase, grouped by the procedure.
-        " SELECT COALESCE(k.parent_id, k.id) AS root_id,"
+        # Awards of the procedure itself, of its offer phase or of its negotiation rounds,
+        # grouped by the procedure (the first consultation of the chain).
+        " SELECT r.root_id AS root_id,"
         f" SUM(CASE WHEN {awarded} THEN aw.amount END) AS amount,"
         f" SUM(CASE WHEN {awarded} THEN 1 ELSE 0 END) AS wins,"
         f" SUM(CASE WHEN {awarded} AND p.size <> '' THEN 1 ELSE 0 END) AS wins_sized,"
@@ -96,11 +107,11 @@ def facts_sql() -> str:
         " MAX(aw.bidders) AS bidders,"
         f" MIN(CASE WHEN {awarded} THEN aw.notified_at END) AS first_letters"
         f" FROM {award} aw"
-        f" JOIN {consultation} k ON k.id = aw.consultation_id"
+        f" JOIN ({roots}) r ON r.id = aw.consultation_id"
         f" JOIN {organisation} o ON o.id = aw.organisation_id"
         f" LEFT JOIN {profile} p ON p.company_id = aw.company_id"
         f" WHERE aw.state IN ({_quoted(NOTIFIED_AWARD_STATES)})"
-        " GROUP BY COALESCE(k.parent_id, k.id)"
+        " GROUP BY r.root_id"
         " ) a ON a.root_id = c.id"
         " WHERE c.parent_id IS NULL AND c.published_at IS NOT NULL"
         f" AND c.is_test = %s AND c.state IN ({_quoted(PUBLIC_STATES)})"

@@ -4,8 +4,9 @@
 The open data of every member's procedures is built by one background job, which has no
 member's scope: it reads the public facts of one procedure at a time (a published
 consultation, never a draft, a scheduled one, the operator's test consultation nor an
-offer phase on its own) and what the award and the contract made public. The releases
-themselves are public rows of this context (no organisation dimension).
+offer phase or a negotiation round on its own) and what the award and the contract made
+public. The releases themselves are public rows of this context (no organisation
+dimension).
 """
 
 from __future__ import annotations
@@ -38,13 +39,38 @@ class ProcedureFacts:
     tenderers: list[Any]
 
 
+# A procedure's chain is a handful of consultations; the walks stop there whatever.
+MAX_CHAIN = 100
+
+
 def _root_id(consultation_id: int) -> int | None:
-    found = (
-        Consultation._base_manager.filter(pk=consultation_id).values_list("pk", "parent_id").first()
-    )
-    if found is None:
-        return None
-    return found[1] or found[0]
+    """The first consultation of the procedure: an offer phase and the negotiation
+    rounds (``procurement.rounds``) fold into it, however long the chain."""
+    current = consultation_id
+    for _step in range(MAX_CHAIN):
+        found = Consultation._base_manager.filter(pk=current).values_list("pk", "parent_id").first()
+        if found is None:
+            return None
+        pk, parent_id = found
+        if not parent_id:  # the first consultation
+            return int(pk)
+        current = int(parent_id)
+    return None
+
+
+def _chain_ids(root_id: int) -> list[int]:
+    """The root and every later consultation of its chain, in order."""
+    ids = [root_id]
+    for _step in range(MAX_CHAIN):
+        child = (
+            Consultation._base_manager.filter(parent_id=ids[-1])
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if child is None:
+            break
+        ids.append(child)
+    return ids
 
 
 @crossing
@@ -63,10 +89,10 @@ def procedure_facts(consultation_id: int) -> ProcedureFacts | None:
         )
         if consultation is None:
             return None
-        phase_ids = [
-            root_id,
-            *Consultation.objects.filter(parent_id=root_id).values_list("pk", flat=True),
-        ]
+        # The offer phase and every negotiation round: their decisions and offers are
+        # the procedure's. A round's award is on the round alone (``contracts.awards``
+        # refuses one on earlier offers), so it appears once.
+        phase_ids = _chain_ids(root_id)
         lots = list(Lot.objects.filter(consultation_id=root_id).order_by("number"))
         rectifications = list(
             Rectification.objects.filter(consultation_id=root_id).order_by("number")

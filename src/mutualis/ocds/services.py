@@ -60,9 +60,9 @@ def _store(
 
 
 def snapshot_procedure(*, consultation_id: int, now: datetime | None = None) -> Release | None:
-    """Store a release of the procedure of ``consultation_id`` (an offer phase stands for
-    its procedure) if what is public about it changed; the new release, or None (nothing
-    changed, or nothing public)."""
+    """Store a release of the procedure of ``consultation_id`` (an offer phase or a
+    negotiation round stands for its procedure) if what is public about it changed; the
+    new release, or None (nothing changed, or nothing public)."""
     facts = crossings.procedure_facts(consultation_id)
     if facts is None:
         return None

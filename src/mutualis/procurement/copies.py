@@ -30,7 +30,7 @@ COPIED = (
     "main_cpv", "additional_cpv", "place_of_execution", "estimated_value",
     "signature_required", "contact", "ccag", "techniques", "execution_modes", "price_types",
     "price_form", "social_considerations", "environmental_considerations", "innovative",
-    "advance_payment", "duration_months", "espd_selection",
+    "advance_payment", "duration_months", "espd_selection", "negotiation_reserved",
 )  # fmt: skip
 
 

@@ -202,30 +202,69 @@ def logged_consultation(consultation_id: int) -> Consultation | None:
     return _with_lots_and_criteria(consultation_id)
 
 
+# A procedure's chain is a handful of consultations (``rounds.MAX_CHAIN``).
+MAX_CHAIN = 100
+
+
+def _descendants(consultation_id: int) -> list[Consultation]:
+    """The public consultations after ``consultation_id`` in its procedure's chain (its
+    offer phase, its negotiation rounds), in order; call with the scopes off."""
+    found: list[Consultation] = []
+    current = consultation_id
+    for _step in range(MAX_CHAIN):
+        child = (
+            Consultation.objects.filter(parent_id=current, state__in=PUBLIC_STATES)
+            .select_related("organisation")
+            .first()
+        )
+        if child is None:
+            break
+        found.append(child)
+        current = child.pk
+    return found
+
+
 @crossing
-def public_offer_phase(consultation_id: int) -> Consultation | None:
-    """The offer phase of a published two-phase consultation, for its public deposit
-    log: its deadline, never whom it invites."""
+def first_of_procedure(consultation_id: int) -> int:
+    """The first consultation of the procedure of ``consultation_id`` (itself when it
+    has no parent): an invited company's way back from an offer phase or a round to
+    the public page. Identifiers only."""
+    current = consultation_id
     with scopes_disabled():
-        return Consultation.objects.filter(
-            parent_id=consultation_id,
-            state__in=PUBLIC_STATES,
-            parent__state__in=PUBLIC_STATES,
-        ).first()
+        for _step in range(MAX_CHAIN):
+            parent_id = (
+                Consultation.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+            )
+            if not parent_id:
+                break
+            current = int(parent_id)
+    return current
+
+
+@crossing
+def public_later_phases(consultation_id: int) -> list[Consultation]:
+    """The offer phase and the negotiation rounds after a published first consultation,
+    in order, for the public deposit log on its page: their deadlines, never whom they
+    invite."""
+    with scopes_disabled():
+        published = Consultation.objects.filter(
+            pk=consultation_id, state__in=PUBLIC_STATES, parent__isnull=True
+        ).exists()
+        return _descendants(consultation_id) if published else []
 
 
 @crossing
 def offer_phase_invitations(consultation_id: int, company_ids: list[int]) -> Consultation | None:
-    """The offer phase of a published two-phase consultation, when it invites one of
-    ``company_ids`` (their representatives' way to it from the first phase's page)."""
+    """The latest consultation after ``consultation_id`` in its procedure's chain (its
+    offer phase, a negotiation round) that invites one of ``company_ids``: their
+    representatives' way to their current invitation from an earlier one's page."""
     with scopes_disabled():
-        return (
-            Consultation.objects.filter(
-                parent_id=consultation_id, invited_companies__pk__in=company_ids
-            )
-            .select_related("organisation")
-            .first()
-        )
+        invited = [
+            child
+            for child in _descendants(consultation_id)
+            if child.invited_companies.filter(pk__in=company_ids).exists()
+        ]
+        return invited[-1] if invited else None
 
 
 @crossing

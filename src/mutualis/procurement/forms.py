@@ -176,6 +176,15 @@ class ConsultationForm(forms.Form):
     duration_months = forms.IntegerField(
         label=_("Duration in months"), min_value=1, max_value=1200, required=False
     )
+    negotiation_reserved = forms.BooleanField(
+        label=_("The buyer reserves the possibility to negotiate"),
+        required=False,
+        help_text=_(
+            "An adapted procedure (MAPA) whose rules say so may negotiate with the best"
+            " bidders after the analysis of the offers (R2123-5). The negotiated procedure"
+            " and the competitive dialogue always may; calls for tenders never."
+        ),
+    )
 
     def clean_main_cpv(self) -> str:
         return cpv.parse(self.cleaned_data["main_cpv"]).code

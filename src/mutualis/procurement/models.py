@@ -96,6 +96,11 @@ class Consultation(OrganisationOwned):
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(1200)],
     )
+    # An adapted procedure may negotiate only when its rules reserve it (R2123-5):
+    # ``vocabulary.allows_negotiation``.
+    negotiation_reserved = models.BooleanField(
+        _("the buyer reserves the possibility to negotiate"), default=False
+    )
     # The ESPD selection criteria the buyer sets (``espd_selection.py``): a list of
     # {"code": taxonomy code, "values": {requirement type: value as text}}.
     espd_selection = models.JSONField(_("ESPD selection criteria"), default=list, blank=True)
@@ -120,6 +125,12 @@ class Consultation(OrganisationOwned):
     invited_companies = models.ManyToManyField(
         "companies.Company", blank=True, related_name="+", editable=False
     )
+    # 0 for a first consultation and an offer phase; 1, 2, … for the negotiation rounds
+    # (``rounds.open_round``), each the child of the consultation whose offers it
+    # negotiates: the first consultation (an adapted procedure), the offer phase, or the
+    # round before. ``parent`` being one-to-one, the consultations of a procedure form a
+    # chain.
+    round = models.PositiveSmallIntegerField(_("negotiation round"), default=0, editable=False)
     # When a scheduled consultation is to be published.
     publish_at = models.DateTimeField(_("publication planned on"), null=True, blank=True)
     published_at = models.DateTimeField(_("published on"), null=True, blank=True)
@@ -163,6 +174,11 @@ class Consultation(OrganisationOwned):
             models.CheckConstraint(
                 condition=~Q(state=State.CANCELLED) | ~Q(cancellation_reason=""),
                 name="consultation_cancelled_with_reason",
+            ),
+            # A round negotiates the offers of the consultation it is the child of.
+            models.CheckConstraint(
+                condition=Q(round=0) | (Q(round__gte=1) & Q(parent__isnull=False)),
+                name="consultation_round_has_parent",
             ),
             # One permanent test consultation on the instance.
             models.UniqueConstraint(
@@ -213,7 +229,13 @@ class Consultation(OrganisationOwned):
 
     @property
     def is_offer_phase(self) -> bool:
+        """A child consultation (an offer phase or a negotiation round): never public,
+        its invited companies' only."""
         return self.parent_id is not None
+
+    @property
+    def is_round(self) -> bool:
+        return self.round > 0
 
     @property
     def cpv_codes(self) -> list[str]:

@@ -126,6 +126,7 @@ def open_offer_phase(
         advance_payment=parent.advance_payment,
         duration_months=parent.duration_months,
         espd_selection=list(parent.espd_selection),
+        negotiation_reserved=parent.negotiation_reserved,
         parent=parent,
         published_at=now,
     )

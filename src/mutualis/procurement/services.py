@@ -65,6 +65,7 @@ class ConsultationInput:
     innovative: bool = False
     advance_payment: bool = False
     duration_months: int | None = None
+    negotiation_reserved: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,7 +29,7 @@ from mutualis.core.permissions import role_required
 from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 
-from . import espd_export, forms, selectors, services, transitions
+from . import espd_export, forms, rounds, selectors, services, transitions
 from .models import Consultation, State
 from .transitions import Event
 
@@ -165,6 +165,10 @@ def _detail(request: HttpRequest, consultation: Consultation, **forms_bound: Any
         "publish_error": forms_bound.get("publish_error"),
         "cpv_picker": _picker(),
     }
+    # The procedure's consultations when there are several (the first, its offer phase,
+    # its negotiation rounds), each with its state and page.
+    chain = rounds.chain_of(consultation)
+    context["chain"] = chain if len(chain) > 1 else []
     # The download register, the questions and the answers (register_views.py).
     from . import register_views
 

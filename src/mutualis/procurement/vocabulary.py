@@ -29,6 +29,22 @@ class Procedure(models.TextChoices):
 # R2161-12 for the negotiated procedure, R2161-24 for the competitive dialogue).
 TWO_PHASE = frozenset({Procedure.RESTRICTED, Procedure.NEGOTIATED, Procedure.COMPETITIVE_DIALOGUE})
 
+# The procedures whose offers may be negotiated in rounds (``rounds.py``): the negotiated
+# procedure (R2161-21), the competitive dialogue's dialogue (R2161-27), and an adapted
+# procedure whose consultation reserves the possibility to negotiate (R2123-5). Never the
+# open or restricted call for tenders, where only clarifications may be asked
+# (R2161-5, R2161-11).
+NEGOTIABLE = frozenset({Procedure.NEGOTIATED, Procedure.COMPETITIVE_DIALOGUE})
+
+
+def allows_negotiation(procedure: str, *, negotiation_reserved: bool) -> bool:
+    """Whether a consultation of ``procedure`` may open negotiation rounds: always for
+    ``NEGOTIABLE``; an adapted procedure only when its consultation says the buyer
+    reserves the possibility to negotiate."""
+    if procedure in NEGOTIABLE:
+        return True
+    return procedure == Procedure.ADAPTED and negotiation_reserved
+
 
 # The DECP ``procedure`` of each of ours. A request for information awards no contract;
 # a subsequent contract is declared under the framework agreement's own procedure
