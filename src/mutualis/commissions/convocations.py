@@ -12,6 +12,11 @@ The ORGANIZER is the platform's sending address under the organisation's name (s
 across updates, whoever sends them); no reply is asked (``RSVP=FALSE``): attendance is
 recorded at the meeting. Written in French, the buyer's language; the e-mail carries an
 English version of its text, as the other notifications do.
+
+The advisory attendees from outside the organisation (``ExternalMember``) receive the
+same convocation and invitation, where they are ATTENDEEs at their own address
+(``OPT-PARTICIPANT``: an advisory voice); having no account, they get no link to the
+platform, and the minutes come to them as a PDF attached to an e-mail (``send_minutes``).
 """
 
 from __future__ import annotations
@@ -31,10 +36,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mutualis.core.links import absolute_url
-from mutualis.core.mail import Alternative, queue_email
+from mutualis.core.mail import Alternative, Attachment, queue_email
 from mutualis.procurement import deadlines
 
-from .models import CommissionMember, Meeting, Seat, Vote
+from .models import CommissionMember, ExternalMember, Meeting, Seat, Vote
 
 PARIS = ZoneInfo("Europe/Paris")
 REQUEST = "REQUEST"
@@ -92,6 +97,7 @@ def invitation(
     members: Sequence[CommissionMember],
     items: Sequence[Item],
     now: datetime,
+    externals: Sequence[ExternalMember] = (),
 ) -> str:
     """The iCalendar text of ``meeting``'s invitation (``method`` REQUEST or CANCEL),
     in the active language."""
@@ -128,6 +134,13 @@ def invitation(
         attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
         attendee.params["rsvp"] = icalendar.vText("FALSE")
         event.add("attendee", attendee)
+    for external in externals:
+        attendee = icalendar.vCalAddress(f"mailto:{external.email}")
+        attendee.params["cn"] = icalendar.vText(external.name)
+        attendee.params["role"] = icalendar.vText("OPT-PARTICIPANT")
+        attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
+        attendee.params["rsvp"] = icalendar.vText("FALSE")
+        event.add("attendee", attendee)
     calendar.add_component(event)
     # The VTIMEZONE of Europe/Paris, from the zone database, for the TZID above.
     calendar.add_missing_timezones()
@@ -142,20 +155,26 @@ def _seat_text(member: CommissionMember) -> str:
     return f"{seat}, {vote}"
 
 
+def _external_text(external: ExternalMember) -> str:
+    return _("%(quality)s, advisory vote") % {"quality": external.quality_text}
+
+
 def _body(
     meeting: Meeting,
-    member: CommissionMember,
+    seat: str,
     items: Sequence[Item],
     *,
     method: str,
     update: bool,
-    link: str,
+    link: str | None,
 ) -> str:
+    """The text for one recipient sitting as ``seat``; ``link`` to the meeting's page
+    (None for an attendee without an account)."""
     values = {
         "organisation": meeting.organisation.name,
         "commission": meeting.commission.name,
         "when": deadlines.display(meeting.starts_at),
-        "seat": _seat_text(member),
+        "seat": seat,
     }
     if method == CANCEL:
         lines = [
@@ -191,8 +210,9 @@ def _body(
             )
         lines += ["", _("Agenda:"), *_agenda_lines(items)]
         lines += ["", _("The invitation attached adds the meeting to your calendar.")]
-    lines += ["", _("The meeting on the platform: %(url)s") % {"url": link},
-              "", settings.MUTUALIS_PLATFORM_NAME]  # fmt: skip
+    if link is not None:
+        lines += ["", _("The meeting on the platform: %(url)s") % {"url": link}]
+    lines += ["", settings.MUTUALIS_PLATFORM_NAME]
     return "\n".join(lines)
 
 
@@ -204,9 +224,11 @@ def send(
     method: str,
     update: bool,
     now: datetime,
+    externals: Sequence[ExternalMember] = (),
 ) -> int:
     """Queue the convocation (or its update, or the cancellation) to every member with
-    an address, in the caller's transaction. Returns the number of e-mails."""
+    an address and every outside attendee, in the caller's transaction. Returns the
+    number of e-mails."""
     link = absolute_url(
         reverse(
             "commissions:meeting",
@@ -214,7 +236,9 @@ def send(
         )
     )
     with translation.override("fr"):
-        ics = invitation(meeting, method=method, members=members, items=items, now=now)
+        ics = invitation(
+            meeting, method=method, members=members, items=items, now=now, externals=externals
+        )
         if method == CANCEL:
             subject = _("Cancelled: %(summary)s, %(when)s")
         elif update:
@@ -225,25 +249,70 @@ def send(
             "summary": _summary(meeting),
             "when": deadlines.display(meeting.starts_at),
         }
-    sent = 0
-    for member in members:
-        user = member.membership.user
-        if not (user.is_active and user.email):
-            continue
+    # (address, how the recipient sits, the meeting's page): the members with an
+    # address, then the outside attendees, who have no account, hence no page.
+    recipients: list[tuple[str, CommissionMember | ExternalMember, str | None]] = [
+        (m.membership.user.email, m, link)
+        for m in members
+        if m.membership.user.is_active and m.membership.user.email
+    ]
+    recipients += [(e.email, e, None) for e in externals]
+    for address, recipient, page in recipients:
         bodies = []
         for language in ("fr", "en"):
             with translation.override(language):
-                bodies.append(
-                    _body(meeting, member, items, method=method, update=update, link=link)
+                seat = (
+                    _external_text(recipient)
+                    if isinstance(recipient, ExternalMember)
+                    else _seat_text(recipient)
                 )
+                bodies.append(_body(meeting, seat, items, method=method, update=update, link=page))
         queue_email(
-            to=user.email,
+            to=address,
             subject=subject,
-            body_text=bodies[0] + "\n\n---- English ----\n\n" + bodies[1] + "\n",
+            body_text=_bilingual(bodies),
             alternatives=[Alternative(ics, f"text/calendar; method={method}")],
         )
-        sent += 1
-    return sent
+    return len(recipients)
+
+
+def _bilingual(bodies: Sequence[str]) -> str:
+    return bodies[0] + "\n\n---- English ----\n\n" + bodies[1] + "\n"
+
+
+def send_minutes(
+    meeting: Meeting, *, externals: Sequence[ExternalMember], filename: str, content: bytes
+) -> int:
+    """Queue the minutes' PDF to each outside attendee (who has no account to read them
+    on the platform), in the caller's transaction. Returns the number of e-mails."""
+    with translation.override("fr"):
+        subject = _("Minutes: %(summary)s, %(when)s") % {
+            "summary": _summary(meeting),
+            "when": deadlines.display(meeting.starts_at),
+        }
+    bodies = []
+    for language in ("fr", "en"):
+        with translation.override(language):
+            values = {
+                "commission": meeting.commission.name,
+                "organisation": meeting.organisation.name,
+                "when": deadlines.display(meeting.starts_at),
+            }
+            text = _(
+                "The minutes of the meeting of %(commission)s of %(organisation)s held on"
+                " %(when)s are attached."
+            )
+            bodies.append(
+                "\n".join([_("Hello,"), "", text % values, "", settings.MUTUALIS_PLATFORM_NAME])
+            )
+    for external in externals:
+        queue_email(
+            to=external.email,
+            subject=subject,
+            body_text=_bilingual(bodies),
+            attachments=[Attachment(filename, "application/pdf", content)],
+        )
+    return len(externals)
 
 
 def items_of(agenda: Sequence[Any]) -> list[Item]:

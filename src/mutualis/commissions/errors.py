@@ -133,3 +133,20 @@ class DecisionWithoutQuorum(CommissionsError):
 class CannotReconvene(CommissionsError):
     code = "cannot_reconvene"
     message = _("Only a meeting held without its quorum is convened again, and only once.")
+
+
+class EmailInvalid(CommissionsError):
+    code = "email_invalid"
+    field_name = "email"
+    message = _("Enter a valid e-mail address.")
+
+
+class AlreadyExternal(CommissionsError):
+    code = "already_external"
+    field_name = "email"
+    message = _("An outside attendee of this commission already has this address.")
+
+
+class TooManyExternals(CommissionsError):
+    code = "too_many_externals"
+    message = _("A commission has at most %(max)s outside attendees.")

@@ -14,6 +14,7 @@ from mutualis.procurement.forms import ParisDateTimeField
 from . import errors
 from .models import (
     DECISION_LENGTH,
+    EMAIL_LENGTH,
     MAX_AGENDA_ITEMS,
     MAX_DURATION,
     MIN_DURATION,
@@ -25,6 +26,8 @@ from .models import (
     AttendanceStatus,
     CommissionKind,
     CommissionMember,
+    ExternalMember,
+    ExternalQuality,
     QuorumRule,
     Seat,
     Vote,
@@ -56,6 +59,29 @@ class MemberForm(SeatForm):
         self.fields["membership"].choices = [  # type: ignore[attr-defined]
             (m.pk, m.user.get_full_name() or m.user.email) for m in candidates
         ]
+
+
+class ExternalForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=NAME_LENGTH)
+    quality = forms.ChoiceField(label=_("Quality"), choices=ExternalQuality.choices)
+    title = forms.CharField(
+        label=_("Function (optional)"),
+        max_length=NAME_LENGTH,
+        required=False,
+        help_text=_("As the minutes name it, e.g. the public accountant's post."),
+    )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=EMAIL_LENGTH,
+        help_text=_("The convocations, their invitation and the minutes are sent to it."),
+    )
+
+
+EXTERNAL_CHOICES = [
+    (status, label)
+    for status, label in AttendanceStatus.choices
+    if status != AttendanceStatus.REPLACED
+]
 
 
 class MeetingForm(forms.Form):
@@ -106,10 +132,20 @@ class AttendanceForm(forms.Form):
         *args: Any,
         members: Sequence[CommissionMember],
         current: dict[int, Any],
+        externals: Sequence[ExternalMember] = (),
+        current_externals: dict[int, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.members = list(members)
+        self.externals = list(externals)
+        for external in self.externals:
+            row = (current_externals or {}).get(external.pk)
+            self.fields[f"external_{external.pk}"] = forms.ChoiceField(
+                label=external.name,
+                choices=EXTERNAL_CHOICES,
+                initial=row.status if row else AttendanceStatus.PRESENT,
+            )
         substitutes = [(m.pk, m.name) for m in self.members if m.seat == Seat.SUBSTITUTE]
         for member in self.members:
             row = current.get(member.pk)
@@ -137,6 +173,12 @@ class AttendanceForm(forms.Form):
             )
             for m in self.members
         ]
+
+    def external_rows(self) -> list[tuple[ExternalMember, Any]]:
+        return [(e, self[f"external_{e.pk}"]) for e in self.externals]
+
+    def external_presences(self) -> dict[int, str]:
+        return {e.pk: self.cleaned_data[f"external_{e.pk}"] for e in self.externals}
 
     def presences(self) -> dict[int, tuple[str, int | None]]:
         return {

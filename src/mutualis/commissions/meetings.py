@@ -34,6 +34,8 @@ from .models import (
     Commission,
     CommissionMember,
     ConsultationCommission,
+    ExternalAttendance,
+    ExternalMember,
     Meeting,
     MeetingStatus,
     QuorumRule,
@@ -96,6 +98,17 @@ def _members(meeting: Meeting) -> list[CommissionMember]:
         )
         .select_related("membership__user")
         .order_by("-is_president", "seat", "pk")
+    )
+
+
+def _externals(meeting: Meeting) -> list[ExternalMember]:
+    """The commission's advisory attendees from outside, convened with the members."""
+    return list(
+        ExternalMember.objects.filter(
+            organisation_id=meeting.organisation_id,
+            commission_id=meeting.commission_id,
+            removed_at__isnull=True,
+        ).order_by("name", "pk")
     )
 
 
@@ -248,6 +261,7 @@ def amend_meeting(
             method=convocations.REQUEST,
             update=True,
             now=now,
+            externals=_externals(meeting),
         )
     record(actor, "commissions.meeting.amended", meeting,
            _payload(meeting, agenda=ids, before=before[0].isoformat(), mails=sent),
@@ -277,6 +291,7 @@ def convene_meeting(
     members = _members(meeting)
     if not members:
         raise errors.NoMembers()
+    externals = _externals(meeting)
     transitions.apply(meeting, Event.CONVENE)
     meeting.convened_at = now
     meeting.save(update_fields=["status", "convened_at"])
@@ -287,9 +302,11 @@ def convene_meeting(
         method=convocations.REQUEST,
         update=False,
         now=now,
+        externals=externals,
     )
     record(actor, "commissions.meeting.convened", meeting,
-           _payload(meeting, members=[m.pk for m in members], mails=sent),
+           _payload(meeting, members=[m.pk for m in members],
+                    externals=[e.pk for e in externals], mails=sent),
            request_context)  # fmt: skip
     return meeting
 
@@ -324,10 +341,14 @@ def cancel_meeting(
             method=convocations.CANCEL,
             update=True,
             now=now,
+            externals=_externals(meeting),
         )
     record(actor, "commissions.meeting.cancelled", meeting,
            _payload(meeting, mails=sent), request_context)  # fmt: skip
     return meeting
+
+
+EXTERNAL_STATUSES = {AttendanceStatus.PRESENT, AttendanceStatus.ABSENT, AttendanceStatus.EXCUSED}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -346,12 +367,14 @@ def record_attendance(
     actor: Any,
     meeting_id: int,
     presences: Mapping[int, Presence],
+    external_presences: Mapping[int, str] | None = None,
     now: datetime | None = None,
     request_context: dict[str, Any] | None = None,
 ) -> Meeting:
     """Record who is present, absent, excused or replaced by a substitute (every current
-    member of the commission), and the quorum it makes. May be corrected until the
-    minutes are issued."""
+    member of the commission), and the quorum it makes; and whether each outside
+    attendee came (``external_presences``: present, absent or excused, by id; never in
+    the quorum). May be corrected until the minutes are issued."""
     require(actor, *MEETING_MANAGERS)
     now = now or timezone.now()
     meeting = _locked_meeting(actor, meeting_id)
@@ -383,6 +406,14 @@ def record_attendance(
         ):
             raise errors.SubstituteInvalid()
         used.add(substitute.pk)
+    external_presences = dict(external_presences or {})
+    if set(external_presences) != {e.pk for e in _externals(meeting)}:
+        raise errors.AttendanceIncomplete()
+    if any(
+        not isinstance(v, str) or v not in EXTERNAL_STATUSES for v in external_presences.values()
+    ):
+        raise errors.ChoiceInvalid()
+    # The quorum reads the members alone: an outside attendee has no vote.
     result = quorum.compute(
         _seats(members),
         {k: quorum.Presence(p.status, p.replaced_by) for k, p in presences.items()},
@@ -399,6 +430,18 @@ def record_attendance(
             replaced_by_id=presence.replaced_by,
         )
         for member_id, presence in sorted(presences.items())
+    )
+    ExternalAttendance.objects.filter(
+        organisation_id=meeting.organisation_id, meeting=meeting
+    ).delete()
+    ExternalAttendance.objects.bulk_create(
+        ExternalAttendance(
+            organisation_id=meeting.organisation_id,
+            meeting=meeting,
+            external_id=external_id,
+            status=status,
+        )
+        for external_id, status in sorted(external_presences.items())
     )
     transitions.apply(meeting, Event.RECORD_ATTENDANCE)
     meeting.attendance_recorded_at = now
@@ -417,6 +460,7 @@ def record_attendance(
     record(actor, "commissions.meeting.attendance_recorded", meeting,
            _payload(meeting, attendance={str(k): [p.status, p.replaced_by]
                                          for k, p in sorted(presences.items())},
+                    externals={str(k): v for k, v in sorted(external_presences.items())},
                     quorum={"members": result.members, "required": result.required,
                             "present": result.present, "reached": result.reached}),
            request_context)  # fmt: skip
@@ -461,14 +505,30 @@ def issue_minutes(
         .select_related("member__membership__user", "replaced_by__membership__user")
         .order_by("-member__is_president", "member__seat", "member__pk")
     )
-    stored = minutes.make(meeting, items, attendance, issued_by=_issuer_name(actor), now=now)
+    externals = list(
+        ExternalAttendance.objects.filter(organisation_id=meeting.organisation_id, meeting=meeting)
+        .select_related("external")
+        .order_by("external__name", "external__pk")
+    )
+    content = minutes.render(
+        meeting, items, attendance, issued_by=_issuer_name(actor), now=now, externals=externals
+    )
+    stored = minutes.store(meeting, content)
+    # The outside attendees have no account to read them on the platform: by e-mail, to
+    # those the attendance names (convened to this meeting) and still on the commission.
+    mailed = convocations.send_minutes(
+        meeting,
+        externals=[row.external for row in externals if row.external.removed_at is None],
+        filename=minutes.filename(meeting),
+        content=content,
+    )
     transitions.apply(meeting, Event.ISSUE_MINUTES)
     meeting.minutes = stored
     meeting.minutes_issued_at = now
     meeting.save(update_fields=["status", "minutes", "minutes_issued_at"])
     record(actor, "commissions.meeting.minutes_issued", meeting,
            _payload(meeting, minutes=str(stored.pk), sha256=stored.sha256,
-                    decisions=[item.pk for item in items if item.decision]),
+                    decisions=[item.pk for item in items if item.decision], mails=mailed),
            request_context)  # fmt: skip
     return meeting
 

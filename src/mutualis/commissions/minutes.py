@@ -17,7 +17,15 @@ from mutualis.core import pdf
 from mutualis.core.files import store as file_store
 from mutualis.procurement import deadlines
 
-from .models import AgendaItem, Attendance, AttendanceStatus, Meeting, Seat, Vote
+from .models import (
+    AgendaItem,
+    Attendance,
+    AttendanceStatus,
+    ExternalAttendance,
+    Meeting,
+    Seat,
+    Vote,
+)
 
 OWNER_KIND = "commissions.minutes"
 PDF = "application/pdf"
@@ -42,6 +50,12 @@ def _member_line(row: Attendance) -> str:
     return f"- {label}: {status}"
 
 
+def _external_line(row: ExternalAttendance) -> str:
+    external = row.external
+    status = str(AttendanceStatus(row.status).label)
+    return f"- {external.name} ({external.quality_text}, {_('advisory vote')}): {status}"
+
+
 def lines(
     meeting: Meeting,
     items: Sequence[AgendaItem],
@@ -49,6 +63,7 @@ def lines(
     *,
     issued_by: str,
     now: datetime,
+    externals: Sequence[ExternalAttendance] = (),
 ) -> list[tuple[str, bool]]:
     commission = meeting.commission
     result: list[tuple[str, bool]] = [
@@ -75,6 +90,9 @@ def lines(
         )
     result += [("", False), (_("Attendance"), True)]
     result += [(_member_line(row), False) for row in attendance]
+    if externals:
+        result += [("", False), (_("Advisory attendees from outside the organisation"), True)]
+        result += [(_external_line(row), False) for row in externals]
     if meeting.quorum_required == 0:
         quorum = _("No quorum required: %(present)s deliberative votes present.") % {
             "present": meeting.votes_present
@@ -107,6 +125,43 @@ def lines(
     return result
 
 
+def render(
+    meeting: Meeting,
+    items: Sequence[AgendaItem],
+    attendance: Sequence[Attendance],
+    *,
+    issued_by: str,
+    now: datetime,
+    externals: Sequence[ExternalAttendance] = (),
+) -> bytes:
+    """The minutes' PDF, in French."""
+    with translation.override("fr"):
+        title = _("Minutes of the meeting of %(commission)s") % {
+            "commission": meeting.commission.name
+        }
+        content: bytes = pdf.text_document(
+            lines(meeting, items, attendance, issued_by=issued_by, now=now, externals=externals),
+            title=title,
+        )
+    return content
+
+
+def filename(meeting: Meeting) -> str:
+    local = deadlines.to_paris(meeting.starts_at)
+    return f"pv-commission-{meeting.commission_id}-{local:%Y%m%d-%H%M}-{meeting.pk}.pdf"
+
+
+def store(meeting: Meeting, content: bytes) -> Any:
+    """Store the minutes' PDF as a private file, inside the caller's transaction."""
+    return file_store.store_file(
+        file=io.BytesIO(content),
+        name=filename(meeting),
+        owner_kind=OWNER_KIND,
+        owner_ref=str(meeting.pk),
+        allowed_types=frozenset({PDF}),
+    )
+
+
 def make(
     meeting: Meeting,
     items: Sequence[AgendaItem],
@@ -116,18 +171,4 @@ def make(
     now: datetime,
 ) -> Any:
     """Write and store the minutes' PDF, inside the caller's transaction."""
-    with translation.override("fr"):
-        title = _("Minutes of the meeting of %(commission)s") % {
-            "commission": meeting.commission.name
-        }
-        content = pdf.text_document(
-            lines(meeting, items, attendance, issued_by=issued_by, now=now), title=title
-        )
-    local = deadlines.to_paris(meeting.starts_at)
-    return file_store.store_file(
-        file=io.BytesIO(content),
-        name=f"pv-commission-{meeting.commission_id}-{local:%Y%m%d-%H%M}-{meeting.pk}.pdf",
-        owner_kind=OWNER_KIND,
-        owner_ref=str(meeting.pk),
-        allowed_types=frozenset({PDF}),
-    )
+    return store(meeting, render(meeting, items, attendance, issued_by=issued_by, now=now))

@@ -8,6 +8,13 @@ the competition authority sit with an advisory vote, L1411-3), one of them its p
 A member who leaves keeps their row (``removed_at``), so that past attendance still
 names them. A consultation is examined by one commission (``ConsultationCommission``).
 
+Advisory attendees from outside the organisation (the public accountant, the competition
+authority's representative, outside experts: L1411-3) are ``ExternalMember`` rows: a
+name, a quality and an e-mail address, no account. A table of their own rather than a
+``CommissionMember`` without a membership, so that by construction they never vote,
+never count in the quorum and never hold an opening key; they are convened with the
+members and their attendance is recorded (``ExternalAttendance``).
+
 A ``Meeting`` has an agenda of the member's consultations (``AgendaItem``, in order), the
 attendance of each member (``Attendance``) and the quorum computed from it
 (``quorum.py``), then its minutes. Its status changes only through ``transitions.py``.
@@ -32,6 +39,10 @@ REASON_LENGTH = 1000
 MIN_DURATION = 15
 MAX_DURATION = 12 * 60
 MAX_AGENDA_ITEMS = 50
+EMAIL_LENGTH = 254
+# Each external member is an address the platform writes to at every change of a
+# convened meeting: a bound on how many one commission may have.
+MAX_EXTERNAL_MEMBERS = 20
 
 
 class CommissionKind(models.TextChoices):
@@ -129,6 +140,55 @@ class CommissionMember(OrganisationOwned):
     def name(self) -> str:
         user = self.membership.user
         return user.get_full_name() or user.email
+
+
+class ExternalQuality(models.TextChoices):
+    ACCOUNTANT = "accountant", _("Public accountant")
+    COMPETITION = "competition", _("Representative of the competition authority (DGCCRF)")
+    EXPERT = "expert", _("Outside expert")
+    OTHER = "other", _("Other advisory attendee")
+
+
+class ExternalMember(OrganisationOwned):
+    """An advisory attendee who is not an agent of the organisation (CGCT L1411-3):
+    convened by e-mail, attendance recorded, no vote, never in the quorum, never an
+    opening-key holder. The address is the administrator's to vouch for (audited)."""
+
+    commission = models.ForeignKey(
+        Commission, on_delete=models.PROTECT, related_name="external_members"
+    )
+    name = models.CharField(_("name"), max_length=NAME_LENGTH)
+    quality = models.CharField(_("quality"), max_length=12, choices=ExternalQuality.choices)
+    # The function as the minutes name it, e.g. "Trésorier principal de Lyon".
+    title = models.CharField(_("function"), max_length=NAME_LENGTH, blank=True, default="")
+    # Stored in lower case: one person is one address, whatever the case typed.
+    email = models.EmailField(_("e-mail address"), max_length=EMAIL_LENGTH)
+    added_at = models.DateTimeField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quality__in=ExternalQuality.values),
+                name="commissions_external_quality_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["commission", "email"],
+                condition=models.Q(removed_at__isnull=True),
+                name="commissions_external_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commission_id}:external:{self.pk}"
+
+    @property
+    def quality_text(self) -> str:
+        label = str(self.get_quality_display())
+        return f"{label}, {self.title}" if self.title else label
 
 
 class ConsultationCommission(OrganisationOwned):
@@ -273,3 +333,33 @@ class Attendance(OrganisationOwned):
 
     def __str__(self) -> str:
         return f"{self.meeting_id}:{self.member_id}:{self.status}"
+
+
+class ExternalAttendance(OrganisationOwned):
+    """Whether an external member came; never replaced, never counted in the quorum."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="external_attendance"
+    )
+    external = models.ForeignKey(ExternalMember, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("attendance"), max_length=10, choices=AttendanceStatus.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "external"], name="commissions_external_attendance_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        AttendanceStatus.PRESENT,
+                        AttendanceStatus.ABSENT,
+                        AttendanceStatus.EXCUSED,
+                    ]
+                ),
+                name="commissions_external_attendance_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meeting_id}:external:{self.external_id}:{self.status}"

@@ -16,6 +16,8 @@ from .models import (
     Commission,
     CommissionMember,
     ConsultationCommission,
+    ExternalAttendance,
+    ExternalMember,
     Meeting,
 )
 
@@ -46,6 +48,15 @@ def current_members(*, organisation_id: int, commission_id: int) -> list[Commiss
             "membership__user__email",
             "pk",
         )
+    )
+
+
+def current_externals(*, organisation_id: int, commission_id: int) -> list[ExternalMember]:
+    """The commission's advisory attendees from outside, now, by name."""
+    return list(
+        ExternalMember.objects.filter(
+            organisation_id=organisation_id, commission_id=commission_id, removed_at__isnull=True
+        ).order_by("name", "pk")
     )
 
 
@@ -146,6 +157,12 @@ def meeting(*, organisation_id: int, meeting_id: int) -> Meeting | None:
                 "attendance",
                 queryset=Attendance.objects.select_related(
                     "member__membership__user", "replaced_by__membership__user"
+                ),
+            ),
+            Prefetch(
+                "external_attendance",
+                queryset=ExternalAttendance.objects.select_related("external").order_by(
+                    "external__name", "external__pk"
                 ),
             ),
         )

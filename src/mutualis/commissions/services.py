@@ -13,6 +13,8 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,11 +26,15 @@ from mutualis.procurement.models import Consultation
 
 from . import errors
 from .models import (
+    EMAIL_LENGTH,
+    MAX_EXTERNAL_MEMBERS,
     NAME_LENGTH,
     Commission,
     CommissionKind,
     CommissionMember,
     ConsultationCommission,
+    ExternalMember,
+    ExternalQuality,
     QuorumRule,
     Seat,
     Vote,
@@ -299,6 +305,156 @@ def remove_member(
            {"member": member.pk, "membership": member.membership_id},
            request_context)  # fmt: skip
     return member
+
+
+# --- Advisory attendees from outside the organisation -----------------------------------
+#
+# Only an administrator gives the platform an outside address to write to, and each one
+# is audited with the address: the convocations then go to it at each change of a
+# convened meeting, as to the members, and the minutes once issued. At most
+# ``MAX_EXTERNAL_MEMBERS`` per commission.
+
+
+def clean_email(value: Any) -> str:
+    """An e-mail address, trimmed and in lower case; refused when invalid, too long or
+    holding anything but printable characters (no header can be smuggled in)."""
+    if not isinstance(value, str):
+        raise errors.EmailInvalid()
+    address = value.strip().lower()
+    if (
+        not address
+        or len(address) > EMAIL_LENGTH
+        or any(unicodedata.category(c)[0] in "CZ" for c in address)
+    ):
+        raise errors.EmailInvalid()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise errors.EmailInvalid() from None
+    return address
+
+
+def _checked_external(name: Any, quality: Any, title: Any, email: Any) -> tuple[str, str, str, str]:
+    return (
+        clean_text(name, max_length=NAME_LENGTH),
+        _choice(quality, ExternalQuality),
+        clean_text(title, max_length=NAME_LENGTH, required=False),
+        clean_email(email),
+    )
+
+
+def _address_taken(commission: Commission, email: str, *, other_than: int | None = None) -> bool:
+    rows = ExternalMember.objects.filter(
+        organisation_id=commission.organisation_id,
+        commission=commission,
+        email=email,
+        removed_at__isnull=True,
+    )
+    if other_than is not None:
+        rows = rows.exclude(pk=other_than)
+    return rows.exists()
+
+
+@transaction.atomic(durable=True)
+def add_external(
+    *,
+    actor: Any,
+    commission_id: int,
+    name: str,
+    quality: str,
+    email: str,
+    title: str = "",
+    now: datetime | None = None,
+    request_context: dict[str, Any] | None = None,
+) -> ExternalMember:
+    """Add an advisory attendee who is not an agent of the organisation: convened with
+    the members from the next convocation on, never a voter nor a key holder."""
+    require(actor, *MANAGERS)
+    commission = _locked_commission(actor, commission_id)
+    name, quality, title, email = _checked_external(name, quality, title, email)
+    current = ExternalMember.objects.filter(
+        organisation_id=actor.organisation_id, commission=commission, removed_at__isnull=True
+    ).count()
+    if current >= MAX_EXTERNAL_MEMBERS:
+        raise errors.TooManyExternals(
+            errors.TooManyExternals.message % {"max": MAX_EXTERNAL_MEMBERS}
+        )
+    if _address_taken(commission, email):
+        raise errors.AlreadyExternal()
+    external = ExternalMember.objects.create(
+        organisation_id=actor.organisation_id,
+        commission=commission,
+        name=name,
+        quality=quality,
+        title=title,
+        email=email,
+        added_at=now or timezone.now(),
+        added_by_id=actor.user_id,
+    )
+    record(actor, "commissions.external.added", commission,
+           {"external": external.pk, "name": name, "quality": quality, "email": email},
+           request_context)  # fmt: skip
+    return external
+
+
+def _current_external(commission: Commission, external_id: int) -> ExternalMember:
+    external = ExternalMember.objects.filter(
+        organisation_id=commission.organisation_id,
+        commission=commission,
+        pk=external_id,
+        removed_at__isnull=True,
+    ).first()
+    if external is None:
+        raise errors.ChoiceInvalid()
+    return external
+
+
+@transaction.atomic(durable=True)
+def update_external(
+    *,
+    actor: Any,
+    commission_id: int,
+    external_id: int,
+    name: str,
+    quality: str,
+    email: str,
+    title: str = "",
+    request_context: dict[str, Any] | None = None,
+) -> ExternalMember:
+    require(actor, *MANAGERS)
+    commission = _locked_commission(actor, commission_id)
+    external = _current_external(commission, external_id)
+    name, quality, title, email = _checked_external(name, quality, title, email)
+    if _address_taken(commission, email, other_than=external.pk):
+        raise errors.AlreadyExternal()
+    before = {"name": external.name, "quality": external.quality, "title": external.title,
+              "email": external.email}  # fmt: skip
+    external.name, external.quality, external.title, external.email = name, quality, title, email
+    external.save(update_fields=["name", "quality", "title", "email"])
+    record(actor, "commissions.external.updated", commission,
+           {"external": external.pk, "before": before, "name": name, "quality": quality,
+            "title": title, "email": email}, request_context)  # fmt: skip
+    return external
+
+
+@transaction.atomic(durable=True)
+def remove_external(
+    *,
+    actor: Any,
+    commission_id: int,
+    external_id: int,
+    now: datetime | None = None,
+    request_context: dict[str, Any] | None = None,
+) -> ExternalMember:
+    """The attendee is no longer convened; the row stays for the past meetings."""
+    require(actor, *MANAGERS)
+    commission = _locked_commission(actor, commission_id)
+    external = _current_external(commission, external_id)
+    external.removed_at = now or timezone.now()
+    external.save(update_fields=["removed_at"])
+    record(actor, "commissions.external.removed", commission,
+           {"external": external.pk, "email": external.email}, request_context)  # fmt: skip
+    return external
 
 
 # --- Which commission examines a consultation ------------------------------------------

@@ -13,6 +13,13 @@ urlpatterns = [
     path("<int:pk>/members/", views.member_add, name="member_add"),
     path("<int:pk>/members/<int:member_id>/", views.member_update, name="member_update"),
     path("<int:pk>/members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
+    path("<int:pk>/outside/", views.external_add, name="external_add"),
+    path("<int:pk>/outside/<int:external_id>/", views.external_update, name="external_update"),
+    path(
+        "<int:pk>/outside/<int:external_id>/remove/",
+        views.external_remove,
+        name="external_remove",
+    ),
     path("<int:pk>/meetings/new/", views.meeting_new, name="meeting_new"),
     path("meetings/<int:pk>/", views.meeting, name="meeting"),
     path("meetings/<int:pk>/edit/", views.meeting_edit, name="meeting_edit"),

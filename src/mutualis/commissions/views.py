@@ -108,6 +108,7 @@ def _detail_page(
     *,
     edit_form: forms.CommissionForm | None = None,
     member_form: forms.MemberForm | None = None,
+    external_form: forms.ExternalForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     actor = _actor(request)
@@ -133,6 +134,24 @@ def _detail_page(
                 )
                 for m in members
             ],
+            "externals": [
+                (
+                    e,
+                    forms.ExternalForm(
+                        initial={
+                            "name": e.name,
+                            "quality": e.quality,
+                            "title": e.title,
+                            "email": e.email,
+                        },
+                        prefix=f"x{e.pk}",
+                    ),
+                )
+                for e in selectors.current_externals(
+                    organisation_id=actor.organisation_id, commission_id=commission.pk
+                )
+            ],
+            "external_form": external_form or forms.ExternalForm(prefix="external"),
             "meetings": selectors.meetings_of(
                 organisation_id=actor.organisation_id, commission_id=commission.pk
             ),
@@ -247,6 +266,73 @@ def member_remove(request: HttpRequest, pk: int, member_id: int) -> HttpResponse
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The member has left the commission."))
+    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def external_add(request: HttpRequest, pk: int) -> HttpResponse:
+    commission = _commission_or_404(request, pk)
+    form = forms.ExternalForm(request.POST, prefix="external")
+    if form.is_valid() and _attempt(
+        form,
+        lambda: services.add_external(
+            actor=_actor(request),
+            commission_id=commission.pk,
+            **form.cleaned_data,
+            request_context=request_context(request),
+        ),
+    ):
+        messages.success(request, _("The outside attendee is added."))
+        return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+    return _detail_page(request, commission, external_form=form, status=400)
+
+
+def _form_messages(request: HttpRequest, form: Any) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, str(error))
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def external_update(request: HttpRequest, pk: int, external_id: int) -> HttpResponse:
+    commission = _commission_or_404(request, pk)
+    form = forms.ExternalForm(request.POST, prefix=f"x{external_id}")
+    if form.is_valid() and _attempt(
+        form,
+        lambda: services.update_external(
+            actor=_actor(request),
+            commission_id=commission.pk,
+            external_id=external_id,
+            **form.cleaned_data,
+            request_context=request_context(request),
+        ),
+    ):
+        messages.success(request, _("The outside attendee is saved."))
+    else:
+        _form_messages(request, form)
+    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def external_remove(request: HttpRequest, pk: int, external_id: int) -> HttpResponse:
+    commission = _commission_or_404(request, pk)
+    try:
+        services.remove_external(
+            actor=_actor(request),
+            commission_id=commission.pk,
+            external_id=external_id,
+            request_context=request_context(request),
+        )
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The outside attendee is no longer convened."))
     return tenant_redirect(request, "commissions:detail", pk=commission.pk)
 
 
@@ -434,6 +520,10 @@ def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         members=members,
         current={row.member_id: row for row in meeting.attendance.all()},
+        externals=selectors.current_externals(
+            organisation_id=actor.organisation_id, commission_id=meeting.commission_id
+        ),
+        current_externals={row.external_id: row for row in meeting.external_attendance.all()},
     )
     if request.method == "POST" and form.is_valid():
         done = _attempt(
@@ -445,6 +535,7 @@ def meeting_attendance(request: HttpRequest, pk: int) -> HttpResponse:
                     k: meetings.Presence(status, replaced_by)
                     for k, (status, replaced_by) in form.presences().items()
                 },
+                external_presences=form.external_presences(),
                 request_context=request_context(request),
             ),
         )

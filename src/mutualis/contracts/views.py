@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from mutualis.core import registry
 from mutualis.core.audit import request_context
 from mutualis.core.errors import MutualisError
 from mutualis.core.files.download import serve_file
@@ -263,6 +264,8 @@ def contract_page(request: HttpRequest, contract_id: int) -> HttpResponse:
             "amendable": contract_transitions.amendable(contract),
             "max_reasons": MAX_REASONS,
             "orders": orders_context(contract, side="organisation"),
+            # What contexts above contracts add (the DECP entry and its clock).
+            "sections": registry.render_contract_sections(request, contract),
         },
     )
 

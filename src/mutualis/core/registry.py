@@ -334,6 +334,43 @@ def render_consultation_sections(request: Any, consultation: Any, audience: str)
     return rendered
 
 
+@dataclasses.dataclass(frozen=True)
+class ContractSection:
+    """A section a context adds to the buyer's page of a contract (``contracts``): the
+    page renders ``template`` with ``context(request, contract)``, or nothing when it
+    returns None. So a context above contracts (the DECP entry) shows itself there
+    without contracts knowing it."""
+
+    key: str
+    template: str
+    context: Callable[[Any, Any], dict[str, Any] | None]
+    position: int = 100
+
+
+_contract_sections: dict[str, ContractSection] = {}
+
+
+def declare_contract_section(section: ContractSection) -> None:
+    _contract_sections[section.key] = section
+
+
+def contract_sections() -> list[ContractSection]:
+    return sorted(_contract_sections.values(), key=lambda s: (s.position, s.key))
+
+
+def render_contract_sections(request: Any, contract: Any) -> list[str]:
+    """The sections other contexts add to a contract's page, rendered in order."""
+    from django.template.loader import render_to_string
+
+    rendered: list[str] = []
+    for section in contract_sections():
+        context = section.context(request, contract)
+        if context is not None:
+            context = {**context, "contract": contract}
+            rendered.append(render_to_string(section.template, context, request=request))
+    return rendered
+
+
 # --- Demo data and release steps -------------------------------------------------------
 
 

@@ -44,6 +44,18 @@ registry.declare_consultation_section(
 )
 
 
+def _contract_section(request: Any, contract: Any) -> dict[str, Any] | None:
+    from . import views
+
+    return views.contract_section(request, contract)
+
+
+# On the buyer's page of a contract, after its record.
+registry.declare_contract_section(
+    registry.ContractSection("decp_entry", "decp/section_contract.html", _contract_section, 50)
+)
+
+
 def _directory_section(organisation: Any) -> dict[str, Any] | None:
     from . import views
 

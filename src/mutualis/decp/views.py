@@ -105,6 +105,31 @@ def entry_detail(request: HttpRequest, contract_id: int) -> HttpResponse:
     )
 
 
+def contract_section(request: Any, contract: Any) -> dict[str, Any] | None:
+    """The DECP entry of a contract, on the buyer's page of the contract: its state
+    (what to fix, ready, published), the publication clock and its due date, a link to
+    the entry. None while the contract has no entry (not notified, or under the
+    threshold)."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.role_codes() & set(READERS):
+        return None
+    entry = entries.entry_of(organisation_id=membership.organisation_id, contract_id=contract.pk)
+    if entry is None:
+        return None
+    row = _row(entry, membership.organisation.slug)
+    today = timezone.localdate()
+    return {
+        **row,
+        "days_left": (entry.due_on - today).days if entry.published_at is None else None,
+        "problems": [
+            {"field": p.get("field", ""), "hint": validation.hint(p)} for p in entry.problems
+        ]
+        if entry.status == Status.INCOMPLETE
+        else [],
+        "statuses": Status,
+    }
+
+
 def consultation_section(request: Any, consultation: Any) -> dict[str, Any] | None:
     """The DECP entries of a consultation's contracts, on the buyer's page."""
     membership = getattr(request, "membership", None)

@@ -27,11 +27,15 @@ only through ``admission_transitions``.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_scopes import scope
@@ -45,6 +49,7 @@ from mutualis.core.permissions import require_role
 from mutualis.core.subscriptions import require_subscription
 from mutualis.messaging import selectors as messaging_selectors
 from mutualis.messaging import services as messaging_services
+from mutualis.messaging.models import Message, Side
 from mutualis.procurement import deadlines, phases
 from mutualis.procurement import selectors as procurement_selectors
 from mutualis.procurement.models import Consultation
@@ -151,12 +156,17 @@ def candidates_of(*, organisation_id: int, consultation_id: int) -> Candidates:
         applications = _applications(consultation.pk)
         admissions = {
             a.company_id: a
-            for a in Admission.for_organisation.filter(consultation_id=consultation.pk)
+            for a in Admission.for_organisation.filter(
+                consultation_id=consultation.pk
+            ).select_related("documents_request")
         }
         on_time = _on_time_by_company(applications)
+        answers = _answers(
+            a.documents_request for a in admissions.values() if a.documents_request is not None
+        )
         return Candidates(
             on_time=[
-                _candidate(deposit, admissions.get(company_id))
+                _candidate(deposit, admissions.get(company_id), answers)
                 for company_id, deposit in on_time.items()
             ],
             late=[d for d in applications if d.late],
@@ -166,7 +176,25 @@ def candidates_of(*, organisation_id: int, consultation_id: int) -> Candidates:
         )
 
 
-def _candidate(application: Deposit, admission: Admission | None) -> Candidate:
+def _answers(requests: Iterable[Message]) -> dict[int, int]:
+    """The company's messages in each request's thread since the request was sent (as
+    ``messaging_selectors.company_replies_since``), by thread, in one query for all the
+    candidates (one request per candidate's thread)."""
+    since = [Q(thread_id=r.thread_id, sent_at__gt=r.sent_at) for r in requests]
+    if not since:
+        return {}
+    return dict(
+        Message.for_organisation.filter(functools.reduce(operator.or_, since), side=Side.COMPANY)
+        .order_by()
+        .values("thread_id")
+        .annotate(count=Count("pk"))
+        .values_list("thread_id", "count")
+    )
+
+
+def _candidate(
+    application: Deposit, admission: Admission | None, answers: dict[int, int]
+) -> Candidate:
     request = admission.documents_request if admission is not None else None
     if request is None:
         return Candidate(application.company, application, admission)
@@ -174,9 +202,7 @@ def _candidate(application: Deposit, admission: Admission | None) -> Candidate:
         application.company,
         application,
         admission,
-        answers=messaging_selectors.company_replies_since(
-            thread_id=request.thread_id, since=request.sent_at
-        ),
+        answers=answers.get(request.thread_id, 0),
         thread_id=request.thread_id,
     )
 
