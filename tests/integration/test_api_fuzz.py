@@ -47,7 +47,7 @@ def token(client, org_a):
     api_client, secret = oidc_clients.register_client(
         actor=audit.SystemActor("test"),
         name="Fuzz",
-        scopes=["api:read", "api:write"],
+        scopes=["api:read", "api:write", "procurement:write"],
         grant_types=["client_credentials"],
         organisation_id=org_a.pk,
     )

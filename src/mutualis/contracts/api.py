@@ -13,50 +13,29 @@ attached to the platform's API by ``contracts/platform.py``.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django_scopes import scope
 from ninja import Field, Path, Query, Router, Schema, Status
-from ninja.responses import NinjaJSONEncoder
 
 from mutualis.core import audit
-from mutualis.core.api import VALIDATION, ApiError, errors
+from mutualis.core.api import VALIDATION, ApiError, errors, idempotency
 from mutualis.core.api.pagination import ChangeParams
-from mutualis.core.audit import canonical_json
 from mutualis.identity.api_clients import WRITE, ApiCaller
 
 from . import crossings, orders, records
-from . import errors as contract_errors
 from .actors import ClientActor
-from .models import Amendment, ApiWrite, Award, AwardOutcome, Contract, GroupingType, Order
+from .models import Amendment, Award, AwardOutcome, Contract, GroupingType, Order
 
 router = Router(tags=["contracts"])
 
 MAX_ID = 2**31 - 1
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,100}$")
-IDEMPOTENCY_HEADER = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "required": True,
-            "description": (
-                "1 to 100 printable ASCII characters, new for each distinct request: the"
-                " same key again with the same body gives the first answer and changes"
-                " nothing; with another body, 409."
-            ),
-            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-        }
-    ]
-}
+IDEMPOTENCY_HEADER = idempotency.OPENAPI
 WRITE_ERRORS = {**VALIDATION, **errors(401, 403, 404, 409)}
 
 
@@ -343,63 +322,20 @@ def _own(model: Any, actor: ClientActor, pk: int) -> None:
             raise _not_found()
 
 
-def _key(request: HttpRequest) -> str:
-    key = request.headers.get("Idempotency-Key")
-    if not key:
-        raise contract_errors.IdempotencyKeyMissing()
-    if not IDEMPOTENCY_KEY.match(key):
-        raise contract_errors.IdempotencyKeyInvalid()
-    return key
-
-
 def _idempotent(
     request: HttpRequest,
-    actor: ClientActor,
     operation: str,
     target: int,
     payload: Schema,
     run: Callable[[], dict[str, Any]],
 ) -> Status[Any]:
-    """Answer a write once per ``Idempotency-Key``: the key is claimed first (a row,
-    unique per member), the use case runs, its answer is kept on the row. The same key
-    with the same request gives the kept answer; with another, 409; while the first is
-    still running, 409. A refused use case frees the key."""
-    key = _key(request)
-    material = {"operation": operation, "target": target, "body": payload.dict()}
-    digest = hashlib.sha256(canonical_json(_jsonable(material))).hexdigest()
-    with scope(organisation=actor.organisation_id):
-        try:
-            with transaction.atomic():
-                claim = ApiWrite.objects.create(
-                    organisation_id=actor.organisation_id,
-                    key=key,
-                    operation=operation,
-                    request_hash=digest,
-                    status=0,
-                    response={},
-                )
-        except IntegrityError:
-            kept = ApiWrite.objects.filter(organisation_id=actor.organisation_id, key=key).first()
-            if kept is None or kept.request_hash != digest:
-                raise contract_errors.IdempotencyKeyReused() from None
-            if kept.status == 0:
-                raise contract_errors.IdempotencyKeyInUse() from None
-            return Status(kept.status, kept.response)
-        try:
-            body = _jsonable(run())
-        except BaseException:
-            ApiWrite.objects.filter(pk=claim.pk).delete()
-            raise
-        claim.status = 201
-        claim.response = body
-        claim.save(update_fields=["status", "response"])
-    return Status(201, body)
-
-
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, cls=NinjaJSONEncoder))
+    """Answer a write once per ``Idempotency-Key`` of the client
+    (:func:`mutualis.core.api.idempotency.once`): the same key with the same request
+    gives the kept answer; with another, 409; while the first is still running, 409. A
+    refused use case frees the key."""
+    return idempotency.once(
+        request, operation=operation, target=target, body=payload.dict(), run=run
+    )
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:
@@ -451,7 +387,7 @@ def sign_contract(
         )
         return _buyer_contract(actor, contract.pk)
 
-    return _idempotent(request, actor, "sign_contract", award_id, payload, run)
+    return _idempotent(request, "sign_contract", award_id, payload, run)
 
 
 @router.post(
@@ -487,7 +423,7 @@ def add_amendment(
         )
         return _amendment_out(amendment)
 
-    return _idempotent(request, actor, "add_amendment", contract_id, payload, run)
+    return _idempotent(request, "add_amendment", contract_id, payload, run)
 
 
 @router.post(
@@ -533,4 +469,4 @@ def add_order(
             "ordered_total": total,
         }
 
-    return _idempotent(request, actor, "add_order", contract_id, payload, run)
+    return _idempotent(request, "add_order", contract_id, payload, run)

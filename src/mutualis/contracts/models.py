@@ -349,27 +349,6 @@ class Order(TwoPartyOwned):
         return f"{self.contract_id}/{self.number}"
 
 
-class ApiWrite(OrganisationOwned):
-    """The answer given to one write of the API under an ``Idempotency-Key``: the same
-    key with the same body gets it again, with another body a 409 (``api.py``)."""
-
-    key = models.CharField(max_length=100)
-    operation = models.CharField(max_length=40)
-    # SHA-256 of the operation, its path parameters and its canonical JSON body.
-    request_hash = models.CharField(max_length=64)
-    status = models.PositiveSmallIntegerField()
-    response = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "key"], name="contracts_api_write_key"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.organisation_id}:{self.key}"
-
-
 class RetentionPurge(OrganisationOwned):
     """The purge, past its retention period, of the applications and tenders a
     procedure did not retain (``retention.py``): once per consultation."""

@@ -23,7 +23,7 @@ from ninja.security import APIKeyCookie
 
 from mutualis.companies import crossings as company_crossings
 from mutualis.core import audit
-from mutualis.core.api import VALIDATION, ApiError, ErrorOut, errors
+from mutualis.core.api import VALIDATION, ApiError, ErrorOut, errors, idempotency
 from mutualis.core.api import api as platform_api
 from mutualis.core.files.download import serve_file
 from mutualis.core.models import StoredFile
@@ -127,7 +127,11 @@ def _deposit(request: HttpRequest, reference: str) -> tuple[services.Depositor, 
 
 
 def _key(request: HttpRequest) -> str:
-    return services.check_idempotency_key(request.headers.get("Idempotency-Key"))
+    # The platform's one check of the header (mutualis.core.api.idempotency). The key is
+    # then kept on the row the write creates, in the write's own transaction
+    # (services.start_deposit, services.add_file), so a crash leaves no claim behind:
+    # the shared claim table is not needed here.
+    return idempotency.key_of(request)
 
 
 def _context(request: HttpRequest) -> dict[str, Any]:

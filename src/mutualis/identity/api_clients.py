@@ -46,6 +46,10 @@ from .models import ApiClient
 
 SCOPE_READ = "api:read"
 SCOPE_WRITE = "api:write"
+# The consultations' writes (drafting, publication, rectification): a client recording
+# contracts need not be one that publishes for the member.
+SCOPE_PROCUREMENT_WRITE = "procurement:write"
+SCOPES = frozenset({SCOPE_READ, SCOPE_WRITE, SCOPE_PROCUREMENT_WRITE})
 
 
 @contextmanager
@@ -86,11 +90,13 @@ class ApiCaller:
 
 
 class ClientTokenAuth(HttpBearer):
-    """Bearer access token of a bound API client; ``write=True`` requires ``api:write``."""
+    """Bearer access token of a bound API client; ``write=True`` requires ``api:write``,
+    ``scope`` another scope."""
 
-    def __init__(self, *, write: bool = False) -> None:
+    def __init__(self, *, write: bool = False, scope: str | None = None) -> None:
         super().__init__()
         self.write = write
+        self.needed = scope or (SCOPE_WRITE if write else None)
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiCaller | None:
         row = (
@@ -107,8 +113,8 @@ class ClientTokenAuth(HttpBearer):
         access = ApiClient.objects.filter(client_id=row.client_id, is_active=True).first()
         if access is None:
             return None
-        scopes = frozenset(row.get_scopes()) & {SCOPE_READ, SCOPE_WRITE}
-        needed = SCOPE_WRITE if self.write else None
+        scopes = frozenset(row.get_scopes()) & SCOPES
+        needed = self.needed
         if not scopes or (needed and needed not in scopes):
             raise ApiError(
                 403,
@@ -127,3 +133,4 @@ class ClientTokenAuth(HttpBearer):
 
 READ = ClientTokenAuth()
 WRITE = ClientTokenAuth(write=True)
+PROCUREMENT_WRITE = ClientTokenAuth(scope=SCOPE_PROCUREMENT_WRITE)

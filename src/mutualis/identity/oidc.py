@@ -49,8 +49,13 @@ SCOPES: dict[str, Any] = {
     # mutualis.identity.api_clients.
     "api:read": _("Read the data of the organisation or company the client acts for"),
     "api:write": _("Change the data of the organisation or company the client acts for"),
+    # Narrower than api:write, and not implied by it: drafting, publishing and rectifying
+    # consultations are the buyer's acts (mutualis.procurement.api_writes).
+    "procurement:write": _(
+        "Draft, publish and rectify the consultations of the organisation the client acts for"
+    ),
 }
-API_SCOPES = ("api:read", "api:write")
+API_SCOPES = ("api:read", "api:write", "procurement:write")
 CLAIMS = [
     "sub",
     "iss",

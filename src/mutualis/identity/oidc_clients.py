@@ -60,7 +60,8 @@ class ScopeUnknown(ClientRegistrationError):
     code = "oidc_scope_unknown"
     field_name = "scopes"
     message = _(
-        "Unknown scope. Known scopes: openid, email, profile, organisations, api:read, api:write."
+        "Unknown scope. Known scopes: openid, email, profile, organisations, api:read, "
+        "api:write, procurement:write."
     )
 
 

@@ -14,7 +14,7 @@ from mutualis.core import registry
 from mutualis.core.api import register_router
 from mutualis.core.registry import Access
 
-from . import tasks
+from . import api_documents, api_writes, tasks  # noqa: F401  (their operations join api.router)
 from .api import router as api_router
 
 registry.declare_routes(

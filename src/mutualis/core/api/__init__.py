@@ -12,7 +12,8 @@ Each context attaches its own router with :func:`register_router` (from its
   ``scope()`` method in ``request.auth``, see :class:`Caller`) runs its operation inside
   that client's django-scopes scope, and in no other;
 - pagination helpers: pages with a total, and cursors over a change feed
-  (:mod:`mutualis.core.api.pagination`).
+  (:mod:`mutualis.core.api.pagination`);
+- writes answered once per ``Idempotency-Key`` (:mod:`mutualis.core.api.idempotency`).
 
 The document is at ``/api/v1/openapi.json``; ``/api/v1/docs`` shows it with the Swagger UI
 that django-ninja ships, served from the platform's own static files.
@@ -46,7 +47,13 @@ API of the Mutualis platform.
 authentication. **Clients** registered by the operator authenticate with an OpenID Connect
 access token (client-credentials grant at the platform's token endpoint, sent as
 `Authorization: Bearer <token>`); each client acts for one member organisation or one
-company, with the scopes `api:read` and/or `api:write`.
+company, with the scopes `api:read`, `api:write` and/or `procurement:write` (drafting,
+publishing and rectifying the member's consultations).
+
+**Writes** need an `Idempotency-Key` header (1 to 100 printable ASCII characters, the
+client's own): sent again with the same request, the first answer comes back and nothing
+changes; with another request, 409. A key whose request never finished (the server
+stopped) is free again after five minutes.
 
 **Errors** all have the same shape: `{"code": "<stable slug>", "field": "<parameter or
 null>", "message": "<readable text>"}`. Invalid parameters (422) add `errors`, one such

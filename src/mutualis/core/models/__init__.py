@@ -1,3 +1,4 @@
+from .api import ApiWrite
 from .audit import AuditChainHead, AuditCheckpoint, AuditEvent, AuditEventContext, AuditSubject
 from .files import StoredFile
 from .instance import Instance
@@ -15,6 +16,7 @@ from .tenancy import OrganisationOwned, TwoPartyOwned
 
 __all__ = [
     "AdhesionStatus",
+    "ApiWrite",
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
