@@ -27,11 +27,9 @@ each page at least 0.2 x the reference's requests/s.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import random
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -41,7 +39,15 @@ import requests
 
 import territory
 from results import REPO, machine, table, write_section
-from serving import Load, bench_platform, gunicorn, load, ms, require_postgres
+from serving import (
+    bench_platform,
+    cycling_getter,
+    discovery_reference,
+    gunicorn,
+    load,
+    rate_table,
+    require_postgres,
+)
 
 CLIENTS = 16
 # As production runs the web server (docs/operations.md, "Processes").
@@ -256,24 +262,8 @@ def main(argv: list[str]) -> int:
             .values_list("year", flat=True)
         )
         sessions = [requests.Session() for _n in range(CLIENTS)]
-
-        def getter(paths: list[str], expected: str) -> Callable[[int], None]:
-            turn = itertools.cycle(paths)
-            lock = threading.Lock()
-
-            def get(client: int) -> None:
-                with lock:
-                    path = next(turn)
-                response = sessions[client].get(f"{base}{path}", timeout=60)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path}: {response.status_code}")
-                if expected not in response.text:
-                    raise RuntimeError(f"{path}: {expected!r} not in the answer")
-
-            return get
-
         year_queries = ["", *(f"?year={y}" for y in years)]
-        territory = [f"/observatoire/{q}" for q in year_queries]
+        territory_pages = [f"/observatoire/{q}" for q in year_queries]
         # Every 97th member, over every year and each year it has figures for (a member
         # without a procedure in a year answers 404 for it).
         sampled = [f"commune-{n}" for n in range(0, BUYERS, 97)]
@@ -287,69 +277,37 @@ def main(argv: list[str]) -> int:
             .values_list("organisation__slug", "year")
         ]
         runs_spec = [
-            ("territory page `/observatoire/` (every year, each year)", territory),
+            ("territory page `/observatoire/` (every year, each year)", territory_pages),
             (f"member page `/observatoire/<slug>/` ({len(members)} pages cycled)", members),
         ]
-        discovery = ["/.well-known/openid-configuration"]
         # The master imports the application once and forks its workers: on a loaded
         # machine, five workers importing it at once miss the helper's 30 s start-up
         # wait. Requests are served alike.
         plat.env["GUNICORN_CMD_ARGS"] = "--preload"
         with gunicorn(plat, workers=args.workers) as base:
+
+            def getter(paths: list[str]) -> Callable[[int], None]:
+                targets = [(path, {}) for path in paths]
+                return cycling_getter(sessions, base, targets, 'id="table-years"')
+
             for _name, paths in runs_spec:
-                load(getter(paths, 'id="table-years"'), CLIENTS, 1.0, 4 * len(paths))
+                load(getter(paths), CLIENTS, 1.0, 4 * len(paths))
             print(f"reference: discovery document, {CLIENTS} clients…", flush=True)
-            before = load(
-                getter(discovery, "token_endpoint"), CLIENTS, args.reference_seconds, 100_000
-            )
+            before = discovery_reference(sessions, base, CLIENTS, args.reference_seconds)
             runs = []
             for name, paths in runs_spec:
                 print(f"{name}: {CLIENTS} clients…", flush=True)
                 runs.append(
-                    (name, load(getter(paths, 'id="table-years"'), CLIENTS, args.seconds, 100_000))
+                    (name, load(getter(paths), CLIENTS, args.seconds, 100_000), PAGE_TARGET)
                 )
             print("reference again…", flush=True)
-            after = load(
-                getter(discovery, "token_endpoint"), CLIENTS, args.reference_seconds, 100_000
-            )
+            after = discovery_reference(sessions, base, CLIENTS, args.reference_seconds)
         for session in sessions:
             session.close()
         version = plat.server_version
 
-    reference: Load = before + after
-    rows = [
-        (
-            "reference: GET /.well-known/openid-configuration",
-            f"{reference.rate:.0f}/s",
-            ms(reference.percentile(50)),
-            ms(reference.percentile(95)),
-            f"{reference.count} ({before.rate:.0f}/s before, {after.rate:.0f}/s after)",
-            "1.00",
-            "",
-        )
-    ]
-    met = True
-    for name, run in runs:
-        ratio = run.rate / reference.rate
-        ok = ratio >= PAGE_TARGET and not run.failures
-        met = met and ok
-        rows.append(
-            (
-                name,
-                f"{run.rate:.0f}/s",
-                ms(run.percentile(50)),
-                ms(run.percentile(95)),
-                f"{run.count} ({len(run.failures)} failed)",
-                f"{ratio:.2f}",
-                f"≥ {PAGE_TARGET:.1f}: {'met' if ok else '**missed**'}",
-            )
-        )
-    results = table(
-        ("Request (16 clients)", "Rate", "p50", "p95", "Done", "vs discovery", "Target"), rows
-    )
+    results, met = rate_table(before, after, runs)
     print(results)
-    for failure in sorted({f for _name, run in runs for f in run.failures})[:5]:
-        print(f"  failure: {failure}")
     refresh_rows = table(
         ("Refresh of the aggregates (one transaction)", "Time"),
         [

@@ -5,7 +5,7 @@ Usage: ``DATABASE_URL=postgres://… python bench/procurement_search.py [--secon
 On a throwaway PostgreSQL database next to DATABASE_URL's, generates 100,000 published
 consultations (open, closed and cancelled, 30,000 lots) of 2,000 buyers in 10
 départements, and 40,000 companies, with bulk inserts; fills the search documents in SQL
-(the GIN index dropped meanwhile, then rebuilt), vacuums and analyses. Then serves the
+(the GIN indexes dropped meanwhile, then rebuilt), vacuums and analyses. Then serves the
 platform with gunicorn sync workers on a loopback port and, from 16 threads, in the same
 run:
 
@@ -26,20 +26,26 @@ the API at least 0.3 x the reference's requests/s, the page at least 0.2 x.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import random
 import sys
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import requests
 
 import territory
 from results import REPO, machine, table, write_section
-from serving import Load, bench_platform, gunicorn, load, ms, require_postgres
+from serving import (
+    Load,
+    bench_platform,
+    cycling_getter,
+    discovery_reference,
+    gunicorn,
+    load,
+    rate_table,
+    require_postgres,
+)
 
 CLIENTS = 16
 # As production runs the web server (docs/operations.md, "Processes"): 2 x cores + 1
@@ -108,21 +114,38 @@ MIX = TYPICAL + COMMON
 # time of the Python process and of its PostgreSQL backend, Django's test client over
 # the mix, cProfile with a CPU clock): kept in the results while a target is missed.
 WHERE_THE_TIME_GOES = """\
-Where the time goes (2026-12-06, one process, CPU time per request, mix averaged; the
-discovery document costs 0.6 to 1.2 ms of Python and no SQL):
+Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed; the
+discovery document costs 1.0 to 1.3 ms of Python and no SQL). The machine's load average
+was 5 to 17 during these measures and the runs above (3 to 5 for the previous run): the
+reference ran at 303/s against 685/s, and under such load the heavier requests lose more
+than the reference, so these ratios cannot be compared with the previous run's (0.23 and
+0.15); the CPU times below can.
 
-- API, about 5 ms of Python and 5 ms of PostgreSQL. Python: middleware 0.6, parameters
-  (ninja, then the search form) 0.4, filters 0.25, compiling the page's SQL with its
-  count 0.6, executing it and reading 20 rows of 17 columns 1.2 (psycopg and Django's
-  values), the JSON 0.3. PostgreSQL: a count up to 1,001 rows of words in 5 % of the
-  consultations reads the text index then 1,000 heap pages (3 to 4 ms: `toiture`,
-  `cantine`); `eclairage public` intersects `public`, a word of every row (8 to 10 ms);
-  words with `state=open` AND the text index with the 30,000 open rows, then sort
-  1,449 rows for the page (8 to 10 ms); `departement=21&state=open` now counts in its
-  index alone (0.5 ms, against 14 to 17 ms); planning 0.3 to 0.6 ms a query.
-- Page, about 9 ms of Python and the same SQL: the template half of it (the base
-  layout's menus and footer, about 16 addresses and 55 translations; the filled form
-  fields rendered by their widget templates); its 20 rows now 0.5 ms.
+- PostgreSQL, 4.9 ms a request (6.8 before migration 0014). The text and CPV indexes of
+  the public consultations alone (partial GIN, the public condition in their
+  definition): a word's count no longer ANDs the text index with the state index's
+  100,000 public rows (`toiture` 11.2 to 3.6 ms, `eclairage public` 12.0 to 4.4,
+  `cantine` 11.4 to 4.2), a CPV prefix reads its own index instead of testing 6,000
+  rows one by one (7.6 to 6.0). Left: words with `state=open` (`chaufferie` 11.4 ms,
+  `fourniture` 8.4): PostgreSQL guesses 6,900 open rows for 30,000 (the state and the
+  deadline go together, which its statistics cannot say of a range), so it ANDs the
+  text index with the state index's 30,000 entries and sorts the 1,449 rows of the
+  page; and a count of 1,001 rows of a word in 5 % of the rows reads about 1,000 heap
+  pages, which no index avoids (GIN has no index-only scan; PostgreSQL 15.18 no longer
+  skips the heap of a bitmap scan; a narrow search table of about 20 rows a page would
+  still hold those rows on some 900 pages).
+- API, about 6 ms of Python (4.6 x the discovery document): middleware 0.6,
+  parameters (ninja, then the search form) 0.4, filters 0.25, compiling the page's SQL
+  with its count 0.6, executing it and reading 20 rows of 17 columns 1.2 (80 datetimes
+  through psycopg and Django), the JSON 0.3 (the standard library's; orjson is not a
+  dependency).
+- Page, about 10 ms of Python (8 x): the template half of it. Kept per process now:
+  the markup of every choice field and of the empty text boxes (a filled box is its
+  kept markup with its value, escaped); the rows' markup escaped by `html.escape`.
+  The base layout's footer (8 addresses, 10 translations) costs 0.2 ms: kept per
+  language, it saved no more than the measure's noise, so it is rendered as before.
+  Left: the header and menus (they depend on the visitor and the page), the 25
+  translations of the list's template, the form's labels and check boxes.
 - Counting up to 10,000 reads ten times the heap pages: that is the second server's cost.
 """
 
@@ -215,9 +238,16 @@ def generate() -> dict[str, int]:
             batch_size=5_000,
         )
     with connection.cursor() as cursor:
-        # With the GIN index live, each row's update costs an index insertion: drop it,
-        # fill the documents as Consultation.save() would, build it once.
-        cursor.execute("DROP INDEX IF EXISTS consultation_search_vector")
+        # With the GIN indexes live (over every row, and over the public rows: the
+        # procurement migrations), each row's update costs index insertions: drop them,
+        # fill the columns as Consultation.save() would, build them again once.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE tablename = 'procurement_consultation' AND indexdef LIKE '%USING gin%'"
+        )
+        gin_indexes = cursor.fetchall()
+        for name, _definition in gin_indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         cursor.execute(
             "UPDATE procurement_consultation SET search_vector ="
             " setweight(to_tsvector('mutualis_french', reference || ' ' || title), 'A')"
@@ -225,13 +255,8 @@ def generate() -> dict[str, int]:
             " || setweight(to_tsvector('mutualis_french',"
             " regexp_replace(description, '<[^>]+>', ' ', 'g')), 'C')"
         )
-        cursor.execute(
-            "CREATE INDEX consultation_search_vector"
-            " ON procurement_consultation USING gin (search_vector)"
-        )
         # The CPV prefixes of each consultation, as Consultation.save() and the lots
         # write them (models.cpv_prefixes): every 2- to 8-digit prefix of its codes.
-        cursor.execute("DROP INDEX IF EXISTS consultation_cpv_prefixes")
         cursor.execute(
             "UPDATE procurement_consultation c SET cpv_prefixes = coalesce(("
             " SELECT jsonb_agg(DISTINCT left(code, n) ORDER BY left(code, n))"
@@ -241,10 +266,8 @@ def generate() -> dict[str, int]:
             " FROM procurement_lot l WHERE l.consultation_id = c.id) codes,"
             " generate_series(2, 8) n WHERE length(code) >= n), '[]'::jsonb)"
         )
-        cursor.execute(
-            "CREATE INDEX consultation_cpv_prefixes"
-            " ON procurement_consultation USING gin (cpv_prefixes jsonb_path_ops)"
-        )
+        for _name, definition in gin_indexes:
+            cursor.execute(definition)
         # As autovacuum leaves a table at rest: statistics, and the visibility map that
         # lets a count read an index alone (migration 0012: the open consultations of
         # a département's buyers).
@@ -271,95 +294,40 @@ def main(argv: list[str]) -> int:
         print(f"  done in {generated_in:.0f} s", flush=True)
         sessions = [requests.Session() for _n in range(CLIENTS)]
 
-        def getter(
-            base: str, path: str, queries: list[dict[str, str]], expected: str
-        ) -> Callable[[int], None]:
-            turn = itertools.cycle(queries)
-            lock = threading.Lock()
-
-            def get(client: int) -> None:
-                with lock:
-                    query = next(turn)
-                response = sessions[client].get(f"{base}{path}", params=query, timeout=60)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path} {query}: {response.status_code}")
-                if expected not in response.text:
-                    raise RuntimeError(f"{path} {query}: {expected!r} not in the answer")
-
-            return get
-
         def measure(base: str, label: str) -> list[tuple[str, Load, float]]:
             # Each worker compiles templates and URL patterns on its first requests, and
             # PostgreSQL reads the tables into its cache: warm up on every query.
             for _name, path, queries, expected, _target in RUNS:
-                load(getter(base, path, queries, expected), CLIENTS, 1.0, 4 * len(queries))
+                getter = cycling_getter(sessions, base, [(path, q) for q in queries], expected)
+                load(getter, CLIENTS, 1.0, 4 * len(queries))
             measured = []
             for name, path, queries, expected, target in RUNS:
                 print(f"{name}{label}: {CLIENTS} clients…", flush=True)
-                run = load(getter(base, path, queries, expected), CLIENTS, args.seconds, 100_000)
+                getter = cycling_getter(sessions, base, [(path, q) for q in queries], expected)
+                run = load(getter, CLIENTS, args.seconds, 100_000)
                 measured.append((f"{name}{label}", run, target))
             return measured
 
-        discovery = "/.well-known/openid-configuration"
+        # The master imports the application once and forks its workers: on a loaded
+        # machine, five workers importing it at once miss the helper's 30 s start-up
+        # wait (as bench/observatory.py). Requests are served alike.
+        plat.env["GUNICORN_CMD_ARGS"] = "--preload"
         with gunicorn(plat, workers=args.workers) as base:
             print(f"reference: discovery document, {CLIENTS} clients…", flush=True)
-            before = load(
-                getter(base, discovery, [{}], "token_endpoint"),
-                CLIENTS,
-                args.reference_seconds,
-                100_000,
-            )
+            before = discovery_reference(sessions, base, CLIENTS, args.reference_seconds)
             runs = measure(base, "")
         # The same server counting up to 10,000: what the count costs.
         plat.env["MUTUALIS_SEARCH_COUNT_CAP"] = str(BIG_CAP)
         with gunicorn(plat, workers=args.workers) as base:
             runs += measure(base, f", count up to {BIG_CAP:,}")
             print("reference again…", flush=True)
-            after = load(
-                getter(base, discovery, [{}], "token_endpoint"),
-                CLIENTS,
-                args.reference_seconds,
-                100_000,
-            )
+            after = discovery_reference(sessions, base, CLIENTS, args.reference_seconds)
         for session in sessions:
             session.close()
         version = plat.server_version
 
-    reference = before + after
-    rows = [
-        (
-            "reference: GET /.well-known/openid-configuration",
-            f"{reference.rate:.0f}/s",
-            ms(reference.percentile(50)),
-            ms(reference.percentile(95)),
-            f"{reference.count} ({before.rate:.0f}/s before, {after.rate:.0f}/s after)",
-            "1.00",
-            "",
-        )
-    ]
-    met = True
-    for name, run, target in runs:
-        ratio = run.rate / reference.rate
-        ok = ratio >= target and not run.failures
-        met = met and ok
-        rows.append(
-            (
-                name,
-                f"{run.rate:.0f}/s",
-                ms(run.percentile(50)),
-                ms(run.percentile(95)),
-                f"{run.count} ({len(run.failures)} failed)",
-                f"{ratio:.2f}",
-                f"≥ {target:.1f}: {'met' if ok else '**missed**'}",
-            )
-        )
-    results = table(
-        ("Request (16 clients)", "Rate", "p50", "p95", "Done", "vs discovery", "Target"), rows
-    )
+    results, met = rate_table(before, after, runs)
     print(results)
-    failures = [f for _name, run, _target in runs for f in run.failures]
-    for failure in sorted(set(failures))[:5]:
-        print(f"  failure: {failure}")
 
     def described(queries: list[dict[str, str]]) -> str:
         return ", ".join(
@@ -372,9 +340,9 @@ def main(argv: list[str]) -> int:
         f" cancelled; {LOTS:,} lots) of {counts['buyers']:,} buyers in"
         f" {len(territory.DEPARTEMENTS)} départements, and {counts['companies']:,} companies,"
         " generated\nwith bulk inserts into a throwaway PostgreSQL database; the search"
-        " documents filled in SQL (GIN index\nrebuilt after), then `VACUUM (ANALYZE)`"
+        " documents filled in SQL (GIN indexes\nrebuilt after), then `VACUUM (ANALYZE)`"
         f" ({generated_in:.0f} s in all). {CLIENTS} concurrent clients (threads, loopback)"
-        f" against\ngunicorn ({args.workers} sync workers); each run lasts"
+        f" against\ngunicorn ({args.workers} sync workers, `--preload`); each run lasts"
         f" {args.seconds:.0f} s, the reference {args.reference_seconds:.0f} s before the"
         " runs (first server) and again\nafter them (second server; rate: both together)."
         " Each run cycles through its queries, request after request;\nno cache of search"
@@ -384,7 +352,7 @@ def main(argv: list[str]) -> int:
         f"Very common (in most rows): {described(COMMON)}.\n"
         'Counts stop at 1,000 ("more than 1,000"), at 10,000 on the second server; a query'
         " matching more than\nthe count (or 2,000 rows) is ordered by date rather than relevance."
-        " The CPV prefixes filled in SQL\n(GIN index rebuilt after). Every"
+        " The CPV prefixes filled in SQL\n(GIN indexes rebuilt after). Every"
         " answer is checked: status 200 and\nits results in it.\n"
         "Targets: the API at least 0.3 x the discovery document's rate, the page 0.2 x."
         " The machine\nis shared with other sessions: compare the ratios (load average"

@@ -1,4 +1,5 @@
-"""Shared by the benchmarks that load a running platform (login_throughput, token_throughput).
+"""Shared by the benchmarks that load a running platform (login_throughput,
+token_throughput, procurement_search, observatory).
 
 - a throwaway PostgreSQL database next to the one ``DATABASE_URL`` names, migrated, with
   the cache table, dropped at the end;
@@ -6,7 +7,9 @@
   serves it, configured through environment variables only;
 - the same-run reference every login figure is compared to: raw Argon2 with the
   configured hasher's own parameters, on as many threads as the load has clients;
-- a bounded load loop (threads, a deadline and a count cap) and its percentiles.
+- a bounded load loop (threads, a deadline and a count cap) and its percentiles;
+- for the web pages: clients cycling through their requests, each answer checked, and
+  the results table against the OpenID discovery document measured in the same run.
 
 Django is set up in the benchmark's own process on the throwaway database, with the
 environment the server gets, so that rows made here (users, clients) are what the
@@ -15,6 +18,7 @@ server reads.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -33,11 +37,13 @@ import psycopg
 import requests
 from psycopg import sql
 
-from results import REPO
+from results import REPO, table
 
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
 BIN = Path(sys.executable).parent
-SERVER_START_SECONDS = 30.0
+# Generous: on a machine shared with other benchmarks and test runs (load average above
+# 15), five workers took more than 30 s to answer their first request.
+SERVER_START_SECONDS = 120.0
 
 
 def require_postgres(script: str) -> str:
@@ -319,3 +325,81 @@ def reference_row(threads: str, before: Load, after: Load, *ratios: str) -> tupl
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
+
+
+# --- Pages under load, against the discovery document -----------------------------------
+
+
+def cycling_getter(
+    sessions: list[requests.Session],
+    base: str,
+    targets: list[tuple[str, dict[str, str]]],
+    expected: str,
+) -> Callable[[int], None]:
+    """An operation for :func:`load`: GET the next ``(path, query)`` of ``targets``
+    (cycled by all clients together, request after request) with the client's own
+    session; a status other than 200, or an answer without ``expected``, fails."""
+    turn = itertools.cycle(targets)
+    lock = threading.Lock()
+
+    def get(client: int) -> None:
+        with lock:
+            path, query = next(turn)
+        response = sessions[client].get(f"{base}{path}", params=query, timeout=60)
+        shown = f"{path} {query}" if query else path
+        if response.status_code != 200:
+            raise RuntimeError(f"{shown}: {response.status_code}")
+        if expected not in response.text:
+            raise RuntimeError(f"{shown}: {expected!r} not in the answer")
+
+    return get
+
+
+DISCOVERY = "/.well-known/openid-configuration"
+RATE_COLUMNS = ("Request (16 clients)", "Rate", "p50", "p95", "Done", "vs discovery", "Target")
+
+
+def discovery_reference(
+    sessions: list[requests.Session], base: str, clients: int, seconds: float
+) -> Load:
+    """The same-run reference of the web benches: the OpenID discovery document, a
+    request that does no work."""
+    getter = cycling_getter(sessions, base, [(DISCOVERY, {})], "token_endpoint")
+    return load(getter, clients, seconds, 100_000)
+
+
+def rate_table(before: Load, after: Load, runs: list[tuple[str, Load, float]]) -> tuple[str, bool]:
+    """The results table of runs compared to the discovery document measured before and
+    after them (rate: both together), each ``(name, load, target ratio)``; and whether
+    every target was met (a failed request misses it)."""
+    reference = before + after
+    rows = [
+        (
+            f"reference: GET {DISCOVERY}",
+            f"{reference.rate:.0f}/s",
+            ms(reference.percentile(50)),
+            ms(reference.percentile(95)),
+            f"{reference.count} ({before.rate:.0f}/s before, {after.rate:.0f}/s after)",
+            "1.00",
+            "",
+        )
+    ]
+    met = True
+    for name, run, target in runs:
+        ratio = run.rate / reference.rate
+        ok = ratio >= target and not run.failures
+        met = met and ok
+        rows.append(
+            (
+                name,
+                f"{run.rate:.0f}/s",
+                ms(run.percentile(50)),
+                ms(run.percentile(95)),
+                f"{run.count} ({len(run.failures)} failed)",
+                f"{ratio:.2f}",
+                f"≥ {target:.1f}: {'met' if ok else '**missed**'}",
+            )
+        )
+    for failure in sorted({f for _name, run, _target in runs for f in run.failures})[:5]:
+        print(f"  failure: {failure}")
+    return table(RATE_COLUMNS, rows), met

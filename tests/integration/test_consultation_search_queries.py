@@ -128,3 +128,25 @@ def test_the_open_consultations_have_partial_indexes():
         assert "'published'" in definition
         assert "parent_id IS NULL" in definition
         assert "NOT is_test" in definition
+
+
+@pytest.mark.postgres
+def test_words_and_cpv_prefixes_read_indexes_of_the_public_consultations_only():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes"
+            " WHERE tablename = 'procurement_consultation'"
+            " AND indexname IN ('consultation_public_text', 'consultation_public_cpv')"
+        )
+        found = dict(cursor.fetchall())
+    assert set(found) == {"consultation_public_text", "consultation_public_cpv"}
+    assert "gin (search_vector)" in found["consultation_public_text"]
+    assert "gin (cpv_prefixes jsonb_path_ops)" in found["consultation_public_cpv"]
+    for definition in found.values():
+        # The condition under which crossings reads the public consultations, so that
+        # PostgreSQL knows it holds for every row the index gives.
+        assert "ARRAY['published'" in definition
+        assert "'closed'" in definition
+        assert "'cancelled'" in definition
+        assert "parent_id IS NULL" in definition
+        assert "NOT is_test" in definition

@@ -4,6 +4,7 @@ read the published states only)."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.views.decorators.http import require_safe
 
@@ -60,7 +61,7 @@ _ROW_HTML = (
 @dataclass(frozen=True, slots=True)
 class Row:
     """A line of the results, as the page shows it: its address, labels and deadline in
-    Paris computed once here, its markup made by ``format_html`` (every value escaped).
+    Paris computed once here, its markup made by ``__html__`` (every value escaped).
     Rendered by the template, the twenty lines of a page cost it more than its query
     (bench/RESULTS.md, "procurement search")."""
 
@@ -75,17 +76,26 @@ class Row:
     status: str
 
     def __html__(self) -> str:
-        return format_html(
-            _ROW_HTML,
-            self.url,
-            self.title,
-            self.reference,
-            self.main_cpv,
-            self.buyer_query,
-            self.buyer_name,
-            self.procedure,
-            self.deadline,
-            self.status,
+        # ``format_html`` escapes each value through Django's lazy-aware ``escape``;
+        # every value here is a ``str``, escaped the same by ``html.escape`` at a
+        # fraction of the cost (twenty rows, nine values each, on every page).
+        return SafeString(
+            _ROW_HTML.format(
+                *(
+                    html.escape(str(value))
+                    for value in (
+                        self.url,
+                        self.title,
+                        self.reference,
+                        self.main_cpv,
+                        self.buyer_query,
+                        self.buyer_name,
+                        self.procedure,
+                        self.deadline,
+                        self.status,
+                    )
+                )
+            )
         )
 
     # The template writes ``{{ row }}``: its text is its markup (escaped above).
