@@ -24,21 +24,27 @@ XML file is checked against the @ctes schema. Routed:
 Every message read is recorded (``InboundMessage``) with its raw bytes in the private
 file store, once: its SHA-256 is unique, so a message read twice (a crash before the
 mailbox was told, two readers) is processed once.
+
+The mailbox is read in batches (``return_batches``: one transaction per batch, the
+acknowledgements written in bulk); ``receive`` processes one message in its own
+transaction, and is what a batch whose transaction fails falls back to.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import email
+import email.header
 import email.parser
 import email.policy
 import hashlib
 import io
 import logging
+import re
 import tarfile
 from collections.abc import Iterable
 from datetime import date, datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from django.conf import settings
@@ -105,7 +111,7 @@ def _q(name: str) -> str:
 
 
 def _xml_documents(
-    mail: EmailMessage, others: dict[str, bytes] | None = None
+    mail: Message, others: dict[str, bytes] | None = None
 ) -> list[tuple[str, bytes]]:
     """The XML files the e-mail carries: those of its ``tar.gz`` attachments and its XML
     attachments; the archives' other files go to ``others``."""
@@ -115,6 +121,9 @@ def _xml_documents(
         if part.is_multipart():
             continue
         name = part.get_filename() or ""
+        if "=?" in name:
+            # An RFC 2047 encoded name, which compat32 leaves encoded.
+            name = str(email.header.make_header(email.header.decode_header(name)))
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes) or not name:
             continue
@@ -143,13 +152,54 @@ def _xml_documents(
     return found
 
 
+# The standard parser compiles a regular expression from each multipart message's
+# boundary, anew for each message (a boundary is random): 0.1 to 0.4 ms, half of the
+# parse. ``_constant_boundary`` gives every message the same one before parsing.
+_CONSTANT_BOUNDARY = b"mutualis-return-channel-boundary"
+_BOUNDARY = re.compile(rb'boundary="?([^";\s]+)"?', re.IGNORECASE)
+_HEADERS_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _constant_boundary(raw: bytes) -> bytes:
+    """``raw`` with its top-level MIME boundary replaced by a constant, for parsing
+    only (the bytes kept and hashed are the received ones). Replaced only where the
+    boundary is nothing but the ``Content-Type`` parameter and the delimiter lines; any
+    other occurrence, or an unusual header, leaves the message as it is."""
+    end = _HEADERS_END.search(raw)
+    if end is None or _CONSTANT_BOUNDARY in raw:
+        return raw
+    headers = raw[: end.start()]
+    content_type = b""
+    lines = headers.splitlines()
+    for index, line in enumerate(lines):
+        if line[:13].lower() == b"content-type:":
+            content_type = line
+            for more in lines[index + 1 :]:
+                if not more[:1].isspace():
+                    break
+                content_type += more
+            break
+    found = _BOUNDARY.findall(content_type)
+    if len(found) != 1 or len(found[0]) < 16:
+        return raw
+    boundary = found[0]
+    delimiters = raw.count(b"\n--" + boundary)
+    if delimiters < 2 or raw.count(boundary) != headers.count(boundary) + delimiters:
+        return raw
+    if headers.count(boundary) != 1:
+        return raw
+    return raw.replace(boundary, _CONSTANT_BOUNDARY)
+
+
 def parse(raw: bytes) -> Parsed:
     """The @ctes message an e-mail carries, checked against the schema, with the SIREN
-    it is for. Raises ``Unroutable`` with the reason."""
-    mail = email.message_from_bytes(raw, policy=email.policy.default)
-    if not isinstance(mail, EmailMessage):  # pragma: no cover - the policy gives one
-        raise Unroutable("not an e-mail")
-    message_id = str(mail.get("Message-ID", "") or "")[:300]
+    it is for. Raises ``Unroutable`` with the reason.
+
+    The e-mail is read with the ``compat32`` policy: it finds the same parts, names and
+    decoded bytes as ``policy.default`` at a tenth of the cost (about 0.2 ms against
+    2.6 ms for an acknowledgement), and nothing here needs the modern header objects."""
+    mail = email.message_from_bytes(_constant_boundary(raw), policy=email.policy.compat32)
+    message_id = " ".join(str(mail.get("Message-ID", "") or "").split())[:300]
     others: dict[str, bytes] = {}
     documents = _xml_documents(mail, others)
     if not documents:
@@ -382,6 +432,14 @@ def _message_id(raw: bytes) -> str:
         return ""
 
 
+def parse_checked(raw: bytes) -> Parsed:
+    """``parse``, any reading error becoming ``Unroutable`` (quarantine)."""
+    try:
+        return parse(raw)
+    except (ValueError, LookupError, UnicodeError, etree.LxmlError) as exc:
+        raise Unroutable(f"unreadable message: {exc.__class__.__name__}") from exc
+
+
 def receive(raw: bytes, now: datetime | None = None) -> str:
     """Process one raw e-mail: "processed", "quarantined" or "duplicate"."""
     now = now or timezone.now()
@@ -392,10 +450,7 @@ def receive(raw: bytes, now: datetime | None = None) -> str:
     try:
         with transaction.atomic():
             try:
-                try:
-                    parsed = parse(raw)
-                except (ValueError, LookupError, UnicodeError, etree.LxmlError) as exc:
-                    raise Unroutable(f"unreadable message: {exc.__class__.__name__}") from exc
+                parsed = parse_checked(raw)
                 row.message_id, row.kind = parsed.message_id, parsed.kind
                 with transaction.atomic():
                     organisation_id, act = _process(parsed, sha256)
@@ -418,18 +473,11 @@ def receive(raw: bytes, now: datetime | None = None) -> str:
 
 
 def read_mailbox(box: Mailbox, now: datetime | None = None) -> dict[str, int]:
-    """Process every new message of ``box``; each is marked done once recorded."""
-    counts = {"processed": 0, "quarantined": 0, "duplicate": 0}
-    for message in box.new_messages():
-        if not message.raw.strip():
-            # Nothing to keep nor to lose: an empty message is only counted.
-            box.done(message.key)
-            counts["empty"] = counts.get("empty", 0) + 1
-            continue
-        outcome = receive(message.raw, now)
-        counts[outcome] = counts.get(outcome, 0) + 1
-        box.done(message.key)
-    return counts
+    """Process every new message of ``box``, a batch at a time (``return_batches``);
+    each batch is marked done once committed."""
+    from .return_batches import read_mailbox as read_in_batches
+
+    return read_in_batches(box, now)
 
 
 def quarantined() -> Iterable[InboundMessage]:

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -189,67 +190,138 @@ def record(
     JSON (identifiers, amounts as strings, no names); floats are best avoided, as
     PostgreSQL may print a large one back differently.
     """
-    company_id = getattr(actor, "company_id", None)
-    if company_id is not None and chain != company_chain(company_id):
-        raise ValueError("A company representative's event must name the company's chain.")
-    if organisation is None and actor is not None and hasattr(actor, "organisation_id"):
-        organisation = actor.organisation
-    if chain is None:
-        chain = organisation_chain(organisation.pk) if organisation else PLATFORM_CHAIN
-    payload = normalise_payload(payload)
-    digest = payload_digest(payload)
-    reference, user = _actor_reference(actor)
-    object_type = target._meta.label_lower if target is not None else ""
-    object_id = str(target.pk) if target is not None else ""
-    organisation_id = organisation.pk if organisation is not None else None
+    return record_many(
+        [
+            PendingEvent(
+                actor=actor,
+                action=action,
+                organisation=organisation,
+                chain=chain,
+                target=target,
+                payload=payload,
+                source_address=source_address,
+                user_agent=user_agent,
+            )
+        ]
+    )[0]
 
+
+@dataclasses.dataclass(frozen=True)
+class PendingEvent:
+    """One event for ``record_many``: the arguments ``record`` takes."""
+
+    actor: Actor | SystemActor | None
+    action: str
+    organisation: Organisation | None = None
+    chain: str | None = None
+    target: Any = None
+    payload: dict[str, Any] | None = None
+    source_address: str | None = None
+    user_agent: str = ""
+
+
+def record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
+    """Append ``events``, in order, inside the caller's transaction: what calling
+    ``record`` for each would write, in a few statements.
+
+    Each chain's head is locked once (the chains in name order, so that two batch
+    writers never wait for each other crosswise), the sequence numbers and hashes are
+    computed in order from it, the events inserted together, then the heads saved. The
+    same rules as ``record`` apply to each event (a company representative's event must
+    name the company's chain).
+    """
+    prepared = []
+    for spec in events:
+        actor, organisation, chain = spec.actor, spec.organisation, spec.chain
+        company_id = getattr(actor, "company_id", None)
+        if company_id is not None and chain != company_chain(company_id):
+            raise ValueError("A company representative's event must name the company's chain.")
+        if organisation is None and actor is not None and hasattr(actor, "organisation_id"):
+            organisation = actor.organisation
+        if chain is None:
+            chain = organisation_chain(organisation.pk) if organisation else PLATFORM_CHAIN
+        payload = normalise_payload(spec.payload)
+        reference, user = _actor_reference(actor)
+        prepared.append(
+            (spec, chain, payload, payload_digest(payload), reference, user, organisation)
+        )
+    if not prepared:
+        return []
     with transaction.atomic():
-        # The lock on the head serialises the writers of one chain: the second waits,
+        # The lock on a head serialises the writers of its chain: the second waits,
         # then reads the head the first one committed (a fresh snapshot under READ
         # COMMITTED), so no two events ever share a sequence or a previous hash. Two
         # writers creating the same head collide on its primary key; get_or_create
         # then reads the winner's row.
-        head, _created = AuditChainHead.objects.select_for_update().get_or_create(
-            chain=chain, defaults={"sequence": 0, "hash": GENESIS_HASH}
-        )
-        sequence = head.sequence + 1
-        occurred_at = timezone.now()
-        current = event_hash(
-            chain=chain,
-            sequence=sequence,
-            prev_hash=head.hash,
-            occurred_at=occurred_at,
-            organisation_id=organisation_id,
-            actor=reference,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            digest=digest,
-        )
-        event = AuditEvent.objects.create(
-            chain=chain,
-            sequence=sequence,
-            organisation_id=organisation_id,
-            occurred_at=occurred_at,
-            actor=reference,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            payload=payload,
-            payload_digest=digest,
-            prev_hash=head.hash,
-            hash=current,
-        )
-        head.sequence = sequence
-        head.hash = current
-        head.save(update_fields=["sequence", "hash"])
-        if user is not None:
-            _remember_subject(user)
-        if source_address or user_agent:
-            AuditEventContext.objects.create(
-                event=event, source_address=source_address or None, user_agent=user_agent[:300]
+        names = sorted({chain for _spec, chain, *_rest in prepared})
+        heads = {
+            head.chain: head
+            for head in AuditChainHead.objects.select_for_update()
+            .filter(chain__in=names)
+            .order_by("chain")
+        }
+        for name in names:
+            if name not in heads:
+                heads[name], _created = AuditChainHead.objects.select_for_update().get_or_create(
+                    chain=name, defaults={"sequence": 0, "hash": GENESIS_HASH}
+                )
+        rows = []
+        for spec, chain, payload, digest, reference, _user, organisation in prepared:
+            head = heads[chain]
+            target = spec.target
+            object_type = target._meta.label_lower if target is not None else ""
+            object_id = str(target.pk) if target is not None else ""
+            organisation_id = organisation.pk if organisation is not None else None
+            sequence = head.sequence + 1
+            occurred_at = timezone.now()
+            current = event_hash(
+                chain=chain,
+                sequence=sequence,
+                prev_hash=head.hash,
+                occurred_at=occurred_at,
+                organisation_id=organisation_id,
+                actor=reference,
+                action=spec.action,
+                object_type=object_type,
+                object_id=object_id,
+                digest=digest,
             )
-    return event
+            rows.append(
+                AuditEvent(
+                    chain=chain,
+                    sequence=sequence,
+                    organisation_id=organisation_id,
+                    occurred_at=occurred_at,
+                    actor=reference,
+                    action=spec.action,
+                    object_type=object_type,
+                    object_id=object_id,
+                    payload=payload,
+                    payload_digest=digest,
+                    prev_hash=head.hash,
+                    hash=current,
+                )
+            )
+            head.sequence, head.hash = sequence, current
+        created = AuditEvent.objects.bulk_create(rows)
+        AuditChainHead.objects.bulk_update(list(heads.values()), ["sequence", "hash"])
+        remembered = set()
+        for _spec, _chain, _payload, _digest, reference, user, _organisation in prepared:
+            if user is not None and reference not in remembered:
+                remembered.add(reference)
+                _remember_subject(user)
+        contexts = [
+            AuditEventContext(
+                event=event,
+                source_address=spec.source_address or None,
+                user_agent=spec.user_agent[:300],
+            )
+            for event, (spec, *_rest) in zip(created, prepared, strict=True)
+            if spec.source_address or spec.user_agent
+        ]
+        if contexts:
+            AuditEventContext.objects.bulk_create(contexts)
+    return created
 
 
 def request_context(request: Any) -> dict[str, Any]:
