@@ -19,10 +19,12 @@ The platform, as production runs it (configured through the environment only):
    duplicate number, classification, the @ctes message built and checked against the
    schema, numbering of the day's serial, the ``tar.gz`` built and stored, audit event);
 2. send: the sending job ``tasks.send_acts`` run again and again until nothing is left
-   (each run claims up to ``transmission.BATCH`` acts, POSTs each package over mutual
-   TLS, records the answer, the attempt and the audit event; idempotent on the package's
-   name). Operator settings: no transmission windows, no hourly cap, endpoint switched
-   on, so nothing throttles the run.
+   (each run takes up to ``transmission.BATCH`` due acts by chunks of
+   ``transmission.CHUNK``: claims a chunk in one transaction, POSTs each package over
+   mutual TLS, then records the chunk's answers in one transaction — each act its
+   attempt, its transition and its own audit event; idempotent on the package's name).
+   Operator settings: no transmission windows, no hourly cap, endpoint switched on, so
+   nothing throttles the run.
 
 The reference, in the same run, after the stand-in was restarted with an empty memory of
 names and an empty Maildir: for each act, the very files of its package (read back from
@@ -371,8 +373,11 @@ def main(argv: list[str]) -> int:
         "validated, `201`, the `ARActe` written to a Maildir) in a process of its own. "
         "Platform: `services.prepare_act` then `services.validate_act` per act (timed "
         "together: *prepare*), then the sending job `tasks.send_acts` until nothing is "
-        "left (*send*); operator settings through the environment: no transmission "
-        "window, no hourly cap, endpoint switched on. Reference, same run, stand-in "
+        "left (*send*: each run claims the due acts by chunks, POSTs them one by one "
+        "and records each chunk's answers in one transaction, every act with its own "
+        "transition and audit event); operator settings through the environment: no "
+        "transmission window, no hourly cap, endpoint switched on. Reference, same run, "
+        "stand-in "
         "restarted empty: the same files of each package read back beforehand, packed "
         "with `tarfile` (gzip) in memory and POSTed with one `requests` session, same "
         "client certificate and CA. The target applies to the whole chain, prepare and "

@@ -99,14 +99,18 @@ def _current_client(actor: ClientActor) -> ClientActor:
     return actor
 
 
-def _current(actor: Actor, *roles: str) -> Any:
+def _current(actor: Actor, *roles: str, lock_organisation: bool = False) -> Any:
     """The actor's membership read again under lock, with one of ``roles``, of a member
-    that subscribes to the service (or the API client acting for the member)."""
+    that subscribes to the service (or the API client acting for the member). With
+    ``lock_organisation``, the member's row is locked in the same statement."""
     if isinstance(actor, ClientActor):
         return _current_client(actor)
     current = (
-        Membership.objects.select_for_update(of=("self",))
-        .select_related("organisation")
+        Membership.objects.select_for_update(
+            of=("self", "organisation") if lock_organisation else ("self",)
+        )
+        # The user too: the audit event names them.
+        .select_related("organisation", "user")
         .filter(pk=actor.pk, is_active=True)
         .first()
     )
@@ -115,6 +119,15 @@ def _current(actor: Actor, *roles: str) -> Any:
     require_role(current, *roles)
     require_subscription(current.organisation_id, SERVICE)
     return current
+
+
+def _current_and_member(actor: Actor, *roles: str) -> tuple[Any, Organisation]:
+    """``_current``, and the member's row, locked (the day's serials, the numbers)."""
+    if isinstance(actor, ClientActor):
+        client = _current_client(actor)
+        return client, Organisation.objects.select_for_update().get(pk=actor.organisation_id)
+    current = _current(actor, *roles, lock_organisation=True)
+    return current, current.organisation
 
 
 def departement_of(organisation: Organisation) -> str:
@@ -296,8 +309,7 @@ def prepare_act(
 ) -> Act:
     """An agent prepares an act: checked, its files stored; status prepared."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor, AGENT_ROLE)
-        organisation = Organisation.objects.select_for_update().get(pk=current.organisation_id)
+        current, organisation = _current_and_member(actor, AGENT_ROLE)
         enrolment = _enrolment(organisation)
         # Read once for the whole preparation (the member's row is locked).
         member_classification = classification.current(organisation.pk)
@@ -333,8 +345,8 @@ def prepare_act(
             organisation, document_signature, "document_signature"
         )
         try:
-            with transaction.atomic():
-                act.save()
+            # No savepoint: the error leaves the whole preparation, rolled back.
+            act.save()
         except IntegrityError:
             raise errors.NumberTaken() from None
         _add_annexes(act, annexes, start=1, piece_types=member_classification.piece_types)
@@ -376,10 +388,11 @@ def _add_annexes(
         )
 
 
-def _locked_act(current: Membership, act_id: int) -> Act:
+def _locked_act(current: Membership, act_id: int, *, files: bool = False) -> Act:
+    related = ("organisation", "document", "document_signature") if files else ("organisation",)
     act = (
         Act.objects.select_for_update(of=("self",))
-        .select_related("organisation")
+        .select_related(*related)
         .filter(organisation_id=current.organisation_id, pk=act_id)
         .first()
     )
@@ -617,9 +630,8 @@ def validate_act(
     """Check the act, build its transmission package and queue it: prepared → waiting.
     Refused with every reason (``ActRefused``) when something must be fixed first."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor, AGENT_ROLE)
-        Organisation.objects.select_for_update().get(pk=current.organisation_id)
-        act = _locked_act(current, act_id)
+        current, _organisation = _current_and_member(actor, AGENT_ROLE)
+        act = _locked_act(current, act_id, files=True)
         if not transitions.allowed(act, transitions.Event.VALIDATE):
             raise errors.TransitionNotAllowed()
         problems, message, enrolment = check_act(act)
