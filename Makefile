@@ -37,10 +37,10 @@ demo: assets
 	$(MUTUALIS) pes_standin --keys-only --keys-dir var/legality/pes-standin > var/legality/pes-standin/host_key.line
 	PORT=$(PORT) bin/demo
 
-# In parallel processes (pytest-xdist, one per CPU; a file's tests stay together), the 15
-# slowest tests listed; set
-# PYTEST_ARGS= for one process.
-PYTEST_ARGS ?= -n auto --dist loadfile --durations=15
+# In parallel processes (pytest-xdist, one per CPU; a file's tests stay together), the
+# longest files first (tests/conftest.py: xdist's own order would leave them for the end),
+# the 15 slowest tests listed; set PYTEST_ARGS= for one process.
+PYTEST_ARGS ?= -n auto --dist loadfile --no-loadscope-reorder --durations=15
 test: assets
 	$(BIN)/pytest $(PYTEST_ARGS)
 

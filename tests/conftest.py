@@ -55,6 +55,54 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="needs Chromium: apt-get install chromium"))
         if "redis" in item.keywords and not REDIS_URL:
             item.add_marker(pytest.mark.skip(reason="needs Redis: set CACHE_URL=redis://…"))
+    if hasattr(config, "workerinput"):
+        _longest_files_first(items)
+
+
+# --- The order of the files in parallel runs ---------------------------------------------
+#
+# pytest-xdist (``--dist loadfile``) hands each worker one file at a time, in the order of
+# the collection when run with ``--no-loadscope-reorder`` (the Makefile's); by default it
+# sorts files by their number of tests, which leaves the one-test files for the end: the
+# demo's journeys and the browser's, the longest. A worker left alone with such a file
+# keeps the run waiting. The longest files go first here (longest processing time first):
+# those measured, then the others by an estimate of their tests' cost.
+#
+# Seconds of CI's PostgreSQL run (``--durations``, 2 workers, December 2026); a file
+# missing here is estimated, a renamed one merely loses its place.
+MEASURED_SECONDS = {
+    "tests/integration/test_demo_journeys.py": 50.0,
+    "tests/e2e/test_deposits_opening_browser.py": 31.0,
+    "tests/integration/test_hostile_input.py": 30.0,
+    "tests/integration/test_deposits_server_killed.py": 26.0,
+    "tests/e2e/test_procurement_journey_browser.py": 23.0,
+}
+
+
+def _estimated_seconds(item: pytest.Item) -> float:
+    if any(marker.name == "skip" for marker in item.iter_markers()):
+        return 0.0
+    if "browser" in item.keywords:
+        return 10.0
+    fixtures = set(getattr(item, "fixturenames", ()))
+    database = item.get_closest_marker("django_db")
+    if "live_server" in fixtures or (database and database.kwargs.get("transaction")):
+        return 3.0
+    if database or fixtures & {"db", "transactional_db"}:
+        return 0.4
+    return 0.02
+
+
+def _longest_files_first(items: list[pytest.Item]) -> None:
+    cost: dict[str, float] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        cost[path] = cost.get(path, 0.0) + _estimated_seconds(item)
+    for path, seconds in MEASURED_SECONDS.items():
+        if cost.get(path):  # not where its tests are skipped (PostgreSQL's on SQLite)
+            cost[path] = seconds
+    # Stable: a file's tests keep their order.
+    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -122,6 +170,39 @@ def _fast_and_immediate(settings, tmp_path: Path) -> None:
     cache.clear()
 
 
+class RateClock:
+    """The rate limiter's clock (``mutualis.core.ratelimit``) in tests: standing still one
+    second into a window of every period (minute, hour, day), so that the requests of a
+    test all count in one window, whatever the real time; a test moves it itself to cross
+    a window's end (``advance``). The real clock let "2/m" tests straddle a minute."""
+
+    # 2027-01-01T00:00:01Z: a whole number of days since the epoch, plus one second.
+    START = 1_798_761_601.0
+
+    def __init__(self) -> None:
+        self.now = self.START
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def rate_clock(monkeypatch) -> RateClock:
+    clock = RateClock()
+    # The module's own name for ``time``: nothing else reads this clock.
+    monkeypatch.setattr("mutualis.core.ratelimit.time", clock)
+    return clock
+
+
+# The CPV vocabulary's rows as its data migration made them (10 000 codes, each label
+# folded for the search): read once per process, restored by a bulk insert after each
+# flush rather than parsed and folded again.
+_cpv_rows: list[dict[str, object]] = []
+
+
 def _reseed_migration_data() -> None:
     """Re-apply the data migrations' rows (roles, services, fee categories, instance).
 
@@ -133,7 +214,6 @@ def _reseed_migration_data() -> None:
     for module, function in [
         ("mutualis.core.migrations.0002_service_catalogue", "add_catalogue"),
         ("mutualis.core.migrations.0010_name_this_instance", "name_this_instance"),
-        ("mutualis.core.migrations.0019_load_cpv_vocabulary", "load"),
         ("mutualis.identity.migrations.0002_roles", "add_roles"),
         ("mutualis.identity.migrations.0004_mfa_by_default", "require_mfa"),
         ("mutualis.legality.migrations.0002_roles", "add_roles"),
@@ -141,6 +221,19 @@ def _reseed_migration_data() -> None:
         ("mutualis.evaluation.migrations.0002_evaluator_role", "add_roles"),
     ]:
         getattr(importlib.import_module(module), function)(apps, None)
+    _reseed_cpv_vocabulary(apps)
+
+
+def _reseed_cpv_vocabulary(apps) -> None:
+    from mutualis.core.models import CpvCode
+
+    if CpvCode.objects.exists():
+        return
+    if _cpv_rows:
+        CpvCode.objects.bulk_create([CpvCode(**row) for row in _cpv_rows], batch_size=2000)
+        return
+    importlib.import_module("mutualis.core.migrations.0019_load_cpv_vocabulary").load(apps, None)
+    _cpv_rows.extend(CpvCode.objects.values())
 
 
 @pytest.fixture(autouse=True)

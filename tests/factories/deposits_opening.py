@@ -10,7 +10,6 @@ parts of the context); they follow docs/adr/0008-sealed-deposits.md's convention
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from mutualis.deposits.models import (
 )
 from mutualis.evidence import merkle
 from mutualis.procurement.models import Consultation
+from tests.factories.age import armored_passphrase_encrypt
 
 _POLYNOMIAL = 0x11B
 
@@ -67,23 +67,12 @@ def split(secret: bytes, n: int, k: int) -> list[bytes]:
     return [bytes(share) + bytes([x]) for share, x in zip(shares, xs, strict=True)]
 
 
-@functools.cache
-def _sealed_identity(passphrase: str, number: int) -> tuple[str, bytes]:
-    """The ``number``-th personal key sealed by ``passphrase``, made once per test run:
-    age's scrypt costs more than a second a key (on purpose), and a test needs its holders'
-    keys distinct from each other, not from another test's."""
-    identity = pyrage.x25519.Identity.generate()
-    return str(identity), pyrage.passphrase.encrypt(
-        str(identity).encode(), passphrase, armored=True
-    )
-
-
 def enrol_holder(membership: Any, passphrase: str) -> tuple[HolderKey, Any]:
-    """``membership``'s personal key, its secret sealed by ``passphrase`` (armored)."""
-    with scopes_disabled():
-        number = HolderKey.objects.count()
-    secret, sealed = _sealed_identity(passphrase, number)
-    identity = pyrage.x25519.Identity.from_str(secret)
+    """``membership``'s personal key, its secret sealed by ``passphrase`` (armored), at a
+    test-sized scrypt work factor (tests/factories/age.py): the browsers unlock it in
+    milliseconds, not seconds."""
+    identity = pyrage.x25519.Identity.generate()
+    sealed = armored_passphrase_encrypt(str(identity).encode(), passphrase)
     with scopes_disabled():
         holder = HolderKey.objects.create(
             organisation_id=membership.organisation_id,

@@ -21,6 +21,7 @@ from mutualis.deposits.models import Deposit, DepositLogEntry, OpenedFile, Openi
 from mutualis.evaluation.models import Analysis
 from mutualis.identity.models import User
 from mutualis.procurement.models import Consultation
+from tests.factories.age import armored_passphrase_encrypt, passphrase_encrypt
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,22 @@ CONTRACT_STATE = {
 }
 
 
+@pytest.fixture
+def test_sized_holder_key(monkeypatch):
+    """The demo seals its commission member's key with rage, which times the machine for
+    its scrypt work factor (2^20 here: seconds, more on a loaded machine), and the second
+    run unseals it; sealed here at a test-sized factor. The stages are what is tested."""
+
+    def encrypt(plaintext: bytes, passphrase: str, armored: bool = False) -> bytes:
+        if armored:
+            return armored_passphrase_encrypt(plaintext, passphrase)
+        return passphrase_encrypt(plaintext, passphrase)
+
+    monkeypatch.setattr("mutualis.deposits.demo.pyrage.passphrase.encrypt", encrypt)
+
+
 def test_the_demo_carries_past_procedures_to_every_stage_once(
-    settings, django_capture_on_commit_callbacks
+    settings, django_capture_on_commit_callbacks, test_sized_holder_key
 ):
     settings.MUTUALIS_DEMO_SKIP_STEPS = [
         step.name for step in registry.demo_steps() if step.name not in NEEDED

@@ -27,6 +27,7 @@ from mutualis.deposits.models import (
 from mutualis.identity.models import Role
 from mutualis.procurement import services as procurement
 from mutualis.procurement.models import CancellationKind, Consultation
+from tests.factories.age import passphrase_encrypt
 from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.core import ORG_B, org_url
 from tests.factories.deposits_keys import (
@@ -506,7 +507,7 @@ def test_sealed_shares_that_are_not_one_x25519_age_file_each_are_refused(
     )
     bad = {
         "two recipients": key_formats.armor(two),
-        "passphrase": key_formats.armor(pyrage.passphrase.encrypt(b"00", "pw pw pw pw pw pw")),
+        "passphrase": key_formats.armor(passphrase_encrypt(b"00", "pw pw pw pw pw pw")),
         "not armored": "-> X25519",
         "binary in armor": key_formats.armor(b"\x00" * 200),
         "longer share": seal_share(share + b"\x00", holders[0].recipient),

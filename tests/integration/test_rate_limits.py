@@ -113,6 +113,21 @@ def test_limits_can_be_switched_off_for_a_benchmark(client, settings):
     assert [client.get(API).status_code for _n in range(3)] == [200, 200, 200]
 
 
+def test_each_window_counts_afresh(client, settings, rate_clock):
+    """Fixed windows: the count starts again when the clock enters the next one (the
+    suite's clock stands still, one second into a window, unless a test moves it)."""
+    settings.MUTUALIS_API_RATE_PER_ADDRESS = "2/m"
+
+    assert [client.get(API).status_code for _n in range(2)] == [200, 200]
+    limited = client.get(API)
+    assert_limited(limited)
+    assert int(limited["Retry-After"]) == 59
+    rate_clock.advance(58.5)
+    assert client.get(API).status_code == 429
+    rate_clock.advance(1)
+    assert [client.get(API).status_code for _n in range(3)] == [200, 200, 429]
+
+
 def test_a_rate_is_written_count_slash_unit():
     assert ratelimit.Rate.parse("120/m") == ratelimit.Rate(limit=120, period=60)
     for wrong in ("120", "0/m", "x/m", "5/week"):
