@@ -75,6 +75,82 @@ def is_invited(consultation: Consultation, company_id: int) -> bool:
     return consultation.invited_companies.filter(pk=company_id).exists()
 
 
+def published_child(
+    parent: Consultation,
+    *,
+    reference: str,
+    deadline: datetime,
+    company_ids: list[int],
+    now: datetime,
+    round_number: int = 0,
+    questions_before: timedelta = QUESTIONS_BEFORE,
+) -> Consultation:
+    """A consultation following ``parent`` in its procedure (its offer phase, or a
+    negotiation round: ``round_number``), published at once and never public: what the
+    companies need of the parent (title, object, procedure, CPV codes, the DECP facts,
+    lots, criteria) repeated, ``deadline`` its response deadline, its questions closing
+    ``questions_before`` it, ``company_ids`` its invited companies. Inside the caller's
+    transaction and the buyer's scope; the caller audits it."""
+    questions = max(now + timedelta(minutes=1), deadline - questions_before)
+    if questions >= deadline:
+        questions = deadline - timedelta(seconds=1)
+    child = Consultation(
+        organisation_id=parent.organisation_id,
+        reference=reference,
+        title=parent.title,
+        object=parent.object,
+        description=parent.description,
+        procedure=parent.procedure,
+        category=parent.category,
+        contract_nature=parent.contract_nature,
+        main_cpv=parent.main_cpv,
+        additional_cpv=list(parent.additional_cpv),
+        place_of_execution=parent.place_of_execution,
+        estimated_value=parent.estimated_value,
+        questions_deadline=questions,
+        response_deadline=deadline,
+        signature_required=parent.signature_required,
+        contact=parent.contact,
+        ccag=parent.ccag,
+        techniques=list(parent.techniques),
+        execution_modes=list(parent.execution_modes),
+        price_types=list(parent.price_types),
+        price_form=parent.price_form,
+        social_considerations=list(parent.social_considerations),
+        environmental_considerations=list(parent.environmental_considerations),
+        innovative=parent.innovative,
+        advance_payment=parent.advance_payment,
+        duration_months=parent.duration_months,
+        espd_selection=list(parent.espd_selection),
+        negotiation_reserved=parent.negotiation_reserved,
+        parent=parent,
+        round=round_number,
+        published_at=now,
+    )
+    transitions.apply(child, Event.PUBLISH)
+    child.save()
+    for lot in parent.lots.order_by("number"):
+        Lot.objects.create(
+            organisation_id=parent.organisation_id,
+            consultation=child,
+            number=lot.number,
+            title=lot.title,
+            description=lot.description,
+            cpv_codes=list(lot.cpv_codes),
+            estimated_value=lot.estimated_value,
+        )
+    for criterion in parent.criteria.order_by("position", "pk"):
+        AwardCriterion.objects.create(
+            organisation_id=parent.organisation_id,
+            consultation=child,
+            label=criterion.label,
+            weight=criterion.weight,
+            position=criterion.position,
+        )
+    child.invited_companies.set(company_ids)
+    return child
+
+
 def open_offer_phase(
     *,
     actor: Any,
@@ -98,61 +174,13 @@ def open_offer_phase(
         raise OffersDeadlineInPast()
     if not company_ids:
         raise NobodyInvited()
-    phase = Consultation(
-        organisation_id=parent.organisation_id,
-        reference=(parent.reference[: 50 - len(SUFFIX)] + SUFFIX),
-        title=parent.title,
-        object=parent.object,
-        description=parent.description,
-        procedure=parent.procedure,
-        category=parent.category,
-        contract_nature=parent.contract_nature,
-        main_cpv=parent.main_cpv,
-        additional_cpv=list(parent.additional_cpv),
-        place_of_execution=parent.place_of_execution,
-        estimated_value=parent.estimated_value,
-        questions_deadline=max(now + timedelta(minutes=1), offers_deadline - QUESTIONS_BEFORE),
-        response_deadline=offers_deadline,
-        signature_required=parent.signature_required,
-        contact=parent.contact,
-        ccag=parent.ccag,
-        techniques=list(parent.techniques),
-        execution_modes=list(parent.execution_modes),
-        price_types=list(parent.price_types),
-        price_form=parent.price_form,
-        social_considerations=list(parent.social_considerations),
-        environmental_considerations=list(parent.environmental_considerations),
-        innovative=parent.innovative,
-        advance_payment=parent.advance_payment,
-        duration_months=parent.duration_months,
-        espd_selection=list(parent.espd_selection),
-        negotiation_reserved=parent.negotiation_reserved,
-        parent=parent,
-        published_at=now,
+    phase = published_child(
+        parent,
+        reference=parent.reference[: 50 - len(SUFFIX)] + SUFFIX,
+        deadline=offers_deadline,
+        company_ids=company_ids,
+        now=now,
     )
-    if phase.questions_deadline >= phase.response_deadline:
-        phase.questions_deadline = phase.response_deadline - timedelta(seconds=1)
-    transitions.apply(phase, Event.PUBLISH)
-    phase.save()
-    for lot in parent.lots.order_by("number"):
-        Lot.objects.create(
-            organisation_id=parent.organisation_id,
-            consultation=phase,
-            number=lot.number,
-            title=lot.title,
-            description=lot.description,
-            cpv_codes=list(lot.cpv_codes),
-            estimated_value=lot.estimated_value,
-        )
-    for criterion in parent.criteria.order_by("position", "pk"):
-        AwardCriterion.objects.create(
-            organisation_id=parent.organisation_id,
-            consultation=phase,
-            label=criterion.label,
-            weight=criterion.weight,
-            position=criterion.position,
-        )
-    phase.invited_companies.set(company_ids)
     audit.record(
         actor=actor,
         organisation=parent.organisation,

@@ -30,10 +30,9 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualis.core import audit
 
-from . import transitions
+from . import phases
 from .errors import ProcurementError
-from .models import AwardCriterion, Consultation, Lot, State
-from .transitions import Event
+from .models import Consultation, State
 from .vocabulary import allows_negotiation
 
 QUESTIONS_BEFORE = timedelta(days=2)
@@ -190,63 +189,15 @@ def open_round(
     if not company_ids:
         raise NobodyToNegotiateWith()
     number = parent.round + 1
-    questions = max(now + timedelta(minutes=1), deadline - QUESTIONS_BEFORE)
-    if questions >= deadline:
-        questions = deadline - timedelta(seconds=1)
-    negotiated = Consultation(
-        organisation_id=parent.organisation_id,
+    negotiated = phases.published_child(
+        parent,
         reference=reference_of(parent, number),
-        title=parent.title,
-        object=parent.object,
-        description=parent.description,
-        procedure=parent.procedure,
-        category=parent.category,
-        contract_nature=parent.contract_nature,
-        main_cpv=parent.main_cpv,
-        additional_cpv=list(parent.additional_cpv),
-        place_of_execution=parent.place_of_execution,
-        estimated_value=parent.estimated_value,
-        questions_deadline=questions,
-        response_deadline=deadline,
-        signature_required=parent.signature_required,
-        contact=parent.contact,
-        ccag=parent.ccag,
-        techniques=list(parent.techniques),
-        execution_modes=list(parent.execution_modes),
-        price_types=list(parent.price_types),
-        price_form=parent.price_form,
-        social_considerations=list(parent.social_considerations),
-        environmental_considerations=list(parent.environmental_considerations),
-        innovative=parent.innovative,
-        advance_payment=parent.advance_payment,
-        duration_months=parent.duration_months,
-        espd_selection=list(parent.espd_selection),
-        negotiation_reserved=parent.negotiation_reserved,
-        parent=parent,
-        round=number,
-        published_at=now,
+        deadline=deadline,
+        company_ids=company_ids,
+        now=now,
+        round_number=number,
+        questions_before=QUESTIONS_BEFORE,
     )
-    transitions.apply(negotiated, Event.PUBLISH)
-    negotiated.save()
-    for lot in parent.lots.order_by("number"):
-        Lot.objects.create(
-            organisation_id=parent.organisation_id,
-            consultation=negotiated,
-            number=lot.number,
-            title=lot.title,
-            description=lot.description,
-            cpv_codes=list(lot.cpv_codes),
-            estimated_value=lot.estimated_value,
-        )
-    for criterion in parent.criteria.order_by("position", "pk"):
-        AwardCriterion.objects.create(
-            organisation_id=parent.organisation_id,
-            consultation=negotiated,
-            label=criterion.label,
-            weight=criterion.weight,
-            position=criterion.position,
-        )
-    negotiated.invited_companies.set(company_ids)
     audit.record(
         actor=actor,
         organisation=parent.organisation,
