@@ -211,6 +211,18 @@ def member_of_siren(siren: str) -> int | None:
         return found[0] if len(found) == 1 else None
 
 
+@crossing
+def members_of_sirens(sirens: set[str]) -> dict[str, int]:
+    """The members a batch of the prefecture's messages names by their SIRENs, in one
+    query (``member_of_siren`` for each): a SIREN that names no member, or several, is
+    left out (its messages cannot be routed)."""
+    found: dict[str, list[int]] = {}
+    with scopes_disabled():
+        for pk, siren in Organisation.objects.filter(siren__in=sirens).values_list("pk", "siren"):
+            found.setdefault(siren, []).append(pk)
+    return {siren: pks[0] for siren, pks in found.items() if len(pks) == 1}
+
+
 # An act or a PES flow sent and not acknowledged after this is late on the operator's
 # monitoring (its page and the API's figures).
 UNACKNOWLEDGED_AFTER = timedelta(hours=4)

@@ -50,7 +50,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope
 
 from mutualis.core.audit.chain import PendingEvent, record_many
 from mutualis.core.files.names import sanitise_name
@@ -59,7 +59,7 @@ from mutualis.core.files.storage import DurableFileSystemStorage
 from mutualis.core.files.store import file_storage
 from mutualis.core.models import Organisation, StoredFile
 
-from . import classification, returns, services, signals, transitions, webhooks
+from . import classification, crossings, returns, services, signals, transitions, webhooks
 from .mailbox import Mailbox
 from .models import (
     INBOUND_OWNER_KIND,
@@ -187,23 +187,13 @@ def _processed(item: _Item, organisation_id: int, act: Act | None) -> None:
     item.row.identifier = act.identifier if act is not None else ""
 
 
-def _members_by_siren(sirens: set[str]) -> dict[str, int]:
-    """``crossings.member_of_siren`` for several SIRENs in one query: the one member
-    each names (none, or several: not routed)."""
-    found: dict[str, list[int]] = defaultdict(list)
-    with scopes_disabled():
-        for pk, siren in Organisation.objects.filter(siren__in=sirens).values_list("pk", "siren"):
-            found[siren].append(pk)
-    return {siren: pks[0] for siren, pks in found.items() if len(pks) == 1}
-
-
 def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
     """``services.acknowledge_act`` then ``returns._announce`` for each ``ARActe`` of
     ``run``, in a few statements; a message that cannot be acknowledged is quarantined
     with the reason one by one would give, and changes nothing."""
     if not run:
         return
-    members = _members_by_siren({parsed.siren for _item, parsed in run})
+    members = crossings.members_of_sirens({parsed.siren for _item, parsed in run})
     wanted: list[tuple[_Item, Parsed, int, str, date]] = []
     for item, parsed in run:
         organisation_id = members.get(parsed.siren)
@@ -220,7 +210,9 @@ def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
         )
     if not wanted:
         return
-    with scopes_disabled():
+    # The return channel acts for the members the batch's messages name, and those alone.
+    named = sorted({organisation_id for _i, _p, organisation_id, _n, _d in wanted})
+    with scope(organisation=named):
         acts = {
             (act.organisation_id, act.identifier): act
             for act in Act.objects.select_for_update()
@@ -268,7 +260,7 @@ def _announce_many(announces: list[tuple[int, date, str]]) -> None:
     versions read in one query; ``classification.announce`` only for a newer one."""
     if not announces:
         return
-    with scopes_disabled():
+    with scope(organisation=sorted({organisation_id for organisation_id, _on, _s in announces})):
         known = dict(
             ClassificationState.objects.filter(
                 organisation_id__in={organisation_id for organisation_id, _on, _s in announces}
@@ -291,8 +283,8 @@ def _write_acknowledgements(
 ) -> None:
     if not changed:
         return
-    with scopes_disabled():
-        acts = [act for act, _before in changed.values()]
+    acts = [act for act, _before in changed.values()]
+    with scope(organisation=sorted({act.organisation_id for act in acts})):
         # One UPDATE per status and reception date (one for a batch read the same day):
         # far cheaper than ``bulk_update``'s CASE per row.
         groups: dict[tuple[str, date | None], list[int]] = defaultdict(list)
