@@ -101,8 +101,19 @@ def _longest_files_first(items: list[pytest.Item]) -> None:
     for path, seconds in MEASURED_SECONDS.items():
         if cost.get(path):  # not where its tests are skipped (PostgreSQL's on SQLite)
             cost[path] = seconds
-    # Stable: a file's tests keep their order.
-    items.sort(key=lambda item: -cost[item.nodeid.split("::")[0]])
+    # Browser files last: a worker that ran one keeps Playwright's event loop running in
+    # its main thread, and code that must then work off that loop (pyHanko's signing,
+    # ``evidence.signatures.off_event_loop``) writes from a thread of its own, which an
+    # in-memory SQLite database shared between connections refuses while the test's
+    # transaction holds the table ("database table is locked"). Stable: a file's tests
+    # keep their order.
+    browser_files = {item.nodeid.split("::")[0] for item in items if "browser" in item.keywords}
+    items.sort(
+        key=lambda item: (
+            item.nodeid.split("::")[0] in browser_files,
+            -cost[item.nodeid.split("::")[0]],
+        )
+    )
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
