@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from mutualis.contracts import awards, records
+from mutualis.contracts import archive, awards, records
 from mutualis.contracts import errors as contract_errors
-from mutualis.contracts.models import AwardLetter, LetterKind
+from mutualis.contracts.models import ArchivePackage, AwardLetter, LetterKind
 from mutualis.core import audit
+from mutualis.core import files as file_store
 from mutualis.core.models import AuditEvent
 from mutualis.decp import validation
 from mutualis.decp.models import DecpEntry
@@ -535,6 +536,23 @@ def test_the_whole_chain_to_the_award_on_round_one(buyer, holder, analysed, bidd
     assert validation.schema_problems(entry.data) == []
     assert entry.data["offresRecues"] == 4
     assert entry.data["procedure"] == "Procédure adaptée"
+
+    # The procedure's archive package: the round's own steps, the first consultation's
+    # opening and analysis among the earlier steps, every offer of the procedure.
+    package = archive.request_package(actor=buyer, consultation_id=round_one.pk)
+    archive.build(package.pk)
+    with scopes_disabled():
+        package = ArchivePackage.objects.select_related("file").get(pk=package.pk)
+        with file_store.open_stored_file(package.file) as handle:
+            files = archive.zip_entries(handle.read())
+    earlier = f"earlier-steps/{analysed.pk}-{analysed.reference}/"
+    for name in ("opening/minutes.pdf", "analysis/report.pdf", f"{earlier}opening/minutes.pdf",
+                 f"{earlier}analysis/report.pdf", f"{earlier}analysis/report.xlsx"):  # fmt: skip
+        assert name in files, name
+    listed = {entry["path"] for entry in json.loads(files["manifest.json"])["files"]}
+    assert f"{earlier}analysis/report.pdf" in listed
+    archived = {d["company"]["siren"] for d in json.loads(files["deposits/deposits.json"])}
+    assert len(archived) == 4  # the three analysed bidders and the late one
 
     # The observatory counts the procedure once, under its first consultation, with the
     # round's award; the integrity indicators fold the round into it too and never hold

@@ -394,11 +394,21 @@ def write_procedure(w: Writer, prefix: str, consultation: Consultation) -> None:
     _analysis(w, prefix, consultation)
     award_ids, letter_ids, contract_ids = _awards_and_contracts(w, prefix, consultation)
     _messages(w, prefix, consultation)
+    # The steps before this one (the applications of a two-phase procedure, the offers
+    # a negotiation round improved): their documents, opening, analysis and messages.
+    chain = rounds.chain_of(consultation)
+    earlier = chain[: [c.pk for c in chain].index(consultation.pk)]
+    for step in earlier:
+        step_prefix = f"{prefix}earlier-steps/{step.pk}-{_name(step.reference)}/"
+        _documents(w, step_prefix, step)
+        _opening(w, step_prefix, step)
+        _analysis(w, step_prefix, step)
+        _messages(w, step_prefix, step)
     _audit(
         w,
         prefix,
         [
-            ("procurement.consultation", [consultation.pk]),
+            ("procurement.consultation", [consultation.pk] + [c.pk for c in earlier]),
             ("deposits.deposit", deposit_ids),
             ("contracts.award", award_ids),
             ("contracts.awardletter", letter_ids),
