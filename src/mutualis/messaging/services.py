@@ -439,13 +439,33 @@ def request_missing_documents(
     """Inside the caller's transaction (the admission of candidates, ``deposits``): the
     request for missing documents to a candidate (R2144-2), with the date by which they
     are awaited. Not counted by the rate limit: one per candidate, by a buyer's decision."""
+    return _buyer_decision_message(
+        actor=actor,
+        consultation_id=consultation_id,
+        company_id=company_id,
+        draft=Draft(
+            subject=subject, body=body, kind=MessageKind.MISSING_DOCUMENTS, reply_by=reply_by
+        ),
+        now=now,
+        context=context,
+    )
+
+
+def _buyer_decision_message(
+    *,
+    actor: Any,
+    consultation_id: int,
+    company_id: int,
+    draft: Draft,
+    now: datetime | None,
+    context: dict[str, Any] | None,
+) -> Message:
+    """A buyer's message that a decision of the procedure sends (a request for missing
+    documents, an invitation to negotiate), inside the caller's transaction; not counted
+    by the rate limit."""
     _require_buyer(actor)
     now = now or timezone.now()
-    draft = clean(
-        Draft(subject=subject, body=body, kind=MessageKind.MISSING_DOCUMENTS, reply_by=reply_by),
-        side=Side.BUYER,
-        now=now,
-    )
+    draft = clean(draft, side=Side.BUYER, now=now)
     with scope(organisation=actor.organisation_id):
         consultation = _buyer_consultation(actor, consultation_id)
         return _send_as_buyer(
@@ -475,24 +495,14 @@ def invite_to_negotiate(
     round invites, about the round's consultation, with the round's deadline as the
     date the improved offer is awaited by. Not counted by the rate limit: one per
     invited bidder, by a buyer's decision."""
-    _require_buyer(actor)
-    now = now or timezone.now()
-    draft = clean(
-        Draft(subject=subject, body=body, kind=MessageKind.NEGOTIATION, reply_by=reply_by),
-        side=Side.BUYER,
+    return _buyer_decision_message(
+        actor=actor,
+        consultation_id=consultation_id,
+        company_id=company_id,
+        draft=Draft(subject=subject, body=body, kind=MessageKind.NEGOTIATION, reply_by=reply_by),
         now=now,
+        context=context,
     )
-    with scope(organisation=actor.organisation_id):
-        consultation = _buyer_consultation(actor, consultation_id)
-        return _send_as_buyer(
-            actor=actor,
-            consultation=consultation,
-            company_id=company_id,
-            draft=draft,
-            stored=(),
-            now=now,
-            context=context,
-        )
 
 
 @transaction.atomic(durable=True)
