@@ -96,12 +96,26 @@ def test_a_record_package(client, buyer, django_capture_on_commit_callbacks):
         ({"limit": 0}, 422),
         ({"limit": 10**6}, 422),
         ({"since": "not a date"}, 422),
+        # Year 1 at +17:30 is year 0 in UTC, which no date holds.
+        ({"since": "0001-01-01T00:00:00+17:30"}, 422),
     ],
 )
 def test_bad_input_is_refused_clearly(client, params, status):
     answer = client.get(RELEASES, params)
     assert answer.status_code == status
     assert answer.json()["code"]
+
+
+def test_an_offset_postgresql_refuses_is_read_in_utc(
+    client, buyer, django_capture_on_commit_callbacks
+):
+    # Python reads offsets up to ±23:59, PostgreSQL past ±15:59 refused them (a 500).
+    published(buyer, django_capture_on_commit_callbacks)
+    answer = client.get(RELEASES, {"since": "0266-08-09T22:11:55+17:30"})
+    assert answer.status_code == 200
+    assert len(answer.json()["releases"]) == 1
+    later = client.get(RELEASES, {"since": "2999-01-01T23:00:00+17:30"})
+    assert (later.status_code, later.json()["releases"]) == (200, [])
 
 
 def test_a_bad_ocid_is_refused(client):

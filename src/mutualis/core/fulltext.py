@@ -103,6 +103,13 @@ def _spelled(text: str) -> str:
     return " ".join(search.spelled_out(word) for word in text.split())
 
 
+def websearch_text(text: str) -> str:
+    """What PostgreSQL's ``websearch_to_tsquery`` is given for the query ``text`` (with
+    ``CONFIG``), for SQL written by hand; empty when it holds no word."""
+    text = query_text(text)
+    return _spelled(text) if text else ""
+
+
 def matching(queryset: QuerySet[M], text: str) -> QuerySet[M]:
     """The rows whose document matches the query ``text`` (all of them when it holds no
     word)."""

@@ -6,7 +6,7 @@ limits per address apply."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core import signing
@@ -60,6 +60,19 @@ class ReleaseFilters(Schema):
         if isinstance(value, str) and not ISO_DATE.match(value):
             raise ValueError("an ISO 8601 date or date and time is expected")
         return value
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # Python reads offsets up to ±23:59, PostgreSQL refuses past ±15:59 (a 500): the
+        # instant is the same in UTC. A naive one is the server's time zone.
+        if value is None:
+            return None
+        try:
+            aware = timezone.make_aware(value) if timezone.is_naive(value) else value
+            return aware.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValueError("this instant is outside the years a date can hold") from None
 
 
 class ReleasePackageOut(Schema):
@@ -117,10 +130,7 @@ def release_page(filters: ReleaseFilters) -> dict[str, Any]:
     if filters.buyer:
         rows = rows.filter(buyer__siren=filters.buyer)
     if filters.since:
-        since = filters.since
-        if timezone.is_naive(since):
-            since = timezone.make_aware(since)
-        rows = rows.filter(date__gte=since)
+        rows = rows.filter(date__gte=filters.since)
     found = list(rows.values_list("pk", "data")[: filters.limit + 1])
     has_more = len(found) > filters.limit
     found = found[: filters.limit]

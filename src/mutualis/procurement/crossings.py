@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch
 from django_scopes import scopes_disabled
 
@@ -34,10 +35,11 @@ from .models import (
     Rectification,
     State,
 )
-from .search import MAX_ID, ConsultationSearch, Results
+from .search import MAX_ID, ConsultationSearch, QuerysetReader, Reader, Results
 from .search import apply as search_apply
 from .search import ordered as search_ordered
 from .search import results as search_results
+from .search_sql import SqlReader
 from .vocabulary import Procedure
 
 PER_PAGE = 20
@@ -105,23 +107,33 @@ class ListedConsultation:
         return f"<ListedConsultation {self.pk}>"  # type: ignore[attr-defined]
 
 
+def public_search_reader(search: ConsultationSearch, *, now: datetime) -> Reader:
+    """What reads the public consultations matching ``search``: SQL written for
+    PostgreSQL (``search_sql``), the ORM elsewhere. Use within ``scopes_disabled``."""
+    if connection.vendor == "postgresql":
+        return SqlReader(search, now, LIST_COLUMNS)
+    rows = Consultation.objects.filter(state__in=PUBLIC_STATES, parent__isnull=True, is_test=False)
+    return QuerysetReader(search_apply(rows, search, now=now), search, LIST_COLUMNS)
+
+
 @crossing
 def public_search_page(
-    search: ConsultationSearch, *, now: datetime, page: Any = 1, per_page: int | None = None
+    search: ConsultationSearch,
+    *,
+    now: datetime,
+    page: Any = 1,
+    per_page: int | None = None,
+    reader: Reader | None = None,
 ) -> Results:
     """The public portal and the API list the published consultations of every member:
-    public facts, narrowed and sorted as a visitor asked (``search``)."""
+    public facts, narrowed and sorted as a visitor asked (``search``). ``reader``: the
+    one of ``public_search_reader`` unless given (a test compares both)."""
     with scopes_disabled():
-        rows = Consultation.objects.filter(
-            state__in=PUBLIC_STATES, parent__isnull=True, is_test=False
-        )
         return search_results(
-            rows,
+            reader or public_search_reader(search, now=now),
             search,
-            now=now,
             page=page,
             per_page=per_page or PER_PAGE,
-            columns=LIST_COLUMNS,
             make=ListedConsultation,
         )
 

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -57,7 +57,7 @@ M = TypeVar("M", bound=Model)
 # "more than 1,000". Counting is most of the cost of a broad query (bench/RESULTS.md).
 # Past this many matches, a query is ordered by date rather than relevance.
 RELEVANCE_CAP = 2_000
-# How long the organisations of a département are kept (``_buyers_in``).
+# How long the organisations of a département are kept (``buyers_in``).
 BUYERS_CACHE_SECONDS = 300
 # Values of one repeatable parameter: more is no search anybody types.
 MAX_VALUES = 20
@@ -414,9 +414,19 @@ def parse(data: Mapping[str, Any]) -> ConsultationSearch:
 # --- Applying it -------------------------------------------------------------------------------
 
 
-def _paris_midnight(day: date) -> datetime:
+def paris_midnight(day: date) -> datetime:
     # Midnight always exists in Paris (the clocks change at 2:00 and 3:00).
     return datetime.combine(day, time(0, 0), tzinfo=PARIS)
+
+
+def deadline_window(search: ConsultationSearch) -> tuple[datetime | None, datetime | None]:
+    """The instants the deadline must fall between (start included, end excluded): the
+    Paris days asked for, whole."""
+    start = paris_midnight(search.deadline_after) if search.deadline_after else None
+    end = None
+    if search.deadline_before:
+        end = paris_midnight(search.deadline_before + timedelta(days=1))
+    return start, end
 
 
 def _cpv_condition(prefixes: tuple[str, ...], *, on_postgresql: bool) -> Q:
@@ -435,7 +445,7 @@ def _cpv_condition(prefixes: tuple[str, ...], *, on_postgresql: bool) -> Q:
     return condition
 
 
-def _buyers_in(departements: tuple[str, ...]) -> list[int]:
+def buyers_in(departements: tuple[str, ...]) -> list[int]:
     """The organisations of these départements: attached to one, one itself, or a
     grouping that spans one. Read first, as a list: given as a subquery, PostgreSQL
     guessed 2 buyers for 200 and read every consultation of each (33 ms against 12 ms
@@ -460,12 +470,13 @@ def _buyers_in(departements: tuple[str, ...]) -> list[int]:
 
 
 def apply(rows: QuerySet[M], search: ConsultationSearch, *, now: datetime) -> QuerySet[M]:
-    """``rows`` (consultations) narrowed to ``search``; not ordered."""
+    """``rows`` (consultations) narrowed to ``search``; not ordered. ``search_sql``
+    writes the same conditions in SQL (a test compares both)."""
     rows = fulltext.matching(rows, search.text)
     if search.buyers:
         rows = rows.filter(organisation__slug__in=search.buyers)
     if search.departements:
-        rows = rows.filter(organisation_id__in=_buyers_in(search.departements))
+        rows = rows.filter(organisation_id__in=buyers_in(search.departements))
     if search.cpv:
         if connections[rows.db].vendor == "postgresql":
             rows = rows.filter(_cpv_condition(search.cpv, on_postgresql=True))
@@ -483,10 +494,10 @@ def apply(rows: QuerySet[M], search: ConsultationSearch, *, now: datetime) -> Qu
         rows = rows.filter(is_open)
     elif search.state == "closed":
         rows = rows.exclude(is_open)
-    if search.deadline_after:
-        rows = rows.filter(response_deadline__gte=_paris_midnight(search.deadline_after))
-    if search.deadline_before:
-        end = _paris_midnight(search.deadline_before + timedelta(days=1))
+    start, end = deadline_window(search)
+    if start:
+        rows = rows.filter(response_deadline__gte=start)
+    if end:
         rows = rows.filter(response_deadline__lt=end)
     return rows
 
@@ -526,6 +537,27 @@ def count_cap() -> int:
     return int(settings.MUTUALIS_SEARCH_COUNT_CAP)
 
 
+class Reader(Protocol):
+    """What :func:`results` reads a search's matches with: the ORM
+    (:class:`QuerysetReader`, every database) or SQL written for PostgreSQL
+    (``search_sql.SqlReader``, the public portal and API). Rows are tuples of the
+    columns asked for."""
+
+    @property
+    def ranks(self) -> bool:
+        """Whether the database ranks by relevance (SQLite has no ranking)."""
+
+    def first_page(self, sort: str, cap: int, size: int) -> tuple[list[tuple[Any, ...]], int]:
+        """The first ``size`` rows in the order ``sort`` and the number of matches
+        counted up to ``cap + 1``, in one query."""
+
+    def count(self, cap: int) -> int:
+        """The number of matches, counted up to ``cap + 1``."""
+
+    def rows(self, sort: str, offset: int, size: int) -> list[tuple[Any, ...]]:
+        """``size`` rows in the order ``sort``, after the first ``offset``."""
+
+
 def _counting(rows: QuerySet[Any], cap: int) -> tuple[str, tuple[Any, ...]] | None:
     """SQL counting ``rows`` up to ``cap + 1``, as text (Django's own ``count()`` over a
     sliced queryset wraps and resolves the whole query again: a millisecond of Python
@@ -540,34 +572,57 @@ def _counting(rows: QuerySet[Any], cap: int) -> tuple[str, tuple[Any, ...]] | No
     return f"SELECT COUNT(*) FROM ({sql}) counted", tuple(params)  # noqa: S608
 
 
-def _bounded(counted: int, cap: int) -> tuple[int, bool]:
+@dataclass
+class QuerysetReader:
+    """A search's matches read through the ORM: ``matching`` is ``apply``'s queryset."""
+
+    matching: QuerySet[Any]
+    search: ConsultationSearch
+    columns: tuple[str, ...]
+
+    @property
+    def ranks(self) -> bool:
+        return connections[self.matching.db].vendor == "postgresql"
+
+    def first_page(self, sort: str, cap: int, size: int) -> tuple[list[tuple[Any, ...]], int]:
+        counting = _counting(self.matching, cap)
+        if counting is None:
+            return [], 0
+        # The count as a column of the page (S611: compiled by Django, see _counting).
+        counted = RawSQL(*counting)  # noqa: S611
+        first = ordered(self.matching, self.search, sort).annotate(counted=counted)
+        values = list(first[:size].values_list(*self.columns, "counted"))
+        return [v[:-1] for v in values], int(values[0][-1]) if values else 0
+
+    def count(self, cap: int) -> int:
+        counting = _counting(self.matching, cap)
+        if counting is None:
+            return 0
+        with connections[self.matching.db].cursor() as cursor:
+            cursor.execute(*counting)
+            (counted,) = cursor.fetchone()
+        return int(counted)
+
+    def rows(self, sort: str, offset: int, size: int) -> list[tuple[Any, ...]]:
+        page = ordered(self.matching, self.search, sort)[offset : offset + size]
+        return list(page.values_list(*self.columns))
+
+
+def bounded(counted: int, cap: int) -> tuple[int, bool]:
+    """A count read up to ``cap + 1``: (count, exact), the cap when it went past."""
     return (cap, False) if counted > cap else (counted, True)
 
 
-def capped_count(rows: QuerySet[Any], cap: int) -> tuple[int, bool]:
-    """How many rows, reading at most ``cap + 1`` of them: (count, exact)."""
-    counting = _counting(rows, cap)
-    if counting is None:
-        return 0, True
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(*counting)
-        (counted,) = cursor.fetchone()
-    return _bounded(int(counted), cap)
-
-
 def results(
-    rows: QuerySet[Any],
+    reader: Reader,
     search: ConsultationSearch,
     *,
-    now: datetime,
     page: Any,
     per_page: int,
-    columns: tuple[str, ...],
     make: Callable[..., Any],
 ) -> Results:
-    """One page of ``search`` over ``rows`` (public consultations): a count up to the cap
-    (or up to the page asked for, beyond it) and the page. Each row of the page is
-    ``make(*values)``, the values of ``columns``.
+    """One page of ``search`` read by ``reader``: a count up to the cap (or up to the
+    page asked for, beyond it) and the page. Each row of the page is ``make(*values)``.
 
     The first page and its count are one query (the count a subquery of it, evaluated
     once), ordered by date when relevance was asked: most words typed match more rows
@@ -575,54 +630,33 @@ def results(
     relevance. Beyond the first page, the count comes first (it says which page is the
     last), then the page."""
     number = page_number(page)
-    matching = apply(rows, search, now=now)
     sort = search.requested_sort
     cap = max(count_cap(), number * per_page)
-    on_postgresql = connections[rows.db].vendor == "postgresql"
-
-    def listed(queryset: QuerySet[Any], *extra: str) -> list[tuple[Any, ...]]:
-        return list(queryset.values_list(*columns, *extra))
 
     def rankable(count: int, exact: bool) -> bool:
-        # SQLite has no ranking; a query without words has nothing to rank.
-        return exact and count <= RELEVANCE_CAP and on_postgresql and bool(search.text)
+        # A query without words has nothing to rank.
+        return exact and count <= RELEVANCE_CAP and reader.ranks and bool(search.text)
 
     if number == 1:
-        counting = _counting(matching, cap)
         by_date = SORT_RECENT if sort == SORT_RELEVANCE else sort
-        values: list[tuple[Any, ...]] = []
-        if counting is not None:
-            # The count as a column of the page (S611: compiled by Django, see _counting).
-            counted = RawSQL(*counting)  # noqa: S611
-            first = ordered(matching, search, by_date).annotate(counted=counted)
-            values = listed(first[:per_page], "counted")
-        count, exact = _bounded(int(values[0][-1]) if values else 0, cap)
-        values = [v[:-1] for v in values]
-        too_broad = not exact or count > RELEVANCE_CAP
+        values, counted = reader.first_page(by_date, cap, per_page)
+        count, exact = bounded(counted, cap)
         if sort == SORT_RELEVANCE and not rankable(count, exact):
             sort = SORT_RECENT
         elif sort == SORT_RELEVANCE and count > 1:
-            values = listed(ordered(matching, search, sort)[:per_page])
-        paginator = Paginator(ordered(matching, search, sort), per_page)
-        paginator.__dict__["count"] = count  # counted above, capped
-        return Results(
-            page=Page([make(*v) for v in values], 1, paginator),
-            count=count,
-            count_is_exact=exact,
-            sort=sort,
-            relevance_dropped=too_broad and search.requested_sort == SORT_RELEVANCE,
-        )
-    count, exact = capped_count(matching, cap)
-    too_broad = not exact or count > RELEVANCE_CAP
-    if sort == SORT_RELEVANCE and not rankable(count, exact):
-        sort = SORT_RECENT
-    paginator = Paginator(ordered(matching, search, sort), per_page)
+            values = reader.rows(sort, 0, per_page)
+        current = number
+    else:
+        count, exact = bounded(reader.count(cap), cap)
+        if sort == SORT_RELEVANCE and not rankable(count, exact):
+            sort = SORT_RECENT
+        current = min(number, max(1, math.ceil(count / per_page)))
+        values = reader.rows(sort, (current - 1) * per_page, per_page)
+    paginator: Paginator[Any] = Paginator([], per_page)
     paginator.__dict__["count"] = count  # counted above, capped
-    last = max(1, math.ceil(count / per_page))
-    current = paginator.page(min(number, last))
-    current.object_list = [make(*v) for v in listed(cast(QuerySet[Any], current.object_list))]
+    too_broad = not exact or count > RELEVANCE_CAP
     return Results(
-        page=current,
+        page=Page([make(*v) for v in values], current, paginator),
         count=count,
         count_is_exact=exact,
         sort=sort,
