@@ -1,6 +1,7 @@
 """Benchmark: searching the published consultations (API and portal page), 16 clients.
 
-Usage: ``DATABASE_URL=postgres://… python bench/procurement_search.py [--seconds S]``
+Usage: ``DATABASE_URL=postgres://… [CACHE_URL=redis://…] python bench/procurement_search.py``
+``[--seconds S]``. The server inherits ``CACHE_URL``: Redis, as production runs it.
 
 On a throwaway PostgreSQL database next to DATABASE_URL's, generates 100,000 published
 consultations (open, closed and cancelled, 30,000 lots) of 2,000 buyers in 10
@@ -275,6 +276,14 @@ def generate() -> dict[str, int]:
     return {"consultations": CONSULTATIONS, "companies": COMPANIES, "buyers": BUYERS}
 
 
+def _cache_used() -> str:
+    """The shared cache the server was given (``CACHE_URL``, inherited)."""
+    url = os.environ.get("CACHE_URL", "")
+    if url.startswith("redis"):
+        return "Redis (`CACHE_URL`, as in production)"
+    return "the database cache (`CACHE_URL` unset; production uses Redis)"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="length of each run")
@@ -347,7 +356,7 @@ def main(argv: list[str]) -> int:
         " runs (first server) and again\nafter them (second server; rate: both together)."
         " Each run cycles through its queries, request after request;\nno cache of search"
         " results (the page caches its list of départements for 5 minutes, and its"
-        " empty\nform fields).\n"
+        f" empty\nform fields); the server's shared cache: {_cache_used()}.\n"
         f"Typical: {described(TYPICAL)}.\n"
         f"Very common (in most rows): {described(COMMON)}.\n"
         'Counts stop at 1,000 ("more than 1,000"), at 10,000 on the second server; a query'

@@ -118,10 +118,13 @@ def test_the_open_consultations_have_partial_indexes():
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes"
             " WHERE tablename = 'procurement_consultation'"
-            " AND indexname IN ('consultation_open', 'consultation_open_buyer')"
+            " AND indexname IN"
+            " ('consultation_open', 'consultation_open_buyer', 'consultation_open_text')"
         )
         found = dict(cursor.fetchall())
-    assert set(found) == {"consultation_open", "consultation_open_buyer"}
+    assert set(found) == {"consultation_open", "consultation_open_buyer", "consultation_open_text"}
+    # A search of the open ones by words reads the words of the published rows alone.
+    assert "gin (search_vector)" in found["consultation_open_text"]
     for definition in found.values():
         # Only the rows a search of the open consultations reads.
         assert "WHERE" in definition
