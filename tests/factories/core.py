@@ -1,8 +1,10 @@
 import factory
+from django_scopes import scopes_disabled
 from faker import Faker
 from stdnum import luhn
 
-from mutualis.core.models import Organisation
+from mutualis.core import audit
+from mutualis.core.models import AuditEvent, Organisation
 
 _fake = Faker("fr_FR")
 
@@ -35,3 +37,13 @@ def org_url(name: str, org: str = ORG_A, **kwargs: object) -> str:
     from django.urls import reverse
 
     return reverse(name, kwargs={"org": org, **kwargs})
+
+
+def audit_events(organisation, action: str) -> list[AuditEvent]:
+    """The events ``action`` on ``organisation``'s audit chain, in their order."""
+    with scopes_disabled():
+        return list(
+            AuditEvent.objects.filter(
+                chain=audit.organisation_chain(organisation.pk), action=action
+            ).order_by("sequence")
+        )

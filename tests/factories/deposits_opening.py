@@ -11,11 +11,14 @@ parts of the context); they follow docs/adr/0008-sealed-deposits.md's convention
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyrage
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -35,6 +38,8 @@ from mutualis.deposits.models import (
 from mutualis.evidence import merkle
 from mutualis.procurement.models import Consultation
 from tests.factories.age import armored_passphrase_encrypt
+from tests.factories.identity import make_member
+from tests.factories.mfa import give_authenticator_app
 
 _POLYNOMIAL = 0x11B
 
@@ -83,6 +88,21 @@ def enrol_holder(membership: Any, passphrase: str) -> tuple[HolderKey, Any]:
     return holder, identity
 
 
+# The passphrase of the tests' commission members who hold an opening key.
+PASSPHRASE = "phrase de passe des tests"
+
+
+def commission_holder(
+    organisation: Any, email: str = "commission@commune-a.example", passphrase: str = PASSPHRASE
+) -> tuple[Any, HolderKey]:
+    """A commission member of ``organisation`` (with the second factor the role needs)
+    and their enrolled personal key: someone who may hold an opening key's share."""
+    membership = make_member(organisation, email, roles=["commission_member"])
+    give_authenticator_app(membership.user)
+    holder, _identity = enrol_holder(membership, passphrase)
+    return membership, holder
+
+
 def make_opening_key(
     consultation: Consultation, creator: Any, holders: list[HolderKey], threshold: int
 ) -> tuple[OpeningKey, Any, list[bytes]]:
@@ -112,6 +132,34 @@ def make_opening_key(
                 ).decode(),
             )
     return key, identity, shares
+
+
+def one_holder_key(consultation: Consultation, creator: Any, holder: HolderKey) -> bytes:
+    """The consultation's opening key held by ``holder`` alone (threshold 1): their
+    share, in the clear."""
+    _key, _identity, shares = make_opening_key(consultation, creator, [holder], threshold=1)
+    return shares[0]
+
+
+def open_through_the_pages(
+    consultation: Consultation, *, buyer: Any, holder: Any, share: bytes
+) -> Client:
+    """The consultation opened as the pages open it, once its deadline is past: the
+    buyer starts the opening, the holder (a membership) gives their share, which is
+    enough. Returns the buyer's signed-in client."""
+    kwargs = {"org": buyer.organisation.slug, "pk": consultation.pk}
+    buyer_client = Client()
+    buyer_client.force_login(buyer.user)
+    assert buyer_client.post(reverse("deposits_opening:start", kwargs=kwargs)).status_code == 302
+    holder_client = Client()
+    holder_client.force_login(holder.user)
+    answer = holder_client.post(
+        reverse("deposits_opening:share", kwargs=kwargs),
+        json.dumps({"share": share.hex()}),
+        content_type="application/json",
+    )
+    assert answer.json()["opened"] is True
+    return buyer_client
 
 
 _counter = iter(range(1, 10**9))

@@ -6,10 +6,12 @@ import io
 from datetime import date
 
 from django_scopes import scopes_disabled
+from lxml import etree
 
 from mutualis.core.models import Subscription
 from mutualis.core.pdf import text_pdf
-from mutualis.legality import services
+from mutualis.legality import actes, services
+from mutualis.legality.standin import messages
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app
 
@@ -60,3 +62,39 @@ def prepare(agent, **changes):
     }
     values.update(changes)
     return services.prepare_act(actor=agent, **values)
+
+
+def ministry_answer(number: str, *, siren: str, anomaly: str = "") -> bytes:
+    """The e-mail the ministry (its stand-in) sends back about the deliberation
+    ``number`` of 3 February 2026 of the member ``siren``: its acknowledgement, or an
+    anomaly when ``anomaly`` gives the reason."""
+    identifier = f"021-{siren}-20260203-{number}-DE"
+    acte = etree.fromstring(
+        actes.act_message(
+            actes.ActMessage(
+                departement="021",
+                arrondissement="1",
+                siren=siren,
+                nature=actes.Nature.DE,
+                number=number,
+                decided_on=date(2026, 2, 3),
+                matieres=[1, 1],
+                subject="Objet",
+                classification_date=date(2026, 1, 1),
+                document=actes.Piece(b"%PDF", "pdf", "99_DE"),
+            )
+        )
+    )
+    if anomaly:
+        message = messages.anomalie_acte(acte, date(2026, 2, 4), "002", anomaly)
+        name = identifier + messages.ANOMALY_SUFFIX
+    else:
+        message = messages.ar_acte(acte, identifier, date(2026, 2, 4))
+        name = identifier + messages.ACK_SUFFIX
+    return messages.return_mail(
+        to="actes@mutualis.example.org",
+        subject=name,
+        attachment_name=f"{identifier}.tar.gz",
+        attachment=messages.return_package(siren, "021", name, message),
+        sender="prefecture@example.org",
+    )

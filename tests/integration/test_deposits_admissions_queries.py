@@ -4,31 +4,27 @@ queries, whatever the number of candidates asked (measured over two sizes of dat
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from mutualis.deposits import admissions
 from mutualis.deposits.models import Phase
-from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.deposits_opening import (
     close_on_time_section,
-    enrol_holder,
+    commission_holder,
     make_deposit,
-    make_opening_key,
+    one_holder_key,
+    open_through_the_pages,
     pass_deadline,
 )
-from tests.factories.identity import make_member
-from tests.factories.mfa import give_authenticator_app
+from tests.factories.evaluation import bidder
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = pytest.mark.django_db
 
-PASSPHRASE = "phrase de passe des tests"
 CANDIDATES = 3
 # The request's own, the consultation, the applications, the admissions with their
 # requests, the answers to every request, the opening, the offer phase.
@@ -47,39 +43,17 @@ def opened(agent_a):
     """A restricted procedure whose applications (``CANDIDATES`` on time) are opened."""
     buyer = agent_a
     subscribe_to_procurement(buyer.organisation)
-    membership = make_member(
-        buyer.organisation, "commission@commune-a.example", roles=["commission_member"]
-    )
-    give_authenticator_app(membership.user)
-    holder, _identity = enrol_holder(membership, PASSPHRASE)
+    membership, holder = commission_holder(buyer.organisation)
     restricted = make_consultation(buyer, publish=True, procedure="restricted")
-    _key, _identity, shares = make_opening_key(restricted, buyer, [holder], threshold=1)
-    candidates = [
-        register_company(
-            verified_person(f"candidat{n}@entreprise.example"),
-            siren=company_siren(n),
-            name=f"Entreprise {n}",
-        )
-        for n in range(1, CANDIDATES + 1)
-    ]
+    share = one_holder_key(restricted, buyer, holder)
+    candidates = [bidder(n, f"Entreprise {n}") for n in range(1, CANDIDATES + 1)]
     for representative in candidates:
         make_deposit(
             restricted, representative, [("kbis.pdf", b"%PDF-1.4 x")], phase=Phase.APPLICATION
         )
     close_on_time_section(restricted)
     pass_deadline(restricted)
-    buyer_client = Client()
-    buyer_client.force_login(buyer.user)
-    kwargs = {"org": "commune-a", "pk": restricted.pk}
-    assert buyer_client.post(reverse("deposits_opening:start", kwargs=kwargs)).status_code == 302
-    holder_client = Client()
-    holder_client.force_login(membership.user)
-    answer = holder_client.post(
-        reverse("deposits_opening:share", kwargs=kwargs),
-        json.dumps({"share": shares[0].hex()}),
-        content_type="application/json",
-    )
-    assert answer.json()["opened"] is True
+    buyer_client = open_through_the_pages(restricted, buyer=buyer, holder=membership, share=share)
     return buyer, restricted, candidates, buyer_client
 
 

@@ -6,17 +6,14 @@ decisions cannot be notified."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from mutualis.core import audit
-from mutualis.core.models import AuditEvent, OutgoingEmail
+from mutualis.core.models import OutgoingEmail
 from mutualis.deposits import admission_errors, admission_transitions, admissions, errors
 from mutualis.deposits.admission_transitions import TRANSITIONS, Event
 from mutualis.deposits.models import Admission, AdmissionDecision, AdmissionState, Phase
@@ -25,20 +22,20 @@ from mutualis.messaging import selectors as messaging_selectors
 from mutualis.messaging import services as messaging_services
 from mutualis.messaging.models import Message, MessageKind, Side
 from mutualis.procurement import deadlines
-from tests.factories.companies import company_siren, register_company, verified_person
+from tests.factories.core import audit_events
 from tests.factories.deposits_opening import (
     close_on_time_section,
-    enrol_holder,
+    commission_holder,
     make_deposit,
     make_opening_key,
+    one_holder_key,
+    open_through_the_pages,
     pass_deadline,
 )
-from tests.factories.identity import make_member
+from tests.factories.evaluation import bidder
 from tests.factories.messaging import draft, upload
-from tests.factories.mfa import give_authenticator_app
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
-PASSPHRASE = "phrase de passe des tests"
 MISSING = "Attestation d'assurance décennale\nExtrait Kbis de moins de trois mois"
 
 
@@ -90,27 +87,14 @@ def buyer(agent_a):
 
 @pytest.fixture
 def holder(buyer):
-    membership = make_member(
-        buyer.organisation, "commission@commune-a.example", roles=["commission_member"]
-    )
-    give_authenticator_app(membership.user)
-    holder, _identity = enrol_holder(membership, PASSPHRASE)
-    return membership, holder
-
-
-def bidder(number: int, name: str):
-    return register_company(
-        verified_person(f"candidat{number}@entreprise.example"),
-        siren=company_siren(number),
-        name=name,
-    )
+    return commission_holder(buyer.organisation)
 
 
 @pytest.fixture
 def opened(buyer, holder):
     """A restricted procedure whose applications (two on time, one late) are opened."""
     restricted = make_consultation(buyer, publish=True, procedure="restricted")
-    _key, _identity, shares = make_opening_key(restricted, buyer, [holder[1]], threshold=1)
+    share = one_holder_key(restricted, buyer, holder[1])
     first, second = bidder(1, "Menuiserie Dupont"), bidder(2, "Charpente Martin")
     late = bidder(3, "Toiture Tardive")
     for representative in (first, second):
@@ -125,18 +109,7 @@ def opened(buyer, holder):
     )
     close_on_time_section(restricted)
     pass_deadline(restricted)
-    buyer_client = Client()
-    buyer_client.force_login(buyer.user)
-    kwargs = {"org": "commune-a", "pk": restricted.pk}
-    assert buyer_client.post(reverse("deposits_opening:start", kwargs=kwargs)).status_code == 302
-    holder_client = Client()
-    holder_client.force_login(holder[0].user)
-    answer = holder_client.post(
-        reverse("deposits_opening:share", kwargs=kwargs),
-        json.dumps({"share": shares[0].hex()}),
-        content_type="application/json",
-    )
-    assert answer.json()["opened"] is True
+    buyer_client = open_through_the_pages(restricted, buyer=buyer, holder=holder[0], share=share)
     return restricted, first, second, late, buyer_client
 
 
@@ -149,15 +122,6 @@ def decide_url(consultation, company_id) -> str:
         "deposit_register:admission_decide",
         kwargs={"org": "commune-a", "pk": consultation.pk, "company_id": company_id},
     )
-
-
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
 
 
 @pytest.mark.django_db
@@ -189,7 +153,7 @@ def test_a_request_answered_then_admitted(buyer, opened):
     )
     assert "Attestation d'assurance décennale" in request.body
     assert [m.to for m in OutgoingEmail.objects.order_by("pk")[before:]] == [first.user.email]
-    [requested] = events(buyer.organisation, "deposits.admission_documents_requested")
+    [requested] = audit_events(buyer.organisation, "deposits.admission_documents_requested")
     assert requested.payload["message"] == request.pk
 
     admissions.decide(
@@ -287,7 +251,7 @@ def test_a_silent_candidate_is_refused_for_its_silence(buyer, opened):
         AdmissionDecision.REJECTED,
     )
     assert "were not received by" in admission.reasons
-    decided = events(buyer.organisation, "deposits.admission_decided")[-1]
+    decided = audit_events(buyer.organisation, "deposits.admission_decided")[-1]
     assert decided.payload["silent_past"] == later.isoformat()
     with scopes_disabled():
         assert Message.for_organisation.filter(kind=MessageKind.MISSING_DOCUMENTS).count() == 2

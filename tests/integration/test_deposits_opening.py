@@ -34,6 +34,7 @@ from mutualis.deposits.models import (
 )
 from tests.factories.clamd import EICAR, clamd
 from tests.factories.companies import company_siren, register_company, verified_person
+from tests.factories.core import audit_events
 from tests.factories.deposits_opening import (
     close_on_time_section,
     enrol_holder,
@@ -144,15 +145,6 @@ def post_share(client, consultation, share: bytes | str):
     )
 
 
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
-
-
 def session_of(consultation) -> OpeningSession | None:
     with scopes_disabled():
         return OpeningSession.objects.filter(consultation=consultation).first()
@@ -208,7 +200,7 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
     pass_deadline(consultation)
     buyer_client = client_of(client_class, buyer)
     assert start(buyer_client, consultation).status_code == 302
-    assert len(events(buyer.organisation, "deposits.opening_started")) == 1
+    assert len(audit_events(buyer.organisation, "deposits.opening_started")) == 1
 
     shares = consultation.test_shares
     first = post_share(client_of(client_class, holders[0][0]), consultation, shares[0])
@@ -247,10 +239,10 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
     assert cades["valid"], cades["problems"]
     assert files["memoire.txt"].signatures == []
 
-    completed = events(buyer.organisation, "deposits.opening_completed")
+    completed = audit_events(buyer.organisation, "deposits.opening_completed")
     assert len(completed) == 1
     assert completed[0].payload["files"]["intact"] == 5
-    assert len(events(buyer.organisation, "deposits.opening_unlocked")) == 2
+    assert len(audit_events(buyer.organisation, "deposits.opening_unlocked")) == 2
 
     # The page lists the deposits, the late one apart, each file with a download link.
     page = buyer_client.get(url("session", consultation)).content.decode()
@@ -272,7 +264,7 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
         ).status_code
         == 200
     )
-    reads = events(buyer.organisation, "deposits.opened_file_read")
+    reads = audit_events(buyer.organisation, "deposits.opened_file_read")
     assert len(reads) == 2
     assert reads[0].object_id == str(files["offre.pdf"].pk)
 
@@ -289,7 +281,7 @@ def test_two_of_three_holders_open_every_deposit(client_class, buyer, holders, c
     assert "Jeanne Signataire" in minutes
     assert "valid" in minutes
     assert deposits["late"].reference in minutes.split("received late")[-1]
-    assert len(events(buyer.organisation, "deposits.opened_file_read")) == 4
+    assert len(audit_events(buyer.organisation, "deposits.opened_file_read")) == 4
 
     # The generic download view serves none of it (reads go through the audited views).
     assert buyer_client.get(stored.get_absolute_url()).status_code == 404
@@ -492,7 +484,7 @@ def test_nothing_opens_before_the_deadline(client_class, buyer, holders, consult
                          consultation.test_shares[0])  # fmt: skip
     assert refused.status_code == 409
     assert refused.json()["error"] == "deposits_opening_not_started"
-    assert events(buyer.organisation, "deposits.opening_started") == []
+    assert audit_events(buyer.organisation, "deposits.opening_started") == []
 
 
 def test_wrong_shares_are_refused_and_forgotten(client_class, buyer, holders, consultation,
@@ -509,7 +501,7 @@ def test_wrong_shares_are_refused_and_forgotten(client_class, buyer, holders, co
     assert session.completed_at is None
     assert session.pending_shares == {}
     assert opened_files(consultation) == {}
-    assert len(events(buyer.organisation, "deposits.opening_refused")) == 1
+    assert len(audit_events(buyer.organisation, "deposits.opening_refused")) == 1
     # The holders unlock again, with their true shares: it opens.
     post_share(client_of(client_class, holders[0][0]), consultation, good)
     opened = post_share(client_of(client_class, holders[1][0]), consultation,
@@ -523,7 +515,7 @@ def test_a_second_opening_is_refused(client_class, buyer, holders, consultation,
     start(buyer_client, consultation)
     again = start(buyer_client, consultation)
     assert again.status_code == 302
-    assert len(events(buyer.organisation, "deposits.opening_started")) == 1
+    assert len(audit_events(buyer.organisation, "deposits.opening_started")) == 1
     for n in (0, 1):
         post_share(
             client_of(client_class, holders[n][0]), consultation, consultation.test_shares[n]
@@ -533,9 +525,9 @@ def test_a_second_opening_is_refused(client_class, buyer, holders, consultation,
     assert late_share.status_code == 409
     assert late_share.json()["error"] == "deposits_opening_already_opened"
     start(buyer_client, consultation)
-    assert len(events(buyer.organisation, "deposits.opening_started")) == 1
+    assert len(audit_events(buyer.organisation, "deposits.opening_started")) == 1
     assert len(opened_files(consultation)) == 5
-    assert len(events(buyer.organisation, "deposits.opening_completed")) == 1
+    assert len(audit_events(buyer.organisation, "deposits.opening_completed")) == 1
 
 
 def test_the_opening_refuses_deposits_that_do_not_match_the_published_log(
@@ -546,7 +538,7 @@ def test_the_opening_refuses_deposits_that_do_not_match_the_published_log(
     buyer_client = client_of(client_class, buyer)
     start(buyer_client, consultation)
     assert session_of(consultation) is None
-    assert events(buyer.organisation, "deposits.opening_started") == []
+    assert audit_events(buyer.organisation, "deposits.opening_started") == []
 
 
 def test_a_receipt_changed_after_logging_stops_the_opening_at_the_combine(
@@ -593,7 +585,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(client_class, buyer, h
     assert response.status_code == 400
     assert response.json()["message"]
     assert session_of(consultation).pending_shares == {}
-    assert events(buyer.organisation, "deposits.opening_unlocked") == []
+    assert audit_events(buyer.organisation, "deposits.opening_unlocked") == []
 
 
 def test_a_share_of_another_length_than_those_waiting_is_refused(client_class, buyer, holders,
@@ -686,7 +678,7 @@ def test_another_organisation_sees_nothing(client_class, buyer, holders, consult
                 content_type="application/json",
             )
             assert response.status_code == 404
-    assert len(events(buyer.organisation, "deposits.opened_file_read")) == 0
+    assert len(audit_events(buyer.organisation, "deposits.opened_file_read")) == 0
 
 
 def test_an_agent_without_the_roles_gets_404(client_class, buyer, consultation):

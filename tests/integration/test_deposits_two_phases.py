@@ -6,7 +6,6 @@ never public, with its own deadline and opening key — for the admitted candida
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -15,27 +14,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from mutualis.core import audit
-from mutualis.core.models import AuditEvent, OutgoingEmail
+from mutualis.core.models import OutgoingEmail
 from mutualis.deposits import admissions, errors, services
 from mutualis.deposits.models import Admission, AdmissionState, Deposit, Phase
 from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import Consultation
 from mutualis.procurement.search import parse
-from tests.factories.companies import company_siren, register_company, verified_person
+from tests.factories.core import audit_events
 from tests.factories.deposits_opening import (
     close_on_time_section,
-    enrol_holder,
+    commission_holder,
     make_deposit,
     make_opening_key,
+    one_holder_key,
+    open_through_the_pages,
     pass_deadline,
 )
-from tests.factories.identity import make_member
-from tests.factories.mfa import give_authenticator_app
+from tests.factories.evaluation import bidder
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = pytest.mark.django_db
-PASSPHRASE = "phrase de passe des tests"
 
 
 @pytest.fixture(autouse=True)
@@ -53,28 +51,14 @@ def buyer(agent_a):
 
 @pytest.fixture
 def holder(buyer):
-    membership = make_member(
-        buyer.organisation, "commission@commune-a.example", roles=["commission_member"]
-    )
-    give_authenticator_app(membership.user)
-    holder, _identity = enrol_holder(membership, PASSPHRASE)
-    return membership, holder
+    return commission_holder(buyer.organisation)
 
 
 @pytest.fixture
 def restricted(buyer, holder):
     consultation = make_consultation(buyer, publish=True, procedure="restricted")
-    _key, _identity, shares = make_opening_key(consultation, buyer, [holder[1]], threshold=1)
-    consultation.test_shares = shares
+    consultation.test_share = one_holder_key(consultation, buyer, holder[1])
     return consultation
-
-
-def bidder(number: int, name: str):
-    return register_company(
-        verified_person(f"candidat{number}@entreprise.example"),
-        siren=company_siren(number),
-        name=name,
-    )
 
 
 @pytest.fixture
@@ -93,34 +77,15 @@ def candidates(restricted):
 
 def opened(buyer, holder, restricted):
     pass_deadline(restricted)
-    buyer_client = Client()
-    buyer_client.force_login(buyer.user)
-    kwargs = {"org": "commune-a", "pk": restricted.pk}
-    assert buyer_client.post(reverse("deposits_opening:start", kwargs=kwargs)).status_code == 302
-    holder_client = Client()
-    holder_client.force_login(holder[0].user)
-    answer = holder_client.post(
-        reverse("deposits_opening:share", kwargs=kwargs),
-        json.dumps({"share": restricted.test_shares[0].hex()}),
-        content_type="application/json",
+    return open_through_the_pages(
+        restricted, buyer=buyer, holder=holder[0], share=restricted.test_share
     )
-    assert answer.json()["opened"] is True
-    return buyer_client
 
 
 def admissions_url(consultation, name="admissions", **kwargs) -> str:
     return reverse(
         f"deposit_register:{name}", kwargs={"org": "commune-a", "pk": consultation.pk, **kwargs}
     )
-
-
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
 
 
 def offers_deadline_field(days: int = 20) -> str:
@@ -250,10 +215,10 @@ def test_the_whole_second_phase(buyer, holder, restricted, candidates):
         landing
     )
     assert {a.state for a in decisions.values()} == {AdmissionState.NOTIFIED}
-    assert [e.payload["decision"] for e in events(buyer.organisation,
-                                                 "deposits.admission_notified")] == [
+    assert [e.payload["decision"] for e in audit_events(buyer.organisation,
+                                                       "deposits.admission_notified")] == [
         "rejected", "admitted"]  # fmt: skip
-    assert len(events(buyer.organisation, "consultation.offer_phase_opened")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.offer_phase_opened")) == 1
 
     # Each candidate is told, the rejected one with the reasons.
     with scopes_disabled():

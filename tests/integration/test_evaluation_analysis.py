@@ -12,11 +12,10 @@ from django_scopes import scope, scopes_disabled
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from mutualis.core import audit
-from mutualis.core.models import AuditEvent
 from mutualis.deposits.models import DepositState
 from mutualis.evaluation import errors, selectors, services
 from mutualis.evaluation.models import Analysis, AnalysisCriterion, AnalysisState, Offer, Score
+from tests.factories.core import audit_events
 from tests.factories.evaluation import bidder, complete_opening, offer, opened_consultation
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app
@@ -61,15 +60,6 @@ def client_of(membership) -> Client:
 
 def url(name: str, org: str = "commune-a", **kwargs) -> str:
     return reverse(f"evaluation:{name}", kwargs={"org": org, **kwargs})
-
-
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
 
 
 def started(buyer, consultation) -> Analysis:
@@ -131,7 +121,7 @@ def test_starting_copies_the_criteria_and_takes_the_on_time_offers_only(buyer, c
     with scope(organisation=buyer.organisation_id):
         assert [d.pk for d in selectors.late_deposits(analysis)] == [consultation.late_offer.pk]
     assert analysis.state == AnalysisState.DRAFT
-    assert len(events(buyer.organisation, "evaluation.analysis_opened")) == 1
+    assert len(audit_events(buyer.organisation, "evaluation.analysis_opened")) == 1
 
 
 def test_nothing_is_analysed_before_the_opening_is_complete(buyer, bidders):
@@ -203,7 +193,7 @@ def test_a_full_analysis_ranks_and_closes(buyer, evaluator, consultation):
     with scopes_disabled():
         analysis.refresh_from_db()
     assert analysis.state == AnalysisState.CLOSED
-    (closed,) = events(buyer.organisation, "evaluation.analysis_closed")
+    (closed,) = audit_events(buyer.organisation, "evaluation.analysis_closed")
     assert closed.payload["ranking"][0] == {"offer": first.pk, "rank": 1, "total": "80.00"}
     with pytest.raises(errors.AnalysisClosed):
         services.set_price(actor=buyer, analysis_id=analysis.pk, offer_id=first.pk, price="1")

@@ -9,16 +9,16 @@ import imaplib
 import mailbox
 from datetime import date
 from email.message import EmailMessage
+from functools import partial
 
 import pytest
 from django.db import OperationalError
 from django.utils import timezone
 from django_scopes import scopes_disabled
-from lxml import etree
 
 from mutualis.core import audit
 from mutualis.core.models import AuditEvent, StoredFile
-from mutualis.legality import actes, return_batches, returns
+from mutualis.legality import return_batches, returns
 from mutualis.legality.mailbox import ImapBox, MaildirBox, _bodies, uid_set
 from mutualis.legality.models import (
     INBOUND_OWNER_KIND,
@@ -27,7 +27,7 @@ from mutualis.legality.models import (
     InboundMessage,
     InboundStatus,
 )
-from mutualis.legality.standin import messages
+from tests.factories.legality import ministry_answer
 from tests.factories.standin import SIREN, fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
@@ -45,38 +45,8 @@ def sent_act(clerk, number: str) -> Act:
     return fresh(act)
 
 
-def answer(number: str, *, siren: str = SIREN, anomaly: str = "") -> bytes:
-    """The ministry's acknowledgement (or anomaly) of the act ``number``."""
-    identifier = f"021-{siren}-20260203-{number}-DE"
-    acte = etree.fromstring(
-        actes.act_message(
-            actes.ActMessage(
-                departement="021",
-                arrondissement="1",
-                siren=siren,
-                nature=actes.Nature.DE,
-                number=number,
-                decided_on=date(2026, 2, 3),
-                matieres=[1, 1],
-                subject="Objet",
-                classification_date=date(2026, 1, 1),
-                document=actes.Piece(b"%PDF", "pdf", "99_DE"),
-            )
-        )
-    )
-    if anomaly:
-        message = messages.anomalie_acte(acte, date(2026, 2, 4), "002", anomaly)
-        name = identifier + messages.ANOMALY_SUFFIX
-    else:
-        message = messages.ar_acte(acte, identifier, date(2026, 2, 4))
-        name = identifier + messages.ACK_SUFFIX
-    return messages.return_mail(
-        to="actes@mutualis.example.org",
-        subject=name,
-        attachment_name=f"{identifier}.tar.gz",
-        attachment=messages.return_package(siren, "021", name, message),
-        sender="prefecture@example.org",
-    )
+# The ministry's acknowledgement (or anomaly) of the stand-in member's act ``number``.
+answer = partial(ministry_answer, siren=SIREN)
 
 
 def rows() -> dict[str, InboundMessage]:

@@ -19,9 +19,7 @@ from django_scopes import scope, scopes_disabled
 from mutualis.contracts import archive, awards, records
 from mutualis.contracts import errors as contract_errors
 from mutualis.contracts.models import ArchivePackage, AwardLetter, LetterKind
-from mutualis.core import audit
 from mutualis.core import files as file_store
-from mutualis.core.models import AuditEvent
 from mutualis.decp import validation
 from mutualis.decp.models import DecpEntry
 from mutualis.deposits.models import Phase
@@ -37,26 +35,21 @@ from mutualis.observatory.models import ProcedureFact, Refresh
 from mutualis.ocds import crossings as ocds_crossings
 from mutualis.procurement import deadlines, rounds
 from mutualis.procurement.models import Consultation
-from tests.factories.companies import (
-    company_siren,
-    register_company,
-    valid_siret,
-    verified_person,
-)
+from tests.factories.companies import valid_siret
+from tests.factories.core import audit_events
 from tests.factories.decp import COMPLETE, with_siret
 from tests.factories.deposits_opening import (
     close_on_time_section,
-    enrol_holder,
+    commission_holder,
     make_deposit,
-    make_opening_key,
+    one_holder_key,
+    open_through_the_pages,
     pass_deadline,
 )
-from tests.factories.identity import make_member
-from tests.factories.mfa import give_authenticator_app
+from tests.factories.evaluation import bidder
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 pytestmark = pytest.mark.django_db
-PASSPHRASE = "phrase de passe des tests"
 
 
 @pytest.fixture(autouse=True)
@@ -74,20 +67,7 @@ def buyer(agent_a):
 
 @pytest.fixture
 def holder(buyer):
-    membership = make_member(
-        buyer.organisation, "commission@commune-a.example", roles=["commission_member"]
-    )
-    give_authenticator_app(membership.user)
-    holder, _identity = enrol_holder(membership, PASSPHRASE)
-    return membership, holder
-
-
-def bidder(number: int, name: str):
-    return register_company(
-        verified_person(f"negociation{number}@entreprise.example"),
-        siren=company_siren(number),
-        name=name,
-    )
+    return commission_holder(buyer.organisation)
 
 
 @pytest.fixture
@@ -102,8 +82,7 @@ def bidders(db):
 
 def sealed(consultation, buyer, holder):
     """The consultation's own opening key, one holder, threshold 1."""
-    _key, _identity, shares = make_opening_key(consultation, buyer, [holder[1]], threshold=1)
-    consultation.test_shares = shares
+    consultation.test_share = one_holder_key(consultation, buyer, holder[1])
     return consultation
 
 
@@ -111,19 +90,9 @@ def open_with_the_holder(buyer, holder, consultation) -> Client:
     """The deadline passed, the on-time log closed, the opening done through the pages."""
     close_on_time_section(consultation)
     pass_deadline(consultation)
-    buyer_client = Client()
-    buyer_client.force_login(buyer.user)
-    kwargs = {"org": "commune-a", "pk": consultation.pk}
-    assert buyer_client.post(reverse("deposits_opening:start", kwargs=kwargs)).status_code == 302
-    holder_client = Client()
-    holder_client.force_login(holder[0].user)
-    answer = holder_client.post(
-        reverse("deposits_opening:share", kwargs=kwargs),
-        json.dumps({"share": consultation.test_shares[0].hex()}),
-        content_type="application/json",
+    return open_through_the_pages(
+        consultation, buyer=buyer, holder=holder[0], share=consultation.test_share
     )
-    assert answer.json()["opened"] is True
-    return buyer_client
 
 
 def leaves(analysis) -> dict[str, AnalysisCriterion]:
@@ -157,15 +126,6 @@ def analyse(buyer, analysis, results: dict[int, tuple[str, str]]) -> None:
 
 def paris_field(days: int) -> str:
     return deadlines.to_paris(timezone.now() + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
-
-
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
 
 
 @pytest.fixture
@@ -214,6 +174,14 @@ def analysed(buyer, holder, bidders):
 # --- The rule -------------------------------------------------------------------------------
 
 
+def ask_for_a_round(buyer, consultation):
+    """A round on ``consultation``'s offers with any company, in ten days."""
+    return negotiation.open_round(
+        actor=buyer, consultation_id=consultation.pk, company_ids=[1],
+        deadline=timezone.now() + timedelta(days=10),
+    )  # fmt: skip
+
+
 def test_a_call_for_tenders_never_negotiates(buyer, bidders):
     for procedure in ("open", "restricted"):
         consultation = make_consultation(
@@ -222,30 +190,21 @@ def test_a_call_for_tenders_never_negotiates(buyer, bidders):
         )  # fmt: skip
         pass_deadline(consultation)
         with pytest.raises(rounds.NegotiationNotAllowed):
-            negotiation.open_round(
-                actor=buyer, consultation_id=consultation.pk, company_ids=[1],
-                deadline=timezone.now() + timedelta(days=10),
-            )  # fmt: skip
+            ask_for_a_round(buyer, consultation)
 
 
 def test_an_adapted_procedure_negotiates_only_when_its_rules_reserve_it(buyer):
     consultation = make_consultation(buyer, publish=True)
     pass_deadline(consultation)
     with pytest.raises(rounds.NegotiationNotAllowed):
-        negotiation.open_round(
-            actor=buyer, consultation_id=consultation.pk, company_ids=[1],
-            deadline=timezone.now() + timedelta(days=10),
-        )  # fmt: skip
+        ask_for_a_round(buyer, consultation)
 
 
 def test_a_negotiated_procedure_negotiates_its_offers_not_its_applications(buyer):
     consultation = make_consultation(buyer, publish=True, procedure="negotiated")
     pass_deadline(consultation)
     with pytest.raises(rounds.NegotiateOffers):
-        negotiation.open_round(
-            actor=buyer, consultation_id=consultation.pk, company_ids=[1],
-            deadline=timezone.now() + timedelta(days=10),
-        )  # fmt: skip
+        ask_for_a_round(buyer, consultation)
 
 
 def test_the_buyers_form_records_that_negotiation_is_reserved(client, buyer):
@@ -412,7 +371,7 @@ def test_the_whole_chain_to_the_award_on_round_one(buyer, holder, analysed, bidd
             ("Prix", 40),
             ("Valeur technique", 60),
         ]
-    assert len(events(buyer.organisation, "consultation.round_opened")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.round_opened")) == 1
 
     # Each invited bidder gets an invitation to negotiate, with the round's deadline.
     with scopes_disabled():

@@ -13,11 +13,10 @@ from django_scopes import scope, scopes_disabled
 
 from mutualis.core import audit
 from mutualis.core.errors import ServiceNotSubscribed
-from mutualis.core.models import AuditEvent
 from mutualis.core.schedule import schedule
 from mutualis.procurement import deadlines, errors, services, signals, tasks
 from mutualis.procurement.models import Consultation, State
-from tests.factories.core import ORG_B, org_url
+from tests.factories.core import ORG_B, audit_events, org_url
 from tests.factories.identity import make_member
 from tests.factories.procurement import (
     consultation_input,
@@ -38,15 +37,6 @@ def buyer(agent_a):
 def buyer_client(client, buyer):
     client.force_login(buyer.user)
     return client
-
-
-def events(organisation, action: str) -> list[AuditEvent]:
-    with scopes_disabled():
-        return list(
-            AuditEvent.objects.filter(
-                chain=audit.organisation_chain(organisation.pk), action=action
-            ).order_by("sequence")
-        )
 
 
 def reread(consultation: Consultation) -> Consultation:
@@ -96,7 +86,7 @@ def test_a_buyer_creates_a_draft_typed_in_paris_time_and_stored_in_utc(buyer_cli
     assert consultation.questions_deadline.isoformat() == "2099-03-18T11:00:00+00:00"
     assert consultation.additional_cpv == ["45261100", "45000000"]
     assert consultation.techniques == ["framework"]
-    [created] = events(buyer.organisation, "consultation.created")
+    [created] = audit_events(buyer.organisation, "consultation.created")
     assert created.actor == audit.subject_reference(buyer.user.audit_pseudonym)
 
 
@@ -148,7 +138,7 @@ def test_a_draft_is_changed_and_the_change_audited(buyer_client, buyer):
     )
     assert response.status_code == 302
     assert reread(consultation).title == "Nouveau titre"
-    [updated] = events(buyer.organisation, "consultation.updated")
+    [updated] = audit_events(buyer.organisation, "consultation.updated")
     assert "title" in updated.payload["fields"]
 
 
@@ -184,9 +174,9 @@ def test_lots_and_criteria_are_added_and_removed_on_a_draft(buyer_client, buyer)
     buyer_client.post(org_url("procurement:lot_remove", pk=consultation.pk, lot_pk=lot.pk))
     with scope(organisation=buyer.organisation_id):
         assert not consultation.lots.exists()
-    assert len(events(buyer.organisation, "consultation.lot_added")) == 1
-    assert len(events(buyer.organisation, "consultation.lot_removed")) == 1
-    assert len(events(buyer.organisation, "consultation.criterion_added")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.lot_added")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.lot_removed")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.criterion_added")) == 1
 
 
 def test_a_lot_with_an_unknown_cpv_code_is_refused(buyer_client, buyer):
@@ -210,7 +200,7 @@ def test_a_buyer_publishes_a_draft_now(buyer_client, buyer):
     assert consultation.state == State.PUBLISHED
     assert consultation.published_at is not None
     assert consultation.next_check == consultation.response_deadline
-    [published] = events(buyer.organisation, "consultation.published")
+    [published] = audit_events(buyer.organisation, "consultation.published")
     assert published.object_id == str(consultation.pk)
 
 
@@ -305,8 +295,8 @@ def test_a_buyer_schedules_then_unschedules_a_publication(buyer_client, buyer):
     buyer_client.post(org_url("procurement:unschedule", pk=consultation.pk))
     assert reread(consultation).state == State.DRAFT
     assert reread(consultation).next_check is None
-    assert len(events(buyer.organisation, "consultation.scheduled")) == 1
-    assert len(events(buyer.organisation, "consultation.unscheduled")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.scheduled")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.unscheduled")) == 1
 
 
 def test_a_publication_is_planned_before_the_deadline_for_questions(buyer_client, buyer):
@@ -329,7 +319,7 @@ def test_a_published_consultation_is_cancelled_with_a_public_reason(buyer_client
     )
     assert response.status_code == 302
     assert reread(consultation).state == State.CANCELLED
-    [cancelled] = events(buyer.organisation, "consultation.cancelled")
+    [cancelled] = audit_events(buyer.organisation, "consultation.cancelled")
     assert cancelled.payload["kind"] == "discontinued"
     client.logout()
     public = client.get(f"/consultations/{consultation.pk}/").content.decode()
@@ -388,7 +378,7 @@ def test_the_job_publishes_a_scheduled_consultation_whose_time_came(buyer):
     }
     assert services.advance_due_consultations(now=publish_at)["published"] == 1
     assert reread(consultation).state == State.PUBLISHED
-    [published] = events(buyer.organisation, "consultation.published")
+    [published] = audit_events(buyer.organisation, "consultation.published")
     assert published.actor == "system:procurement.advance_consultations"
 
 
@@ -402,7 +392,7 @@ def test_the_job_closes_a_consultation_past_its_deadline_once(buyer):
     assert closed.state == State.CLOSED
     assert closed.closed_at == deadline
     assert closed.next_check is None
-    assert len(events(buyer.organisation, "consultation.closed")) == 1
+    assert len(audit_events(buyer.organisation, "consultation.closed")) == 1
 
 
 def test_the_job_returns_to_draft_a_scheduled_consultation_whose_deadlines_passed(buyer):
@@ -415,7 +405,7 @@ def test_the_job_returns_to_draft_a_scheduled_consultation_whose_deadlines_passe
         )
     services.advance_due_consultations(now=consultation.response_deadline)
     assert reread(consultation).state == State.DRAFT
-    [failed] = events(buyer.organisation, "consultation.publication_failed")
+    [failed] = audit_events(buyer.organisation, "consultation.publication_failed")
     assert failed.payload["code"] == "deadline_in_past"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -357,6 +357,20 @@ class Presence:
     replaced_by: int | None = None
 
 
+_Attendance = TypeVar("_Attendance", Attendance, ExternalAttendance)
+
+
+def _replace_attendance(
+    meeting: Meeting, model: type[_Attendance], rows: list[dict[str, Any]]
+) -> None:
+    """The meeting's attendance of the members or of the outside attendees, recorded
+    anew (it may be corrected until the minutes are issued)."""
+    model.objects.filter(organisation_id=meeting.organisation_id, meeting=meeting).delete()
+    model.objects.bulk_create(
+        model(organisation_id=meeting.organisation_id, meeting=meeting, **row) for row in rows
+    )
+
+
 def _seats(members: Sequence[CommissionMember]) -> list[quorum.Seat]:
     return [quorum.Seat(m.pk, m.seat == Seat.FULL, m.vote == Vote.DELIBERATIVE) for m in members]
 
@@ -420,28 +434,18 @@ def record_attendance(
         rule=quorum.NONE if meeting.commission.quorum_rule == QuorumRule.NONE else quorum.MAJORITY,
         without_condition=meeting.reconvened_from_id is not None,
     )
-    Attendance.objects.filter(organisation_id=meeting.organisation_id, meeting=meeting).delete()
-    Attendance.objects.bulk_create(
-        Attendance(
-            organisation_id=meeting.organisation_id,
-            meeting=meeting,
-            member_id=member_id,
-            status=presence.status,
-            replaced_by_id=presence.replaced_by,
-        )
-        for member_id, presence in sorted(presences.items())
+    _replace_attendance(
+        meeting,
+        Attendance,
+        [
+            {"member_id": k, "status": p.status, "replaced_by_id": p.replaced_by}
+            for k, p in sorted(presences.items())
+        ],
     )
-    ExternalAttendance.objects.filter(
-        organisation_id=meeting.organisation_id, meeting=meeting
-    ).delete()
-    ExternalAttendance.objects.bulk_create(
-        ExternalAttendance(
-            organisation_id=meeting.organisation_id,
-            meeting=meeting,
-            external_id=external_id,
-            status=status,
-        )
-        for external_id, status in sorted(external_presences.items())
+    _replace_attendance(
+        meeting,
+        ExternalAttendance,
+        [{"external_id": k, "status": v} for k, v in sorted(external_presences.items())],
     )
     transitions.apply(meeting, Event.RECORD_ATTENDANCE)
     meeting.attendance_recorded_at = now

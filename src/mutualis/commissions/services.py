@@ -9,9 +9,10 @@ change is audited on the organisation's chain, in the same transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -171,6 +172,139 @@ def update_commission(
     return commission
 
 
+# --- Who sits: members and outside attendees ---------------------------------------------
+#
+# A commission lists two kinds of people: its members (agents of the organisation, who
+# vote) and its advisory attendees from outside (no account, never a voter: ADR 0013).
+# They are seated, changed and leave by the same rules: one row per person while they
+# sit, kept when they leave for the past meetings, every change audited on the
+# organisation's chain with what it was before. ``_Seated`` says what differs.
+
+
+_Row = TypeVar("_Row", CommissionMember, ExternalMember)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Seated(Generic[_Row]):
+    model: type[_Row]
+    # Names the row in the audit actions (``commissions.<noun>.added``…) and payloads.
+    noun: str
+    # What a change may set: the name in the audit payload → the column.
+    fields: dict[str, str]
+    # What the audit names when one leaves (payload name, attribute), and the columns
+    # leaving resets.
+    leaving: tuple[str, str]
+    cleared: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+MEMBERS: _Seated[CommissionMember] = _Seated(
+    CommissionMember,
+    "member",
+    {"seat": "seat", "vote": "vote", "president": "is_president"},
+    ("membership", "membership_id"),
+    {"is_president": False},  # a president who leaves presides no more
+)
+EXTERNALS: _Seated[ExternalMember] = _Seated(
+    ExternalMember,
+    "external",
+    {"name": "name", "quality": "quality", "title": "title", "email": "email"},
+    ("email", "email"),
+)
+
+
+def _record_seated(
+    actor: Any,
+    kind: _Seated[_Row],
+    verb: str,
+    commission: Commission,
+    row: _Row,
+    payload: dict[str, Any],
+    request_context: dict[str, Any] | None,
+) -> None:
+    record(actor, f"commissions.{kind.noun}.{verb}", commission, {kind.noun: row.pk, **payload},
+           request_context)  # fmt: skip
+
+
+def _seat(
+    actor: Any,
+    kind: _Seated[_Row],
+    commission: Commission,
+    columns: dict[str, Any],
+    audited: dict[str, Any],
+    *,
+    now: datetime | None,
+    request_context: dict[str, Any] | None,
+) -> _Row:
+    """A new row of ``kind`` on the (locked) commission, audited with ``audited``."""
+    row: _Row = kind.model.objects.create(
+        organisation_id=actor.organisation_id,
+        commission=commission,
+        added_at=now or timezone.now(),
+        **columns,
+    )
+    _record_seated(actor, kind, "added", commission, row, audited, request_context)
+    return row
+
+
+def _locked_seated(
+    actor: Any, kind: _Seated[_Row], commission_id: int, row_id: int
+) -> tuple[Commission, _Row]:
+    """For a manager, the commission (locked) and its row ``row_id`` of ``kind``, sitting
+    now; a row that left, or of another commission, is refused."""
+    require(actor, *MANAGERS)
+    commission = _locked_commission(actor, commission_id)
+    row: _Row | None = kind.model.objects.filter(
+        organisation_id=commission.organisation_id,
+        commission=commission,
+        pk=row_id,
+        removed_at__isnull=True,
+    ).first()
+    if row is None:
+        raise errors.ChoiceInvalid()
+    return commission, row
+
+
+def _change(
+    actor: Any,
+    kind: _Seated[_Row],
+    commission: Commission,
+    row: _Row,
+    values: dict[str, Any],
+    request_context: dict[str, Any] | None,
+) -> _Row:
+    """Set ``values`` (checked, by payload name) on the row; audited with the values
+    before."""
+    before = {name: getattr(row, column) for name, column in kind.fields.items()}
+    for name, column in kind.fields.items():
+        setattr(row, column, values[name])
+    row.save(update_fields=list(kind.fields.values()))
+    _record_seated(actor, kind, "updated", commission, row, {"before": before, **values},
+                   request_context)  # fmt: skip
+    return row
+
+
+def _leave(
+    actor: Any,
+    kind: _Seated[_Row],
+    commission_id: int,
+    row_id: int,
+    *,
+    now: datetime | None,
+    request_context: dict[str, Any] | None,
+) -> _Row:
+    """The person leaves the commission (no longer convened); the row stays, for the
+    past meetings."""
+    commission, row = _locked_seated(actor, kind, commission_id, row_id)
+    row.removed_at = now or timezone.now()
+    for column, value in kind.cleared.items():
+        setattr(row, column, value)
+    row.save(update_fields=["removed_at", *kind.cleared])
+    name, attribute = kind.leaving
+    _record_seated(actor, kind, "removed", commission, row, {name: getattr(row, attribute)},
+                   request_context)  # fmt: skip
+    return row
+
+
 # --- Members ---------------------------------------------------------------------------
 
 
@@ -232,31 +366,15 @@ def add_member(
         raise errors.AlreadyMember()
     if president:
         _clear_president(commission)
-    member = CommissionMember.objects.create(
-        organisation_id=actor.organisation_id,
-        commission=commission,
-        membership=membership,
-        seat=seat,
-        vote=vote,
-        is_president=president,
-        added_at=now or timezone.now(),
+    return _seat(
+        actor,
+        MEMBERS,
+        commission,
+        {"membership": membership, "seat": seat, "vote": vote, "is_president": president},
+        {"membership": membership.pk, "seat": seat, "vote": vote, "president": president},
+        now=now,
+        request_context=request_context,
     )
-    record(actor, "commissions.member.added", commission,
-           {"member": member.pk, "membership": membership.pk, "seat": seat, "vote": vote,
-            "president": president}, request_context)  # fmt: skip
-    return member
-
-
-def _current_member(commission: Commission, member_id: int) -> CommissionMember:
-    member = CommissionMember.objects.filter(
-        organisation_id=commission.organisation_id,
-        commission=commission,
-        pk=member_id,
-        removed_at__isnull=True,
-    ).first()
-    if member is None:
-        raise errors.ChoiceInvalid()
-    return member
 
 
 @transaction.atomic(durable=True)
@@ -270,19 +388,12 @@ def update_member(
     is_president: bool,
     request_context: dict[str, Any] | None = None,
 ) -> CommissionMember:
-    require(actor, *MANAGERS)
-    commission = _locked_commission(actor, commission_id)
-    member = _current_member(commission, member_id)
+    commission, member = _locked_seated(actor, MEMBERS, commission_id, member_id)
     seat, vote, president = _check_seat(seat, vote, is_president)
     if president:
         _clear_president(commission, keep=member.pk)
-    before = {"seat": member.seat, "vote": member.vote, "president": member.is_president}
-    member.seat, member.vote, member.is_president = seat, vote, president
-    member.save(update_fields=["seat", "vote", "is_president"])
-    record(actor, "commissions.member.updated", commission,
-           {"member": member.pk, "before": before, "seat": seat, "vote": vote,
-            "president": president}, request_context)  # fmt: skip
-    return member
+    values = {"seat": seat, "vote": vote, "president": president}
+    return _change(actor, MEMBERS, commission, member, values, request_context)
 
 
 @transaction.atomic(durable=True)
@@ -295,16 +406,9 @@ def remove_member(
     request_context: dict[str, Any] | None = None,
 ) -> CommissionMember:
     """The member leaves the commission; their row stays for the past meetings."""
-    require(actor, *MANAGERS)
-    commission = _locked_commission(actor, commission_id)
-    member = _current_member(commission, member_id)
-    member.removed_at = now or timezone.now()
-    member.is_president = False
-    member.save(update_fields=["removed_at", "is_president"])
-    record(actor, "commissions.member.removed", commission,
-           {"member": member.pk, "membership": member.membership_id},
-           request_context)  # fmt: skip
-    return member
+    return _leave(
+        actor, MEMBERS, commission_id, member_id, now=now, request_context=request_context
+    )
 
 
 # --- Advisory attendees from outside the organisation -----------------------------------
@@ -381,32 +485,16 @@ def add_external(
         )
     if _address_taken(commission, email):
         raise errors.AlreadyExternal()
-    external = ExternalMember.objects.create(
-        organisation_id=actor.organisation_id,
-        commission=commission,
-        name=name,
-        quality=quality,
-        title=title,
-        email=email,
-        added_at=now or timezone.now(),
-        added_by_id=actor.user_id,
-    )
-    record(actor, "commissions.external.added", commission,
-           {"external": external.pk, "name": name, "quality": quality, "email": email},
-           request_context)  # fmt: skip
-    return external
-
-
-def _current_external(commission: Commission, external_id: int) -> ExternalMember:
-    external = ExternalMember.objects.filter(
-        organisation_id=commission.organisation_id,
-        commission=commission,
-        pk=external_id,
-        removed_at__isnull=True,
-    ).first()
-    if external is None:
-        raise errors.ChoiceInvalid()
-    return external
+    return _seat(
+        actor,
+        EXTERNALS,
+        commission,
+        {"name": name, "quality": quality, "title": title, "email": email,
+         "added_by_id": actor.user_id},
+        {"name": name, "quality": quality, "email": email},
+        now=now,
+        request_context=request_context,
+    )  # fmt: skip
 
 
 @transaction.atomic(durable=True)
@@ -421,20 +509,12 @@ def update_external(
     title: str = "",
     request_context: dict[str, Any] | None = None,
 ) -> ExternalMember:
-    require(actor, *MANAGERS)
-    commission = _locked_commission(actor, commission_id)
-    external = _current_external(commission, external_id)
+    commission, external = _locked_seated(actor, EXTERNALS, commission_id, external_id)
     name, quality, title, email = _checked_external(name, quality, title, email)
     if _address_taken(commission, email, other_than=external.pk):
         raise errors.AlreadyExternal()
-    before = {"name": external.name, "quality": external.quality, "title": external.title,
-              "email": external.email}  # fmt: skip
-    external.name, external.quality, external.title, external.email = name, quality, title, email
-    external.save(update_fields=["name", "quality", "title", "email"])
-    record(actor, "commissions.external.updated", commission,
-           {"external": external.pk, "before": before, "name": name, "quality": quality,
-            "title": title, "email": email}, request_context)  # fmt: skip
-    return external
+    values = {"name": name, "quality": quality, "title": title, "email": email}
+    return _change(actor, EXTERNALS, commission, external, values, request_context)
 
 
 @transaction.atomic(durable=True)
@@ -447,14 +527,9 @@ def remove_external(
     request_context: dict[str, Any] | None = None,
 ) -> ExternalMember:
     """The attendee is no longer convened; the row stays for the past meetings."""
-    require(actor, *MANAGERS)
-    commission = _locked_commission(actor, commission_id)
-    external = _current_external(commission, external_id)
-    external.removed_at = now or timezone.now()
-    external.save(update_fields=["removed_at"])
-    record(actor, "commissions.external.removed", commission,
-           {"external": external.pk, "email": external.email}, request_context)  # fmt: skip
-    return external
+    return _leave(
+        actor, EXTERNALS, commission_id, external_id, now=now, request_context=request_context
+    )
 
 
 # --- Which commission examines a consultation ------------------------------------------

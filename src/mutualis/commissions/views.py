@@ -8,6 +8,7 @@ read. Anyone else, and any other member's object, gets 404. Thin: the rules are 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -103,14 +104,10 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_page(
-    request: HttpRequest,
-    commission: Commission,
-    *,
-    edit_form: forms.CommissionForm | None = None,
-    member_form: forms.MemberForm | None = None,
-    external_form: forms.ExternalForm | None = None,
-    status: int = 200,
+    request: HttpRequest, commission: Commission, *, status: int = 200, **shown: Any
 ) -> HttpResponse:
+    """The commission's page; ``shown``: a form posted again with its errors
+    (``edit_form``, ``member_form`` or ``external_form``)."""
     actor = _actor(request)
     members = selectors.current_members(
         organisation_id=actor.organisation_id, commission_id=commission.pk
@@ -151,13 +148,13 @@ def _detail_page(
                     organisation_id=actor.organisation_id, commission_id=commission.pk
                 )
             ],
-            "external_form": external_form or forms.ExternalForm(prefix="external"),
+            "external_form": shown.get("external_form") or forms.ExternalForm(prefix="external"),
             "meetings": selectors.meetings_of(
                 organisation_id=actor.organisation_id, commission_id=commission.pk
             ),
             "may_manage": _can(request, MANAGERS),
             "may_plan": _can(request, MEETING_MANAGERS),
-            "edit_form": edit_form
+            "edit_form": shown.get("edit_form")
             or forms.CommissionForm(
                 initial={
                     "name": commission.name,
@@ -165,7 +162,7 @@ def _detail_page(
                     "quorum_rule": commission.quorum_rule,
                 }
             ),
-            "member_form": member_form or forms.MemberForm(candidates=candidates),
+            "member_form": shown.get("member_form") or forms.MemberForm(candidates=candidates),
         },
         status=status,
     )
@@ -178,115 +175,37 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail_page(request, _commission_or_404(request, pk))
 
 
-@role_required(*MANAGERS)
-@subscription_required(SERVICE)
-@require_POST
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    form = forms.CommissionForm(request.POST)
+# Each form of the commission's page posts to a view that calls one service with the
+# actor, the commission and the request's audit context. A member and an outside attendee
+# are added, changed and removed alike: only their form, service and messages differ.
+
+
+def _on(request: HttpRequest, commission: Commission) -> dict[str, Any]:
+    """What every service of the commission's page is given besides the form's data."""
+    return {
+        "actor": _actor(request),
+        "commission_id": commission.pk,
+        "request_context": request_context(request),
+    }
+
+
+def _page_form(
+    request: HttpRequest,
+    commission: Commission,
+    form: Any,
+    service: Callable[..., Any],
+    success: str,
+    *,
+    slot: str,
+) -> HttpResponse:
+    """A form of the page posted: on success, its message and back to the page; else the
+    page again, the form (in ``slot``) with its errors (400)."""
     if form.is_valid() and _attempt(
-        form,
-        lambda: services.update_commission(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            **form.cleaned_data,
-            request_context=request_context(request),
-        ),
+        form, lambda: service(**_on(request, commission), **form.cleaned_data)
     ):
-        messages.success(request, _("The commission is saved."))
+        messages.success(request, success)
         return tenant_redirect(request, "commissions:detail", pk=commission.pk)
-    return _detail_page(request, commission, edit_form=form, status=400)
-
-
-@role_required(*MANAGERS)
-@subscription_required(SERVICE)
-@require_POST
-def member_add(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
-    commission = _commission_or_404(request, pk)
-    form = forms.MemberForm(
-        request.POST,
-        candidates=list(selectors.candidates(organisation_id=actor.organisation_id)),
-    )
-    if form.is_valid() and _attempt(
-        form,
-        lambda: services.add_member(
-            actor=actor,
-            commission_id=commission.pk,
-            membership_id=form.cleaned_data["membership"],
-            seat=form.cleaned_data["seat"],
-            vote=form.cleaned_data["vote"],
-            is_president=form.cleaned_data["is_president"],
-            request_context=request_context(request),
-        ),
-    ):
-        messages.success(request, _("The member is added."))
-        return tenant_redirect(request, "commissions:detail", pk=commission.pk)
-    return _detail_page(request, commission, member_form=form, status=400)
-
-
-@role_required(*MANAGERS)
-@subscription_required(SERVICE)
-@require_POST
-def member_update(request: HttpRequest, pk: int, member_id: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    form = forms.SeatForm(request.POST, prefix=f"m{member_id}")
-    if form.is_valid() and _attempt(
-        form,
-        lambda: services.update_member(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            member_id=member_id,
-            **form.cleaned_data,
-            request_context=request_context(request),
-        ),
-    ):
-        messages.success(request, _("The member is saved."))
-    else:
-        for error in form.errors.get("__all__", []) or [
-            _("This choice is not one of those offered.")
-        ]:
-            messages.error(request, str(error))
-    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
-
-
-@role_required(*MANAGERS)
-@subscription_required(SERVICE)
-@require_POST
-def member_remove(request: HttpRequest, pk: int, member_id: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    try:
-        services.remove_member(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            member_id=member_id,
-            request_context=request_context(request),
-        )
-    except MutualisError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("The member has left the commission."))
-    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
-
-
-@role_required(*MANAGERS)
-@subscription_required(SERVICE)
-@require_POST
-def external_add(request: HttpRequest, pk: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    form = forms.ExternalForm(request.POST, prefix="external")
-    if form.is_valid() and _attempt(
-        form,
-        lambda: services.add_external(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            **form.cleaned_data,
-            request_context=request_context(request),
-        ),
-    ):
-        messages.success(request, _("The outside attendee is added."))
-        return tenant_redirect(request, "commissions:detail", pk=commission.pk)
-    return _detail_page(request, commission, external_form=form, status=400)
+    return _detail_page(request, commission, status=400, **{slot: form})
 
 
 def _form_messages(request: HttpRequest, form: Any) -> None:
@@ -295,45 +214,141 @@ def _form_messages(request: HttpRequest, form: Any) -> None:
             messages.error(request, str(error))
 
 
+def _seat_messages(request: HttpRequest, form: Any) -> None:
+    # A member's seat form tells its form-wide refusals only; any other (a field's, the
+    # president's refusal included) as a choice not offered.
+    for error in form.errors.get("__all__", []) or [_("This choice is not one of those offered.")]:
+        messages.error(request, str(error))
+
+
+def _tell(request: HttpRequest, call: Callable[[], Any], success: str) -> None:
+    """Call the service; show its refusal, or ``success``."""
+    try:
+        call()
+    except MutualisError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, success)
+
+
+def _row_changed(
+    request: HttpRequest,
+    commission: Commission,
+    service: Callable[..., Any],
+    success: str,
+    *,
+    form: Any = None,
+    report: Callable[[HttpRequest, Any], None] = _form_messages,
+) -> HttpResponse:
+    """A member's or an outside attendee's row changed from its form in the page's table
+    (or removed, without one): the outcome told in a message, back to the page."""
+    if form is None:
+        _tell(request, lambda: service(**_on(request, commission)), success)
+    elif form.is_valid() and _attempt(
+        form, lambda: service(**_on(request, commission), **form.cleaned_data)
+    ):
+        messages.success(request, success)
+    else:
+        report(request, form)
+    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page_form(
+        request,
+        _commission_or_404(request, pk),
+        forms.CommissionForm(request.POST),
+        services.update_commission,
+        _("The commission is saved."),
+        slot="edit_form",
+    )
+
+
+def _add_member(*, membership: int, **values: Any) -> Any:
+    return services.add_member(membership_id=membership, **values)
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    candidates = selectors.candidates(organisation_id=_actor(request).organisation_id)
+    return _page_form(
+        request,
+        _commission_or_404(request, pk),
+        forms.MemberForm(request.POST, candidates=list(candidates)),
+        _add_member,
+        _("The member is added."),
+        slot="member_form",
+    )
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def member_update(request: HttpRequest, pk: int, member_id: int) -> HttpResponse:
+    return _row_changed(
+        request,
+        _commission_or_404(request, pk),
+        partial(services.update_member, member_id=member_id),
+        _("The member is saved."),
+        form=forms.SeatForm(request.POST, prefix=f"m{member_id}"),
+        report=_seat_messages,
+    )
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def member_remove(request: HttpRequest, pk: int, member_id: int) -> HttpResponse:
+    return _row_changed(
+        request,
+        _commission_or_404(request, pk),
+        partial(services.remove_member, member_id=member_id),
+        _("The member has left the commission."),
+    )
+
+
+@role_required(*MANAGERS)
+@subscription_required(SERVICE)
+@require_POST
+def external_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _page_form(
+        request,
+        _commission_or_404(request, pk),
+        forms.ExternalForm(request.POST, prefix="external"),
+        services.add_external,
+        _("The outside attendee is added."),
+        slot="external_form",
+    )
+
+
 @role_required(*MANAGERS)
 @subscription_required(SERVICE)
 @require_POST
 def external_update(request: HttpRequest, pk: int, external_id: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    form = forms.ExternalForm(request.POST, prefix=f"x{external_id}")
-    if form.is_valid() and _attempt(
-        form,
-        lambda: services.update_external(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            external_id=external_id,
-            **form.cleaned_data,
-            request_context=request_context(request),
-        ),
-    ):
-        messages.success(request, _("The outside attendee is saved."))
-    else:
-        _form_messages(request, form)
-    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+    return _row_changed(
+        request,
+        _commission_or_404(request, pk),
+        partial(services.update_external, external_id=external_id),
+        _("The outside attendee is saved."),
+        form=forms.ExternalForm(request.POST, prefix=f"x{external_id}"),
+    )
 
 
 @role_required(*MANAGERS)
 @subscription_required(SERVICE)
 @require_POST
 def external_remove(request: HttpRequest, pk: int, external_id: int) -> HttpResponse:
-    commission = _commission_or_404(request, pk)
-    try:
-        services.remove_external(
-            actor=_actor(request),
-            commission_id=commission.pk,
-            external_id=external_id,
-            request_context=request_context(request),
-        )
-    except MutualisError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, _("The outside attendee is no longer convened."))
-    return tenant_redirect(request, "commissions:detail", pk=commission.pk)
+    return _row_changed(
+        request,
+        _commission_or_404(request, pk),
+        partial(services.remove_external, external_id=external_id),
+        _("The outside attendee is no longer convened."),
+    )
 
 
 # --- Meetings --------------------------------------------------------------------------
@@ -460,12 +475,7 @@ def meeting_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _step(request: HttpRequest, pk: int, call: Callable[[Any], Any], success: str) -> HttpResponse:
     meeting = _meeting_or_404(request, pk)
-    try:
-        call(meeting)
-    except MutualisError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(request, success)
+    _tell(request, lambda: call(meeting), success)
     return tenant_redirect(request, "commissions:meeting", pk=meeting.pk)
 
 
@@ -490,9 +500,7 @@ def meeting_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.CancelForm(request.POST)
     if not form.is_valid():
         meeting = _meeting_or_404(request, pk)
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        _form_messages(request, form)
         return tenant_redirect(request, "commissions:meeting", pk=meeting.pk)
     return _step(
         request,
@@ -653,21 +661,18 @@ def assign(request: HttpRequest, consultation_id: int) -> HttpResponse:
         commissions=list(selectors.commissions_of(organisation_id=actor.organisation_id)),
     )
     if form.is_valid():
-        try:
-            services.assign_consultation(
+        _tell(
+            request,
+            lambda: services.assign_consultation(
                 actor=actor,
                 consultation_id=consultation.pk,
                 commission_id=form.cleaned_data["commission"],
                 request_context=request_context(request),
-            )
-        except MutualisError as exc:
-            messages.error(request, str(exc.message))
-        else:
-            messages.success(request, _("The consultation's commission is saved."))
+            ),
+            _("The consultation's commission is saved."),
+        )
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        _form_messages(request, form)
     return tenant_redirect(request, "procurement:detail", pk=consultation.pk)
 
 

@@ -227,33 +227,6 @@ class OverMaximum(ContractsError):
         )
 
 
-class IdempotencyKeyMissing(ContractsError):
-    code = "idempotency_key_required"
-    field_name = "Idempotency-Key"
-    message = _(
-        "Every write needs an Idempotency-Key header (1 to 100 printable ASCII characters): "
-        "the same key again gives the first answer."
-    )
-
-
-class IdempotencyKeyInvalid(ContractsError):
-    code = "idempotency_key_invalid"
-    field_name = "Idempotency-Key"
-    message = _("The Idempotency-Key header must have 1 to 100 printable ASCII characters.")
-
-
-class IdempotencyKeyReused(ContractsError):
-    code = "idempotency_key_reused"
-    status = 409
-    message = _("This Idempotency-Key was already used for a different request.")
-
-
-class IdempotencyKeyInUse(ContractsError):
-    code = "idempotency_key_in_use"
-    status = 409
-    message = _("A request with this Idempotency-Key is still being processed: try again.")
-
-
 class NotFinished(ContractsError):
     code = "procedure_not_finished"
     message = _(

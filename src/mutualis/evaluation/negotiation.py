@@ -32,7 +32,7 @@ from mutualis.procurement.models import Consultation, Lot
 
 from . import errors
 from .models import Analysis, AnalysisState, Offer
-from .services import BUYER, _require
+from .services import BUYER, require
 
 MAX_MESSAGE = 5000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -106,7 +106,7 @@ def open_round(
     consultation of its procedure's chain) for ``company_ids``, by ``deadline``; send
     each an invitation to negotiate. One audit event for the round
     (``consultation.round_opened``), and the messages' own."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     now = now or timezone.now()
     text = _message(message)
     wanted = sorted(set(company_ids))

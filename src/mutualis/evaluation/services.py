@@ -99,7 +99,9 @@ def _text(text: Any, error: type[errors.EvaluationError], maximum: int, *, requi
 # --- Guards ---------------------------------------------------------------------------------
 
 
-def _require(actor: Any, *roles: str) -> None:
+def require(actor: Any, *roles: str) -> None:
+    """The guard of every use case of this context (``negotiation`` too): ``actor``
+    holds one of ``roles`` and its organisation subscribes to procurement."""
     require_role(actor, *roles)
     with scope(organisation=actor.organisation_id):
         require_subscription(actor.organisation_id, "procurement")
@@ -166,7 +168,7 @@ def open_analysis(
     context: dict[str, Any] | None = None,
 ) -> Analysis:
     """Start the analysis of the consultation's offers (of one lot), in preparation."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     with scope(organisation=actor.organisation_id):
         consultation = (
             Consultation.objects.select_for_update()
@@ -294,7 +296,7 @@ def configure(
 ) -> Analysis:
     """Choose the price formula, the score scale, the abnormally-low rule and which
     criterion is the price (None: none is)."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     if price_method not in PriceMethod.values or low_rule not in LowRule.values:
         raise errors.SettingsInvalid()
     scale_value = decimal_of(scale, errors.SettingsInvalid, places=0, maximum=Decimal(100))
@@ -345,7 +347,7 @@ def add_subcriterion(
 ) -> AnalysisCriterion:
     """Add a sub-criterion under a (non-price) criterion, before scoring starts; their
     weights must add up to the criterion's when scoring starts."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     label = _text(label, errors.LabelInvalid, MAX_LABEL, required=True)
     weight_value = decimal_of(weight, errors.WeightInvalid, maximum=Decimal(100))
     if weight_value <= 0:
@@ -387,7 +389,7 @@ def add_subcriterion(
 def remove_subcriterion(
     *, actor: Any, analysis_id: int, criterion_id: int, context: dict[str, Any] | None = None
 ) -> None:
-    _require(actor, BUYER)
+    require(actor, BUYER)
     with scope(organisation=actor.organisation_id):
         analysis = _analysis(actor, analysis_id)
         _draft(analysis)
@@ -415,7 +417,7 @@ def set_price(
 ) -> Offer:
     """Enter (or correct, until closed) an offer's price excluding VAT, read from its
     opened documents."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     value = decimal_of(price, errors.PriceInvalid, maximum=MAX_PRICE)
     if value <= 0:
         raise errors.PriceInvalid()
@@ -476,7 +478,7 @@ def start_scoring(
     *, actor: Any, analysis_id: int, context: dict[str, Any] | None = None
 ) -> Analysis:
     """Fix the criteria and settings; evaluators may score."""
-    _require(actor, BUYER)
+    require(actor, BUYER)
     with scope(organisation=actor.organisation_id):
         analysis = _analysis(actor, analysis_id)
         try:
@@ -503,7 +505,7 @@ def score_offer(
 ) -> list[Score]:
     """Record the acting evaluator's scores and comments on one offer: ``scores`` maps a
     scored (sub-)criterion's id to (score, comment); an empty score leaves it unscored."""
-    _require(actor, *READERS)
+    require(actor, *READERS)
     with scope(organisation=actor.organisation_id):
         analysis = _analysis(actor, analysis_id)
         if analysis.state != AnalysisState.SCORING:
@@ -570,7 +572,7 @@ def close_analysis(
     """Close the analysis: every offer priced and scored; the ranking is final."""
     from . import selectors
 
-    _require(actor, BUYER)
+    require(actor, BUYER)
     with scope(organisation=actor.organisation_id):
         analysis = _analysis(actor, analysis_id)
         transitions.apply(analysis, Event.CLOSE)

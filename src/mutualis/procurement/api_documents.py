@@ -23,7 +23,7 @@ from mutualis.core.links import absolute_url
 
 from . import crossings, search
 from .api import router
-from .models import ConsultationDocument, State
+from .models import Consultation, ConsultationDocument, Rectification, State
 
 
 class DocumentOut(Schema):
@@ -82,8 +82,19 @@ class NoticesOut(Schema):
     results: list[NoticeOut] = Field(description="Oldest first.")
 
 
-def _not_found() -> ApiError:
-    return ApiError(404, "not_found", _("There is no published consultation with this identifier."))
+def _published(
+    consultation_id: int,
+) -> tuple[Consultation, list[ConsultationDocument], list[Rectification]]:
+    """A published, closed or cancelled consultation with its files (current and
+    withdrawn) and its rectifications, as both operations read them; else 404 (a draft,
+    a scheduled one, an offer phase or a negotiation round is never shown)."""
+    consultation = crossings.public_consultation(consultation_id)
+    if consultation is None:
+        raise ApiError(
+            404, "not_found", _("There is no published consultation with this identifier.")
+        )
+    documents, rectifications = crossings.public_documents(consultation_id)
+    return consultation, documents, rectifications
 
 
 def document_url(consultation_id: int, document: ConsultationDocument) -> str:
@@ -128,10 +139,7 @@ def list_consultation_documents(
     request: HttpRequest,
     consultation_id: int = Path(..., ge=1, le=search.MAX_ID),  # type: ignore[type-arg]
 ) -> dict[str, Any]:
-    consultation = crossings.public_consultation(consultation_id)
-    if consultation is None:
-        raise _not_found()
-    documents, _rectifications = crossings.public_documents(consultation_id)
+    consultation, documents, _rectifications = _published(consultation_id)
     current = [d for d in documents if d.is_current]
     archive = reverse("consultations:documents_zip", kwargs={"pk": consultation_id})
     return {
@@ -165,10 +173,7 @@ def list_consultation_notices(
     request: HttpRequest,
     consultation_id: int = Path(..., ge=1, le=search.MAX_ID),  # type: ignore[type-arg]
 ) -> dict[str, Any]:
-    consultation = crossings.public_consultation(consultation_id)
-    if consultation is None:
-        raise _not_found()
-    documents, rectifications = crossings.public_documents(consultation_id)
+    consultation, documents, rectifications = _published(consultation_id)
 
     def added(version: int) -> list[int]:
         return [d.pk for d in documents if d.added_in_version == version]

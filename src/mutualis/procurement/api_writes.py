@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial, wraps
 from typing import Any
 
 from django import forms as django_forms
@@ -205,22 +206,20 @@ def _actor(request: HttpRequest) -> ClientBuyer:
     return ClientBuyer.of(caller.client_id, caller.organisation_id)
 
 
-def _not_found() -> ApiError:
-    return ApiError(404, "not_found", _("There is no such object."))
-
-
-def _own(actor: ClientBuyer, consultation_id: int) -> Consultation:
-    """The member's consultation (read in its scope, entered by the API), or 404: an
-    offer phase or a negotiation round is the procedure's, not a program's."""
+def _own(request: HttpRequest, consultation_id: int) -> Consultation:
+    """The caller's member's consultation (read in its scope, entered by the API), or
+    404: an offer phase or a negotiation round is the procedure's, not a program's."""
     found = (
         Consultation.objects.filter(
-            pk=consultation_id, organisation_id=actor.organisation_id, parent__isnull=True
+            pk=consultation_id,
+            organisation_id=_actor(request).organisation_id,
+            parent__isnull=True,
         )
         .select_related("organisation")
         .first()
     )
     if found is None:
-        raise _not_found()
+        raise ApiError(404, "not_found", _("There is no such object."))
     return found
 
 
@@ -271,90 +270,123 @@ def consultation_out(consultation: Consultation) -> dict[str, Any]:
     }
 
 
-def _reread(actor: ClientBuyer, consultation_id: int) -> dict[str, Any]:
-    return consultation_out(_own(actor, consultation_id))
+# --- What every write shares -------------------------------------------------------------
 
 
-def _once(
-    request: HttpRequest,
-    operation: str,
-    target: int | None,
-    body: Any,
-    run: Callable[[], Any],
+@dataclasses.dataclass(frozen=True)
+class Write:
+    """What an operation has the platform do, once it has checked its request (the
+    consultation, the form: before the key is claimed, so that a refused request leaves
+    the key free): the request as the key's hash sees it; the buyer's use case, called
+    with the client's buyer, the path's consultation and the request's audit context;
+    and the answer made of its result (by default, the consultation as it now is)."""
+
+    body: Any
+    use_case: Callable[..., Any]
+    answer: Callable[[Any], Any] | None = None
+
+
+def _write(
+    method: str,
+    path: str,
     *,
     status: int,
-) -> Status[Any]:
-    return idempotency.once(
-        request, operation=operation, target=target, body=body, run=run, status=status
-    )
+    out: Any,
+    operation_id: str,
+    summary: str,
+    description: str,
+    key_operation: str = "",
+) -> Callable[[Callable[..., Write]], Callable[..., Status[Any]]]:
+    """Register a write of the member's software on the consultations' router: in its
+    document, the ``procurement:write`` scope, the ``Idempotency-Key`` header and the
+    write errors. At each call, the caller is checked first (a client of a member
+    organisation, else 403), then the operation's own checks run, then its use case once
+    per key (:func:`mutualis.core.api.idempotency.once`, under ``key_operation``, by
+    default the ``operation_id``)."""
+
+    def register(prepare: Callable[..., Write]) -> Callable[..., Status[Any]]:
+        # Django Ninja reads the parameters from ``prepare``'s signature (``wraps``).
+        @wraps(prepare)
+        def operation(request: HttpRequest, **params: Any) -> Status[Any]:
+            actor = _actor(request)
+            write = prepare(request, **params)
+            target = params.get("consultation_id")
+            on = {} if target is None else {"consultation_id": target}
+
+            def run() -> Any:
+                result = write.use_case(actor=actor, **on, request_context=_context(request))
+                if write.answer is not None:
+                    return write.answer(result)
+                return consultation_out(_own(request, result.pk))
+
+            return idempotency.once(
+                request,
+                operation=key_operation or operation_id,
+                target=target,
+                body=write.body,
+                run=run,
+                status=status,
+            )
+
+        route = getattr(router, method)
+        return route(  # type: ignore[no-any-return]
+            path,
+            auth=PROCUREMENT_WRITE,
+            response={status: out, **WRITE_ERRORS},
+            operation_id=operation_id,
+            summary=summary,
+            description=f"{description} Needs `procurement:write` and an `Idempotency-Key`.",
+            openapi_extra=idempotency.OPENAPI,
+        )(operation)
+
+    return register
 
 
 # --- Operations --------------------------------------------------------------------------
 
 
-@router.post(
+@_write(
+    "post",
     "/consultations",
-    auth=PROCUREMENT_WRITE,
-    response={201: ConsultationWriteOut, **WRITE_ERRORS},
+    status=201,
+    out=ConsultationWriteOut,
     operation_id="create_consultation",
     summary="Draft a consultation",
     description=(
         "As the buyer's page: a new draft of the member, checked by the buyer's form"
-        " (limits, CPV codes, deadlines, choices). Needs `procurement:write` and an"
-        " `Idempotency-Key`."
+        " (limits, CPV codes, deadlines, choices)."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
-def create_consultation(request: HttpRequest, payload: ConsultationIn) -> Status[Any]:
-    actor = _actor(request)
+def create_consultation(request: HttpRequest, payload: ConsultationIn) -> Write:
     form = ConsultationForm(_form_data(payload.dict()))
     _checked(form)
-
-    def run() -> dict[str, Any]:
-        consultation = services.create_consultation(
-            actor=actor, data=form.to_input(), request_context=_context(request)
-        )
-        return _reread(actor, consultation.pk)
-
-    return _once(request, "create_consultation", None, payload.dict(), run, status=201)
+    return Write(payload.dict(), partial(services.create_consultation, data=form.to_input()))
 
 
-@router.patch(
+@_write(
+    "patch",
     "/consultations/{consultation_id}",
-    auth=PROCUREMENT_WRITE,
-    response={200: ConsultationWriteOut, **WRITE_ERRORS},
+    status=200,
+    out=ConsultationWriteOut,
     operation_id="update_consultation",
     summary="Change a draft consultation",
     description=(
         "As the buyer's page: the fields given change, the others keep their value; the"
         " whole is checked again by the buyer's form. A draft only (a scheduled one is"
-        " unscheduled on the buyer's page first). Needs `procurement:write` and an"
-        " `Idempotency-Key`."
+        " unscheduled on the buyer's page first)."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
 def update_consultation(
     request: HttpRequest,
     payload: ConsultationPatch,
     consultation_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status[Any]:
-    actor = _actor(request)
-    consultation = _own(actor, consultation_id)
+) -> Write:
+    consultation = _own(request, consultation_id)
     given = payload.dict(exclude_unset=True)
     # A null given clears the field (a required one is then refused by the form).
     form = ConsultationForm(_form_data({**ConsultationForm.initial_of(consultation), **given}))
     _checked(form)
-
-    def run() -> dict[str, Any]:
-        services.update_consultation(
-            actor=actor,
-            consultation_id=consultation_id,
-            data=form.to_input(),
-            request_context=_context(request),
-        )
-        return _reread(actor, consultation_id)
-
-    return _once(request, "update_consultation", consultation_id, given, run, status=200)
+    return Write(given, partial(services.update_consultation, data=form.to_input()))
 
 
 def _digest(upload: UploadedFile) -> str:
@@ -365,125 +397,96 @@ def _digest(upload: UploadedFile) -> str:
     return sha.hexdigest()
 
 
-@router.post(
+@_write(
+    "post",
     "/consultations/{consultation_id}/documents",
-    auth=PROCUREMENT_WRITE,
-    response={201: list[DocumentOut], **WRITE_ERRORS},
+    status=201,
+    out=list[DocumentOut],
     operation_id="add_consultation_documents",
+    key_operation="add_documents",
     summary="Add files to a draft consultation",
     description=(
         "As the buyer's page: one or more files (`multipart/form-data`, field `files`),"
         " stored all or none. The type is read from the bytes; programs, scripts,"
         " disguised types and hostile archives are refused, and the sizes are limited."
-        " Needs `procurement:write` and an `Idempotency-Key`."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
 def add_consultation_documents(
     request: HttpRequest,
     files: File[list[UploadedFile]],
     consultation_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status[Any]:
-    actor = _actor(request)
-    _own(actor, consultation_id)
-    sent = [{"name": f.name or "", "size": f.size, "sha256": _digest(f)} for f in files]
-
-    def run() -> list[dict[str, Any]]:
-        added = documents.add_documents(
-            actor=actor,
-            consultation_id=consultation_id,
-            uploads=uploads_of(files),
-            request_context=_context(request),
-        )
-        return [document_out(d, public=False) for d in added]
-
-    return _once(request, "add_documents", consultation_id, sent, run, status=201)
+) -> Write:
+    _own(request, consultation_id)
+    return Write(
+        [{"name": f.name or "", "size": f.size, "sha256": _digest(f)} for f in files],
+        partial(documents.add_documents, uploads=uploads_of(files)),
+        answer=lambda added: [document_out(d, public=False) for d in added],
+    )
 
 
-@router.post(
+@_write(
+    "post",
     "/consultations/{consultation_id}/schedule",
-    auth=PROCUREMENT_WRITE,
-    response={200: ConsultationWriteOut, **WRITE_ERRORS},
+    status=200,
+    out=ConsultationWriteOut,
     operation_id="schedule_consultation",
     summary="Schedule the publication of a draft",
     description=(
         "As the buyer's page: checked as a publication is (deadlines to come, lots,"
-        " criteria, CPV codes), published by the platform at `publish_at`. Needs"
-        " `procurement:write` and an `Idempotency-Key`."
+        " criteria, CPV codes), published by the platform at `publish_at`."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
 def schedule_consultation(
     request: HttpRequest,
     payload: ScheduleIn,
     consultation_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status[Any]:
-    actor = _actor(request)
-    _own(actor, consultation_id)
+) -> Write:
+    _own(request, consultation_id)
     form = ScheduleForm({"publish_at": payload.publish_at})
     _checked(form)
-
-    def run() -> dict[str, Any]:
-        services.schedule_consultation(
-            actor=actor,
-            consultation_id=consultation_id,
-            publish_at=form.cleaned_data["publish_at"],
-            request_context=_context(request),
-        )
-        return _reread(actor, consultation_id)
-
-    return _once(request, "schedule_consultation", consultation_id, payload.dict(), run, status=200)
+    publish_at = form.cleaned_data["publish_at"]
+    return Write(payload.dict(), partial(services.schedule_consultation, publish_at=publish_at))
 
 
-@router.post(
+@_write(
+    "post",
     "/consultations/{consultation_id}/publish",
-    auth=PROCUREMENT_WRITE,
-    response={200: ConsultationWriteOut, **WRITE_ERRORS},
+    status=200,
+    out=ConsultationWriteOut,
     operation_id="publish_consultation",
     summary="Publish a draft or scheduled consultation now",
     description=(
         "As the buyer's page: the publication's checks, then the consultation is public"
-        " (portal, API, alerts). Needs `procurement:write` and an `Idempotency-Key`."
+        " (portal, API, alerts)."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
 def publish_consultation(
     request: HttpRequest,
     consultation_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status[Any]:
-    actor = _actor(request)
-    _own(actor, consultation_id)
-
-    def run() -> dict[str, Any]:
-        services.publish_consultation(
-            actor=actor, consultation_id=consultation_id, request_context=_context(request)
-        )
-        return _reread(actor, consultation_id)
-
-    return _once(request, "publish_consultation", consultation_id, {}, run, status=200)
+) -> Write:
+    _own(request, consultation_id)
+    return Write({}, services.publish_consultation)
 
 
-@router.post(
+@_write(
+    "post",
     "/consultations/{consultation_id}/rectifications",
-    auth=PROCUREMENT_WRITE,
-    response={201: RectificationOut, **WRITE_ERRORS},
+    status=201,
+    out=RectificationOut,
     operation_id="rectify_consultation",
     summary="Publish a rectification of a published consultation",
     description=(
         "As the buyer's page, before the deadline for responses: the summary (public),"
         " the fields and deadlines given, the files withdrawn; the consultation's version"
-        " goes up by one and the notices list it. Needs `procurement:write` and an"
-        " `Idempotency-Key`."
+        " goes up by one and the notices list it."
     ),
-    openapi_extra=idempotency.OPENAPI,
 )
 def rectify_consultation(
     request: HttpRequest,
     payload: RectificationIn,
     consultation_id: int = Path(..., ge=1, le=MAX_ID),  # type: ignore[type-arg]
-) -> Status[Any]:
-    actor = _actor(request)
-    consultation = _own(actor, consultation_id)
+) -> Write:
+    consultation = _own(request, consultation_id)
     given = payload.dict(exclude_unset=True)
     initial = RectificationForm.initial_of(consultation)
     data = {
@@ -494,20 +497,14 @@ def rectify_consultation(
     form = RectificationForm(_form_data(data), {}, documents=current)
     _checked(form)
 
-    def run() -> dict[str, Any]:
-        rectification = rectifications.rectify_consultation(
-            actor=actor,
-            consultation_id=consultation_id,
-            data=form.to_input(),
-            request_context=_context(request),
-        )
+    def answer(rectification: Any) -> dict[str, Any]:
         return {
             "number": rectification.number,
             "version": rectification.version,
             "published_at": rectification.published_at,
             "summary": rectification.summary,
             "deadlines_moved": rectification.deadlines_moved,
-            "consultation": _reread(actor, consultation_id),
+            "consultation": consultation_out(_own(request, consultation_id)),
         }
 
-    return _once(request, "rectify_consultation", consultation_id, given, run, status=201)
+    return Write(given, partial(rectifications.rectify_consultation, data=form.to_input()), answer)
