@@ -44,6 +44,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Checked before reuse; DATABASE_URL may set another age (?CONN_MAX_AGE=0 to close).
     DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # The planner's cost of reading a page out of order, for this platform's sessions.
+    # PostgreSQL's 4.0 prices a disk seek; the platform's database is read from memory
+    # or SSD (docs/operations.md). With 4.0, a search of the open consultations by
+    # words ANDed two indexes, 5.6 ms, rather than reading the published ones' text
+    # index, 1.0 ms (bench/RESULTS.md, "procurement search"). Empty: the server's own.
+    _PAGE_COST = env.str("MUTUALIS_PG_RANDOM_PAGE_COST", default="1.1")
+    if _PAGE_COST:
+        try:
+            _page_cost = float(_PAGE_COST)
+        except ValueError:
+            raise ImproperlyConfigured("MUTUALIS_PG_RANDOM_PAGE_COST: a number, e.g. 1.1") from None
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _given = _options.get("options", "")
+        _options["options"] = f"{_given} -c random_page_cost={_page_cost}".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded database lives in var/, made on first use.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)

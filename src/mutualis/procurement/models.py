@@ -186,7 +186,8 @@ class Consultation(OrganisationOwned):
             ),
         ]
         indexes = [
-            models.Index(fields=["state", "response_deadline"]),
+            # The open ones have their own partial indexes (0012, 0015): an index on
+            # (state, deadline) only misled the planner into ANDing it (0015).
             # The portal's orders (procurement.search): newest first, soonest deadline
             # first; a broad query reads them in order and stops at a page.
             models.Index(fields=["-published_at", "-id"], name="consultation_recent"),
