@@ -128,6 +128,50 @@ def test_a_person_of_another_member_cannot_be_seated(client, admin, org_b, compo
     assert "This person is not an active agent of your organisation" in str(form.errors)
 
 
+def seat_changed_on_the_page(client, admin, composed, member, **seat) -> str:
+    """The member's seat form of the commission's page posted; the page it goes back to."""
+    client.force_login(admin.user)
+    response = client.post(
+        org_url("commissions:member_update", pk=composed.commission.pk, member_id=member.pk),
+        {f"m{member.pk}-{name}": value for name, value in seat.items()},
+        follow=True,
+    )
+    assert response.status_code == 200
+    with scope(organisation=admin.organisation_id):
+        member.refresh_from_db()
+    return response.content.decode()
+
+
+def test_a_substitute_made_president_from_the_page_gets_the_presidents_refusal(
+    client, admin, composed
+):
+    substitute = composed.substitutes[0]
+    page = seat_changed_on_the_page(
+        client,
+        admin,
+        composed,
+        substitute,
+        seat="substitute",
+        vote="deliberative",
+        is_president="on",
+    )
+    assert "The president must be a full member with a deliberative vote." in page
+    assert "This choice is not one of those offered." not in page
+    assert (substitute.seat, substitute.is_president) == ("substitute", False)
+    with scopes_disabled():
+        assert not AuditEvent.objects.filter(action="commissions.member.updated").exists()
+
+
+def test_a_forged_seat_from_the_page_gets_the_choice_not_offered(client, admin, composed):
+    member = composed.full[1]
+    page = seat_changed_on_the_page(
+        client, admin, composed, member, seat="emperor", vote="deliberative"
+    )
+    assert "This choice is not one of those offered." in page
+    assert "emperor" not in page
+    assert member.seat == "full"
+
+
 def test_another_members_agent_gets_404_everywhere(client, admin, agent_b, org_b, composed):
     subscribe_to_procurement(org_b)
     meeting = plan(admin, composed.commission, [])

@@ -27,7 +27,7 @@ from mutualis.core.subscriptions import subscription_required
 from mutualis.core.tenancy import tenant_redirect
 from mutualis.procurement import selectors as procurement_selectors
 
-from . import forms, meetings, selectors, services, transitions
+from . import errors, forms, meetings, selectors, services, transitions
 from .models import Commission, Meeting, MeetingStatus
 from .services import ASSIGNERS, MANAGERS, MEETING_MANAGERS, READERS, SERVICE
 
@@ -209,16 +209,16 @@ def _page_form(
 
 
 def _form_messages(request: HttpRequest, form: Any) -> None:
-    for errors in form.errors.values():
-        for error in errors:
+    for refusals in form.errors.values():
+        for error in refusals:
             messages.error(request, str(error))
 
 
 def _seat_messages(request: HttpRequest, form: Any) -> None:
-    # A member's seat form tells its form-wide refusals only; any other (a field's, the
-    # president's refusal included) as a choice not offered.
-    for error in form.errors.get("__all__", []) or [_("This choice is not one of those offered.")]:
-        messages.error(request, str(error))
+    # A seat form its own fields refuse holds a seat or a vote not offered (forged, or
+    # missing): told as that, not with Django's message, which repeats the posted value.
+    # The service's refusals (the president's among them) are told by their own message.
+    messages.error(request, str(errors.ChoiceInvalid.message))
 
 
 def _tell(request: HttpRequest, call: Callable[[], Any], success: str) -> None:
@@ -241,15 +241,14 @@ def _row_changed(
     report: Callable[[HttpRequest, Any], None] = _form_messages,
 ) -> HttpResponse:
     """A member's or an outside attendee's row changed from its form in the page's table
-    (or removed, without one): the outcome told in a message, back to the page."""
-    if form is None:
-        _tell(request, lambda: service(**_on(request, commission)), success)
-    elif form.is_valid() and _attempt(
-        form, lambda: service(**_on(request, commission), **form.cleaned_data)
-    ):
-        messages.success(request, success)
-    else:
+    (or removed, without one): the outcome told in a message, back to the page. ``report``
+    tells what the form itself refuses; a refusal of the service is told by its own
+    message."""
+    if form is not None and not form.is_valid():
         report(request, form)
+    else:
+        values = form.cleaned_data if form is not None else {}
+        _tell(request, lambda: service(**_on(request, commission), **values), success)
     return tenant_redirect(request, "commissions:detail", pk=commission.pk)
 
 

@@ -27,7 +27,7 @@ from django_scopes import scope
 from . import contract_transitions, errors, letters, rules
 from .awards import paris_today, require_buyer
 from .models import Award, Contract, Order
-from .records import _locked_contract, _record
+from .records import locked_contract, record_change
 
 ACTION = "contracts.order_added"
 
@@ -67,7 +67,7 @@ def add_order(
         raise errors.OrderInvalid() from None
     price = rules.amount(amount)
     with scope(organisation=actor.organisation_id):
-        contract = _locked_contract(actor, contract_id)
+        contract = locked_contract(actor, contract_id)
         if not rules.is_framework(_consultation_of(contract)):
             raise errors.NotAFramework()
         if not contract_transitions.amendable(contract):
@@ -97,7 +97,7 @@ def add_order(
         except IntegrityError:
             raise errors.OrderNumberInvalid() from None
         contract.save(update_fields=["updated_at"])
-        _record(
+        record_change(
             actor,
             ACTION,
             contract,

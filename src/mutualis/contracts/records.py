@@ -45,7 +45,10 @@ def _holder_sirets(company_id: int) -> set[str]:
         )
 
 
-def _locked_contract(actor: Any, contract_id: int) -> Contract:
+def locked_contract(actor: Any, contract_id: int) -> Contract:
+    """The acting member's contract ``contract_id``, locked until the end of the use
+    case's transaction; another member's, or none, is refused
+    (``ContractTransitionNotAllowed``)."""
     contract = (
         Contract.for_organisation.select_for_update()
         .filter(organisation_id=actor.organisation_id, pk=contract_id)
@@ -56,9 +59,12 @@ def _locked_contract(actor: Any, contract_id: int) -> Contract:
     return contract
 
 
-def _record(
+def record_change(
     actor: Any, action: str, contract: Contract, payload: dict[str, Any], context: Any
 ) -> None:
+    """A step of the contract (its orders too, ``orders.py``): one event ``action`` on the
+    buyer's audit chain, the contract's reference in its payload, and the
+    ``contract_changed`` signal once the transaction commits."""
     audit.record(
         actor=actor,
         organisation=actor.organisation,
@@ -165,7 +171,7 @@ def sign(
                 )
         except IntegrityError:
             raise errors.ReferenceInvalid() from None
-        _record(
+        record_change(
             actor,
             "contracts.contract_signed",
             contract,
@@ -198,11 +204,11 @@ def send_notification(
     require_buyer(actor)
     now = now or timezone.now()
     with scope(organisation=actor.organisation_id):
-        contract = _locked_contract(actor, contract_id)
+        contract = locked_contract(actor, contract_id)
         contract_transitions.apply(contract, Event.SEND_NOTIFICATION)
         contract.notification_sent_at = now
         contract.save(update_fields=["state", "notification_sent_at", "updated_at"])
-        _record(actor, "contracts.notification_sent", contract, {}, context)
+        record_change(actor, "contracts.notification_sent", contract, {}, context)
         award = Award.objects.select_related("consultation__organisation").get(pk=contract.award_id)
         _mail_notification(contract, award)
     return contract
@@ -297,7 +303,7 @@ def _change_state(
         except errors.ReasonsRequired:
             raise errors.ReasonRequired() from None
     with scope(organisation=actor.organisation_id):
-        contract = _locked_contract(actor, contract_id)
+        contract = locked_contract(actor, contract_id)
         contract_transitions.apply(contract, event)
         if event == Event.START:
             contract.started_on = day
@@ -308,7 +314,7 @@ def _change_state(
         contract.save(
             update_fields=["state", "started_on", "ended_on", "termination_reason", "updated_at"]
         )
-        _record(actor, action, contract, {"on": day.isoformat()}, context)
+        record_change(actor, action, contract, {"on": day.isoformat()}, context)
     return contract
 
 
@@ -363,7 +369,7 @@ def amend(
     if amount is None and months is None:
         raise errors.AmendmentInvalid()
     with scope(organisation=actor.organisation_id):
-        contract = _locked_contract(actor, contract_id)
+        contract = locked_contract(actor, contract_id)
         if not contract_transitions.amendable(contract):
             raise errors.NotAmendable()
         if contract.receipt_confirmed_at and day < paris_today(contract.receipt_confirmed_at):
@@ -381,7 +387,7 @@ def amend(
             created_by=actor.user,  # None: an API client (actors.py)
         )
         contract.save(update_fields=["updated_at"])
-        _record(
+        record_change(
             actor,
             "contracts.amendment_added",
             contract,

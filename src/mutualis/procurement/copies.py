@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 
 from . import errors
 from .models import AwardCriterion, Consultation, Lot, refresh_cpv_prefixes
-from .services import _record, _require_buyer
+from .services import record_event, require_buyer
 
 # Fields of the consultation that the copy takes as they are.
 COPIED = (
@@ -45,7 +45,7 @@ def copy_consultation(
     request_context: dict[str, Any] | None = None,
 ) -> Consultation:
     """A new draft of the actor's organisation made from one of its consultations."""
-    _require_buyer(actor)
+    require_buyer(actor)
     source = Consultation.objects.get(pk=consultation_id, organisation_id=actor.organisation_id)
     if questions_deadline >= response_deadline:
         raise errors.QuestionsAfterResponses()
@@ -86,7 +86,7 @@ def copy_consultation(
             consultation=source, organisation_id=actor.organisation_id
         )
     )
-    _record(
+    record_event(
         copy,
         actor=actor,
         action="consultation.created",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from mutualis.core.audit import request_context
 from mutualis.core.errors import MutualisError
 from mutualis.core.files import ZipEntry, serve_zip
 from mutualis.core.files.download import content_disposition, serve_file
@@ -35,7 +36,7 @@ from mutualis.core.tenancy import tenant_redirect
 from . import archives, crossings, documents, rectifications, signals
 from .document_forms import DocumentUploadForm, RectificationForm, uploads_of
 from .models import Consultation, ConsultationArchive, ConsultationDocument, State
-from .views import _actor, _consultation_or_404, _context, buyer_view
+from .views import actor_of, buyer_view, consultation_or_404
 
 # Only answers carrying bytes count as downloads (not 304, 412 or 416).
 _SERVED = (200, 206)
@@ -73,17 +74,17 @@ def can_read_archive_file(request: HttpRequest, stored_file: StoredFile) -> bool
 @buyer_view
 @require_POST
 def document_add(request: HttpRequest, pk: int) -> HttpResponse:
-    _consultation_or_404(request, pk)
+    consultation_or_404(request, pk)
     form = DocumentUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors.get("uploads", [])))
         return tenant_redirect(request, "procurement:detail", pk=pk)
     try:
         added = documents.add_documents(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             uploads=uploads_of(form.cleaned_data["uploads"]),
-            request_context=_context(request),
+            request_context=request_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
@@ -95,15 +96,15 @@ def document_add(request: HttpRequest, pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def document_remove(request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if not consultation.documents.filter(pk=document_pk).exists():
         raise Http404
     try:
         documents.remove_document(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             document_id=document_pk,
-            request_context=_context(request),
+            request_context=request_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
@@ -117,7 +118,7 @@ def document_remove(request: HttpRequest, pk: int, document_pk: int) -> HttpResp
 def document_download(
     request: HttpRequest, pk: int, document_pk: int, filename: str
 ) -> HttpResponseBase:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     document = consultation.documents.select_related("file").filter(pk=document_pk).first()
     if document is None:
         raise Http404
@@ -126,7 +127,7 @@ def document_download(
 
 @buyer_view
 def rectify(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if consultation.state != State.PUBLISHED or not consultation.is_open(timezone.now()):
         messages.error(
             request,
@@ -145,10 +146,10 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
     if posted and form.is_valid():
         try:
             rectification = rectifications.rectify_consultation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 data=form.to_input(),
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)

@@ -28,7 +28,7 @@ from mutualis.core.models import StoredFile
 
 from . import errors
 from .models import DOCUMENT_OWNER_KIND, Consultation, ConsultationDocument, State
-from .services import _locked, _record, _require_buyer
+from .services import locked_consultation, record_event, require_buyer
 
 
 @dataclass(frozen=True)
@@ -114,13 +114,13 @@ def add_documents(
     request_context: dict[str, Any] | None = None,
 ) -> list[ConsultationDocument]:
     """Add files to a draft of the actor's organisation: all of them, or none."""
-    _require_buyer(actor)
+    require_buyer(actor)
     if not uploads:
         raise errors.NoFileSent()
-    consultation = _locked(actor, consultation_id)
+    consultation = locked_consultation(actor, consultation_id)
     _require_draft_files(consultation)
     documents = store_documents(consultation, uploads, version=consultation.version)
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.documents_added",
@@ -140,8 +140,8 @@ def remove_document(
 ) -> None:
     """Withdraw a file from a draft: nobody saw it, so it goes entirely (row, stored
     file, and its bytes once the transaction commits)."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
     _require_draft_files(consultation)
     document = ConsultationDocument.objects.select_related("file").get(
         pk=document_id, consultation=consultation, organisation_id=actor.organisation_id
@@ -152,7 +152,7 @@ def remove_document(
     key = stored_file.key
     stored_file.delete()
     transaction.on_commit(lambda: file_storage().delete(key))
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.document_removed",

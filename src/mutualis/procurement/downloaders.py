@@ -195,8 +195,12 @@ def public_url(consultation_id: int, anchor: str = "") -> str:
     return absolute_url(path + (f"#{anchor}" if anchor else ""))
 
 
-def _mail(*, to: str, template: str, context: dict[str, Any], secrets: Iterable[str] = ()) -> None:
-    """One e-mail in the platform's language (the recipient's own is unknown)."""
+def queue_mail(
+    *, to: str, template: str, context: dict[str, Any], secrets: Iterable[str] = ()
+) -> None:
+    """Queue one e-mail rendered from ``procurement/email/<template>_subject.txt`` and
+    ``_message.txt``, in the platform's language (the recipient's own is unknown); the
+    downloaders' and the questions' e-mails go through it."""
     context = {**context, "platform_name": settings.MUTUALIS_PLATFORM_NAME}
     with translation.override(settings.LANGUAGE_CODE):
         subject = render_text(f"procurement/email/{template}_subject.txt", context)
@@ -258,7 +262,7 @@ def identify_with_siret(
             payload={"via_account": False},
         )
         link = confirmation_url(downloader)
-        _mail(
+        queue_mail(
             to=email,
             template="downloader_confirm",
             context={"consultation": consultation, "link": link},

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import errors, espd
 from .models import Consultation
-from .services import _locked, _record, _require_buyer, _require_draft
+from .services import locked_consultation, record_event, require_buyer, require_draft
 
 SUITABILITY = ("prof-regist", "trade-regist", "authorisation", "membership")
 ECONOMIC = (
@@ -133,15 +133,15 @@ def set_criterion(
     data: SetCriterion,
     request_context: dict[str, Any] | None = None,
 ) -> Consultation:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     values = _values(data)
     rows = [row for row in consultation.espd_selection if row.get("code") != data.code]
     rows.append({"code": data.code, "values": values})
     consultation.espd_selection = rows
     consultation.save(update_fields=["espd_selection", "updated_at"])
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.selection_criterion_set",
@@ -159,15 +159,15 @@ def remove_criterion(
     code: str,
     request_context: dict[str, Any] | None = None,
 ) -> Consultation:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     rows = [row for row in consultation.espd_selection if row.get("code") != code]
     if len(rows) == len(consultation.espd_selection):
         raise errors.SelectionCriterionUnknown()
     consultation.espd_selection = rows
     consultation.save(update_fields=["espd_selection", "updated_at"])
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.selection_criterion_removed",

@@ -34,7 +34,7 @@ from mutualis.core.models import AdhesionStatus
 
 from . import crossings, errors
 from .models import Consultation, GroupParticipation
-from .services import _locked, _record, _require_buyer, _require_draft
+from .services import locked_consultation, record_event, require_buyer, require_draft
 
 PUBLISH_ACTOR = audit.SystemActor("procurement.group_purchase")
 
@@ -73,9 +73,9 @@ def add_participant(
 ) -> GroupParticipation:
     """Add a member (named by its SIREN or its public address) to the group of a draft
     the actor's organisation coordinates."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     if share_percent is None and share_amount is None:
         raise errors.ShareMissing()
     organisation = core_crossings.organisation_by_reference(participant)
@@ -99,7 +99,7 @@ def add_participant(
     # behalf: the one place the coordinator writes a row it does not own.
     with scope(organisation=organisation.pk):
         row.save()
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.participant_added",
@@ -122,9 +122,9 @@ def remove_participant(
     request_context: dict[str, Any] | None = None,
 ) -> None:
     """Take a member out of the group of a draft the actor's organisation coordinates."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     group = crossings.group_of(
         consultation_id=consultation.pk, coordinator_id=consultation.organisation_id
     )
@@ -135,7 +135,7 @@ def remove_participant(
         GroupParticipation.objects.filter(
             pk=row.pk, organisation_id=row.organisation_id, consultation_id=consultation.pk
         ).delete()
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.participant_removed",

@@ -29,7 +29,7 @@ from mutualis.core.permissions import require_operator
 
 from . import crossings, errors
 from .models import Consultation, LibraryEntry, LibraryKind, LibraryProposal, ProposalState
-from .services import _locked, _record, _require_buyer, _require_draft
+from .services import locked_consultation, record_event, require_buyer, require_draft
 from .text import sanitise
 
 PROPOSAL_TRANSITIONS: dict[tuple[ProposalState, str], ProposalState] = {
@@ -146,7 +146,7 @@ def propose_entry(
     request_context: dict[str, Any] | None = None,
 ) -> LibraryProposal:
     """A buyer proposes a clause of its own for the library."""
-    _require_buyer(actor)
+    require_buyer(actor)
     proposal = LibraryProposal.objects.create(
         organisation_id=actor.organisation_id, note=note.strip(), **_clean(data)
     )
@@ -256,16 +256,16 @@ def insert_clause(
 ) -> Consultation:
     """Append an entry of the library to the description of a draft: a copy, which the
     buyer then adapts; later changes of the entry do not follow."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     found = entry(entry_id)
     if found is None:
         raise errors.LibraryEntryUnavailable()
     heading = f"<h3>{escape(found.title)}</h3>"
     consultation.description = sanitise(f"{consultation.description}{heading}{found.body}")
     consultation.save()
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.clause_inserted",

@@ -33,9 +33,9 @@ from mutualis.core.ratelimit import Limit, take
 from mutualis.identity.models import Membership
 
 from . import errors
-from .downloaders import PUBLIC_ACTOR, Identification, _mail, public_url
+from .downloaders import PUBLIC_ACTOR, Identification, public_url, queue_mail
 from .models import Answer, Consultation, Downloader, DownloaderNotice, Question, State
-from .services import _require_buyer
+from .services import require_buyer
 from .text import sanitise
 
 QUESTION_MAX_LENGTH = 4000
@@ -101,7 +101,7 @@ def _ask(*, found: Identification, text: str, request_context: dict[str, Any] | 
         + "#questions"
     )
     for address in _buyers_addresses(found.organisation_id):
-        _mail(
+        queue_mail(
             to=address,
             template="question_asked",
             context={"consultation": consultation, "link": link},
@@ -161,7 +161,7 @@ def publish_answer(
     """A buyer publishes an answer to a question, or information without one (no
     ``question_id``), to everyone; the confirmed downloaders are mailed in the
     background."""
-    _require_buyer(actor)
+    require_buyer(actor)
     consultation = Consultation.objects.select_for_update().get(
         pk=consultation_id, organisation_id=actor.organisation_id
     )
@@ -269,7 +269,7 @@ def _notify_one(
     )
     if not created:
         return 0
-    _mail(
+    queue_mail(
         to=downloader.email,
         template=f"downloader_{kind}",
         context={"consultation": consultation, "link": link},

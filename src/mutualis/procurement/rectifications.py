@@ -23,7 +23,7 @@ from django.utils import timezone
 from . import errors, signals, transitions
 from .documents import Upload, current_documents, store_documents
 from .models import Rectification, State
-from .services import _locked, _record, _require_buyer
+from .services import locked_consultation, record_event, require_buyer
 from .text import sanitise
 
 RECTIFIABLE_FIELDS = ("title", "object", "description", "place_of_execution", "contact")
@@ -54,11 +54,11 @@ def rectify_consultation(
 ) -> Rectification:
     """Publish the next version of a published consultation of the actor's member."""
     now = now or timezone.now()
-    _require_buyer(actor)
+    require_buyer(actor)
     summary = data.summary.strip()
     if not summary:
         raise errors.RectificationSummaryRequired()
-    consultation = _locked(actor, consultation_id)
+    consultation = locked_consultation(actor, consultation_id)
     if consultation.state == State.CLOSED:
         raise errors.RectificationTooLate()
     if consultation.state != State.PUBLISHED:
@@ -104,7 +104,7 @@ def rectify_consultation(
         changes=changes,
         deadlines_moved=deadlines_moved,
     )
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.rectified",

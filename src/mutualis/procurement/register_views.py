@@ -19,14 +19,14 @@ from mutualis.core.tenancy import tenant_redirect
 
 from . import downloaders, forms, questions
 from .models import Consultation, Question, State
-from .views import _actor, _consultation_or_404, buyer_view
+from .views import actor_of, buyer_view, consultation_or_404, detail_page
 
 
 def buyer_context(request: HttpRequest, consultation: Consultation, **bound: Any) -> dict[str, Any]:
     """What the buyer's consultation page shows of the register and the questions."""
     if not consultation.is_public:
         return {"show_register": False}
-    organisation_id = _actor(request).organisation_id
+    organisation_id = actor_of(request).organisation_id
     refused = bound.get("answer_error")
     return {
         "show_register": True,
@@ -53,9 +53,9 @@ def buyer_context(request: HttpRequest, consultation: Consultation, **bound: Any
 @buyer_view
 @require_safe
 def register_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     lines = downloaders.register_of(
-        organisation_id=_actor(request).organisation_id, consultation_id=consultation.pk
+        organisation_id=actor_of(request).organisation_id, consultation_id=consultation.pk
     )
     response = HttpResponse(downloaders.register_csv(lines), content_type="text/csv; charset=utf-8")
     name = slugify(consultation.reference) or str(consultation.pk)
@@ -68,17 +68,15 @@ def register_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Publish the answer to a question (``question`` posted) or information."""
-    from .views import _detail
-
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     form = forms.AnswerForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("The answer was not published: write it, within the limits."))
-        return _detail(request, consultation, answer_error=form)
+        return detail_page(request, consultation, answer_error=form)
     data = form.cleaned_data
     try:
         questions.publish_answer(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=consultation.pk,
             question_id=data["question"],
             question_text=data["question_text"],
@@ -89,7 +87,7 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     except MutualisError as exc:
         messages.error(request, str(exc.message))
-        return _detail(request, consultation, answer_error=form)
+        return detail_page(request, consultation, answer_error=form)
     messages.success(
         request,
         _("Published on the public page; the identified downloaders are told by e-mail."),

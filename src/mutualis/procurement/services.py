@@ -77,19 +77,24 @@ class LotInput:
     estimated_value: Decimal | None = None
 
 
-def _require_buyer(actor: Any) -> None:
+def require_buyer(actor: Any) -> None:
+    """The guard of every buyer's use case of this context (documents, rectifications,
+    groups, the library, the ESPD selection, copies, answers too): ``actor`` holds the
+    role ``buyer`` and its organisation subscribes to procurement."""
     require_role(actor, BUYER)
     require_subscription(actor.organisation_id, SERVICE)
 
 
-def _locked(actor: Any, consultation_id: int) -> Consultation:
+def locked_consultation(actor: Any, consultation_id: int) -> Consultation:
+    """The consultation ``consultation_id`` of the acting member, locked until the end of
+    the use case's transaction (``Consultation.DoesNotExist`` when there is none)."""
     # Inside the acting member: another member's consultation is "not found".
     return Consultation.objects.select_for_update().get(
         pk=consultation_id, organisation_id=actor.organisation_id
     )
 
 
-def _record(
+def record_event(
     consultation: Consultation,
     *,
     actor: Any,
@@ -97,6 +102,8 @@ def _record(
     payload: dict[str, Any] | None = None,
     request_context: dict[str, Any] | None = None,
 ) -> None:
+    """One event ``action`` on the consultation's member's audit chain, targeting the
+    consultation, with its state in the payload."""
     audit.record(
         actor=actor,
         organisation=consultation.organisation,
@@ -115,7 +122,8 @@ def _check_input(data: ConsultationInput) -> None:
         raise errors.CpvUnknown()
 
 
-def _require_draft(consultation: Consultation) -> None:
+def require_draft(consultation: Consultation) -> None:
+    """Refuse (``NotEditable``) to change a consultation that is no longer a draft."""
     if consultation.state != State.DRAFT:
         raise errors.NotEditable()
 
@@ -134,7 +142,7 @@ def create_consultation(
     *, actor: Any, data: ConsultationInput, request_context: dict[str, Any] | None = None
 ) -> Consultation:
     """A new draft consultation of the actor's organisation."""
-    _require_buyer(actor)
+    require_buyer(actor)
     _check_input(data)
     try:
         with transaction.atomic():
@@ -143,7 +151,7 @@ def create_consultation(
             )
     except IntegrityError:
         raise errors.ReferenceTaken() from None
-    _record(consultation, actor=actor, action="consultation.created",
+    record_event(consultation, actor=actor, action="consultation.created",
             request_context=request_context)  # fmt: skip
     return consultation
 
@@ -157,9 +165,9 @@ def update_consultation(
     request_context: dict[str, Any] | None = None,
 ) -> Consultation:
     """Change a draft. Whatever is published is never edited in place."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     _check_input(data)
     fields = _fields(data)
     changed = sorted(k for k, v in fields.items() if getattr(consultation, k) != v)
@@ -170,7 +178,7 @@ def update_consultation(
             consultation.save()
     except IntegrityError:
         raise errors.ReferenceTaken() from None
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.updated",
@@ -188,9 +196,9 @@ def add_lot(
     data: LotInput,
     request_context: dict[str, Any] | None = None,
 ) -> Lot:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     if cpv.unknown_codes(data.cpv_codes):
         raise errors.CpvUnknown(field="cpv_codes")
     if consultation.lots.filter(number=data.number).exists():
@@ -200,7 +208,7 @@ def add_lot(
         consultation=consultation,
         **dataclasses.asdict(data),
     )
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.lot_added",
@@ -218,13 +226,13 @@ def remove_lot(
     lot_id: int,
     request_context: dict[str, Any] | None = None,
 ) -> None:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     lot = consultation.lots.get(pk=lot_id)
     number = lot.number
     lot.delete()
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.lot_removed",
@@ -242,9 +250,9 @@ def add_criterion(
     weight: int,
     request_context: dict[str, Any] | None = None,
 ) -> AwardCriterion:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     criterion = AwardCriterion.objects.create(
         organisation_id=consultation.organisation_id,
         consultation=consultation,
@@ -252,7 +260,7 @@ def add_criterion(
         weight=weight,
         position=consultation.criteria.count() + 1,
     )
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.criterion_added",
@@ -270,11 +278,11 @@ def remove_criterion(
     criterion_id: int,
     request_context: dict[str, Any] | None = None,
 ) -> None:
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
-    _require_draft(consultation)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
+    require_draft(consultation)
     consultation.criteria.get(pk=criterion_id).delete()
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.criterion_removed",
@@ -335,12 +343,12 @@ def publish_consultation(
 ) -> Consultation:
     """Publish a draft or a scheduled consultation now."""
     now = now or timezone.now()
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
     if not transitions.allowed(consultation, Event.PUBLISH):
         raise errors.TransitionNotAllowed()
     _publish(consultation, now=now)
-    _record(consultation, actor=actor, action="consultation.published",
+    record_event(consultation, actor=actor, action="consultation.published",
             request_context=request_context)  # fmt: skip
     return consultation
 
@@ -357,8 +365,8 @@ def schedule_consultation(
     """Plan the publication of a draft: the job publishes it at ``publish_at``, which
     must come before the deadline for questions. Checked now, and again then."""
     now = now or timezone.now()
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
     if not transitions.allowed(consultation, Event.SCHEDULE):
         raise errors.TransitionNotAllowed()
     check_publishable(consultation, now=now)
@@ -367,7 +375,7 @@ def schedule_consultation(
     consultation.publish_at = publish_at
     transitions.apply(consultation, Event.SCHEDULE)
     consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.scheduled",
@@ -382,12 +390,12 @@ def unschedule_consultation(
     *, actor: Any, consultation_id: int, request_context: dict[str, Any] | None = None
 ) -> Consultation:
     """Back to draft: the planned publication will not happen."""
-    _require_buyer(actor)
-    consultation = _locked(actor, consultation_id)
+    require_buyer(actor)
+    consultation = locked_consultation(actor, consultation_id)
     transitions.apply(consultation, Event.UNSCHEDULE)
     consultation.publish_at = None
     consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
-    _record(consultation, actor=actor, action="consultation.unscheduled",
+    record_event(consultation, actor=actor, action="consultation.unscheduled",
             request_context=request_context)  # fmt: skip
     return consultation
 
@@ -405,12 +413,12 @@ def cancel_consultation(
     """Declare a published or closed consultation unsuccessful or discontinued; the
     reason is published with it."""
     now = now or timezone.now()
-    _require_buyer(actor)
+    require_buyer(actor)
     reason = reason.strip()
     if not reason:
         raise errors.CancellationReasonRequired()
     kind = CancellationKind(kind)
-    consultation = _locked(actor, consultation_id)
+    consultation = locked_consultation(actor, consultation_id)
     transitions.apply(consultation, Event.CANCEL)
     consultation.cancellation_kind = kind
     consultation.cancellation_reason = reason
@@ -425,7 +433,7 @@ def cancel_consultation(
             "updated_at",
         ]
     )
-    _record(
+    record_event(
         consultation,
         actor=actor,
         action="consultation.cancelled",
@@ -474,19 +482,19 @@ def _advance(consultation_id: int, *, organisation_id: int, now: datetime) -> st
                 transitions.apply(consultation, Event.UNSCHEDULE)
                 consultation.publish_at = None
                 consultation.save(update_fields=["state", "next_check", "publish_at", "updated_at"])
-                _record(
+                record_event(
                     consultation,
                     actor=ADVANCE_ACTOR,
                     action="consultation.publication_failed",
                     payload={"code": exc.code},
                 )
                 return "unscheduled"
-            _record(consultation, actor=ADVANCE_ACTOR, action="consultation.published")
+            record_event(consultation, actor=ADVANCE_ACTOR, action="consultation.published")
             return "published"
         if consultation.state == State.PUBLISHED and consultation.response_deadline <= now:
             transitions.apply(consultation, Event.CLOSE)
             consultation.closed_at = now
             consultation.save(update_fields=["state", "next_check", "closed_at", "updated_at"])
-            _record(consultation, actor=ADVANCE_ACTOR, action="consultation.closed")
+            record_event(consultation, actor=ADVANCE_ACTOR, action="consultation.closed")
             return "closed"
         return None

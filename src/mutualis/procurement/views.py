@@ -22,7 +22,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from mutualis.core import audit, registry
+from mutualis.core import registry
+from mutualis.core.audit import request_context
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.permissions import role_required
@@ -40,25 +41,25 @@ def buyer_view(view: View) -> View:
     return role_required(services.BUYER)(subscription_required(services.SERVICE)(view))
 
 
-def _actor(request: HttpRequest) -> Any:
+def actor_of(request: HttpRequest) -> Any:
+    """The membership the buyer acts through: the one of the organisation in the path,
+    which the tenancy middleware put on the request."""
     return request.membership  # type: ignore[attr-defined]
 
 
-def _posted(request: HttpRequest) -> Any:
+def posted(request: HttpRequest) -> Any:
+    """The posted data a form is bound to, or None (an unbound form) on a GET."""
     return request.POST if request.method == "POST" else None
 
 
-def _consultation_or_404(request: HttpRequest, pk: int) -> Consultation:
+def consultation_or_404(request: HttpRequest, pk: int) -> Consultation:
+    """The consultation ``pk`` of the acting member; another member's, or none, is 404."""
     consultation = selectors.consultation(
-        organisation_id=_actor(request).organisation_id, consultation_id=pk
+        organisation_id=actor_of(request).organisation_id, consultation_id=pk
     )
     if consultation is None:
         raise Http404
     return consultation
-
-
-def _context(request: HttpRequest) -> dict[str, Any]:
-    return audit.request_context(request)
 
 
 def _picker() -> dict[str, str]:
@@ -72,7 +73,7 @@ def _picker() -> dict[str, str]:
 
 @buyer_view
 def consultation_list(request: HttpRequest) -> HttpResponse:
-    consultations = selectors.consultations_of(organisation_id=_actor(request).organisation_id)
+    consultations = selectors.consultations_of(organisation_id=actor_of(request).organisation_id)
     return render(
         request,
         "procurement/consultation_list.html",
@@ -82,11 +83,13 @@ def consultation_list(request: HttpRequest) -> HttpResponse:
 
 @buyer_view
 def consultation_new(request: HttpRequest) -> HttpResponse:
-    form = forms.ConsultationForm(_posted(request))
+    form = forms.ConsultationForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             consultation = services.create_consultation(
-                actor=_actor(request), data=form.to_input(), request_context=_context(request)
+                actor=actor_of(request),
+                data=form.to_input(),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
@@ -100,20 +103,20 @@ def consultation_new(request: HttpRequest) -> HttpResponse:
 
 @buyer_view
 def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if consultation.state != State.DRAFT:
         messages.error(request, _("Only a draft can be changed."))
         return tenant_redirect(request, "procurement:detail", pk=pk)
     form = forms.ConsultationForm(
-        _posted(request), initial=forms.ConsultationForm.initial_of(consultation)
+        posted(request), initial=forms.ConsultationForm.initial_of(consultation)
     )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_consultation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 data=form.to_input(),
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
@@ -131,7 +134,7 @@ def consultation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_safe
 def consultation_espd(request: HttpRequest, pk: int) -> HttpResponse:
     """The consultation's ESPD request (DUME), as ESPD-EDM XML, to download."""
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     response = HttpResponse(
         espd_export.export(consultation), content_type="application/xml; charset=utf-8"
     )
@@ -142,11 +145,15 @@ def consultation_espd(request: HttpRequest, pk: int) -> HttpResponse:
 
 @buyer_view
 def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
-    return _detail(request, consultation)
+    consultation = consultation_or_404(request, pk)
+    return detail_page(request, consultation)
 
 
-def _detail(request: HttpRequest, consultation: Consultation, **forms_bound: Any) -> HttpResponse:
+def detail_page(
+    request: HttpRequest, consultation: Consultation, **forms_bound: Any
+) -> HttpResponse:
+    """The buyer's page of ``consultation``; ``forms_bound``: a form posted again with its
+    errors (``lot_form``, ``answer_error``…), the page then answering 400."""
     is_draft = consultation.state == State.DRAFT
     lots = list(consultation.lots.all())
     criteria = list(consultation.criteria.all())
@@ -181,38 +188,38 @@ def _detail(request: HttpRequest, consultation: Consultation, **forms_bound: Any
 @buyer_view
 @require_POST
 def lot_add(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     form = forms.LotForm(request.POST)
     if form.is_valid():
         try:
             services.add_lot(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 data=form.to_input(),
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
         else:
             messages.success(request, _("The lot has been added."))
             return tenant_redirect(request, "procurement:detail", pk=pk)
-    return _detail(request, consultation, lot_form=form)
+    return detail_page(request, consultation, lot_form=form)
 
 
 @buyer_view
 @require_POST
 def lot_remove(request: HttpRequest, pk: int, lot_pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if not consultation.lots.filter(pk=lot_pk).exists():
         raise Http404
     return _act(
         request,
         pk,
         lambda: services.remove_lot(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             lot_id=lot_pk,
-            request_context=_context(request),
+            request_context=request_context(request),
         ),
         _("The lot has been removed."),
     )
@@ -221,39 +228,39 @@ def lot_remove(request: HttpRequest, pk: int, lot_pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def criterion_add(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     form = forms.CriterionForm(request.POST)
     if form.is_valid():
         try:
             services.add_criterion(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 label=form.cleaned_data["label"],
                 weight=form.cleaned_data["weight"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
         else:
             messages.success(request, _("The criterion has been added."))
             return tenant_redirect(request, "procurement:detail", pk=pk)
-    return _detail(request, consultation, criterion_form=form)
+    return detail_page(request, consultation, criterion_form=form)
 
 
 @buyer_view
 @require_POST
 def criterion_remove(request: HttpRequest, pk: int, criterion_pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if not consultation.criteria.filter(pk=criterion_pk).exists():
         raise Http404
     return _act(
         request,
         pk,
         lambda: services.remove_criterion(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             criterion_id=criterion_pk,
-            request_context=_context(request),
+            request_context=request_context(request),
         ),
         _("The criterion has been removed."),
     )
@@ -273,13 +280,13 @@ def _act(request: HttpRequest, pk: int, action: Callable[[], Any], done: str) ->
 @buyer_view
 @require_POST
 def consultation_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     try:
         services.publish_consultation(
-            actor=_actor(request), consultation_id=pk, request_context=_context(request)
+            actor=actor_of(request), consultation_id=pk, request_context=request_context(request)
         )
     except MutualisError as exc:
-        return _detail(request, consultation, publish_error=exc)
+        return detail_page(request, consultation, publish_error=exc)
     messages.success(request, _("The consultation is published."))
     return tenant_redirect(request, "procurement:detail", pk=pk)
 
@@ -287,33 +294,33 @@ def consultation_publish(request: HttpRequest, pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def consultation_schedule(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     form = forms.ScheduleForm(request.POST)
     if form.is_valid():
         try:
             services.schedule_consultation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 publish_at=form.cleaned_data["publish_at"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
         else:
             messages.success(request, _("The publication is planned."))
             return tenant_redirect(request, "procurement:detail", pk=pk)
-    return _detail(request, consultation, schedule_form=form)
+    return detail_page(request, consultation, schedule_form=form)
 
 
 @buyer_view
 @require_POST
 def consultation_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    _consultation_or_404(request, pk)
+    consultation_or_404(request, pk)
     return _act(
         request,
         pk,
         lambda: services.unschedule_consultation(
-            actor=_actor(request), consultation_id=pk, request_context=_context(request)
+            actor=actor_of(request), consultation_id=pk, request_context=request_context(request)
         ),
         _("The planned publication is withdrawn: the consultation is a draft again."),
     )
@@ -322,20 +329,20 @@ def consultation_unschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def consultation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     form = forms.CancelForm(request.POST)
     if form.is_valid():
         try:
             services.cancel_consultation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 kind=form.cleaned_data["kind"],
                 reason=form.cleaned_data["reason"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
         else:
             messages.success(request, _("The consultation is cancelled; the reason is public."))
             return tenant_redirect(request, "procurement:detail", pk=pk)
-    return _detail(request, consultation, cancel_form=form)
+    return detail_page(request, consultation, cancel_form=form)

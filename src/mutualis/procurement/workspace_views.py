@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from mutualis.core.audit import request_context
 from mutualis.core.errors import MutualisError
 from mutualis.core.forms import show_error
 from mutualis.core.tenancy import tenant_redirect
@@ -20,7 +21,7 @@ from mutualis.core.tenancy import tenant_redirect
 from . import copies, crossings, espd_selection, groups, library, selectors
 from . import workspace_forms as forms
 from .models import State
-from .views import _actor, _consultation_or_404, _context, _posted, buyer_view
+from .views import actor_of, buyer_view, consultation_or_404, posted
 
 LIBRARY_PAGE = 20
 
@@ -32,19 +33,19 @@ LIBRARY_PAGE = 20
 def group(request: HttpRequest, pk: int) -> HttpResponse:
     """The coordinator's view of the group of one of its consultations; it adds
     participants while the consultation is a draft."""
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     is_draft = consultation.state == State.DRAFT
-    form = forms.ParticipantForm(_posted(request))
+    form = forms.ParticipantForm(posted(request))
     if request.method == "POST" and is_draft and form.is_valid():
         data = form.cleaned_data
         try:
             groups.add_participant(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 participant=data["organisation"],
                 share_percent=data["share_percent"],
                 share_amount=data["share_amount"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
@@ -63,16 +64,16 @@ def group(request: HttpRequest, pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def group_remove(request: HttpRequest, pk: int, participation_pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     members = crossings.group_of(consultation_id=pk, coordinator_id=consultation.organisation_id)
     if not any(m.pk == participation_pk for m in members):
         raise Http404
     try:
         groups.remove_participant(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             participation_id=participation_pk,
-            request_context=_context(request),
+            request_context=request_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
@@ -86,7 +87,7 @@ def group_remove(request: HttpRequest, pk: int, participation_pk: int) -> HttpRe
 def group_purchases(request: HttpRequest) -> HttpResponse:
     """The published group purchases the member takes part in, which another member
     coordinates: read-only."""
-    rows = groups.group_purchases_of(organisation_id=_actor(request).organisation_id)
+    rows = groups.group_purchases_of(organisation_id=actor_of(request).organisation_id)
     return render(
         request, "procurement/group_purchases.html", {"rows": rows, "now": timezone.now()}
     )
@@ -107,7 +108,7 @@ def library_list(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("consultation", "")
     if raw.isdigit():
         target = selectors.consultation(
-            organisation_id=_actor(request).organisation_id, consultation_id=int(raw)
+            organisation_id=actor_of(request).organisation_id, consultation_id=int(raw)
         )
         if target is not None and target.state != State.DRAFT:
             target = None
@@ -125,21 +126,21 @@ def library_list(request: HttpRequest) -> HttpResponse:
 
 @buyer_view
 def library_propose(request: HttpRequest) -> HttpResponse:
-    form = forms.ProposalForm(_posted(request))
+    form = forms.ProposalForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             library.propose_entry(
-                actor=_actor(request),
+                actor=actor_of(request),
                 data=form.to_input(),
                 note=form.cleaned_data["note"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
         else:
             messages.success(request, _("Thank you: the operator will review your proposal."))
             return tenant_redirect(request, "procurement:library_propose")
-    proposals = library.proposals_of(organisation_id=_actor(request).organisation_id)
+    proposals = library.proposals_of(organisation_id=actor_of(request).organisation_id)
     return render(
         request,
         "procurement/library_propose.html",
@@ -151,16 +152,16 @@ def library_propose(request: HttpRequest) -> HttpResponse:
 @buyer_view
 @require_POST
 def clause_insert(request: HttpRequest, pk: int) -> HttpResponse:
-    _consultation_or_404(request, pk)
+    consultation_or_404(request, pk)
     entry_id = request.POST.get("entry", "")
     if not entry_id.isdigit() or library.entry(int(entry_id)) is None:
         raise Http404
     try:
         library.insert_clause(
-            actor=_actor(request),
+            actor=actor_of(request),
             consultation_id=pk,
             entry_id=int(entry_id),
-            request_context=_context(request),
+            request_context=request_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
@@ -174,18 +175,18 @@ def clause_insert(request: HttpRequest, pk: int) -> HttpResponse:
 
 @buyer_view
 def consultation_copy(request: HttpRequest, pk: int) -> HttpResponse:
-    source = _consultation_or_404(request, pk)
-    form = forms.CopyForm(_posted(request))
+    source = consultation_or_404(request, pk)
+    form = forms.CopyForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             copy = copies.copy_consultation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 reference=data["reference"],
                 questions_deadline=data["questions_deadline"],
                 response_deadline=data["response_deadline"],
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
@@ -207,16 +208,16 @@ def consultation_copy(request: HttpRequest, pk: int) -> HttpResponse:
 
 @buyer_view
 def selection(request: HttpRequest, pk: int) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     is_draft = consultation.state == State.DRAFT
-    form = forms.SelectionForm(_posted(request))
+    form = forms.SelectionForm(posted(request))
     if request.method == "POST" and is_draft and form.is_valid():
         try:
             espd_selection.set_criterion(
-                actor=_actor(request),
+                actor=actor_of(request),
                 consultation_id=pk,
                 data=form.to_input(),
-                request_context=_context(request),
+                request_context=request_context(request),
             )
         except MutualisError as exc:
             show_error(form, exc)
@@ -240,12 +241,15 @@ def selection(request: HttpRequest, pk: int) -> HttpResponse:
 @buyer_view
 @require_POST
 def selection_remove(request: HttpRequest, pk: int, code: str) -> HttpResponse:
-    consultation = _consultation_or_404(request, pk)
+    consultation = consultation_or_404(request, pk)
     if not any(row.get("code") == code for row in consultation.espd_selection):
         raise Http404
     try:
         espd_selection.remove_criterion(
-            actor=_actor(request), consultation_id=pk, code=code, request_context=_context(request)
+            actor=actor_of(request),
+            consultation_id=pk,
+            code=code,
+            request_context=request_context(request),
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
