@@ -115,38 +115,30 @@ MIX = TYPICAL + COMMON
 # time of the Python process and of its PostgreSQL backend, Django's test client over
 # the mix, cProfile with a CPU clock): kept in the results while a target is missed.
 WHERE_THE_TIME_GOES = """\
-Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed; the
-discovery document costs 1.0 to 1.3 ms of Python and no SQL). The machine's load average
-was 5 to 17 during these measures and the runs above (3 to 5 for the previous run): the
-reference ran at 303/s against 685/s, and under such load the heavier requests lose more
-than the reference, so these ratios cannot be compared with the previous run's (0.23 and
-0.15); the CPU times below can.
+Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed,
+load average about 3; the discovery document costs 0.74 ms of Python and no SQL). The
+machine was shared with other sessions during the runs above (a test suite and another
+benchmark: the reference ran at 503/s before the runs and 317/s after), and under such
+load the heavier requests lose more than the reference; the CPU times below compare.
+The previous run (0.24 and 0.21, an AMD EPYC at load 4) met the page's target with
+10 ms of Python a page where this round's page takes 6.3: this run's ratios are the
+load's (an Intel Xeon, at load 4 to 7), not a slower page.
 
-- PostgreSQL, 4.9 ms a request (6.8 before migration 0014). The text and CPV indexes of
-  the public consultations alone (partial GIN, the public condition in their
-  definition): a word's count no longer ANDs the text index with the state index's
-  100,000 public rows (`toiture` 11.2 to 3.6 ms, `eclairage public` 12.0 to 4.4,
-  `cantine` 11.4 to 4.2), a CPV prefix reads its own index instead of testing 6,000
-  rows one by one (7.6 to 6.0). Left: words with `state=open` (`chaufferie` 11.4 ms,
-  `fourniture` 8.4): PostgreSQL guesses 6,900 open rows for 30,000 (the state and the
-  deadline go together, which its statistics cannot say of a range), so it ANDs the
-  text index with the state index's 30,000 entries and sorts the 1,449 rows of the
-  page; and a count of 1,001 rows of a word in 5 % of the rows reads about 1,000 heap
-  pages, which no index avoids (GIN has no index-only scan; PostgreSQL 15.18 no longer
-  skips the heap of a bitmap scan; a narrow search table of about 20 rows a page would
-  still hold those rows on some 900 pages).
-- API, about 6 ms of Python (4.6 x the discovery document): middleware 0.6,
-  parameters (ninja, then the search form) 0.4, filters 0.25, compiling the page's SQL
-  with its count 0.6, executing it and reading 20 rows of 17 columns 1.2 (80 datetimes
-  through psycopg and Django), the JSON 0.3 (the standard library's; orjson is not a
-  dependency).
-- Page, about 10 ms of Python (8 x): the template half of it. Kept per process now:
-  the markup of every choice field and of the empty text boxes (a filled box is its
-  kept markup with its value, escaped); the rows' markup escaped by `html.escape`.
-  The base layout's footer (8 addresses, 10 translations) costs 0.2 ms: kept per
-  language, it saved no more than the measure's noise, so it is rendered as before.
-  Left: the header and menus (they depend on the visitor and the page), the 25
-  translations of the list's template, the form's labels and check boxes.
+- API, 2.35 ms of Python a request (3.2 x the discovery document), 4.6 ms before this
+  round: the public search reads PostgreSQL through SQL written once per request
+  (`procurement/search_sql.py`) instead of two ORM querysets built and compiled per
+  request (1.1 ms), and the buyer's slug and name by a subquery per row shown.
+- PostgreSQL, 2.5 ms a request (29.9 ms for the 12 queries of the mix; about 44 before):
+  a text index of the published consultations (migration 0015) read for words among
+  the open ones, the deadline compared as an expression so that PostgreSQL does not AND
+  it with a deadline index it wrongly finds narrow, the (state, deadline) index dropped,
+  and `random_page_cost` 1.1 for the platform's sessions (`chaufferie` open 10.4 to
+  3.0 ms, `fourniture` open 8.2 to 2.3). What remains is a count of 1,001 rows of a word
+  in 5 % of the rows, about 1,000 heap pages, which no index avoids (GIN has no
+  index-only scan; PostgreSQL 15.18 no longer skips the heap of a bitmap scan).
+- Page, 6.3 ms of Python (8.5 x): the template half of it (header and menus, the list's
+  25 translations, the form's labels and check boxes), 20 deadlines formatted with
+  their time zone, 18 addresses reversed.
 - Counting up to 10,000 reads ten times the heap pages: that is the second server's cost.
 """
 
