@@ -20,14 +20,16 @@ from mutualis.procurement import deadlines
 from mutualis.procurement.models import Consultation
 from tests.e2e.conftest import give_authenticator_app
 from tests.factories.deposits_opening import (
+    PASSPHRASE,
     close_on_time_section,
     enrol_holder,
     make_deposit,
-    make_opening_key,
+    one_holder_key,
 )
+from tests.factories.evaluation import bidder
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.integration.test_deposits_two_phases import PASSPHRASE, bidder, opened
+from tests.integration.test_deposits_two_phases import opened
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,8 +50,7 @@ def test_a_buyer_admits_candidates_and_a_refused_one_reads_why(
     give_authenticator_app(member.user)
     holder = (member, enrol_holder(member, PASSPHRASE)[0])
     restricted = make_consultation(agent_a, publish=True, procedure="restricted")
-    _key, _identity, shares = make_opening_key(restricted, agent_a, [holder[1]], threshold=1)
-    restricted.test_shares = shares
+    restricted.test_share = one_holder_key(restricted, agent_a, holder[1])
     admitted, refused = bidder(1, "Menuiserie Dupont"), bidder(2, "Charpente Martin")
     for candidate in (admitted, refused):
         make_deposit(restricted, candidate, [("kbis.pdf", b"%PDF-1.4 candidature")],
