@@ -21,6 +21,7 @@ from mutualis.core.files import (
     open_stored_file,
     register_owner,
     store_file,
+    synced_together,
     unregister_owner,
 )
 from mutualis.core.files import storage as storage_module
@@ -121,6 +122,45 @@ def test_the_file_and_its_directory_are_fsynced_in_order(monkeypatch):
     assert calls[-1] == ("fsync", directory)
     # The new directories themselves were made durable in their parents.
     assert ("fsync", str(files_root())) in calls
+
+
+def test_files_stored_together_are_synced_when_the_block_ends(monkeypatch):
+    """Inside ``synced_together`` nothing is synced file by file; leaving the block
+    fsyncs every file and its directory (all of them, before it returns)."""
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append(os.path.realpath(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage_module.os, "fsync", fsync)
+    with synced_together():
+        first = store_file(file=io.BytesIO(PDF), name="a.pdf", owner_kind=OWNER)
+        second = store_file(file=io.BytesIO(PDF + b"2"), name="b.pdf", owner_kind=OWNER)
+        assert synced == []
+
+    paths = [str(files_root() / stored.key) for stored in (first, second)]
+    assert set(paths + [os.path.dirname(p) for p in paths]) <= set(synced)
+    # Written under their names, whole, as outside the block.
+    for stored, data in ((first, PDF), (second, PDF + b"2")):
+        with open_stored_file(stored) as file:
+            assert file.read() == data
+
+
+def test_a_block_left_by_an_error_syncs_nothing(monkeypatch):
+    synced = []
+    monkeypatch.setattr(storage_module.os, "fsync", synced.append)
+
+    def store_then_fail():
+        with synced_together():
+            store_file(file=io.BytesIO(PDF), name="a.pdf", owner_kind=OWNER)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        store_then_fail()
+
+    assert synced == []
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,9 @@
   archive (``ZipEntry(stored_file, path=…)``), once the caller has checked permissions;
   ``store_zip(entries=…, name=…, owner_kind=…)`` archives files that never change once,
   to serve the archive like any file (sendfile).
+- ``synced_together()``: the files stored inside the block are made durable together
+  when it ends (one ``syncfs``) instead of one by one; open it inside the transaction
+  that records them.
 """
 
 from . import errors
@@ -29,6 +32,7 @@ from .policies import (
     register_policy,
     unregister_policy,
 )
+from .storage import synced_together
 from .store import DOCUMENT_TYPES, IMAGE_TYPES, open_stored_file, store_file
 from .zips import ZipEntry, serve_zip, store_zip, zip_stream
 
@@ -53,6 +57,7 @@ __all__ = [
     "serve_zip",
     "store_file",
     "store_zip",
+    "synced_together",
     "unique_names",
     "unregister_owner",
     "unregister_policy",

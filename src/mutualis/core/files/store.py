@@ -103,8 +103,9 @@ def store_file(
     Refuses (``errors.FileRefused``) an empty file, one over ``max_size`` bytes (default
     ``MUTUALIS_FILES_MAX_BYTES``), one whose bytes are not of ``allowed_types``, a name
     with nothing left once sanitised. The bytes are on disk (fsynced) before the row is
-    written; call it inside the caller's transaction: a rollback leaves an unreferenced
-    object in the storage, never a row without its bytes.
+    written (inside ``storage.synced_together``, before the block ends, so before the
+    transaction commits); call it inside the caller's transaction: a rollback leaves an
+    unreferenced object in the storage, never a row without its bytes.
 
     With ``policy`` (the code of a registered policy, ``policies.py``), the policy decides
     instead of ``allowed_types``: types and names checked from the bytes, executables
