@@ -10,8 +10,9 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from mutualis.legality import services, webhooks
 from mutualis.legality.models import (
@@ -210,6 +211,36 @@ def test_a_change_rolled_back_tells_nothing(client, member, software, receiver):
     assert client.post(f"/api/v1/legality/acts/{act_id}/send", **headers).status_code == 400
 
     assert deliveries(member) == []
+
+
+def test_a_chunk_of_changes_reads_the_members_endpoints_once(
+    client, member, member_b, software, receiver, django_assert_num_queries
+):
+    """The sending job records a chunk of answers for several members in one
+    transaction: each act's change gets its delivery, the members' endpoints are read
+    together, once."""
+    _, headers = software
+    register(client, headers, receiver.url)
+    ids = [create(client, headers, number=f"DEL_{n}").json()["id"] for n in range(3)]
+    _, headers_b = token_for(client, organisation=member_b)
+    id_b = create(client, headers_b).json()["id"]
+    with scopes_disabled():
+        acts = list(Act.objects.filter(pk__in=[*ids, id_b]).order_by("pk"))
+
+    with (
+        transaction.atomic(),
+        scope(organisation=[member.pk, member_b.pk]),
+        webhooks.endpoints_read_once([member.pk, member_b.pk]),
+        # Both members' endpoints in one statement, then one insert per act of the
+        # member that has one.
+        django_assert_num_queries(1 + len(ids)),
+    ):
+        told = [webhooks.status_changed(act, "waiting", "sent") for act in acts]
+
+    assert told == [1, 1, 1, 0]
+    sent = [d for d in deliveries(member) if d.event == "act.sent"]
+    assert sorted(d.act_id for d in sent) == ids
+    assert [d for d in deliveries(member_b) if d.event == "act.sent"] == []
 
 
 def test_a_disabled_endpoint_receives_nothing_more(client, member, software, receiver):

@@ -19,13 +19,14 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_scopes import scope
 
 from mutualis.core import audit
 from mutualis.core import files as file_store
-from mutualis.core.models import Organisation, StoredFile
-from mutualis.core.permissions import require_role
+from mutualis.core.errors import ServiceNotSubscribed
+from mutualis.core.models import Organisation, StoredFile, Subscription
 from mutualis.core.subscriptions import require_subscription
 from mutualis.core.text import clean_name
 from mutualis.identity.models import ApiClient, Membership
@@ -105,19 +106,33 @@ def _current(actor: Actor, *roles: str, lock_organisation: bool = False) -> Any:
     ``lock_organisation``, the member's row is locked in the same statement."""
     if isinstance(actor, ClientActor):
         return _current_client(actor)
+    if not roles:
+        raise PermissionDenied
     current = (
         Membership.objects.select_for_update(
             of=("self", "organisation") if lock_organisation else ("self",)
         )
         # The user too: the audit event names them.
         .select_related("organisation", "user")
-        .filter(pk=actor.pk, is_active=True)
+        # The role and the subscription are read in the same statement, by the rules
+        # of ``core.permissions.require_role`` (one of the roles: a membership without
+        # any is not found) and ``core.subscriptions.require_subscription`` (an active
+        # subscription to the service now): one round trip instead of three on every
+        # use case.
+        .filter(pk=actor.pk, is_active=True, roles__in=roles)
+        .annotate(
+            subscribes=Exists(
+                Subscription.objects.filter(
+                    organisation_id=OuterRef("organisation_id"), service_id=SERVICE, is_active=True
+                )
+            ),
+        )
         .first()
     )
     if current is None:
         raise PermissionDenied
-    require_role(current, *roles)
-    require_subscription(current.organisation_id, SERVICE)
+    if not current.subscribes:
+        raise ServiceNotSubscribed()
     return current
 
 
@@ -216,8 +231,20 @@ def save_enrolment(
 # --- Acts ------------------------------------------------------------------------------
 
 
-def _enrolment(organisation: Organisation) -> Enrolment:
-    enrolment = Enrolment.objects.filter(organisation=organisation).first()
+def _enrolment(organisation: Organisation, *, number: str | None = None) -> Enrolment:
+    """The member's enrolment, with its classification (``classification.of_enrolment``)
+    read in the same statement; with ``number``, also whether an act of the member
+    already holds it (``number_taken``)."""
+    enrolments = classification.with_classification(
+        Enrolment.objects.filter(organisation=organisation)
+    )
+    if number is not None:
+        enrolments = enrolments.annotate(
+            number_taken=Exists(
+                Act.objects.filter(organisation_id=OuterRef("organisation_id"), number=number)
+            )
+        )
+    enrolment = enrolments.first()
     if enrolment is None:
         raise errors.NotEnrolled()
     return enrolment
@@ -240,7 +267,7 @@ def _check_fields(
     if decided_on > timezone.localdate():
         raise errors.DecisionInFuture()
     if member_classification is None:
-        member_classification = classification.current(enrolment.organisation_id)
+        member_classification = classification.of_enrolment(enrolment)
     if not member_classification.is_leaf(classification_code):
         raise errors.ClassificationInvalid()
     subject = (subject or "").replace("\r\n", "\n").strip()
@@ -308,11 +335,17 @@ def prepare_act(
     request_context: Mapping[str, Any] | None = None,
 ) -> Act:
     """An agent prepares an act: checked, its files stored; status prepared."""
-    with transaction.atomic(), scope(organisation=actor.organisation_id):
+    # The files stored are synced together before the commit (``synced_together``).
+    with (
+        transaction.atomic(),
+        scope(organisation=actor.organisation_id),
+        file_store.synced_together(),
+    ):
         current, organisation = _current_and_member(actor, AGENT_ROLE)
-        enrolment = _enrolment(organisation)
-        # Read once for the whole preparation (the member's row is locked).
-        member_classification = classification.current(organisation.pk)
+        enrolment = _enrolment(organisation, number=number)
+        # Read with the enrolment, once for the whole preparation (the member's row is
+        # locked).
+        member_classification = classification.of_enrolment(enrolment)
         subject = _check_fields(
             enrolment,
             nature=nature,
@@ -322,7 +355,9 @@ def prepare_act(
             subject=subject,
             member_classification=member_classification,
         )
-        if Act.objects.filter(organisation=organisation, number=number).exists():
+        # Read with the enrolment; the unique constraint still refuses a number taken
+        # meanwhile (below).
+        if enrolment.number_taken:  # type: ignore[attr-defined]
             raise errors.NumberTaken()
         if document is None:
             raise errors.DocumentRequired()
@@ -388,8 +423,18 @@ def _add_annexes(
         )
 
 
-def _locked_act(current: Membership, act_id: int, *, files: bool = False) -> Act:
-    related = ("organisation", "document", "document_signature") if files else ("organisation",)
+def _locked_act(
+    current: Membership,
+    act_id: int,
+    *,
+    files: bool = False,
+    organisation: Organisation | None = None,
+) -> Act:
+    """The member's act, locked; with ``files``, its document and signature read with
+    it; ``organisation``: the member's row the caller read already (not read again)."""
+    related: tuple[str, ...] = ("document", "document_signature") if files else ()
+    if organisation is None:
+        related += ("organisation",)
     act = (
         Act.objects.select_for_update(of=("self",))
         .select_related(*related)
@@ -398,6 +443,8 @@ def _locked_act(current: Membership, act_id: int, *, files: bool = False) -> Act
     )
     if act is None:
         raise PermissionDenied
+    if organisation is not None:
+        act.organisation = organisation
     return act
 
 
@@ -418,12 +465,18 @@ def edit_act(
 ) -> Act:
     """Change an act that is not sent yet; a waiting act goes back to prepared and its
     package is dropped (it is built again at the next validation)."""
-    with transaction.atomic(), scope(organisation=actor.organisation_id):
+    # The files stored are synced together before the commit (``synced_together``).
+    with (
+        transaction.atomic(),
+        scope(organisation=actor.organisation_id),
+        file_store.synced_together(),
+    ):
         current = _current(actor, AGENT_ROLE)
         act = _locked_act(current, act_id)
         if not transitions.allowed(act, transitions.Event.EDIT):
             raise errors.ActNotEditable()
         enrolment = _enrolment(act.organisation)
+        member_classification = classification.of_enrolment(enrolment)
         subject = _check_fields(
             enrolment,
             nature=nature,
@@ -431,6 +484,7 @@ def edit_act(
             decided_on=decided_on,
             classification_code=classification_code,
             subject=subject,
+            member_classification=member_classification,
         )
         if (
             Act.objects.filter(organisation_id=act.organisation_id, number=number)
@@ -445,7 +499,7 @@ def edit_act(
             subject,
             paper_follows,
         )
-        act.classification_date = classification.current(act.organisation_id).version_date
+        act.classification_date = member_classification.version_date
         if document is not None:
             act.document = _store(
                 act.organisation, document, _document_types(nature), errors.DocumentType
@@ -461,7 +515,7 @@ def edit_act(
         act.signature_report = []
         act.save()
         last = act.annexes.order_by("-position").values_list("position", flat=True).first() or 0
-        _add_annexes(act, annexes, start=last + 1)
+        _add_annexes(act, annexes, start=last + 1, piece_types=member_classification.piece_types)
         audit.record(
             actor=current,
             organisation=act.organisation,
@@ -535,29 +589,29 @@ def check_act(
     """Every reason the act cannot be sent yet (empty: it can), with the message it
     makes. Reads the files once."""
     problems: list[errors.LegalityError] = []
-    enrolment = Enrolment.objects.filter(organisation_id=act.organisation_id).first()
+    # The enrolment with the member's classification and the version its prefecture
+    # announced, in one statement.
+    enrolment = classification.with_classification(
+        Enrolment.objects.filter(organisation_id=act.organisation_id)
+    ).first()
     if enrolment is None:
         return [errors.NotEnrolled()], None, None
     if not act.organisation.siren:
         problems.append(errors.SirenMissing())
     if not actes.number_is_valid(act.number):
         problems.append(errors.NumberInvalid())
-    if (
-        Act.objects.filter(organisation_id=act.organisation_id, number=act.number)
-        .exclude(pk=act.pk)
-        .exists()
-    ):
-        problems.append(errors.NumberTaken())
+    # No other act of the member can hold this number: the unique constraint on
+    # (organisation, number) refused it when the act was prepared or edited.
     if act.decided_on > timezone.localdate():
         problems.append(errors.DecisionInFuture())
     if act.nature not in enrolment.natures:
         problems.append(errors.NatureNotEnrolled())
     # The member's classification: current (not older than the prefecture announced),
     # and the act's code one of it; the act is sent with the member's version.
-    outdated = classification.outdated(act.organisation_id)
+    outdated = classification.outdated_for(enrolment)
     if outdated is not None:
         problems.append(outdated)
-    member_classification = classification.current(act.organisation_id)
+    member_classification = classification.of_enrolment(enrolment)
     if not member_classification.is_leaf(act.classification):
         problems.append(errors.ClassificationInvalid())
     act.classification_date = member_classification.version_date
@@ -629,9 +683,14 @@ def validate_act(
 ) -> Act:
     """Check the act, build its transmission package and queue it: prepared → waiting.
     Refused with every reason (``ActRefused``) when something must be fixed first."""
-    with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current, _organisation = _current_and_member(actor, AGENT_ROLE)
-        act = _locked_act(current, act_id, files=True)
+    # The files stored are synced together before the commit (``synced_together``).
+    with (
+        transaction.atomic(),
+        scope(organisation=actor.organisation_id),
+        file_store.synced_together(),
+    ):
+        current, organisation = _current_and_member(actor, AGENT_ROLE)
+        act = _locked_act(current, act_id, files=True, organisation=organisation)
         if not transitions.allowed(act, transitions.Event.VALIDATE):
             raise errors.TransitionNotAllowed()
         problems, message, enrolment = check_act(act)
@@ -653,7 +712,8 @@ def validate_act(
             today,
             serial,
         )
-        with tempfile.TemporaryFile() as target:
+        # In memory up to 1 MiB (an act's package is usually a few KiB), else on disk.
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as target:
             actes.write_package(target, sender, message, today, serial)
             target.seek(0)
             act.package = file_store.store_file(
@@ -674,7 +734,22 @@ def validate_act(
         # A new package starts its transmission afresh (transmission.py).
         act.send_attempts, act.next_attempt_at, act.error_reason = 0, None, ""
         transitions.apply(act, transitions.Event.VALIDATE)
-        act.save()
+        # What validation sets (check_act: the classification's version, the signature
+        # report); the act's other fields are the agent's, unchanged since the lock.
+        act.save(
+            update_fields=[
+                "status",
+                "classification_date",
+                "signature_report",
+                "package",
+                "package_name",
+                "identifier",
+                "send_attempts",
+                "next_attempt_at",
+                "error_reason",
+                "updated_at",
+            ]
+        )
         audit.record(
             actor=current,
             organisation=act.organisation,

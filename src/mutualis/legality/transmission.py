@@ -53,7 +53,7 @@ from mutualis.core import files as file_store
 from mutualis.core.audit.chain import PendingEvent, record_many
 from mutualis.core.models import StoredFile
 
-from . import crossings, transitions, transport
+from . import crossings, transitions, transport, webhooks
 from .models import Act, ActStatus, TransmissionAttempt, TransmissionOutcome
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,13 @@ def _record_many(answered: Sequence[tuple[Claim, transport.Answer]], now: dateti
     if not answered:
         return []
     organisation_ids = sorted({claim.organisation_id for claim, _answer in answered})
-    with transaction.atomic(), scope(organisation=organisation_ids):
+    # The chunk's members' webhook endpoints read in one statement, not at each act's
+    # change.
+    with (
+        transaction.atomic(),
+        scope(organisation=organisation_ids),
+        webhooks.endpoints_read_once(organisation_ids),
+    ):
         acts = {
             act.pk: act
             for act in Act.objects.select_for_update(of=("self",))

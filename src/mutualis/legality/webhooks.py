@@ -39,7 +39,9 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -293,15 +295,61 @@ def disable_endpoint(
 # --- Events ----------------------------------------------------------------------------
 
 
+class _ReadOnce:
+    """Inside ``endpoints_read_once``: the members' active endpoints read so far, and
+    the members named beforehand whose endpoints are read at the first event."""
+
+    def __init__(self, organisation_ids: Iterable[int]) -> None:
+        self.endpoints: dict[int, list[WebhookEndpoint]] = {}
+        self.ahead = set(organisation_ids)
+
+
+_read_once: ContextVar[_ReadOnce | None] = ContextVar("mutualis_webhook_endpoints", default=None)
+
+
+@contextmanager
+def endpoints_read_once(organisation_ids: Iterable[int] = ()) -> Iterator[None]:
+    """Inside the block, each member's active endpoints are read once rather than at
+    every event, those of ``organisation_ids`` together in one statement at the first
+    event: for one transaction that changes many acts (the sending job records a chunk
+    of answers, for several members, in one). Open it inside that transaction: an
+    endpoint another transaction registers or switches off meanwhile counts from the
+    next one, as if it had been committed a moment later."""
+    if _read_once.get() is not None:
+        yield
+        return
+    token = _read_once.set(_ReadOnce(organisation_ids))
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
+def _active_endpoints(organisation_id: int) -> list[WebhookEndpoint]:
+    known = _read_once.get()
+    if known is None:
+        return list(WebhookEndpoint.objects.filter(organisation_id=organisation_id, is_active=True))
+    if organisation_id not in known.endpoints:
+        members = sorted(known.ahead | {organisation_id})
+        known.ahead.clear()
+        # In the scope of exactly the members read (the caller acts for each of them).
+        with scope(organisation=members):
+            for member in members:
+                known.endpoints[member] = []
+            for endpoint in WebhookEndpoint.objects.filter(
+                organisation_id__in=members, is_active=True
+            ).order_by("pk"):
+                known.endpoints[endpoint.organisation_id].append(endpoint)
+    return known.endpoints[organisation_id]
+
+
 def _enqueue(organisation_id: int, event: str, now: datetime, **subject: Any) -> int:
     """One delivery of ``event`` for each active endpoint of the member that wants it,
     about ``subject`` (``act_id=``, ``pes_flow_id=`` or ``pes_return_id=``, and the
     ``payload`` fixed when it happened), in the caller's transaction. Returns how many."""
     with scope(organisation=organisation_id):
         endpoints = [
-            e
-            for e in WebhookEndpoint.objects.filter(organisation_id=organisation_id, is_active=True)
-            if not e.events or event in e.events
+            e for e in _active_endpoints(organisation_id) if not e.events or event in e.events
         ]
         WebhookDelivery.objects.bulk_create(
             [

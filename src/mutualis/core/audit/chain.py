@@ -247,7 +247,10 @@ def record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
         )
     if not prepared:
         return []
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (two statements per call saved on
+    # every audited change): an error here leaves the caller's whole transaction, which
+    # rolls back with its change; a call outside any transaction still gets its own.
+    with transaction.atomic(savepoint=False):
         # The lock on a head serialises the writers of its chain: the second waits,
         # then reads the head the first one committed (a fresh snapshot under READ
         # COMMITTED), so no two events ever share a sequence or a previous hash. Two
@@ -304,7 +307,15 @@ def record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
             )
             head.sequence, head.hash = sequence, current
         created = AuditEvent.objects.bulk_create(rows)
-        AuditChainHead.objects.bulk_update(list(heads.values()), ["sequence", "hash"])
+        if len(heads) == 1:
+            # One chain (every use case's own event): a plain UPDATE, which Django builds
+            # in half the time of bulk_update's CASE WHEN.
+            [head] = heads.values()
+            AuditChainHead.objects.filter(chain=head.chain).update(
+                sequence=head.sequence, hash=head.hash
+            )
+        else:
+            AuditChainHead.objects.bulk_update(list(heads.values()), ["sequence", "hash"])
         remembered = set()
         for _spec, _chain, _payload, _digest, reference, user, _organisation in prepared:
             if user is not None and reference not in remembered:
