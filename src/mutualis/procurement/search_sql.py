@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.db import connection
+from psycopg.pq import Format
 from psycopg.types.json import Jsonb
 
 from mutualis.core import fulltext
@@ -46,6 +48,20 @@ _ORDERS = {
     SORT_DEADLINE: "c.response_deadline ASC, c.id ASC",
 }
 _BY_DATE = "c.published_at DESC, c.id DESC"
+
+# A page of 20 consultations carries 80 timestamps. Django loads each through its own
+# loader, written in Python (about 3 µs a value; a quarter of a millisecond a request);
+# psycopg's default loader (in C with psycopg's binary build: 0.2 µs) gives the same
+# aware datetimes when the session's time zone is UTC, as Django sets it (``USE_TZ``).
+_TIMESTAMPTZ = psycopg.postgres.types["timestamptz"].oid
+
+
+def _load_timestamps_natively(cursor: Any) -> None:
+    """Register psycopg's default ``timestamptz`` loader on this cursor only (Django
+    checks the connection's loader at every cursor it makes)."""
+    if connection.timezone_name == "UTC":
+        loader = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
+        cursor.cursor.adapters.register_loader(_TIMESTAMPTZ, loader)
 
 
 def _placeholders(values: Iterable[Any]) -> str:
@@ -157,6 +173,7 @@ class SqlReader:
 
     def _read(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         with connection.cursor() as cursor:
+            _load_timestamps_natively(cursor)
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if not self._json:
