@@ -115,19 +115,21 @@ MIX = TYPICAL + COMMON
 # time of the Python process and of its PostgreSQL backend, Django's test client over
 # the mix, cProfile with a CPU clock): kept in the results while a target is missed.
 WHERE_THE_TIME_GOES = """\
-Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed,
-load average about 3; the discovery document costs 0.74 ms of Python and no SQL). The
-machine was shared with other sessions during the runs above (a test suite and another
-benchmark: the reference ran at 503/s before the runs and 317/s after), and under such
-load the heavier requests lose more than the reference; the CPU times below compare.
-The previous run (0.24 and 0.21, an AMD EPYC at load 4) met the page's target with
-10 ms of Python a page where this round's page takes 6.3: this run's ratios are the
-load's (an Intel Xeon, at load 4 to 7), not a slower page.
+The runs above at the default cap (1,000, `MUTUALIS_SEARCH_COUNT_CAP`) meet both
+targets on a quiet machine (load 1.2 at the start; the reference at 839/s before the
+runs, 673/s after): the same code at load 4 to 7 gave 0.26 and 0.14, since the heavier
+requests lose more than the reference under load. The second server counts up to
+10,000 ("more than 10,000"): its ratios miss, for the heap pages it reads (below).
 
-- API, 2.35 ms of Python a request (3.2 x the discovery document), 4.6 ms before this
-  round: the public search reads PostgreSQL through SQL written once per request
+Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed;
+the discovery document costs 0.74 ms of Python and no SQL):
+
+- API, 1.9 ms of Python a request (2.6 x the discovery document; 4.6 ms two rounds
+  ago): the public search reads PostgreSQL through SQL written once per request
   (`procurement/search_sql.py`) instead of two ORM querysets built and compiled per
-  request (1.1 ms), and the buyer's slug and name by a subquery per row shown.
+  request (1.1 ms), the buyer's slug and name by a subquery per row shown, and the
+  page's 80 timestamps loaded by psycopg's own loader (C, 0.2 µs a value) rather than
+  Django's (Python, about 3 µs).
 - PostgreSQL, 2.5 ms a request (29.9 ms for the 12 queries of the mix; about 44 before):
   a text index of the published consultations (migration 0015) read for words among
   the open ones, the deadline compared as an expression so that PostgreSQL does not AND
@@ -139,7 +141,8 @@ load's (an Intel Xeon, at load 4 to 7), not a slower page.
 - Page, 6.3 ms of Python (8.5 x): the template half of it (header and menus, the list's
   25 translations, the form's labels and check boxes), 20 deadlines formatted with
   their time zone, 18 addresses reversed.
-- Counting up to 10,000 reads ten times the heap pages: that is the second server's cost.
+- Counting up to 10,000 reads ten times the heap pages: a word in most rows costs
+  about 10,000 heap pages a count, which is the second server's whole difference.
 """
 
 # (name, path, queries, text every answer must contain, target)

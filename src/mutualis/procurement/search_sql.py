@@ -17,6 +17,7 @@ joined before, PostgreSQL hashed every organisation to sort a few hundred matche
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,6 +79,20 @@ def _column(name: str) -> str:
         column = field.column  # type: ignore[union-attr]
         return f'(SELECT o."{column}" FROM {_ORGANISATIONS} o WHERE o.id = c.organisation_id)'  # noqa: S608
     return f'c."{Consultation._meta.get_field(name).column}"'  # type: ignore[union-attr]
+
+
+@functools.cache
+def _selected(columns: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """The SELECT list of ``columns``, and which of them are JSON (they arrive as text,
+    Django's loader): the same few tuples of columns on every request."""
+    json_columns = tuple(
+        i
+        for i, name in enumerate(columns)
+        if "__" not in name
+        and name != "pk"
+        and Consultation._meta.get_field(name).get_internal_type() == "JSONField"  # type: ignore[union-attr]
+    )
+    return ", ".join(_column(name) for name in columns), json_columns
 
 
 def _conditions(search: ConsultationSearch, now: datetime) -> tuple[str, list[Any]] | None:
@@ -148,15 +163,7 @@ class SqlReader:
     def __post_init__(self) -> None:
         # The WHERE clause and its values; None when nothing can match.
         self.conditions = _conditions(self.search, self.now)
-        self._select = ", ".join(_column(name) for name in self.columns)
-        # ``additional_cpv`` and any JSON column arrive as text (Django's loader).
-        self._json = [
-            i
-            for i, name in enumerate(self.columns)
-            if "__" not in name
-            and name != "pk"
-            and Consultation._meta.get_field(name).get_internal_type() == "JSONField"  # type: ignore[union-attr]
-        ]
+        self._select, self._json = _selected(self.columns)
 
     def _order(self, sort: str) -> tuple[str, list[Any]]:
         if sort == SORT_RELEVANCE:
