@@ -68,14 +68,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # keeps the run waiting. The longest files go first here (longest processing time first):
 # those measured, then the others by an estimate of their tests' cost.
 #
-# Seconds of CI's PostgreSQL run (``--durations``, 2 workers, December 2026); a file
-# missing here is estimated, a renamed one merely loses its place.
+# Seconds of a PostgreSQL run (``--durations``, 2 workers, the machine shared, load 3 to 4;
+# December 2026), the first file's database set-up left out; a file missing here is
+# estimated, a renamed one merely loses its place. The fuzz run's cases share one node id,
+# which the JUnit report of a parallel run merges: it was timed on its own.
 MEASURED_SECONDS = {
-    "tests/integration/test_demo_journeys.py": 50.0,
-    "tests/e2e/test_deposits_opening_browser.py": 31.0,
-    "tests/integration/test_hostile_input.py": 30.0,
-    "tests/integration/test_deposits_server_killed.py": 26.0,
-    "tests/e2e/test_procurement_journey_browser.py": 23.0,
+    "tests/integration/test_api_fuzz.py": 90.0,
+    "tests/integration/test_deposits_server_killed.py": 51.0,
+    "tests/integration/test_hostile_input.py": 51.0,
+    "tests/integration/test_tenancy_walk.py": 37.0,
+    "tests/integration/test_territory_import.py": 24.0,
+    "tests/integration/test_content_security_policy.py": 21.0,
+    "tests/integration/test_deposits_opening.py": 17.5,
+    "tests/integration/test_deploy_check.py": 15.0,
+    "tests/integration/test_demo_journeys.py": 14.0,
+    "tests/e2e/test_deposits_keys_browser.py": 24.0,
+    "tests/e2e/test_directory_browser.py": 20.0,
+    "tests/e2e/test_procurement_journey_browser.py": 19.0,
+    "tests/e2e/test_procurement_browser.py": 18.5,
+    "tests/e2e/test_group_purchase_browser.py": 18.0,
+    "tests/e2e/test_deposits_page_browser.py": 17.5,
 }
 
 
@@ -209,9 +221,11 @@ def rate_clock(monkeypatch) -> RateClock:
 
 
 # The CPV vocabulary's rows as its data migration made them (10 000 codes, each label
-# folded for the search): read once per process, restored by a bulk insert after each
-# flush rather than parsed and folded again.
-_cpv_rows: list[dict[str, object]] = []
+# folded for the search): read once per process, restored after each flush rather than
+# parsed and folded again; on PostgreSQL as COPY wrote them (a bulk insert of the rows
+# took longer than the flush itself).
+_cpv_rows: list[tuple[object, ...]] = []
+_cpv_copy: list[bytes] = []
 
 
 def _reseed_migration_data() -> None:
@@ -240,17 +254,182 @@ def _reseed_cpv_vocabulary(apps) -> None:
 
     if CpvCode.objects.exists():
         return
+    table = connection.ops.quote_name(CpvCode._meta.db_table)
+    if _cpv_copy:
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            for block in _cpv_copy:
+                copy.write(block)
+        return
     if _cpv_rows:
-        CpvCode.objects.bulk_create([CpvCode(**row) for row in _cpv_rows], batch_size=2000)
+        columns = [connection.ops.quote_name(f.column) for f in CpvCode._meta.concrete_fields]
+        values = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})",  # noqa: S608
+                _cpv_rows,
+            )
         return
     importlib.import_module("mutualis.core.migrations.0019_load_cpv_vocabulary").load(apps, None)
-    _cpv_rows.extend(CpvCode.objects.values())
+    _keep_cpv_vocabulary()
+
+
+def _keep_cpv_vocabulary() -> None:
+    from mutualis.core.models import CpvCode
+
+    if _cpv_copy or _cpv_rows:
+        return
+    table = connection.ops.quote_name(CpvCode._meta.db_table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} TO STDOUT") as copy:
+            _cpv_copy.extend(bytes(block) for block in copy)
+    else:
+        columns = [connection.ops.quote_name(f.column) for f in CpvCode._meta.concrete_fields]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table}")  # noqa: S608
+            _cpv_rows.extend(cursor.fetchall())
+
+
+# Where the database blocker of pytest-django is kept once the test database exists, so
+# that the rows can be put back between two tests, outside any test's transaction.
+_DB_BLOCKER = pytest.StashKey[object]()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
+    """The test database, with the data migrations' rows committed in it (a database kept
+    by ``--reuse-db`` may have lost them in a flush)."""
+    _restore_migration_rows(django_db_blocker)
+    request.config.stash[_DB_BLOCKER] = django_db_blocker
+    yield
+    # Before the test database goes: nothing may be restored into the one it stood for.
+    del request.config.stash[_DB_BLOCKER]
+
+
+def _restore_migration_rows(blocker) -> None:
+    from django.db import transaction
+
+    from mutualis.identity.models import Role
+
+    with blocker.unblock(), transaction.atomic():
+        if not Role.objects.filter(pk="org_admin").exists():
+            _reseed_migration_data()
+        _keep_cpv_vocabulary()
+
+
+def _flushes(item: pytest.Item) -> bool:
+    """Whether the test runs as a ``TransactionTestCase`` (pytest-django's rule): its
+    teardown empties every table."""
+    if {"transactional_db", "live_server", "django_db_reset_sequences"} & set(
+        getattr(item, "fixturenames", ())
+    ):
+        return True
+    marker = item.get_closest_marker("django_db")
+    if marker is None:
+        return False
+    return bool(
+        marker.kwargs.get("transaction")
+        or marker.kwargs.get("reset_sequences")
+        or (marker.args and marker.args[0])
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test's flush, the data migrations' rows are put back at once,
+    committed: otherwise every later test would restore them (the 10 000 CPV codes) inside
+    its own transaction, rolled back with it, one test after another."""
+    result = yield
+    blocker = item.config.stash.get(_DB_BLOCKER, None)
+    if blocker is not None and _flushes(item):
+        _restore_migration_rows(blocker)
+    return result
+
+
+# --- The flush of transactional tests on PostgreSQL ----------------------------------------
+#
+# A transactional test (``transaction=True``, ``live_server``) ends with Django's flush, a
+# ``TRUNCATE`` of every table (about 140): on PostgreSQL each truncated table gets new
+# files, a second or more per flush however few rows the test wrote. Here the flush
+# empties only the tables that hold rows, with ``DELETE`` (every foreign key is checked at
+# commit, as Django creates them); the tables whose trigger refuses ``DELETE`` (the
+# append-only audit events, deposit log, messages) are truncated, with the tables that
+# reference them. The tables end as empty as after the ``TRUNCATE``, but for the content
+# types and permissions, which the flush's post_migrate signal would make again.
+
+
+def _sql_flush_of_written_tables(original):
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if not tables or reset_sequences or allow_cascade:
+            return original(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        quote = self.quote_name
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"(SELECT %s FROM {quote(table)} LIMIT 1)"  # noqa: S608 - Django's tables
+                    for table in tables
+                ),
+                list(tables),
+            )
+            written = {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                "SELECT DISTINCT c.relname FROM pg_trigger t"
+                " JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+            )
+            guarded = {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                "SELECT r.relname, f.relname, k.condeferrable FROM pg_constraint k"
+                " JOIN pg_class r ON r.oid = k.conrelid"
+                " JOIN pg_class f ON f.oid = k.confrelid WHERE k.contype = 'f'"
+            )
+            references = cursor.fetchall()
+        if any(not deferrable and table in written for table, _, deferrable in references):
+            # A foreign key checked at once would make the order of the DELETEs matter.
+            return original(self, style, tables)
+        # The content types and permissions: the flush's post_migrate signal makes the
+        # same rows again, one query after another, when they are gone.
+        written -= {"django_content_type", "auth_permission"}
+        truncated = guarded & set(tables)
+        while (
+            extra := {table for table, target, _ in references if target in truncated} - truncated
+        ):
+            truncated |= extra
+        statements = []
+        if truncated & written:
+            statements.append(f"TRUNCATE {', '.join(quote(t) for t in sorted(truncated))};")
+        statements += [
+            f"DELETE FROM {quote(table)};"  # noqa: S608 - Django's tables
+            for table in sorted(written - truncated)
+        ]
+        return statements
+
+    return sql_flush
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_what_was_written():
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            DatabaseOperations,
+            "sql_flush",
+            _sql_flush_of_written_tables(DatabaseOperations.sql_flush),
+        )
+        yield
 
 
 @pytest.fixture(autouse=True)
 def _seeded_rows(request) -> None:
     """Every test with database access finds the data migrations' rows, even after a
-    transactional test (or a live server) flushed them."""
+    transactional test (or a live server) flushed them: restored after the flush
+    (``pytest_runtest_teardown``), else here, inside the test's transaction."""
     db_fixtures = {"db", "transactional_db", "live_server", "django_db_setup"}
     uses_db = db_fixtures & set(request.fixturenames)
     if not (request.node.get_closest_marker("django_db") or uses_db):

@@ -12,7 +12,9 @@ def test_the_schedule_declares_the_periodic_jobs():
     assert {"audit_checkpoint", "retry_due_emails"} <= names
 
 
-@pytest.mark.django_db(transaction=True)
+# In the test's transaction: the lock is taken on a connection of its own (PostgreSQL's
+# advisory lock) or on a file (SQLite), never on the test's.
+@pytest.mark.django_db
 def test_only_one_scheduler_holds_the_lock(settings, tmp_path):
     settings.MUTUALIS_SCHEDULER_LOCK_FILE = tmp_path / "scheduler.lock"
     first, second = SingletonLock(), SingletonLock()
@@ -26,6 +28,8 @@ def test_only_one_scheduler_holds_the_lock(settings, tmp_path):
         second.release()
 
 
+# Transactional: the scheduler closes the stale connections around each job it enqueues,
+# which a test's transaction would not survive.
 @pytest.mark.django_db(transaction=True)
 def test_scheduler_once_enqueues_every_job(settings, tmp_path, capsys):
     settings.MUTUALIS_SCHEDULER_LOCK_FILE = tmp_path / "scheduler.lock"
@@ -33,7 +37,8 @@ def test_scheduler_once_enqueues_every_job(settings, tmp_path, capsys):
     assert f"Enqueued {len(schedule())} periodic jobs." in capsys.readouterr().out
 
 
-@pytest.mark.django_db(transaction=True)
+# In the test's transaction: refused the lock, the scheduler stops before any job.
+@pytest.mark.django_db
 def test_a_second_scheduler_enqueues_nothing_while_the_first_runs(settings, tmp_path, capsys):
     settings.MUTUALIS_SCHEDULER_LOCK_FILE = tmp_path / "scheduler.lock"
     holder = SingletonLock()
