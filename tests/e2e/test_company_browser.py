@@ -8,9 +8,7 @@ E-mails are read from the outbox (``OutgoingEmail`` rows), as a person reads a m
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
 from django_scopes import scopes_disabled
@@ -23,6 +21,7 @@ from mutualis.identity import services as identity
 from tests.factories.companies import company_siren, valid_siret
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD
+from tests.factories.mfa import totp_code
 from tests.mailbox import delivered_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,15 +56,6 @@ def log_in_here(page, email: str, password: str) -> None:
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
     submit(page, "form[action*='/accounts/login/']")
-
-
-def totp_code(secret: str) -> str:
-    # allauth accepts the current 30-second period only: wait for a fresh one when the
-    # current one is about to turn.
-    left = 30 - time.time() % 30
-    if left < 3:
-        time.sleep(left + 0.1)
-    return pyotp.TOTP(secret).now()
 
 
 def test_a_representative_registers_by_siret_and_a_colleague_joins(

@@ -29,6 +29,7 @@ from mutualis.core.models import Organisation
 from mutualis.identity import oidc, oidc_clients
 from mutualis.identity.services import ensure_user, grant_membership
 from tests.factories.identity import PASSWORD, make_member
+from tests.factories.mfa import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -273,7 +274,7 @@ def test_operator_staff_register_renew_and_delete_a_client_in_the_back_office(
     secret = pyotp.random_base32()
     TOTP.activate(staff, secret)
     log_in(page, staff.email, PASSWORD)
-    page.locator("input[name=code]").fill(pyotp.TOTP(secret).now())
+    page.locator("input[name=code]").fill(totp_code(secret))
     with page.expect_navigation():
         page.locator("form[action$='/accounts/2fa/authenticate/'] [type=submit]").click()
 

@@ -91,6 +91,7 @@ def ministry_answer(number: str, *, siren: str, anomaly: str = "") -> bytes:
     else:
         message = messages.ar_acte(acte, identifier, date(2026, 2, 4))
         name = identifier + messages.ACK_SUFFIX
+    assert actes.schema_errors(message) == []
     return messages.return_mail(
         to="actes@mutualis.example.org",
         subject=name,

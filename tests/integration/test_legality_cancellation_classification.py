@@ -20,7 +20,7 @@ from mutualis.legality.models import (
 )
 from mutualis.legality.standin import messages
 from tests.factories.core import org_url
-from tests.factories.legality import legality_agent, prepare, subscribe
+from tests.factories.legality import legality_agent, ministry_answer, prepare, subscribe
 from tests.factories.standin import SIREN, fresh, waiting_act
 from tests.integration.test_legality_correspondence import (
     actions,
@@ -139,11 +139,7 @@ def test_the_agent_asks_for_the_cancellation_from_the_act_page(
 
 def announce(maildir, version: date, number: str = "DEL_2026_070") -> None:
     """An anomaly naming ``version`` as the prefecture's current classification."""
-    from tests.integration.test_legality_returns import acknowledgement_mail
-
-    mail = acknowledgement_mail(
-        f"021-{SIREN}-20260203-{number}-DE", number, anomaly="Classification périmée"
-    )
+    mail = ministry_answer(number, siren=SIREN, anomaly="Classification périmée")
     # The helper's anomaly names the act's own version; write the announced one.
     deliver(maildir, _with_version(mail, version))
 

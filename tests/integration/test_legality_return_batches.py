@@ -234,7 +234,7 @@ def test_the_maildir_gives_batches_of_the_size_asked(maildir):
 def test_a_message_is_parsed_alike_whatever_its_boundary():
     raw = answer("DEL_A")
     parsed = returns.parse(raw)
-    assert returns._constant_boundary(raw) != raw
+    assert returns.constant_boundary(raw) != raw
     # The boundary also inside a part: the message is parsed as received.
     mail = EmailMessage()
     mail["Subject"] = "x"
@@ -244,7 +244,7 @@ def test_a_message_is_parsed_alike_whatever_its_boundary():
     boundary = mail.get_boundary()
     mail.get_payload()[0].set_content(f"the boundary {boundary} quoted")
     quoted = mail.as_bytes()
-    assert returns._constant_boundary(quoted) == quoted
+    assert returns.constant_boundary(quoted) == quoted
     assert parsed.kind == "ARActe"
     assert parsed.siren == SIREN
 

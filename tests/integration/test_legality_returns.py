@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import imaplib
 import mailbox
-from datetime import date
 from email.message import EmailMessage
 
 import pytest
@@ -18,7 +17,7 @@ from mutualis.core.models import AuditEvent
 from mutualis.legality import actes, crossings, returns, tasks, transmission
 from mutualis.legality.mailbox import ImapBox, MaildirBox
 from mutualis.legality.models import ActStatus, InboundMessage, InboundStatus
-from mutualis.legality.standin import messages
+from tests.factories.legality import ministry_answer
 from tests.factories.standin import SIREN, fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
@@ -38,42 +37,6 @@ def read(maildir) -> dict[str, int]:
         return returns.read_mailbox(box)
     finally:
         box.close()
-
-
-def acknowledgement_mail(
-    identifier: str, number: str, *, siren: str = SIREN, anomaly: str = ""
-) -> bytes:
-    """An answer of the ministry as the stand-in writes it, for an act of ``number``."""
-    acte = etree.fromstring(
-        actes.act_message(
-            actes.ActMessage(
-                departement="021",
-                arrondissement="1",
-                siren=siren,
-                nature=actes.Nature.DE,
-                number=number,
-                decided_on=date(2026, 2, 3),
-                matieres=[1, 1],
-                subject="Objet",
-                classification_date=date(2026, 1, 1),
-                document=actes.Piece(b"%PDF", "pdf", "99_DE"),
-            )
-        )
-    )
-    if anomaly:
-        message = messages.anomalie_acte(acte, date(2026, 2, 4), "002", anomaly)
-        name = identifier + messages.ANOMALY_SUFFIX
-    else:
-        message = messages.ar_acte(acte, identifier, date(2026, 2, 4))
-        name = identifier + messages.ACK_SUFFIX
-    assert actes.schema_errors(message) == []
-    return messages.return_mail(
-        to="actes@mutualis.example.org",
-        subject=name,
-        attachment_name=f"{identifier}.tar.gz",
-        attachment=messages.return_package(siren, "021", name, message),
-        sender="prefecture@example.org",
-    )
 
 
 def test_the_stand_in_s_acknowledgement_acknowledges_the_act(standin, member, clerk, maildir):
@@ -128,7 +91,7 @@ def test_an_anomaly_puts_the_act_in_error_with_its_text(standin, member, clerk, 
 
 def test_an_acknowledgement_for_an_unknown_act_is_quarantined(member, maildir):
     box = mailbox.Maildir(str(maildir), create=True)
-    box.add(acknowledgement_mail("021-212100108-20260203-DEL_2026_999-DE", "DEL_2026_999"))
+    box.add(ministry_answer("DEL_2026_999", siren=SIREN))
 
     assert read(maildir)["quarantined"] == 1
 
@@ -140,11 +103,7 @@ def test_an_acknowledgement_for_an_unknown_act_is_quarantined(member, maildir):
 
 def test_an_acknowledgement_for_an_unknown_siren_is_quarantined(member, maildir):
     box = mailbox.Maildir(str(maildir), create=True)
-    box.add(
-        acknowledgement_mail(
-            "021-999999999-20260203-DEL_2026_001-DE", "DEL_2026_001", siren="999999999"
-        )
-    )
+    box.add(ministry_answer("DEL_2026_001", siren="999999999"))
 
     assert read(maildir)["quarantined"] == 1
     assert "999999999" in inbound()[0].reason

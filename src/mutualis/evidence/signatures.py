@@ -424,7 +424,7 @@ def verify_xml(data: bytes, *, detached: bytes | None = None) -> list[SignatureR
         True for _element in signature.iter(f"{{{XADES_NAMESPACES[0]}}}SignedProperties")
     )
     if signing_times and signing_times[0]:
-        report.signing_time = _xml_time(signing_times[0])
+        report.signing_time = xml_time(signing_times[0])
 
     signed_root = None
     if detached is not None:
@@ -484,7 +484,8 @@ def _base64(text: str) -> bytes:
     return base64.b64decode("".join(text.split()))
 
 
-def _xml_time(text: str) -> datetime.datetime | None:
+def xml_time(text: str) -> datetime.datetime | None:
+    """An XML dateTime as an aware datetime (UTC when it gives no offset); None when unreadable."""
     try:
         moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:

@@ -126,44 +126,49 @@ def pieces(act: ActMessage) -> list[tuple[str, Piece]]:
     ]
 
 
-def _serialise(root: etree._Element) -> bytes:
+def serialise(root: etree._Element) -> bytes:
     document = etree.tostring(root, xml_declaration=True, encoding="ISO-8859-1")
     if not isinstance(document, bytes):  # pragma: no cover - an encoding always gives bytes
         raise TypeError(type(document))
     return document
 
 
-def _q(name: str) -> str:
+def qualified(name: str) -> str:
+    """``name`` in the @ctes namespace (lxml's ``{namespace}name``)."""
     return f"{{{ACTES_NS}}}{name}"
 
 
 def _signed_file(parent: etree._Element, tag: str, name: str, piece: Piece) -> None:
-    element = etree.SubElement(parent, _q(tag))
-    etree.SubElement(element, _q("NomFichier")).text = name
+    element = etree.SubElement(parent, qualified(tag))
+    etree.SubElement(element, qualified("NomFichier")).text = name
     if piece.signature is not None:
-        etree.SubElement(element, _q("Signature")).text = base64.b64encode(piece.signature).decode()
+        etree.SubElement(element, qualified("Signature")).text = base64.b64encode(
+            piece.signature
+        ).decode()
 
 
 def act_message(act: ActMessage) -> bytes:
     """The ``Acte`` message, ISO-8859-1 XML."""
-    root = etree.Element(_q("Acte"), nsmap=NSMAP)
-    root.set(_q("Date"), act.decided_on.isoformat())
-    root.set(_q("NumeroInterne"), act.number)
-    root.set(_q("CodeNatureActe"), str(int(act.nature)))
+    root = etree.Element(qualified("Acte"), nsmap=NSMAP)
+    root.set(qualified("Date"), act.decided_on.isoformat())
+    root.set(qualified("NumeroInterne"), act.number)
+    root.set(qualified("CodeNatureActe"), str(int(act.nature)))
     for level, code in enumerate(act.matieres[:5], start=1):
-        etree.SubElement(root, _q(f"CodeMatiere{level}")).set(_q("CodeMatiere"), str(code))
-    etree.SubElement(root, _q("Objet")).text = act.subject
+        etree.SubElement(root, qualified(f"CodeMatiere{level}")).set(
+            qualified("CodeMatiere"), str(code)
+        )
+    etree.SubElement(root, qualified("Objet")).text = act.subject
     etree.SubElement(
-        root, _q("ClassificationDateVersion")
+        root, qualified("ClassificationDateVersion")
     ).text = act.classification_date.isoformat()
     named = pieces(act)
     _signed_file(root, "Document", named[0][0], named[0][1])
-    annexes = etree.SubElement(root, _q("Annexes"))
-    annexes.set(_q("Nombre"), str(len(named) - 1))
+    annexes = etree.SubElement(root, qualified("Annexes"))
+    annexes.set(qualified("Nombre"), str(len(named) - 1))
     for name, piece in named[1:]:
         _signed_file(annexes, "Annexe", name, piece)
-    etree.SubElement(root, _q("DocumentPapier")).text = "O" if act.paper_follows else "N"
-    return _serialise(root)
+    etree.SubElement(root, qualified("DocumentPapier")).text = "O" if act.paper_follows else "N"
+    return serialise(root)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,20 +185,22 @@ class Sender:
 def envelope(sender: Sender, forms: Iterable[str]) -> bytes:
     """The ``EnveloppeCLMISILL`` naming the sender, the return mailboxes and the
     messages sent (``FormulairesEnvoyes``)."""
-    root = etree.Element(_q("EnveloppeCLMISILL"), nsmap=NSMAP)
-    emitter = etree.SubElement(root, _q("Emetteur"))
-    idcl = etree.SubElement(emitter, _q("IDCL"))
+    root = etree.Element(qualified("EnveloppeCLMISILL"), nsmap=NSMAP)
+    emitter = etree.SubElement(root, qualified("Emetteur"))
+    idcl = etree.SubElement(emitter, qualified("IDCL"))
     idcl.set(f"{{{INSEE_NS}}}SIREN", sender.siren)
-    idcl.set(_q("Departement"), sender.departement)
-    idcl.set(_q("Arrondissement"), sender.arrondissement)
-    idcl.set(_q("Nature"), sender.nature)
-    addresses = etree.SubElement(root, _q("AdressesRetour"))
+    idcl.set(qualified("Departement"), sender.departement)
+    idcl.set(qualified("Arrondissement"), sender.arrondissement)
+    idcl.set(qualified("Nature"), sender.nature)
+    addresses = etree.SubElement(root, qualified("AdressesRetour"))
     for address in sender.return_addresses:
-        etree.SubElement(addresses, _q("Email")).text = address
-    sent = etree.SubElement(root, _q("FormulairesEnvoyes"))
+        etree.SubElement(addresses, qualified("Email")).text = address
+    sent = etree.SubElement(root, qualified("FormulairesEnvoyes"))
     for name in forms:
-        etree.SubElement(etree.SubElement(sent, _q("Formulaire")), _q("NomFichier")).text = name
-    return _serialise(root)
+        etree.SubElement(
+            etree.SubElement(sent, qualified("Formulaire")), qualified("NomFichier")
+        ).text = name
+    return serialise(root)
 
 
 def envelope_file_name(sender: Sender, on: date, serial: int) -> str:

@@ -53,9 +53,9 @@ def request_cancellation(
 ) -> OutboundMessage:
     """An agent asks for the cancellation of an acknowledged act: ``Annulation`` queued."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = services._current(actor, AGENT_ROLE)
+        current = services.acting_member(actor, AGENT_ROLE)
         Organisation.objects.select_for_update().get(pk=current.organisation_id)
-        act = services._locked_act(current, act_id)
+        act = services.locked_act(current, act_id)
         if not transitions.allowed(act, transitions.Event.REQUEST_CANCELLATION):
             raise errors.CancellationNotAllowed()
         if pending(act) is not None:

@@ -303,7 +303,7 @@ def request_classification(
     from . import services  # services reads the classification: imported when used
 
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current_membership = services._current(actor, AGENT_ROLE)
+        current_membership = services.acting_member(actor, AGENT_ROLE)
         organisation = Organisation.objects.select_for_update().get(
             pk=current_membership.organisation_id
         )

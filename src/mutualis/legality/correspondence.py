@@ -403,12 +403,14 @@ def _answer_files(
     stored = []
     for upload in uploads:
         upload.file.seek(0)
-        problem = services._pdf_problem(upload.name, upload.file.read())
+        problem = services.pdf_problem(upload.name, upload.file.read())
         if problem is not None:
             raise errors.AnswerFileType()
         upload.file.seek(0)
         stored.append(
-            services._store(organisation, upload, frozenset({services.PDF}), errors.AnswerFileType)
+            services.store_upload(
+                organisation, upload, frozenset({services.PDF}), errors.AnswerFileType
+            )
         )
     if kind == "PieceComplementaire":
         if not stored:
@@ -436,7 +438,7 @@ def answer_letter(
     """The member answers a letter (documents, an answer, a refusal): the answer is
     queued for sending with its files, the letter is answered or refused."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = services._current(actor, AGENT_ROLE)
+        current = services.acting_member(actor, AGENT_ROLE)
         organisation = Organisation.objects.select_for_update().get(pk=current.organisation_id)
         letter = _locked_letter(current, letter_id)
         act = letter.act
@@ -488,7 +490,7 @@ def set_due_date(
 ) -> Letter:
     """The agent sets the answer's due date the letter itself gives."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = services._current(actor, AGENT_ROLE)
+        current = services.acting_member(actor, AGENT_ROLE)
         letter = _locked_letter(current, letter_id)
         if letter.status != LetterStatus.OPEN:
             raise errors.LetterNotOpen()

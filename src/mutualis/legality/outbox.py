@@ -98,7 +98,7 @@ def file_element(parent: etree._Element, tag: str, name: str) -> None:
 
 
 def serialise(root: etree._Element) -> bytes:
-    return actes._serialise(root)
+    return actes.serialise(root)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,7 +218,7 @@ def resend(
     from . import services  # services uses next_serial: imported when used
 
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = services._current(actor, AGENT_ROLE)
+        current = services.acting_member(actor, AGENT_ROLE)
         row = (
             OutboundMessage.objects.select_for_update()
             .select_related("organisation")

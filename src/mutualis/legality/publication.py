@@ -31,7 +31,7 @@ from mutualis.identity.models import Membership
 
 from . import errors, stamping
 from .models import ACT_OWNER_KIND, AGENT_ROLE, Act, ActStatus, Stamp
-from .services import PDF, _context, _current, _locked_act, _read
+from .services import PDF, acting_member, audit_context, locked_act, read_stored
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def stamp_act(*, organisation_id: int, act_id: int) -> Stamp | None:
                 published_on=act.published_on,
             )
             try:
-                stamped = stamping.stamp_pdf(_read(act.document), lines=lines, url=url)
+                stamped = stamping.stamp_pdf(read_stored(act.document), lines=lines, url=url)
             except (PyPdfError, ValueError, KeyError, TypeError):
                 # Checked readable before sending: a failure here is a bug to look at,
                 # not a reason to lose the slip.
@@ -183,8 +183,8 @@ def record_publication(
     a regulatory act needs to enter into force: not before the decision, not in the
     future; a correction is allowed and recorded. The act is stamped again."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor, AGENT_ROLE)
-        act = _locked_act(current, act_id)
+        current = acting_member(actor, AGENT_ROLE)
+        act = locked_act(current, act_id)
         if act.status != ActStatus.ACKNOWLEDGED:
             raise errors.NotAcknowledged()
         if published_on < act.decided_on:
@@ -206,7 +206,7 @@ def record_publication(
                 "published_on": published_on.isoformat(),
                 "before": before.isoformat() if before else "",
             },
-            **_context(request_context),
+            **audit_context(request_context),
         )
         organisation_id = act.organisation_id
         transaction.on_commit(lambda: enqueue_stamp(organisation_id=organisation_id, act_id=act_id))

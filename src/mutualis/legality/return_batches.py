@@ -19,7 +19,7 @@ For each batch (``receive_many``):
    failures of a run (unknown SIREN or act, wrong status, unreadable date) are
    separated before anything is written and quarantined with today's reasons. Any other
    message (an anomaly, a letter…) is processed on its own in that order, by the same
-   code as one by one (``returns._process``, in a savepoint). Then the raw e-mails are
+   code as one by one (``returns.process_parsed``, in a savepoint). Then the raw e-mails are
    kept in the private file store (``_keep_many``: one file per message, one
    ``syncfs`` for the batch) and the ``InboundMessage`` rows inserted together.
 4. should the batch's transaction fail (a concurrent reader recorded one of the
@@ -60,6 +60,7 @@ from mutualis.core.files.store import file_storage
 from mutualis.core.models import Organisation, StoredFile
 
 from . import classification, crossings, returns, services, signals, transitions, webhooks
+from .actes import qualified
 from .mailbox import Mailbox
 from .models import (
     INBOUND_OWNER_KIND,
@@ -71,7 +72,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from .returns import Parsed, Unroutable, _q
+from .returns import Parsed, Unroutable
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def receive_many(raws: Sequence[bytes], now: datetime | None = None) -> list[str
             item.row.message_id, item.row.kind = item.parsed.message_id, item.parsed.kind
         except Unroutable as exc:
             item.reason = exc.reason
-            item.row.message_id = returns._message_id(raw)
+            item.row.message_id = returns.message_id_of(raw)
         items[index] = item
     if not items:
         return outcomes
@@ -167,7 +168,7 @@ def _process_in_order(items: list[_Item], now: datetime) -> None:
         run = []
         try:
             with transaction.atomic():
-                organisation_id, act = returns._process(item.parsed, item.sha256)
+                organisation_id, act = returns.process_parsed(item.parsed, item.sha256)
         except Unroutable as exc:
             item.reason = exc.reason
         else:
@@ -188,7 +189,7 @@ def _processed(item: _Item, organisation_id: int, act: Act | None) -> None:
 
 
 def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
-    """``services.acknowledge_act`` then ``returns._announce`` for each ``ARActe`` of
+    """``services.acknowledge_act`` then ``returns.announce_classification`` for each ``ARActe`` of
     ``run``, in a few statements; a message that cannot be acknowledged is quarantined
     with the reason one by one would give, and changes nothing."""
     if not run:
@@ -201,12 +202,12 @@ def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
             item.reason = f"no member has the SIREN {parsed.siren}"
             continue
         try:
-            received_on = returns._date(parsed.root, "DateReception")
+            received_on = returns.date_in(parsed.root, "DateReception")
         except ValueError as exc:
             item.reason = f"unreadable date: {exc}"[:500]
             continue
         wanted.append(
-            (item, parsed, organisation_id, parsed.root.get(_q("IDActe"), ""), received_on)
+            (item, parsed, organisation_id, parsed.root.get(qualified("IDActe"), ""), received_on)
         )
     if not wanted:
         return
@@ -237,7 +238,7 @@ def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
             item.reason = "the act's status does not allow this answer"
             continue
         try:
-            announced_on = returns._date(parsed.root, element="ClassificationDateVersionEnCours")
+            announced_on = returns.date_in(parsed.root, element="ClassificationDateVersionEnCours")
         except ValueError as exc:
             item.reason = f"unreadable date: {exc}"[:500]
             continue
@@ -256,7 +257,7 @@ def _acknowledge_run(run: list[tuple[_Item, Parsed]], now: datetime) -> None:
 
 
 def _announce_many(announces: list[tuple[int, date, str]]) -> None:
-    """``returns._announce`` for each acknowledgement, in order: the members' known
+    """``returns.announce_classification`` for each acknowledgement, in order: the members' known
     versions read in one query; ``classification.announce`` only for a newer one."""
     if not announces:
         return
@@ -340,7 +341,7 @@ def _status_changed(changes: list[tuple[Act, str]], now: datetime) -> None:
                     next_attempt_at=now,
                     created_at=now,
                     act_id=act.pk,
-                    payload=webhooks._change(before, str(act.status), now),
+                    payload=webhooks.change_payload(before, str(act.status), now),
                 )
             )
     WebhookDelivery.objects.bulk_create(deliveries)
@@ -397,13 +398,13 @@ EMAIL_TYPE = "message/rfc822"
 
 def _keep_many(entries: list[tuple[bytes, str, bool]]) -> list[StoredFile]:
     """Keep each raw e-mail as a file of the private file store, as
-    ``returns._keep`` does, with one ``syncfs`` for them all when the store is the local
+    ``returns.keep_raw`` does, with one ``syncfs`` for them all when the store is the local
     durable file system (another storage, S3, stores each as usual). An entry is
     ``(raw, sha256, parsed)``: the type of a message that could not be parsed is read
     from its bytes, that of a parsed one is ``message/rfc822``."""
     storage = file_storage()
     if not isinstance(storage, DurableFileSystemStorage):
-        return [returns._keep(raw, sha256) for raw, sha256, _parsed in entries]
+        return [returns.keep_raw(raw, sha256) for raw, sha256, _parsed in entries]
     rows = []
     directories: set[str] = set()
     for raw, sha256, parsed in entries:

@@ -106,10 +106,6 @@ class Parsed:
     files: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
 
-def _q(name: str) -> str:
-    return f"{{{actes.ACTES_NS}}}{name}"
-
-
 def _xml_documents(
     mail: Message, others: dict[str, bytes] | None = None
 ) -> list[tuple[str, bytes]]:
@@ -154,13 +150,13 @@ def _xml_documents(
 
 # The standard parser compiles a regular expression from each multipart message's
 # boundary, anew for each message (a boundary is random): 0.1 to 0.4 ms, half of the
-# parse. ``_constant_boundary`` gives every message the same one before parsing.
+# parse. ``constant_boundary`` gives every message the same one before parsing.
 _CONSTANT_BOUNDARY = b"mutualis-return-channel-boundary"
 _BOUNDARY = re.compile(rb'boundary="?([^";\s]+)"?', re.IGNORECASE)
 _HEADERS_END = re.compile(rb"\r?\n\r?\n")
 
 
-def _constant_boundary(raw: bytes) -> bytes:
+def constant_boundary(raw: bytes) -> bytes:
     """``raw`` with its top-level MIME boundary replaced by a constant, for parsing
     only (the bytes kept and hashed are the received ones). Replaced only where the
     boundary is nothing but the ``Content-Type`` parameter and the delimiter lines; any
@@ -198,7 +194,7 @@ def parse(raw: bytes) -> Parsed:
     The e-mail is read with the ``compat32`` policy: it finds the same parts, names and
     decoded bytes as ``policy.default`` at a tenth of the cost (about 0.2 ms against
     2.6 ms for an acknowledgement), and nothing here needs the modern header objects."""
-    mail = email.message_from_bytes(_constant_boundary(raw), policy=email.policy.compat32)
+    mail = email.message_from_bytes(constant_boundary(raw), policy=email.policy.compat32)
     message_id = " ".join(str(mail.get("Message-ID", "") or "").split())[:300]
     others: dict[str, bytes] = {}
     documents = _xml_documents(mail, others)
@@ -211,8 +207,8 @@ def parse(raw: bytes) -> Parsed:
         if problems:
             raise Unroutable(f"{name} is not a valid @ctes message: {problems[0]}"[:500])
         root = etree.fromstring(content)
-        if root.tag == _q("EnveloppeMISILLCL"):
-            destination = root.find(_q("Destinataire"))
+        if root.tag == actes.qualified("EnveloppeMISILLCL"):
+            destination = root.find(actes.qualified("Destinataire"))
             if destination is not None:
                 envelope_siren = destination.get(f"{{{actes.INSEE_NS}}}SIREN", "")
         else:
@@ -236,10 +232,10 @@ def parse(raw: bytes) -> Parsed:
 
 def _identifier(root: etree._Element) -> str:
     """The ``IDActe`` a message names: on its root, or on its ``InfosCourrierPref``."""
-    found = root.get(_q("IDActe"), "")
+    found = root.get(actes.qualified("IDActe"), "")
     if not found:
-        infos = root.find(_q("InfosCourrierPref"))
-        found = infos.get(_q("IDActe"), "") if infos is not None else ""
+        infos = root.find(actes.qualified("InfosCourrierPref"))
+        found = infos.get(actes.qualified("IDActe"), "") if infos is not None else ""
     return found
 
 
@@ -280,7 +276,7 @@ def record_anomaly(
 
 def _letter_document(parsed: Parsed) -> tuple[str, bytes] | None:
     """The PDF a letter names (``Document``, or a referral's first ``PieceJointe``)."""
-    names = [e.text or "" for e in parsed.root.iter(_q("NomFichier"))]
+    names = [e.text or "" for e in parsed.root.iter(actes.qualified("NomFichier"))]
     for name in names:
         if name in parsed.files:
             return name[:200], parsed.files[name]
@@ -289,17 +285,22 @@ def _letter_document(parsed: Parsed) -> tuple[str, bytes] | None:
     return None
 
 
-def _date(root: etree._Element, attribute: str = "", element: str = "") -> date:
-    text = root.get(_q(attribute), "") if attribute else root.findtext(_q(element)) or ""
+def date_in(root: etree._Element, attribute: str = "", element: str = "") -> date:
+    """The date an @ctes answer gives in ``attribute`` of its root or in its child ``element``."""
+    text = (
+        root.get(actes.qualified(attribute), "")
+        if attribute
+        else root.findtext(actes.qualified(element)) or ""
+    )
     return date.fromisoformat(text)
 
 
-def _announce(organisation_id: int, root: etree._Element, sha256: str) -> None:
+def announce_classification(organisation_id: int, root: etree._Element, sha256: str) -> None:
     """The classification version an acknowledgement or an anomaly names: noted
     (``classification.announce``, a transaction with the member's state locked) only
     when newer than the one already known; the same version named by every message
     since costs one read."""
-    announced_on = _date(root, element="ClassificationDateVersionEnCours")
+    announced_on = date_in(root, element="ClassificationDateVersionEnCours")
     with scope(organisation=organisation_id):
         state = classification.state_of(organisation_id)
     if state is not None and state.announced_on is not None and state.announced_on >= announced_on:
@@ -314,32 +315,36 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
     if kind == "ARActe":
         act = services.acknowledge_act(
             organisation_id=organisation_id,
-            identifier=root.get(_q("IDActe"), ""),
-            received_on=_date(root, "DateReception"),
+            identifier=root.get(actes.qualified("IDActe"), ""),
+            received_on=date_in(root, "DateReception"),
             message_sha256=sha256,
         )
-        _announce(organisation_id, root, sha256)
+        announce_classification(organisation_id, root, sha256)
         return act
     if kind == "AnomalieActe":
-        received_act = root.find(_q("ActeRecu"))
-        number = received_act.get(_q("NumeroInterne"), "") if received_act is not None else ""
+        received_act = root.find(actes.qualified("ActeRecu"))
+        number = (
+            received_act.get(actes.qualified("NumeroInterne"), "")
+            if received_act is not None
+            else ""
+        )
         act = record_anomaly(
             organisation_id=organisation_id,
             number=number,
-            nature=root.findtext(_q("Nature")) or "",
-            detail=" ".join((root.findtext(_q("Detail")) or "").split()),
+            nature=root.findtext(actes.qualified("Nature")) or "",
+            detail=" ".join((root.findtext(actes.qualified("Detail")) or "").split()),
             message_sha256=sha256,
         )
-        _announce(organisation_id, root, sha256)
+        announce_classification(organisation_id, root, sha256)
         return act
     if kind in ("CourrierSimple", "DemandePieceComplementaire", "LettreObservations"):
         text_element = {"DemandePieceComplementaire": "DescriptionPieces"}.get(kind, "Motif")
         letter = correspondence.receive_letter(
             organisation_id=organisation_id,
             kind=kind,
-            identifier=root.get(_q("IDActe"), ""),
-            letter_date=_date(root, "DateCourrierPref"),
-            text=(root.findtext(_q(text_element)) or "").strip(),
+            identifier=root.get(actes.qualified("IDActe"), ""),
+            letter_date=date_in(root, "DateCourrierPref"),
+            text=(root.findtext(actes.qualified(text_element)) or "").strip(),
             document=_letter_document(parsed),
             message_sha256=sha256,
         )
@@ -348,31 +353,31 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
         letter = correspondence.receive_letter(
             organisation_id=organisation_id,
             kind=kind,
-            identifier=root.get(_q("IDActe"), ""),
-            letter_date=_date(root, element="DateDepot"),
-            text=(root.findtext(_q("NatureIllegalite")) or "").strip(),
+            identifier=root.get(actes.qualified("IDActe"), ""),
+            letter_date=date_in(root, element="DateDepot"),
+            text=(root.findtext(actes.qualified("NatureIllegalite")) or "").strip(),
             document=_letter_document(parsed),
             message_sha256=sha256,
         )
         return letter.act
     if kind in correspondence.ANSWER_ACKNOWLEDGEMENTS:
-        infos = root.find(_q("InfosCourrierPref"))
+        infos = root.find(actes.qualified("InfosCourrierPref"))
         if infos is None:  # pragma: no cover - the schema requires it
             raise Unroutable("no InfosCourrierPref")
         letter = correspondence.receive_answer_acknowledgement(
             organisation_id=organisation_id,
             kind=kind,
-            identifier=infos.get(_q("IDActe"), ""),
-            letter_date=_date(infos, "DateCourrierPref"),
-            received_on=_date(root, "DateReception"),
+            identifier=infos.get(actes.qualified("IDActe"), ""),
+            letter_date=date_in(infos, "DateCourrierPref"),
+            received_on=date_in(root, "DateReception"),
             message_sha256=sha256,
         )
         return letter.act
     if kind == "ARAnnulation":
         return cancellation.acknowledge_cancellation(
             organisation_id=organisation_id,
-            identifier=root.get(_q("IDActe"), ""),
-            received_on=_date(root, "DateReception"),
+            identifier=root.get(actes.qualified("IDActe"), ""),
+            received_on=date_in(root, "DateReception"),
             message_sha256=sha256,
         )
     if kind == "RetourClassification":
@@ -386,7 +391,7 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
     if kind == "ReponseClassificationSansChangement":
         classification.receive_unchanged(
             organisation_id=organisation_id,
-            version_date=_date(root, element="DateClassification"),
+            version_date=date_in(root, element="DateClassification"),
             actor=services.RETURN_ACTOR,
             message_sha256=sha256,
         )
@@ -394,7 +399,9 @@ def _route(parsed: Parsed, organisation_id: int, sha256: str) -> Act | None:
     raise Unroutable(f"{kind} messages are not handled")
 
 
-def _process(parsed: Parsed, sha256: str) -> tuple[int, Act | None]:
+def process_parsed(parsed: Parsed, sha256: str) -> tuple[int, Act | None]:
+    """Route a parsed answer to its member and act and process it: the member's id and the
+    act (None for an answer about no act). ``Unroutable`` when it names no member or act."""
     organisation_id = crossings.member_of_siren(parsed.siren)
     if organisation_id is None:
         raise Unroutable(f"no member has the SIREN {parsed.siren}")
@@ -413,7 +420,8 @@ def _process(parsed: Parsed, sha256: str) -> tuple[int, Act | None]:
     return organisation_id, act
 
 
-def _keep(raw: bytes, sha256: str) -> Any:
+def keep_raw(raw: bytes, sha256: str) -> Any:
+    """The e-mail as received, kept in the private file store (the proof)."""
     return file_store.store_file(
         file=io.BytesIO(raw),
         name=f"{sha256[:16]}.eml",
@@ -423,7 +431,7 @@ def _keep(raw: bytes, sha256: str) -> Any:
     )
 
 
-def _message_id(raw: bytes) -> str:
+def message_id_of(raw: bytes) -> str:
     """The ``Message-ID`` header, whatever else the message holds ("" when unreadable)."""
     try:
         headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
@@ -446,14 +454,14 @@ def receive(raw: bytes, now: datetime | None = None) -> str:
     sha256 = hashlib.sha256(raw).hexdigest()
     if InboundMessage.objects.filter(sha256=sha256).exists():
         return "duplicate"
-    row = InboundMessage(sha256=sha256, received_at=now, message_id=_message_id(raw))
+    row = InboundMessage(sha256=sha256, received_at=now, message_id=message_id_of(raw))
     try:
         with transaction.atomic():
             try:
                 parsed = parse_checked(raw)
                 row.message_id, row.kind = parsed.message_id, parsed.kind
                 with transaction.atomic():
-                    organisation_id, act = _process(parsed, sha256)
+                    organisation_id, act = process_parsed(parsed, sha256)
                 row.status = InboundStatus.PROCESSED
                 row.organisation_id, row.act, row.identifier = (
                     organisation_id,
@@ -464,7 +472,7 @@ def receive(raw: bytes, now: datetime | None = None) -> str:
                 row.status = InboundStatus.QUARANTINED
                 row.reason = exc.reason[:500]
                 log.warning("legality: message %s quarantined: %s", sha256[:12], exc.reason)
-            row.raw = _keep(raw, sha256)
+            row.raw = keep_raw(raw, sha256)
             row.save()
     except IntegrityError:
         # Read at the same moment by another reader, which recorded it.

@@ -67,7 +67,7 @@ class AnnexUpload:
     signature: Upload | None = None
 
 
-def _context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
+def audit_context(request_context: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(request_context or {})
 
 
@@ -100,7 +100,7 @@ def _current_client(actor: ClientActor) -> ClientActor:
     return actor
 
 
-def _current(actor: Actor, *roles: str, lock_organisation: bool = False) -> Any:
+def acting_member(actor: Actor, *roles: str, lock_organisation: bool = False) -> Any:
     """The actor's membership read again under lock, with one of ``roles``, of a member
     that subscribes to the service (or the API client acting for the member). With
     ``lock_organisation``, the member's row is locked in the same statement."""
@@ -137,11 +137,11 @@ def _current(actor: Actor, *roles: str, lock_organisation: bool = False) -> Any:
 
 
 def _current_and_member(actor: Actor, *roles: str) -> tuple[Any, Organisation]:
-    """``_current``, and the member's row, locked (the day's serials, the numbers)."""
+    """``acting_member``, and the member's row, locked (the day's serials, the numbers)."""
     if isinstance(actor, ClientActor):
         client = _current_client(actor)
         return client, Organisation.objects.select_for_update().get(pk=actor.organisation_id)
-    current = _current(actor, *roles, lock_organisation=True)
+    current = acting_member(actor, *roles, lock_organisation=True)
     return current, current.organisation
 
 
@@ -182,7 +182,7 @@ def save_enrolment(
 ) -> Enrolment:
     """Create or change the member's enrolment (its administrators only)."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor, "org_admin")
+        current = acting_member(actor, "org_admin")
         organisation = current.organisation
         reference = clean_name(convention_reference or "")
         if not reference or len(reference) > CONVENTION_MAX_LENGTH:
@@ -223,7 +223,7 @@ def save_enrolment(
                 "arrondissement": arrondissement,
                 "natures": chosen,
             },
-            **_context(request_context),
+            **audit_context(request_context),
         )
     return enrolment
 
@@ -276,12 +276,14 @@ def _check_fields(
     return subject
 
 
-def _store(
+def store_upload(
     organisation: Organisation,
     upload: Upload,
     types: frozenset[str],
     error: type[errors.LegalityError],
 ) -> StoredFile:
+    """An agent's file stored in the member's private files, refused with ``error`` unless
+    its bytes are one of ``types``."""
     try:
         return file_store.store_file(
             file=upload.file,
@@ -313,7 +315,7 @@ def _store_signature(
         head[:1] == b"\x30" or head.lstrip().startswith((b"-----BEGIN PKCS7", b"-----BEGIN CMS"))
     ):
         raise errors.SignatureType(field=field)
-    return _store(organisation, upload, SIGNATURE_TYPES, errors.SignatureType)
+    return store_upload(organisation, upload, SIGNATURE_TYPES, errors.SignatureType)
 
 
 def _document_types(nature: int) -> frozenset[str]:
@@ -375,7 +377,9 @@ def prepare_act(
             paper_follows=paper_follows,
             status=ActStatus.PREPARED,
         )
-        act.document = _store(organisation, document, _document_types(nature), errors.DocumentType)
+        act.document = store_upload(
+            organisation, document, _document_types(nature), errors.DocumentType
+        )
         act.document_signature = _store_signature(
             organisation, document_signature, "document_signature"
         )
@@ -391,7 +395,7 @@ def prepare_act(
             action="legality.act_prepared",
             target=act,
             payload={"number": number, "nature": nature, "annexes": len(annexes)},
-            **_context(request_context),
+            **audit_context(request_context),
         )
     return act
 
@@ -416,14 +420,14 @@ def _add_annexes(
             act=act,
             position=position,
             piece_type=annex.piece_type,
-            file=_store(
+            file=store_upload(
                 organisation, Upload(annex.file, annex.name), frozenset({PDF}), errors.AnnexType
             ),
             signature=_store_signature(organisation, annex.signature, "annexes"),
         )
 
 
-def _locked_act(
+def locked_act(
     current: Membership,
     act_id: int,
     *,
@@ -471,8 +475,8 @@ def edit_act(
         scope(organisation=actor.organisation_id),
         file_store.synced_together(),
     ):
-        current = _current(actor, AGENT_ROLE)
-        act = _locked_act(current, act_id)
+        current = acting_member(actor, AGENT_ROLE)
+        act = locked_act(current, act_id)
         if not transitions.allowed(act, transitions.Event.EDIT):
             raise errors.ActNotEditable()
         enrolment = _enrolment(act.organisation)
@@ -501,7 +505,7 @@ def edit_act(
         )
         act.classification_date = member_classification.version_date
         if document is not None:
-            act.document = _store(
+            act.document = store_upload(
                 act.organisation, document, _document_types(nature), errors.DocumentType
             )
             act.document_signature = _store_signature(
@@ -522,18 +526,20 @@ def edit_act(
             action="legality.act_edited",
             target=act,
             payload={"number": number, "status_before": before, "annexes_added": len(annexes)},
-            **_context(request_context),
+            **audit_context(request_context),
         )
     return act
 
 
-def _read(stored: StoredFile) -> bytes:
+def read_stored(stored: StoredFile) -> bytes:
+    """The bytes of a stored file of the member."""
     with file_store.open_stored_file(stored) as handle:
         data: bytes = handle.read()
     return data
 
 
-def _pdf_problem(name: str, content: bytes) -> errors.LegalityError | None:
+def pdf_problem(name: str, content: bytes) -> errors.LegalityError | None:
+    """Why ``content`` is not a readable PDF (the refusal to show), or None when it is."""
     import io
 
     from pypdf import PdfReader
@@ -625,13 +631,13 @@ def check_act(
         return problems, None, enrolment
     contents: dict[str, bytes] = {}
     for stored, signature in files:
-        contents[str(stored.pk)] = _read(stored)
+        contents[str(stored.pk)] = read_stored(stored)
         if signature is not None:
-            contents[str(signature.pk)] = _read(signature)
+            contents[str(signature.pk)] = read_stored(signature)
         # The type the store read from the bytes when the file was added.
         sniffed = stored.content_type
         if sniffed == PDF:
-            problem = _pdf_problem(stored.original_name, contents[str(stored.pk)])
+            problem = pdf_problem(stored.original_name, contents[str(stored.pk)])
             if problem is not None:
                 problems.append(problem)
         elif (
@@ -690,7 +696,7 @@ def validate_act(
         file_store.synced_together(),
     ):
         current, organisation = _current_and_member(actor, AGENT_ROLE)
-        act = _locked_act(current, act_id, files=True, organisation=organisation)
+        act = locked_act(current, act_id, files=True, organisation=organisation)
         if not transitions.allowed(act, transitions.Event.VALIDATE):
             raise errors.TransitionNotAllowed()
         problems, message, enrolment = check_act(act)
@@ -756,7 +762,7 @@ def validate_act(
             action="legality.act_validated",
             target=act,
             payload={"number": act.number, "package": name, "sha256": act.package.sha256},
-            **_context(request_context),
+            **audit_context(request_context),
         )
     return act
 
@@ -766,8 +772,8 @@ def cancel_act(
 ) -> Act:
     """Cancel an act that has not left: it stays in the list, marked cancelled."""
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor, AGENT_ROLE)
-        act = _locked_act(current, act_id)
+        current = acting_member(actor, AGENT_ROLE)
+        act = locked_act(current, act_id)
         before = act.status
         transitions.apply(act, transitions.Event.CANCEL)
         act.save(update_fields=["status", "updated_at"])
@@ -777,7 +783,7 @@ def cancel_act(
             action="legality.act_cancelled",
             target=act,
             payload={"number": act.number, "status_before": before},
-            **_context(request_context),
+            **audit_context(request_context),
         )
     return act
 

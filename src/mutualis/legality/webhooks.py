@@ -222,7 +222,7 @@ def register_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint of the member; returns it with its secret, which is shown
     this once. ``actor`` is a ``services.ClientActor`` (the API)."""
-    from .services import _current
+    from .services import acting_member
 
     description = (description or "").strip()
     if len(description) > DESCRIPTION_MAX_LENGTH or any(
@@ -232,7 +232,7 @@ def register_endpoint(
     chosen = _events(events)
     _scheme, host, port, _path = parse_url(url)
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor)
+        current = acting_member(actor)
         resolve(host, port)
         active = WebhookEndpoint.objects.select_for_update().filter(
             organisation_id=actor.organisation_id, is_active=True
@@ -263,10 +263,10 @@ def disable_endpoint(
 ) -> WebhookEndpoint:
     """Switch an endpoint off: nothing more is delivered to it (its pending deliveries
     fail at once); its log stays."""
-    from .services import _current
+    from .services import acting_member
 
     with transaction.atomic(), scope(organisation=actor.organisation_id):
-        current = _current(actor)
+        current = acting_member(actor)
         endpoint = (
             WebhookEndpoint.objects.select_for_update()
             .filter(organisation_id=actor.organisation_id, pk=endpoint_id, is_active=True)
@@ -368,7 +368,7 @@ def _enqueue(organisation_id: int, event: str, now: datetime, **subject: Any) ->
     return len(endpoints)
 
 
-def _change(before: str, after: str, now: datetime) -> dict[str, str]:
+def change_payload(before: str, after: str, now: datetime) -> dict[str, str]:
     return {"status": after, "previous_status": before, "occurred_at": now.isoformat()}
 
 
@@ -381,7 +381,7 @@ def status_changed(act: Act, before: str, after: str, now: datetime | None = Non
         f"{EVENT_PREFIX}{after}",
         now,
         act_id=act.pk,
-        payload=_change(before, after, now),
+        payload=change_payload(before, after, now),
     )
 
 
@@ -395,7 +395,7 @@ def pes_flow_status_changed(
         f"{PES_FLOW_PREFIX}{after}",
         now,
         pes_flow_id=flow.pk,
-        payload=_change(before, after, now),
+        payload=change_payload(before, after, now),
     )
 
 

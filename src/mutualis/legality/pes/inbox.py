@@ -153,7 +153,7 @@ def open_return(
     first opening is an event of the member's chain)."""
     organisation_id = _organisation_of(actor)
     with transaction.atomic(), scope(organisation=organisation_id):
-        current = legality_services._current(actor, ACCOUNTANT_ROLE)
+        current = legality_services.acting_member(actor, ACCOUNTANT_ROLE)
         retour = _locked(organisation_id, retour_id)
         if retour.read_at is None:
             retour.read_at = timezone.now()
@@ -179,7 +179,7 @@ def record_download(
     member's chain (who, which file, its SHA-256). Marks the return read."""
     organisation_id = _organisation_of(actor)
     with transaction.atomic(), scope(organisation=organisation_id):
-        current = legality_services._current(actor, ACCOUNTANT_ROLE)
+        current = legality_services.acting_member(actor, ACCOUNTANT_ROLE)
         retour = _locked(organisation_id, retour_id)
         if retour.read_at is None:
             retour.read_at = timezone.now()
@@ -205,7 +205,7 @@ def retry_acquit_retour(
     the same bytes under the same name, with a fresh count of attempts."""
     organisation_id = _organisation_of(actor)
     with transaction.atomic(), scope(organisation=organisation_id):
-        current = legality_services._current(actor, ACCOUNTANT_ROLE)
+        current = legality_services.acting_member(actor, ACCOUNTANT_ROLE)
         retour = _locked(organisation_id, retour_id)
         if retour.ack_file_id is None:
             raise TransitionNotAllowed()

@@ -61,7 +61,7 @@ EMPTY_PROBE_BYTES = 64 * 1024
 def _current(actor: legality_services.Actor) -> Any:
     """The accounting agent's membership read again under lock (or the member's API
     client, still active), of a member that subscribes."""
-    return legality_services._current(actor, ACCOUNTANT_ROLE)
+    return legality_services.acting_member(actor, ACCOUNTANT_ROLE)
 
 
 def _read_upload(upload: Upload | None) -> bytes:

@@ -329,7 +329,7 @@ def check_bordereau_signatures(data: bytes) -> tuple[list[BordereauCheck], list[
             f".//{{{PES_XADES_VERSIONS.get(check.version, XADES_111)}}}SigningTime"
         )
         check.signing_time = report.signing_time or (
-            signatures._xml_time(stated) if stated else None
+            signatures.xml_time(stated) if stated else None
         )
         if not report.valid:
             check.problems.extend(str(p) for p in report.problems)

@@ -23,7 +23,7 @@ from email.utils import format_datetime, make_msgid
 from django.utils import timezone
 from lxml import etree
 
-from ..actes import ACTES_NS, INSEE_NS, NSMAP, _q, _serialise
+from ..actes import ACTES_NS, INSEE_NS, NSMAP, qualified, serialise
 
 ACK_SUFFIX = "-1-2_0.xml"
 ANOMALY_SUFFIX = "-1-3_0.xml"
@@ -31,7 +31,7 @@ ANOMALY_SUFFIX = "-1-3_0.xml"
 
 def _acte_recu(parent: etree._Element, acte: etree._Element) -> None:
     """``ActeRecu``: the act's message as received (its attributes and children)."""
-    received = etree.SubElement(parent, _q("ActeRecu"))
+    received = etree.SubElement(parent, qualified("ActeRecu"))
     for name, value in acte.attrib.items():
         received.set(name, value)
     for child in acte:
@@ -40,36 +40,38 @@ def _acte_recu(parent: etree._Element, acte: etree._Element) -> None:
 
 def ar_acte(acte: etree._Element, identifier: str, received_on: date) -> bytes:
     """The ``ARActe`` of the act whose ``Acte`` message is ``acte``."""
-    root = etree.Element(_q("ARActe"), nsmap=NSMAP)
-    root.set(_q("IDActe"), identifier)
-    root.set(_q("DateReception"), received_on.isoformat())
+    root = etree.Element(qualified("ARActe"), nsmap=NSMAP)
+    root.set(qualified("IDActe"), identifier)
+    root.set(qualified("DateReception"), received_on.isoformat())
     _acte_recu(root, acte)
-    version = acte.findtext(_q("ClassificationDateVersion")) or received_on.isoformat()
-    etree.SubElement(root, _q("ClassificationDateVersionEnCours")).text = version
-    return _serialise(root)
+    version = acte.findtext(qualified("ClassificationDateVersion")) or received_on.isoformat()
+    etree.SubElement(root, qualified("ClassificationDateVersionEnCours")).text = version
+    return serialise(root)
 
 
 def anomalie_acte(acte: etree._Element, on: date, nature: str, detail: str) -> bytes:
     """An ``AnomalieActe``: the prefecture refuses the act's transmission."""
-    root = etree.Element(_q("AnomalieActe"), nsmap=NSMAP)
-    etree.SubElement(root, _q("Date")).text = on.isoformat()
-    etree.SubElement(root, _q("Nature")).text = nature
-    etree.SubElement(root, _q("Detail")).text = detail
+    root = etree.Element(qualified("AnomalieActe"), nsmap=NSMAP)
+    etree.SubElement(root, qualified("Date")).text = on.isoformat()
+    etree.SubElement(root, qualified("Nature")).text = nature
+    etree.SubElement(root, qualified("Detail")).text = detail
     _acte_recu(root, acte)
-    version = acte.findtext(_q("ClassificationDateVersion")) or on.isoformat()
-    etree.SubElement(root, _q("ClassificationDateVersionEnCours")).text = version
-    return _serialise(root)
+    version = acte.findtext(qualified("ClassificationDateVersion")) or on.isoformat()
+    etree.SubElement(root, qualified("ClassificationDateVersionEnCours")).text = version
+    return serialise(root)
 
 
 def envelope(siren: str, departement: str, forms: list[str]) -> bytes:
-    root = etree.Element(_q("EnveloppeMISILLCL"), nsmap=NSMAP)
-    emitter = etree.SubElement(root, _q("Emetteur"))
-    etree.SubElement(emitter, _q("IDPref")).set(_q("Departement"), departement)
-    sent = etree.SubElement(root, _q("FormulairesEnvoyes"))
+    root = etree.Element(qualified("EnveloppeMISILLCL"), nsmap=NSMAP)
+    emitter = etree.SubElement(root, qualified("Emetteur"))
+    etree.SubElement(emitter, qualified("IDPref")).set(qualified("Departement"), departement)
+    sent = etree.SubElement(root, qualified("FormulairesEnvoyes"))
     for name in forms:
-        etree.SubElement(etree.SubElement(sent, _q("Formulaire")), _q("NomFichier")).text = name
-    etree.SubElement(root, _q("Destinataire")).set(f"{{{INSEE_NS}}}SIREN", siren)
-    return _serialise(root)
+        etree.SubElement(
+            etree.SubElement(sent, qualified("Formulaire")), qualified("NomFichier")
+        ).text = name
+    etree.SubElement(root, qualified("Destinataire")).set(f"{{{INSEE_NS}}}SIREN", siren)
+    return serialise(root)
 
 
 def return_package(
@@ -115,11 +117,11 @@ def return_mail(
 
 
 def _element(kind: str) -> etree._Element:
-    return etree.Element(_q(kind), nsmap=NSMAP)
+    return etree.Element(qualified(kind), nsmap=NSMAP)
 
 
 def _document(parent: etree._Element, tag: str, name: str) -> None:
-    etree.SubElement(etree.SubElement(parent, _q(tag)), _q("NomFichier")).text = name
+    etree.SubElement(etree.SubElement(parent, qualified(tag)), qualified("NomFichier")).text = name
 
 
 # The prefecture's letters: the element holding the letter's text.
@@ -134,41 +136,41 @@ def letter(kind: str, identifier: str, on: date, text: str, document_name: str) 
     """A ``CourrierSimple``, ``DemandePieceComplementaire`` or ``LettreObservations``
     about the act ``identifier``, dated ``on``, naming its PDF ``document_name``."""
     root = _element(kind)
-    root.set(_q("IDActe"), identifier)
-    root.set(_q("DateCourrierPref"), on.isoformat())
+    root.set(qualified("IDActe"), identifier)
+    root.set(qualified("DateCourrierPref"), on.isoformat())
     text_element = LETTER_TEXT[kind]
     if text_element is not None:
-        etree.SubElement(root, _q(text_element)).text = text
+        etree.SubElement(root, qualified(text_element)).text = text
     _document(root, "Document", document_name)
-    return _serialise(root)
+    return serialise(root)
 
 
 def defere_ta(identifier: str, filed_on: date, illegality: str, names: Sequence[str]) -> bytes:
     root = _element("DefereTA")
-    root.set(_q("IDActe"), identifier)
-    etree.SubElement(root, _q("DateDepot")).text = filed_on.isoformat()
-    etree.SubElement(root, _q("NatureIllegalite")).text = illegality
-    attached = etree.SubElement(root, _q("PiecesJointes"))
+    root.set(qualified("IDActe"), identifier)
+    etree.SubElement(root, qualified("DateDepot")).text = filed_on.isoformat()
+    etree.SubElement(root, qualified("NatureIllegalite")).text = illegality
+    attached = etree.SubElement(root, qualified("PiecesJointes"))
     for name in names:
         _document(attached, "PieceJointe", name)
-    return _serialise(root)
+    return serialise(root)
 
 
 def ar_reponse(kind: str, identifier: str, letter_date: date, received_on: date) -> bytes:
     """``ARPieceComplementaire`` or ``ARReponseRejetLettreObservations``."""
     root = _element(kind)
-    root.set(_q("DateReception"), received_on.isoformat())
-    infos = etree.SubElement(root, _q("InfosCourrierPref"))
-    infos.set(_q("IDActe"), identifier)
-    infos.set(_q("DateCourrierPref"), letter_date.isoformat())
-    return _serialise(root)
+    root.set(qualified("DateReception"), received_on.isoformat())
+    infos = etree.SubElement(root, qualified("InfosCourrierPref"))
+    infos.set(qualified("IDActe"), identifier)
+    infos.set(qualified("DateCourrierPref"), letter_date.isoformat())
+    return serialise(root)
 
 
 def ar_annulation(identifier: str, received_on: date) -> bytes:
     root = _element("ARAnnulation")
-    root.set(_q("IDActe"), identifier)
-    root.set(_q("DateReception"), received_on.isoformat())
-    return _serialise(root)
+    root.set(qualified("IDActe"), identifier)
+    root.set(qualified("DateReception"), received_on.isoformat())
+    return serialise(root)
 
 
 def retour_classification(
@@ -179,22 +181,22 @@ def retour_classification(
     """A ``RetourClassification``: ``matieres`` by dotted code (two levels and more),
     ``piece_types`` per nature code."""
     root = _element("RetourClassification")
-    etree.SubElement(root, _q("DateClassification")).text = version.isoformat()
-    natures = etree.SubElement(root, _q("NaturesActes"))
+    etree.SubElement(root, qualified("DateClassification")).text = version.isoformat()
+    natures = etree.SubElement(root, qualified("NaturesActes"))
     labels = {1: "Délibérations", 2: "Actes réglementaires", 3: "Actes individuels",
               4: "Contrats, conventions et avenants", 5: "Documents budgétaires et financiers",
               6: "Autres"}  # fmt: skip
     abbreviations = {1: "DE", 2: "AR", 3: "AI", 4: "CC", 5: "BF", 6: "AU"}
     for code, types in piece_types.items():
-        nature = etree.SubElement(natures, _q("NatureActe"))
-        nature.set(_q("CodeNatureActe"), str(code))
-        nature.set(_q("Libelle"), labels.get(code, str(code)))
-        nature.set(_q("TypeAbrege"), abbreviations.get(code, "AU"))
+        nature = etree.SubElement(natures, qualified("NatureActe"))
+        nature.set(qualified("CodeNatureActe"), str(code))
+        nature.set(qualified("Libelle"), labels.get(code, str(code)))
+        nature.set(qualified("TypeAbrege"), abbreviations.get(code, "AU"))
         for piece_code, label in types:
-            piece = etree.SubElement(nature, _q("TypePJNatureActe"))
-            piece.set(_q("CodeTypePJ"), piece_code)
-            piece.set(_q("Libelle"), label)
-    tree = etree.SubElement(root, _q("Matieres"))
+            piece = etree.SubElement(nature, qualified("TypePJNatureActe"))
+            piece.set(qualified("CodeTypePJ"), piece_code)
+            piece.set(qualified("Libelle"), label)
+    tree = etree.SubElement(root, qualified("Matieres"))
     elements: dict[str, etree._Element] = {}
     for dotted, label in sorted(
         matieres.items(), key=lambda item: [int(p) for p in item[0].split(".")]
@@ -203,17 +205,17 @@ def retour_classification(
         parent = tree if len(parts) == 1 else elements.get(".".join(parts[:-1]))
         if parent is None:
             continue
-        child = etree.SubElement(parent, _q(f"Matiere{len(parts)}"))
-        child.set(_q("CodeMatiere"), parts[-1])
-        child.set(_q("Libelle"), label)
+        child = etree.SubElement(parent, qualified(f"Matiere{len(parts)}"))
+        child.set(qualified("CodeMatiere"), parts[-1])
+        child.set(qualified("Libelle"), label)
         elements[dotted] = child
-    return _serialise(root)
+    return serialise(root)
 
 
 def sans_changement(version: date) -> bytes:
     root = _element("ReponseClassificationSansChangement")
-    etree.SubElement(root, _q("DateClassification")).text = version.isoformat()
-    return _serialise(root)
+    etree.SubElement(root, qualified("DateClassification")).text = version.isoformat()
+    return serialise(root)
 
 
 __all__ = [
