@@ -349,7 +349,7 @@ def test_the_vendored_extract_gives_what_the_full_files_give_for_region_27():
     from_vendored = territory.select(vendored)
 
     for level in territory.LEVELS:
-        assert territory._wanted(full, from_full, level) == territory._wanted(
+        assert territory.wanted_rows(full, from_full, level) == territory.wanted_rows(
             vendored, from_vendored, level
         )
     assert {s: full.epcis[s] for s in from_full.epcis} == vendored.epcis

@@ -21,7 +21,7 @@ from mutualis.procurement import crossings, library
 from mutualis.procurement import workspace_forms as forms
 from mutualis.procurement.models import ProposalState
 
-from .views import _actor, _posted, staff_view
+from .views import actor_of, posted, staff_view
 
 
 @staff_view
@@ -43,11 +43,11 @@ def library_list(request: HttpRequest) -> HttpResponse:
 
 @staff_view
 def library_entry_new(request: HttpRequest) -> HttpResponse:
-    form = forms.OperatorEntryForm(_posted(request))
+    form = forms.OperatorEntryForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             library.create_entry(
-                actor=_actor(request),
+                actor=actor_of(request),
                 data=form.to_input(),
                 request_context=audit.request_context(request),
             )
@@ -65,12 +65,12 @@ def library_entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if entry is None:
         raise Http404
     form = forms.OperatorEntryForm(
-        _posted(request), initial=forms.OperatorEntryForm.initial_of(entry)
+        posted(request), initial=forms.OperatorEntryForm.initial_of(entry)
     )
     if request.method == "POST" and form.is_valid():
         try:
             library.update_entry(
-                actor=_actor(request),
+                actor=actor_of(request),
                 entry_id=entry.pk,
                 data=form.to_input(),
                 is_active=form.cleaned_data["is_active"],
@@ -108,7 +108,7 @@ def library_proposal_accept(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     try:
         library.accept_proposal(
-            actor=_actor(request), proposal_id=pk, request_context=audit.request_context(request)
+            actor=actor_of(request), proposal_id=pk, request_context=audit.request_context(request)
         )
     except MutualisError as exc:
         messages.error(request, str(exc.message))
@@ -128,7 +128,7 @@ def library_proposal_reject(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("backoffice:library_proposals")
     try:
         library.reject_proposal(
-            actor=_actor(request),
+            actor=actor_of(request),
             proposal_id=pk,
             reason=form.cleaned_data["reason"],
             request_context=audit.request_context(request),

@@ -30,7 +30,7 @@ from mutualis.identity import oidc_clients
 from mutualis.identity.oidc import SCOPES
 
 from . import selectors
-from .views import _actor, _posted, staff_view
+from .views import actor_of, posted, staff_view
 
 DEFAULT_SCOPES = ["openid", "email", "profile", "organisations"]
 DEFAULT_GRANT_TYPES = [Client.GrantType.AUTHORIZATION_CODE, Client.GrantType.REFRESH_TOKEN]
@@ -209,12 +209,12 @@ def client_list(request: HttpRequest) -> HttpResponse:
 @staff_view
 @never_cache
 def client_create(request: HttpRequest) -> HttpResponse:
-    form = ClientForm(_posted(request))
+    form = ClientForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             client, secret = oidc_clients.register_client(
-                actor=_actor(request),
+                actor=actor_of(request),
                 name=data["name"],
                 confidential=data["kind"] == Client.Type.CONFIDENTIAL,
                 redirect_uris=data["redirect_uris"],
@@ -259,7 +259,7 @@ def client_rotate_secret(request: HttpRequest, client_id: str) -> HttpResponse:
     client, _api_access = _client_or_404(client_id)
     try:
         client, secret = oidc_clients.rotate_client_secret(
-            actor=_actor(request),
+            actor=actor_of(request),
             client_id=client.pk,
             request_context=audit.request_context(request),
         )
@@ -277,7 +277,7 @@ def client_delete(request: HttpRequest, client_id: str) -> HttpResponse:
     if request.method == "POST":
         try:
             oidc_clients.delete_client(
-                actor=_actor(request),
+                actor=actor_of(request),
                 client_id=client.pk,
                 request_context=audit.request_context(request),
             )

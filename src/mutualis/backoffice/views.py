@@ -48,11 +48,13 @@ def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return operator_required(view)
 
 
-def _actor(request: HttpRequest) -> Any:
+def actor_of(request: HttpRequest) -> Any:
+    """The operator staff membership acting (set by ``staff_view``)."""
     return request.membership  # type: ignore[attr-defined]
 
 
-def _posted(request: HttpRequest) -> Any:
+def posted(request: HttpRequest) -> Any:
+    """The posted data to bind a form to, or None on a GET."""
     # Not ``request.POST or None``: a form whose check boxes are all cleared posts nothing
     # and must still be bound.
     return request.POST if request.method == "POST" else None
@@ -113,12 +115,12 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_view
 def organisation_create(request: HttpRequest) -> HttpResponse:
-    form = forms.OrganisationCreateForm(_posted(request))
+    form = forms.OrganisationCreateForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             organisation = organisation_services.create_organisation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 name=data["name"],
                 kind=data["kind"],
                 siren=data["siren"],
@@ -137,13 +139,13 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _organisation_or_404(pk)
     form = forms.OrganisationEditForm.for_organisation(
-        organisation, _posted(request), _posted_files(request)
+        organisation, posted(request), _posted_files(request)
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             organisation_services.update_organisation(
-                actor=_actor(request),
+                actor=actor_of(request),
                 organisation_id=organisation.pk,
                 name=data["name"],
                 siren=data["siren"],
@@ -190,7 +192,7 @@ def subscription_change(request: HttpRequest, pk: int, code: str, action: str) -
     }[action]
     try:
         use_case(
-            actor=_actor(request),
+            actor=actor_of(request),
             organisation_id=organisation.pk,
             service_code=service.code,
             request_context=audit.request_context(request),
@@ -214,7 +216,7 @@ def _person_to_organisation(
     """The e-mail + roles form shared by attaching an account and inviting a person:
     ``submit`` calls the service and returns the success message."""
     organisation = _organisation_or_404(pk)
-    form = forms.MembershipAddForm(_posted(request))
+    form = forms.MembershipAddForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             message = submit(organisation, form.cleaned_data)
@@ -233,7 +235,7 @@ def _person_to_organisation(
 def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
     def submit(organisation: Any, data: dict[str, Any]) -> str:
         membership = identity_services.add_membership(
-            actor=_actor(request),
+            actor=actor_of(request),
             organisation_id=organisation.pk,
             email=data["email"],
             roles=data["roles"],
@@ -256,7 +258,7 @@ def membership_invite(request: HttpRequest, pk: int) -> HttpResponse:
 
     def submit(organisation: Any, data: dict[str, Any]) -> str:
         invitation = invitations.send_invitation(
-            actor=_actor(request),
+            actor=actor_of(request),
             organisation_id=organisation.pk,
             email=data["email"],
             roles=data["roles"],
@@ -300,11 +302,11 @@ def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if membership is None:
         raise Http404
     initial = {"roles": sorted(membership.role_codes())}
-    form = forms.RolesForm(_posted(request), initial=initial)
+    form = forms.RolesForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             identity_services.change_roles(
-                actor=_actor(request),
+                actor=actor_of(request),
                 membership_id=membership.pk,
                 roles=form.cleaned_data["roles"],
                 request_context=audit.request_context(request),
@@ -320,7 +322,7 @@ def membership_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "membership": membership,
             "form": form,
-            "is_own": membership.pk == _actor(request).pk,
+            "is_own": membership.pk == actor_of(request).pk,
         },
     )
 
@@ -333,7 +335,7 @@ def _membership_switch(
         raise Http404
     try:
         use_case(
-            actor=_actor(request),
+            actor=actor_of(request),
             membership_id=membership.pk,
             request_context=audit.request_context(request),
         )
@@ -470,7 +472,7 @@ def email_retry(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     try:
         email_services.retry_email(
-            actor=_actor(request),
+            actor=actor_of(request),
             email_id=email.pk,
             request_context=audit.request_context(request),
         )

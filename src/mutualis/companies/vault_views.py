@@ -21,7 +21,7 @@ from mutualis.core.tenancy import tenant_redirect
 from . import forms, selectors
 from .models import END_DATE_REQUIRED, VaultDocumentType
 from .services import vault as vault_services
-from .views import _actor, _posted, representative_required
+from .views import actor_of, posted, representative_required
 
 
 def _limits() -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _limits() -> dict[str, Any]:
 
 @representative_required()
 def vault(request: HttpRequest) -> HttpResponse:
-    company = _actor(request).company
+    company = actor_of(request).company
     return render(
         request,
         "companies/vault.html",
@@ -44,11 +44,11 @@ def vault(request: HttpRequest) -> HttpResponse:
 
 @representative_required()
 def vault_add(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     wanted = request.GET.get("type", "")
     initial = {"document_type": wanted} if wanted in VaultDocumentType.values else {}
     form = forms.VaultDocumentForm(
-        _posted(request), request.FILES if request.method == "POST" else None, initial=initial
+        posted(request), request.FILES if request.method == "POST" else None, initial=initial
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -88,7 +88,7 @@ def vault_add(request: HttpRequest) -> HttpResponse:
 
 
 def _entry_or_404(request: HttpRequest, pk: int) -> selectors.VaultEntry:
-    entry = selectors.vault_document(_actor(request).company, pk)
+    entry = selectors.vault_document(actor_of(request).company, pk)
     if entry is None:
         raise Http404
     return entry
@@ -97,7 +97,7 @@ def _entry_or_404(request: HttpRequest, pk: int) -> selectors.VaultEntry:
 @representative_required()
 def vault_document(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _entry_or_404(request, pk)
-    company = _actor(request).company
+    company = actor_of(request).company
     return render(
         request,
         "companies/vault_document.html",
@@ -112,11 +112,11 @@ def vault_document(request: HttpRequest, pk: int) -> HttpResponse:
 
 @representative_required()
 def vault_replace(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     entry = _entry_or_404(request, pk)
     old = entry.document
     form = forms.VaultReplaceForm(
-        _posted(request),
+        posted(request),
         request.FILES if request.method == "POST" else None,
         initial={"title": old.title},
     )
@@ -154,7 +154,7 @@ def vault_archive(request: HttpRequest, pk: int) -> HttpResponse:
     entry = _entry_or_404(request, pk)
     try:
         vault_services.archive_vault_document(
-            actor=_actor(request),
+            actor=actor_of(request),
             document_id=entry.document.pk,
             request_context=audit.request_context(request),
         )

@@ -56,11 +56,13 @@ def representative_required(*, admin: bool = False) -> Callable[[View], View]:
     return decorator
 
 
-def _actor(request: HttpRequest) -> Any:
+def actor_of(request: HttpRequest) -> Any:
+    """The company representation acting (set by ``representative_required``)."""
     return request.representation  # type: ignore[attr-defined]
 
 
-def _posted(request: HttpRequest) -> Any:
+def posted(request: HttpRequest) -> Any:
+    """The posted data to bind a form to, or None on a GET."""
     return request.POST if request.method == "POST" else None
 
 
@@ -81,7 +83,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if not services.has_verified_email(user):
         context["unverified"] = True
         return render(request, "companies/signup.html", context)
-    form = forms.SignUpForm(_posted(request))
+    form = forms.SignUpForm(posted(request))
     context["form"] = form
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -128,7 +130,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @representative_required()
 def home(request: HttpRequest) -> HttpResponse:
-    representation = _actor(request)
+    representation = actor_of(request)
     company = representation.company
     return render(
         request,
@@ -146,12 +148,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @representative_required(admin=True)
 def establishment_add(request: HttpRequest) -> HttpResponse:
-    form = forms.EstablishmentForm(_posted(request))
+    form = forms.EstablishmentForm(posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             establishment = services.add_establishment(
-                actor=_actor(request),
+                actor=actor_of(request),
                 siret=data["siret"],
                 name=data["name"],
                 address=data["address"],
@@ -169,7 +171,7 @@ def establishment_add(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "companies/establishment_add.html",
-        {"form": form, "company": _actor(request).company},
+        {"form": form, "company": actor_of(request).company},
     )
 
 
@@ -178,7 +180,7 @@ def establishment_add(request: HttpRequest) -> HttpResponse:
 
 @representative_required(admin=True)
 def requests(request: HttpRequest) -> HttpResponse:
-    company = _actor(request).company
+    company = actor_of(request).company
     return render(
         request,
         "companies/requests.html",
@@ -191,7 +193,7 @@ def requests(request: HttpRequest) -> HttpResponse:
 
 
 def _decide(request: HttpRequest, pk: int, *, accept: bool) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     join_request = selectors.join_request(actor.company, pk)
     if join_request is None:
         raise Http404
@@ -237,9 +239,9 @@ def request_refuse(request: HttpRequest, pk: int) -> HttpResponse:
 @representative_required()
 def colleagues(request: HttpRequest) -> HttpResponse:
     """Everyone sees their colleagues; administrators also invite and manage them."""
-    actor = _actor(request)
+    actor = actor_of(request)
     company = actor.company
-    form = forms.InviteForm(_posted(request)) if actor.is_admin else None
+    form = forms.InviteForm(posted(request)) if actor.is_admin else None
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
@@ -278,7 +280,7 @@ def colleagues(request: HttpRequest) -> HttpResponse:
 def _colleague_action(
     request: HttpRequest, pk: int, use_case: Callable[..., Any], **kw: Any
 ) -> Any:
-    actor = _actor(request)
+    actor = actor_of(request)
     colleague = selectors.representative(actor.company, pk)
     if colleague is None:
         raise Http404
@@ -328,7 +330,7 @@ def colleague_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @representative_required(admin=True)
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = _actor(request)
+    actor = actor_of(request)
     invitation = selectors.invitation(actor.company, pk)
     if invitation is None:
         raise Http404
@@ -395,7 +397,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 @representative_required()
 def profile(request: HttpRequest) -> HttpResponse:
     """Every representative reads the profile; administrators edit it."""
-    actor = _actor(request)
+    actor = actor_of(request)
     company = actor.company
     current = selectors.profile(company)
     form = None
@@ -414,7 +416,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 "cpv_codes": ", ".join(row.full_code for row in current.cpv_codes.all()),
             }
         form = forms.ProfileForm(
-            _posted(request), initial=initial, departements=selectors.departement_choices()
+            posted(request), initial=initial, departements=selectors.departement_choices()
         )
     elif request.method == "POST":
         raise Http404

@@ -30,7 +30,7 @@ from mutualis.core.permissions import is_operator_staff, require_role
 from . import crossings as identity_crossings
 from . import errors
 from .models import Invitation, Membership, Role, User
-from .services import _roles
+from .services import roles_named
 
 
 def _acting_scope(actor: Membership, organisation_id: int) -> Any:
@@ -122,7 +122,7 @@ def _send_invitation(
     with _acting_scope(actor, organisation_id):
         organisation = Organisation.objects.get(pk=organisation_id)
         email = email.strip().lower()
-        wanted = _roles(roles)
+        wanted = roles_named(roles)
         user = User.objects.filter(email__iexact=email).first()
         if user is not None:
             if not user.is_active:

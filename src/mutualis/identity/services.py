@@ -44,7 +44,8 @@ def ensure_user(*, email: str, password: str, first_name: str = "", last_name: s
 # --- Memberships -----------------------------------------------------------------------
 
 
-def _roles(codes: Iterable[str]) -> list[Role]:
+def roles_named(codes: Iterable[str]) -> list[Role]:
+    """The roles of ``codes``, in code order; ``UnknownRole`` names any code that is none."""
     wanted = set(codes)
     roles = list(Role.objects.filter(code__in=wanted).order_by("code"))
     unknown = sorted(wanted - {role.code for role in roles})
@@ -158,7 +159,7 @@ def add_membership(
             raise errors.UserNotFound()
         if not user.is_active:
             raise errors.UserInactive()
-        wanted = _roles(roles)
+        wanted = roles_named(roles)
         membership = (
             Membership.objects.select_for_update()
             .filter(user=user, organisation=organisation)
@@ -201,7 +202,7 @@ def change_roles(
     staff = _require_membership_manager(actor)
     with _managed_members(actor, membership_id):
         membership = _membership_for_update(actor, membership_id)
-        wanted = _roles(roles)
+        wanted = roles_named(roles)
         before = sorted(membership.role_codes())
         after = [role.code for role in wanted]
         if before == after:
@@ -293,7 +294,7 @@ def grant_membership(
     """Give ``user`` a membership of ``organisation`` with exactly ``roles``, on behalf of
     the platform itself (demo seeding, tests, later accepted invitations): no operator
     check. Idempotent: an unchanged membership writes nothing."""
-    wanted = _roles(roles)
+    wanted = roles_named(roles)
     with transaction.atomic(), crossings.for_every_member():
         membership = Membership.objects.filter(user=user, organisation=organisation).first()
         created = membership is None

@@ -175,7 +175,9 @@ class ConsultationChanges(Schema):
 _URL_PLACEHOLDER = 999_999_999
 
 
-def _detail_url() -> Callable[[int], str]:
+def detail_url_maker() -> Callable[[int], str]:
+    """A function giving a consultation's public address from its id, with one ``reverse``
+    for a whole list."""
     template = absolute_url(reverse("consultations:detail", kwargs={"pk": _URL_PLACEHOLDER}))
     head, tail = template.split(str(_URL_PLACEHOLDER))
     return lambda pk: f"{head}{pk}{tail}"
@@ -184,7 +186,7 @@ def _detail_url() -> Callable[[int], str]:
 def _out(c: Any, now: datetime, url: Callable[[int], str] | None = None) -> dict[str, Any]:
     return {
         "id": c.pk,
-        "url": (url or _detail_url())(c.pk),
+        "url": (url or detail_url_maker())(c.pk),
         "reference": c.reference,
         "title": c.title,
         "object": c.object,
@@ -244,7 +246,7 @@ def list_consultations(request: HttpRequest, filters: Query[ConsultationFilters]
         criteria, now=now, page=filters.page, per_page=filters.page_size
     )
     asked_beyond = filters.page > found.page.number
-    url = _detail_url()
+    url = detail_url_maker()
     return rendered(
         {
             "total": found.count,

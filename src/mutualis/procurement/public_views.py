@@ -47,7 +47,7 @@ def departement_choices() -> list[tuple[str, str]]:
 
 
 # A placeholder identifier: a consultation's address is made once per page, not
-# reversed for every row (as the API does, ``api._detail_url``).
+# reversed for every row (as the API does, ``api.detail_url_maker``).
 _PLACEHOLDER = 999_999_999
 
 

@@ -429,7 +429,7 @@ def deadline_window(search: ConsultationSearch) -> tuple[datetime | None, dateti
     return start, end
 
 
-def _cpv_condition(prefixes: tuple[str, ...], *, on_postgresql: bool) -> Q:
+def cpv_condition(prefixes: tuple[str, ...], *, on_postgresql: bool) -> Q:
     """One of the consultation's codes (main, additional, its lots') starts with one of
     ``prefixes``: ``cpv_prefixes`` holds every prefix of every code (``models``).
 
@@ -479,10 +479,10 @@ def apply(rows: QuerySet[M], search: ConsultationSearch, *, now: datetime) -> Qu
         rows = rows.filter(organisation_id__in=buyers_in(search.departements))
     if search.cpv:
         if connections[rows.db].vendor == "postgresql":
-            rows = rows.filter(_cpv_condition(search.cpv, on_postgresql=True))
+            rows = rows.filter(cpv_condition(search.cpv, on_postgresql=True))
         else:
             rows = rows.annotate(cpv_prefixes_text=Cast("cpv_prefixes", TextField())).filter(
-                _cpv_condition(search.cpv, on_postgresql=False)
+                cpv_condition(search.cpv, on_postgresql=False)
             )
     if search.procedures:
         rows = rows.filter(procedure__in=search.procedures)

@@ -118,7 +118,7 @@ def _conditions(search: ConsultationSearch, now: datetime) -> tuple[str, list[An
         where.append(f"c.organisation_id IN ({_placeholders(buyers)})")
         params.extend(buyers)
     if search.cpv:
-        # The GIN index of ``cpv_prefixes`` (``search._cpv_condition``).
+        # The GIN index of ``cpv_prefixes`` (``search.cpv_condition``).
         where.append("(" + " OR ".join("c.cpv_prefixes @> %s" for _p in search.cpv) + ")")
         params.extend(Jsonb([prefix]) for prefix in search.cpv)
     for column, values in (("procedure", search.procedures), ("category", search.categories)):

@@ -48,7 +48,7 @@ from .reading import (
     read_territory,
     select,
 )
-from .writing import _wanted, import_territory
+from .writing import import_territory, wanted_rows
 
 __all__ = [
     "FILES",
@@ -62,9 +62,9 @@ __all__ = [
     "TerritoryRecordInvalid",
     "TerritorySirenConflict",
     "UnknownTerritoryFilter",
-    "_wanted",
     "audit",
     "import_territory",
     "read_territory",
     "select",
+    "wanted_rows",
 ]

@@ -54,7 +54,7 @@ def _slug_name(name: str) -> str:
 
 
 @dataclasses.dataclass
-class _Wanted:
+class WantedRow:
     """One organisation as the files describe it.
 
     ``fields`` holds what the import owns (the SIREN only for communes and EPCI);
@@ -87,12 +87,12 @@ def _fields(
     }
 
 
-def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Wanted]:
+def wanted_rows(data: TerritoryData, selection: Selection, level: str) -> list[WantedRow]:
     """The rows of one level, in a stable order (so that slug suffixes are stable too)."""
     if level == "region":
         population = data.population_by("region")
         return [
-            _Wanted(
+            WantedRow(
                 source_key=f"region:{r.code}",
                 slug=f"region-{r.code.lower()}-{_slug_name(r.name)}",
                 fields=_fields(
@@ -104,7 +104,7 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
     if level == "departement":
         population = data.population_by("departement")
         return [
-            _Wanted(
+            WantedRow(
                 source_key=f"departement:{d.code}",
                 slug=f"departement-{d.code.lower()}-{_slug_name(d.name)}",
                 fields=_fields(
@@ -120,7 +120,7 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
         ]
     if level == "epci":
         return [
-            _Wanted(
+            WantedRow(
                 source_key=f"epci:{e.siren}",
                 slug=f"{_slug_name(e.name)}-{e.siren}",
                 fields={
@@ -137,7 +137,7 @@ def _wanted(data: TerritoryData, selection: Selection, level: str) -> list[_Want
         c = data.communes[code]
         epci = data.epci_of_commune.get(code)
         rows.append(
-            _Wanted(
+            WantedRow(
                 source_key=f"commune:{code}",
                 slug=f"{_slug_name(c.name)}-{code.lower()}",
                 fields={
@@ -193,7 +193,7 @@ class _Writer:
         self.unchanged_kind: dict[int, str] = {}
         self.now = timezone.now()
 
-    def check_sirens(self, rows: Iterable[_Wanted]) -> None:
+    def check_sirens(self, rows: Iterable[WantedRow]) -> None:
         """Refuse before writing when a SIREN moved to another key (say, a merger)."""
         for row in rows:
             holder = self.keyed_siren_holder.get(row.siren)
@@ -213,7 +213,7 @@ class _Writer:
         self.slugs.add(slug)
         return slug
 
-    def write_level(self, rows: list[_Wanted]) -> None:
+    def write_level(self, rows: list[WantedRow]) -> None:
         new: list[Organisation] = []
         changed: list[Organisation] = []
         changed_fields: set[str] = set()
@@ -325,7 +325,7 @@ def _write(*, data: TerritoryData, selection: Selection, actor: audit.SystemActo
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
     writer = _Writer()
-    levels = {level: _wanted(data, selection, level) for level in LEVELS}
+    levels = {level: wanted_rows(data, selection, level) for level in LEVELS}
     writer.check_sirens(row for rows in levels.values() for row in rows)
     for level in LEVELS:
         writer.write_level(levels[level])
