@@ -1,16 +1,22 @@
 """Deposit API set-ups: a published consultation that accepts sealed deposits (an
-``OpeningKey`` whose private half the test keeps), and a company's representative."""
+``OpeningKey`` whose private half the test keeps), a company's representative, and the
+API's calls as a client makes them (start, declare, send in chunks, complete; a bearer
+token of an API client)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from typing import Any
 
 import pyrage
+from django.urls import reverse
 from django_scopes import scope
 
+from mutualis.core import audit
 from mutualis.deposits.models import OpeningKey
+from mutualis.identity import oidc_clients
 from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
@@ -74,3 +80,72 @@ def seal(name: str, plaintext: bytes, recipient: str) -> SealedFile:
     """``plaintext`` encrypted with pyrage to the consultation's recipient."""
     ciphertext = pyrage.encrypt(plaintext, [pyrage.x25519.Recipient.from_str(recipient)])
     return SealedFile(name, plaintext, ciphertext)
+
+
+# --- The deposit API's calls, as a client makes them -------------------------------------
+
+API = "/api/v1/deposits"
+PLAINTEXT = b"%PDF-1.7\n" + bytes(range(256)) * 400  # 102,409 bytes: two age chunks
+
+
+def post(client, path, data=None, *, key="k-1", **extra):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client.post(
+        path, json.dumps(data or {}), content_type="application/json", **headers, **extra
+    )
+
+
+def put(client, path, body, *, key="chunk", content_type="application/octet-stream", **extra):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client.put(path, body, content_type=content_type, **headers, **extra)
+
+
+def start(client, consultation, *, key="start-1", **data):
+    response = post(client, API, {"consultation": consultation.pk, **data}, key=key)
+    assert response.status_code in (200, 201), response.content
+    return response.json()["reference"]
+
+
+def declare(client, reference, sealed_file, *, key="file-1", **overrides):
+    data = {**sealed_file.declaration(), **overrides}
+    response = post(client, f"{API}/{reference}/files", data, key=key)
+    assert response.status_code in (200, 201), response.content
+    return response.json()["id"]
+
+
+def send(client, reference, file_id, ciphertext, *, chunk=40_000):
+    url = f"{API}/{reference}/files/{file_id}/content"
+    for offset in range(0, len(ciphertext), chunk):
+        response = put(
+            client, f"{url}?offset={offset}", ciphertext[offset : offset + chunk], key=f"c{offset}"
+        )
+        assert response.status_code == 200, response.content
+    return response.json()
+
+
+def full_deposit(client, sealed, *, key="start-1", name="offre.pdf", plaintext=PLAINTEXT):
+    reference = start(client, sealed.consultation, key=key)
+    sealed_file = seal(name, plaintext, sealed.recipient)
+    file_id = declare(client, reference, sealed_file, key=f"{key}-file")
+    send(client, reference, file_id, sealed_file.ciphertext)
+    response = post(client, f"{API}/{reference}/complete", key=f"{key}-complete")
+    assert response.status_code == 200, response.content
+    return reference, sealed_file, response.json()
+
+
+def api_token(client, *, company=None, organisation=None, scopes=("api:read", "api:write")):
+    """A bearer token of a new API client of ``company`` (or ``organisation``)."""
+    api_client, secret = oidc_clients.register_client(
+        actor=audit.SystemActor("test"),
+        name="Logiciel de réponse",
+        scopes=list(scopes),
+        grant_types=["client_credentials"],
+        company_id=company.pk if company else None,
+        organisation_id=organisation.pk if organisation else None,
+    )
+    response = client.post(
+        reverse("idp:oidc:token"),
+        {"grant_type": "client_credentials", "client_id": api_client.pk, "client_secret": secret},
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import shutil
 import subprocess
 from datetime import timedelta
@@ -18,11 +17,9 @@ import pyrage
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
-from mutualis.core import audit
 from mutualis.core.audit.chain import company_chain
 from mutualis.core.models import AuditEvent
 from mutualis.deposits import log, receipts, services, signals, storage
@@ -34,15 +31,24 @@ from mutualis.deposits.models import (
     OpeningSession,
 )
 from mutualis.evidence import authority, timestamps
-from mutualis.identity import oidc_clients
-from tests.factories.deposits_api import representative, seal, sealed_consultation
+from tests.factories.deposits_api import (
+    API,
+    PLAINTEXT,
+    api_token,
+    declare,
+    full_deposit,
+    post,
+    put,
+    representative,
+    seal,
+    sealed_consultation,
+    send,
+    start,
+)
 from tests.factories.identity import make_member
 from tests.factories.procurement import make_consultation
 
 pytestmark = pytest.mark.django_db
-
-API = "/api/v1/deposits"
-PLAINTEXT = b"%PDF-1.7\n" + bytes(range(256)) * 400  # 102,409 bytes: two age chunks
 
 
 @pytest.fixture(autouse=True)
@@ -64,51 +70,6 @@ def rep():
 def company_client(client, rep):
     client.force_login(rep.user)
     return client
-
-
-def post(client, path, data=None, *, key="k-1", **extra):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.post(
-        path, json.dumps(data or {}), content_type="application/json", **headers, **extra
-    )
-
-
-def put(client, path, body, *, key="chunk", content_type="application/octet-stream", **extra):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
-    return client.put(path, body, content_type=content_type, **headers, **extra)
-
-
-def start(client, consultation, *, key="start-1", **data):
-    response = post(client, API, {"consultation": consultation.pk, **data}, key=key)
-    assert response.status_code in (200, 201), response.content
-    return response.json()["reference"]
-
-
-def declare(client, reference, sealed_file, *, key="file-1", **overrides):
-    data = {**sealed_file.declaration(), **overrides}
-    response = post(client, f"{API}/{reference}/files", data, key=key)
-    assert response.status_code in (200, 201), response.content
-    return response.json()["id"]
-
-
-def send(client, reference, file_id, ciphertext, *, chunk=40_000):
-    url = f"{API}/{reference}/files/{file_id}/content"
-    for offset in range(0, len(ciphertext), chunk):
-        response = put(
-            client, f"{url}?offset={offset}", ciphertext[offset : offset + chunk], key=f"c{offset}"
-        )
-        assert response.status_code == 200, response.content
-    return response.json()
-
-
-def full_deposit(client, sealed, *, key="start-1", name="offre.pdf", plaintext=PLAINTEXT):
-    reference = start(client, sealed.consultation, key=key)
-    sealed_file = seal(name, plaintext, sealed.recipient)
-    file_id = declare(client, reference, sealed_file, key=f"{key}-file")
-    send(client, reference, file_id, sealed_file.ciphertext)
-    response = post(client, f"{API}/{reference}/complete", key=f"{key}-complete")
-    assert response.status_code == 200, response.content
-    return reference, sealed_file, response.json()
 
 
 def deposits_of(company_id):
@@ -742,26 +703,9 @@ def test_the_log_refuses_updates(company_client, sealed, on_postgres):
 # --- An API client of the company, with the age command line ------------------------------
 
 
-def _token(client, *, company=None, organisation=None, scopes=("api:read", "api:write")):
-    api_client, secret = oidc_clients.register_client(
-        actor=audit.SystemActor("test"),
-        name="Logiciel de réponse",
-        scopes=list(scopes),
-        grant_types=["client_credentials"],
-        company_id=company.pk if company else None,
-        organisation_id=organisation.pk if organisation else None,
-    )
-    response = client.post(
-        reverse("idp:oidc:token"),
-        {"grant_type": "client_credentials", "client_id": api_client.pk, "client_secret": secret},
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
 @pytest.mark.skipif(shutil.which("age") is None, reason="needs the age command line")
 def test_an_api_client_deposits_a_file_encrypted_by_the_age_command(client, sealed, rep, tmp_path):
-    token = _token(client, company=rep.company)
+    token = api_token(client, company=rep.company)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     api = Client()
     info = api.get(f"{API}/consultations/{sealed.consultation.pk}", **auth).json()
@@ -808,14 +752,14 @@ def test_an_api_client_deposits_a_file_encrypted_by_the_age_command(client, seal
     assert pyrage.decrypt(stored, [sealed.identity]) == PLAINTEXT * 3
     # The company's own people see it; another company's client does not.
     other = representative(4)
-    other_token = _token(client, company=other.company)
+    other_token = api_token(client, company=other.company)
     assert (
         api.get(f"{API}/{reference}", HTTP_AUTHORIZATION=f"Bearer {other_token}").status_code == 404
     )
 
 
 def test_an_organisations_client_and_a_read_only_token_cannot_deposit(client, sealed, rep, org_a):
-    org_token = _token(client, organisation=org_a)
+    org_token = api_token(client, organisation=org_a)
     response = post(
         Client(),
         API,
@@ -823,7 +767,7 @@ def test_an_organisations_client_and_a_read_only_token_cannot_deposit(client, se
         HTTP_AUTHORIZATION=f"Bearer {org_token}",
     )
     assert_error(response, 403, "not_a_company_client")
-    read_only = _token(client, company=rep.company, scopes=("api:read",))
+    read_only = api_token(client, company=rep.company, scopes=("api:read",))
     response = post(
         Client(),
         API,

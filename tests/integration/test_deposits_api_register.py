@@ -13,11 +13,16 @@ from django.test import Client
 
 from mutualis.deposits import services
 from tests.factories.core import org_url
-from tests.factories.deposits_api import representative, sealed_consultation
+from tests.factories.deposits_api import (
+    PLAINTEXT,
+    full_deposit,
+    post,
+    representative,
+    sealed_consultation,
+)
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app
 from tests.factories.procurement import subscribe_to_procurement
-from tests.integration.test_deposits_api import PLAINTEXT, full_deposit, post
 
 pytestmark = pytest.mark.django_db
 

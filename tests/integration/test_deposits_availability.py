@@ -31,9 +31,8 @@ from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement import search
 from mutualis.procurement import simulation as procurement_simulation
 from mutualis.procurement.models import Consultation, State
-from tests.factories.deposits_api import representative, sealed_consultation
+from tests.factories.deposits_api import full_deposit, representative, sealed_consultation
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.integration.test_deposits_api import full_deposit
 
 pytestmark = pytest.mark.django_db
 

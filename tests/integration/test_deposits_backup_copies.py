@@ -29,9 +29,17 @@ from mutualis.deposits.models import (
 )
 from mutualis.evidence import authority
 from mutualis.procurement.models import Consultation
-from tests.factories.deposits_api import representative, seal, sealed_consultation
+from tests.factories.deposits_api import (
+    API,
+    declare,
+    post,
+    representative,
+    seal,
+    sealed_consultation,
+    send,
+    start,
+)
 from tests.factories.identity import make_member
-from tests.integration.test_deposits_api import API, declare, post, send, start
 
 pytestmark = pytest.mark.django_db
 

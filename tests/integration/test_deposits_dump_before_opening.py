@@ -21,8 +21,16 @@ from django_scopes import scopes_disabled
 from mutualis.deposits import receipt_pdf
 from mutualis.deposits.models import Deposit
 from mutualis.evidence import authority
-from tests.factories.deposits_api import representative, seal, sealed_consultation
-from tests.integration.test_deposits_api import API, declare, post, send, start
+from tests.factories.deposits_api import (
+    API,
+    declare,
+    post,
+    representative,
+    seal,
+    sealed_consultation,
+    send,
+    start,
+)
 
 # Committed rows: pg_dump reads the database from another connection.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -29,8 +29,7 @@ from django_scopes import scopes_disabled
 from mutualis.deposits import receipt_pdf, storage
 from mutualis.deposits.models import Deposit, DepositFile, DepositLogEntry, DepositState
 from mutualis.evidence import authority
-from tests.factories.deposits_api import representative, sealed_consultation
-from tests.integration.test_deposits_api import _token
+from tests.factories.deposits_api import api_token, representative, sealed_consultation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -228,7 +227,7 @@ def test_a_killed_server_loses_no_acknowledged_deposit_and_uploads_resume(
     receipt_pdf.ensure_signing_key()
     sealed = sealed_consultation(agent_a)
     representatives = [representative(n + 1) for n in range(COMPANIES)]
-    tokens = [_token(client, company=rep.company) for rep in representatives]
+    tokens = [api_token(client, company=rep.company) for rep in representatives]
 
     server = Server(_server_environment(tmp_path), _free_port())
     server.start()
