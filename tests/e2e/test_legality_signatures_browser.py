@@ -16,8 +16,8 @@ from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.legality import enrol, prepare, subscribe
+from tests.factories.signing import pem, pki
 from tests.integration.test_legality_signatures import sign_cades
-from tests.integration.test_signature_verification import pem, pki
 
 __all__ = ["pki"]
 

@@ -45,7 +45,7 @@ from tests.factories.deposits_opening import (
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.integration.test_signature_verification import pem, pki, sign_pdf
+from tests.factories.signing import pem, pki, sign_pdf
 
 pytestmark = pytest.mark.django_db
 

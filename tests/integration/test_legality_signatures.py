@@ -17,8 +17,8 @@ from mutualis.legality import errors, services
 from mutualis.legality.models import Act, ActStatus
 from tests.factories.core import org_url
 from tests.factories.legality import prepare
+from tests.factories.signing import Signer, pem, pki, sign_pdf
 from tests.factories.standin import clerk, member
-from tests.integration.test_signature_verification import Signer, pem, pki, sign_pdf
 
 __all__ = ["clerk", "member", "pki"]
 
