@@ -16,8 +16,7 @@ from tests.e2e.conftest import give_authenticator_app, t
 from tests.factories.core import OrganisationFactory
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.legality import enrol, prepare, subscribe
-from tests.factories.signing import pem, pki
-from tests.integration.test_legality_signatures import sign_cades
+from tests.factories.signing import pem, pki, sign_cades
 
 __all__ = ["pki"]
 

@@ -134,11 +134,16 @@ def pki() -> Authorities:
 
 
 def sign_cades(signer: Signer, data: bytes) -> bytes:
+    """A detached CAdES (.p7s) over the exact bytes (``Binary``: without it, cryptography
+    signs the text with its line ends made CRLF, as S/MIME does)."""
     builder = pkcs7.PKCS7SignatureBuilder().set_data(data)
     builder = builder.add_signer(signer.certificate, signer.key, hashes.SHA256())
     for certificate in signer.chain:
         builder = builder.add_certificate(certificate)
-    return builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+    return builder.sign(
+        serialization.Encoding.DER,
+        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
+    )
 
 
 def blank_pdf() -> bytes:

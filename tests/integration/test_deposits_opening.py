@@ -15,8 +15,6 @@ import json
 
 import pypdf
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -45,7 +43,7 @@ from tests.factories.deposits_opening import (
 from tests.factories.identity import make_member
 from tests.factories.mfa import give_authenticator_app
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.factories.signing import pem, pki, sign_pdf
+from tests.factories.signing import pem, pki, sign_cades, sign_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -116,16 +114,6 @@ def anchors(settings, tmp_path, pki):
     path = tmp_path / "anchors.pem"
     path.write_bytes(pem(pki.root))
     settings.MUTUALIS_SIGNATURE_TRUST_ANCHORS = str(path)
-
-
-def sign_cades(signer, data: bytes) -> bytes:
-    """A detached CAdES (.p7s) over the exact bytes (Binary: no S/MIME line endings)."""
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(data)
-    builder = builder.add_signer(signer.certificate, signer.key, hashes.SHA256())
-    for certificate in signer.chain:
-        builder = builder.add_certificate(certificate)
-    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]
-    return builder.sign(serialization.Encoding.DER, options)
 
 
 def client_of(client_class, membership):

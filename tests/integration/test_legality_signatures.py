@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
 from django.test import Client
 from django_scopes import scopes_disabled
 
@@ -17,7 +15,7 @@ from mutualis.legality import errors, services
 from mutualis.legality.models import Act, ActStatus
 from tests.factories.core import org_url
 from tests.factories.legality import prepare
-from tests.factories.signing import Signer, pem, pki, sign_pdf
+from tests.factories.signing import pem, pki, sign_cades, sign_pdf
 from tests.factories.standin import clerk, member
 
 __all__ = ["clerk", "member", "pki"]
@@ -30,19 +28,6 @@ def _anchors(settings, tmp_path, pki) -> None:
     anchors = tmp_path / "anchors.pem"
     anchors.write_bytes(pem(pki.root))
     settings.MUTUALIS_SIGNATURE_TRUST_ANCHORS = str(anchors)
-
-
-def sign_cades(signer: Signer, data: bytes) -> bytes:
-    """A detached .p7s over the exact bytes (``Binary``: without it, cryptography signs
-    the text with its line ends made CRLF, as S/MIME does)."""
-    builder = pkcs7.PKCS7SignatureBuilder().set_data(data)
-    builder = builder.add_signer(signer.certificate, signer.key, hashes.SHA256())
-    for certificate in signer.chain:
-        builder = builder.add_certificate(certificate)
-    return builder.sign(
-        serialization.Encoding.DER,
-        [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
-    )
 
 
 def annex(data: bytes, signature: bytes | None = None, name: str = "annexe.pdf"):
