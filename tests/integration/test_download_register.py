@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -27,13 +26,12 @@ from tests.factories.companies import (
     verified_person,
 )
 from tests.factories.core import org_url
+from tests.factories.downloaders import UNKNOWN_SIRET, confirm, confirmation_link, identify
 from tests.factories.identity import make_member
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 from tests.mailbox import delivered_text
 
 pytestmark = pytest.mark.django_db
-
-UNKNOWN_SIRET = valid_siret(company_siren(40))
 
 
 @pytest.fixture
@@ -53,27 +51,6 @@ def company_x():
         verified_person("alice.x@example.org"), siren=company_siren(1), name="Menuiserie X"
     )
     return admin
-
-
-def identify(client, consultation, *, email="jeanne@example.net", siret=UNKNOWN_SIRET, **extra):
-    return client.post(
-        reverse("consultations:identify", kwargs={"pk": consultation.pk}),
-        {"mode": "siret", "name": "Jeanne Martin", "email": email, "siret": siret},
-        **extra,
-    )
-
-
-def confirmation_link(email: str) -> str:
-    mail = OutgoingEmail.objects.filter(to=email).order_by("pk").last()
-    match = re.search(r"https?://\S+/consultations/confirm/\?token=\S+", delivered_text(mail))
-    assert match, delivered_text(mail)
-    return match.group(0)
-
-
-def confirm(client, email: str):
-    link = confirmation_link(email)
-    token = link.split("token=", 1)[1]
-    return client.post(reverse("consultations:confirm"), {"token": token})
 
 
 def lines_of(consultation) -> list[Downloader]:

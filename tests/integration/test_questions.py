@@ -19,9 +19,9 @@ from mutualis.procurement import questions, signals, tasks
 from mutualis.procurement.models import Answer, Consultation, Question
 from tests.factories.companies import company_siren, register_company, verified_person
 from tests.factories.core import org_url
+from tests.factories.downloaders import confirm, identify
 from tests.factories.identity import make_member
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.integration.test_download_register import confirm, identify
 from tests.mailbox import delivered_text
 
 pytestmark = pytest.mark.django_db
