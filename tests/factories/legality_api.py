@@ -1,9 +1,12 @@
 """Legality API test data: a subscribed, enrolled member, another one, an API client's
-token, and the multipart form of an act."""
+token, the multipart form of an act, and ``receiver``: a member's software receiving
+webhooks on a local HTTP server."""
 
 from __future__ import annotations
 
 import base64
+import http.server
+import threading
 
 import pytest
 from django.urls import reverse
@@ -85,3 +88,48 @@ def act_form(**changes):
 
 def create(client, headers, **changes):
     return client.post("/api/v1/legality/acts", act_form(**changes), **headers)
+
+
+class Receiver(http.server.ThreadingHTTPServer):
+    """A member's software: records what it receives, answers the statuses queued."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.received: list[dict] = []
+        self.answers: list[int] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/actes?source=mutualis"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append(
+            {"path": self.path, "headers": dict(self.headers), "body": body}
+        )
+        status = self.server.answers.pop(0) if self.server.answers else 204
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.MUTUALIS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    settings.MUTUALIS_WEBHOOK_RETRY_SECONDS = 30
+    settings.MUTUALIS_WEBHOOK_MAX_ATTEMPTS = 3
+    settings.MUTUALIS_WEBHOOK_TIMEOUT_SECONDS = 5
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)

@@ -22,9 +22,8 @@ from mutualis.legality.models import WebhookDelivery
 from mutualis.legality.pes import samples, sending, standin, xades
 from mutualis.legality.pes.models import PES_OWNER_KIND, FlowStatus, PesFlow
 from tests.factories.legality import subscribe
-from tests.factories.legality_api import token_for
+from tests.factories.legality_api import receiver, token_for
 from tests.factories.pes import OTHER_SIRET, SIRET, signed_flow
-from tests.integration.test_legality_webhooks import receiver
 
 __all__ = ["receiver"]
 

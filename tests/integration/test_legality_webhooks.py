@@ -4,9 +4,7 @@ private or loopback address outside the tests."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from datetime import date, timedelta
 
 import pytest
@@ -22,56 +20,11 @@ from mutualis.legality.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from tests.factories.legality_api import create, member, member_b, software, token_for
+from tests.factories.legality_api import create, member, member_b, receiver, software, token_for
 
-__all__ = ["member", "member_b", "software"]
+__all__ = ["member", "member_b", "receiver", "software"]
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver(http.server.ThreadingHTTPServer):
-    """A member's software: records what it receives, answers the statuses queued."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.received: list[dict] = []
-        self.answers: list[int] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/actes?source=mutualis"
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(
-            {"path": self.path, "headers": dict(self.headers), "body": body}
-        )
-        status = self.server.answers.pop(0) if self.server.answers else 204
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.MUTUALIS_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
-    settings.MUTUALIS_WEBHOOK_RETRY_SECONDS = 30
-    settings.MUTUALIS_WEBHOOK_MAX_ATTEMPTS = 3
-    settings.MUTUALIS_WEBHOOK_TIMEOUT_SECONDS = 5
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def register(client, headers, url, **extra):
