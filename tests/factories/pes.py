@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from mutualis.legality.pes import samples, services, xades
@@ -104,3 +104,16 @@ def pes_gateway(tmp_path, settings):
     settings.MUTUALIS_PES_RETRY_SECONDS = 60
     yield standin
     standin.stop()
+
+
+def make_key_pem() -> str:
+    """A new Ed25519 private key in OpenSSH PEM (the SFTP key of the gateway's client)."""
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )

@@ -9,7 +9,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -22,7 +21,7 @@ from mutualis.legality.pes import errors, flows, gateway, samples, sending, serv
 from mutualis.legality.pes.models import FlowStatus, PesFlow, PesInbound
 from tests.factories.core import ORG_B, org_url
 from tests.factories.legality import legality_agent, subscribe
-from tests.factories.pes import OTHER_SIRET, SIRET, make_signer, signed_flow, upload
+from tests.factories.pes import OTHER_SIRET, SIRET, make_key_pem, make_signer, signed_flow, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -388,20 +387,6 @@ def test_a_gateway_down_is_retried(pes_member, accountant, pes_signer, settings)
     assert sending.deposit_due_flows()["retry"] == 1
     assert fresh(flow).status == FlowStatus.SIGNED
     assert "connection" in fresh(flow).error_reason
-
-
-def make_key_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    return (
-        ed25519.Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def test_a_wrong_client_key_is_refused_by_the_gateway(

@@ -462,7 +462,7 @@ def test_every_status_change_of_a_flow_and_every_return_is_told(
 def test_a_flow_that_cannot_be_sent_is_told_in_error(
     client, pes_member, pes_signer, software, settings, receiver
 ):
-    from tests.integration.test_legality_pes import make_key_pem
+    from tests.factories.pes import make_key_pem
 
     _, headers = software
     client.post(
