@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from mutualis.observatory.refresh import refresh_figures
-from tests.integration.test_observatory_figures import build_territory
+from tests.factories.observatory import build_territory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

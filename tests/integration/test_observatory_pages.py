@@ -13,7 +13,7 @@ from django.urls import reverse
 from mutualis.observatory import exports
 from mutualis.observatory import refresh as observatory_refresh
 from mutualis.observatory.selectors import Row
-from tests.integration.test_observatory_figures import build_territory
+from tests.factories.observatory import build_territory
 
 pytestmark = pytest.mark.django_db
 
