@@ -16,7 +16,7 @@ from mutualis.legality import services
 from tests.factories.identity import make_member
 from tests.factories.legality import subscribe
 from tests.factories.mfa import give_authenticator_app
-from tests.integration.test_territory_import import by_key, change, extract
+from tests.factories.territory import by_key, change, extract
 
 __all__ = ["extract"]
 

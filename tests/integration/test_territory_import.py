@@ -6,8 +6,6 @@ Each test that needs the région imports it once (3,810 rows, about a second).
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 from collections import Counter
 from io import StringIO
 from pathlib import Path
@@ -19,6 +17,9 @@ from django.core.management import CommandError, call_command
 
 from mutualis.core import crossings, territory
 from mutualis.core.models import AuditEvent, Organisation
+from tests.factories.territory import by_key, change, dump, extract, load
+
+__all__ = ["extract"]  # a fixture (tests/factories/territory.py)
 
 # The full upstream files, next to the repository on the development machine (not in CI).
 FULL_FILES = Path(__file__).resolve().parents[3] / "shared" / "data" / "decoupage-administratif"
@@ -29,33 +30,6 @@ BEAUNE_SIREN = "212100549"
 DIJON_METROPOLE = "epci:242100410"
 CA_BEAUNE = "epci:200006682"  # Côte-d'Or and Saône-et-Loire
 CA_MACONNAIS = "epci:200070308"  # Saône-et-Loire (région 27) and Ain (région 84)
-
-
-@pytest.fixture
-def extract(tmp_path: Path) -> Path:
-    """A writable copy of the vendored extract."""
-    return Path(shutil.copytree(settings.MUTUALIS_TERRITORY_DIR, tmp_path / "territory"))
-
-
-def load(directory: Path, file_name: str) -> list[dict[str, Any]]:
-    return json.loads((directory / file_name).read_text(encoding="utf-8"))
-
-
-def dump(directory: Path, file_name: str, records: list[dict[str, Any]]) -> None:
-    (directory / file_name).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-
-
-def change(directory: Path, file_name: str, code: str, **fields: Any) -> int:
-    """Change one record in place; its index."""
-    records = load(directory, file_name)
-    index = next(i for i, r in enumerate(records) if r.get("code") == code)
-    records[index].update(fields)
-    dump(directory, file_name, records)
-    return index
-
-
-def by_key(key: str) -> Organisation:
-    return Organisation.objects.get(source_key=key)
 
 
 def spanned(key: str) -> set[str]:
