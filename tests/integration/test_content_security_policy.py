@@ -20,7 +20,7 @@ from django.urls import reverse
 from mutualis.core import audit
 from mutualis.directory import colours
 from mutualis.identity import oidc_clients
-from tests.integration.test_tenancy_walk import (  # noqa: F401  (``world`` is a fixture)
+from tests.factories.tenancy_world import (  # noqa: F401  (``world`` is a fixture)
     all_routes,
     url_of,
     world,

@@ -23,13 +23,13 @@ from django_scopes import scopes_disabled
 from mutualis.core.models import OutgoingEmail
 from mutualis.core.routes import Access, classify
 from mutualis.identity.models import Invitation
-from tests.integration import test_tenancy_walk as tenancy_walk
-from tests.integration.test_tenancy_walk import World, all_routes, url_of
+from tests.factories.tenancy_world import World, all_routes, url_of, world
 
 pytestmark = pytest.mark.django_db
 
-# The tenancy walk's objects of organisation A and company X, whose routes it builds.
-world = tenancy_walk.world
+# The tenancy walk's objects of organisation A and company X, whose routes it builds (a
+# fixture).
+__all__ = ["world"]
 
 NUL = "a\x00b"
 EDGE_LONG = "x" * 20_000  # past the edge's bound (10 000 by default)
