@@ -25,11 +25,11 @@ from tests.factories.deposits_opening import (
     enrol_holder,
     make_deposit,
     one_holder_key,
+    opened,
 )
 from tests.factories.evaluation import bidder
 from tests.factories.identity import PASSWORD, make_member
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
-from tests.integration.test_deposits_two_phases import opened
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -281,3 +281,12 @@ def pass_deadline(consultation: Consultation, *, ago: timedelta = timedelta(minu
             response_deadline=timezone.now() - ago
         )
         consultation.refresh_from_db()
+
+
+def opened(buyer, holder, restricted):
+    """The restricted procedure's application phase past its deadline and opened through
+    the pages by ``buyer`` with the first of ``holder``'s shares."""
+    pass_deadline(restricted)
+    return open_through_the_pages(
+        restricted, buyer=buyer, holder=holder[0], share=restricted.test_share
+    )

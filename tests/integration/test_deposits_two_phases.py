@@ -27,8 +27,7 @@ from tests.factories.deposits_opening import (
     make_deposit,
     make_opening_key,
     one_holder_key,
-    open_through_the_pages,
-    pass_deadline,
+    opened,
 )
 from tests.factories.evaluation import bidder
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
@@ -73,13 +72,6 @@ def candidates(restricted):
                  phase=Phase.APPLICATION)  # fmt: skip
     close_on_time_section(restricted)
     return first, second, late
-
-
-def opened(buyer, holder, restricted):
-    pass_deadline(restricted)
-    return open_through_the_pages(
-        restricted, buyer=buyer, holder=holder[0], share=restricted.test_share
-    )
 
 
 def admissions_url(consultation, name="admissions", **kwargs) -> str:
