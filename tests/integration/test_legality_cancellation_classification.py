@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django_scopes import scope
 
 from mutualis.legality import cancellation, classification, errors, services, tasks
+from mutualis.legality.actes import qualified as q
 from mutualis.legality.models import (
     ActStatus,
     ClassificationVersion,
@@ -21,17 +22,16 @@ from mutualis.legality.models import (
 from mutualis.legality.standin import messages
 from tests.factories.core import org_url
 from tests.factories.legality import legality_agent, ministry_answer, prepare, subscribe
-from tests.factories.standin import SIREN, fresh, waiting_act
-from tests.integration.test_legality_correspondence import (
+from tests.factories.prefecture_mail import (
     actions,
     deliver,
     outbound,
     package_messages,
-    q,
     read,
     return_mail,
     root_of,
 )
+from tests.factories.standin import SIREN, fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
 
