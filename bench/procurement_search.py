@@ -116,10 +116,15 @@ MIX = TYPICAL + COMMON
 # the mix, cProfile with a CPU clock): kept in the results while a target is missed.
 WHERE_THE_TIME_GOES = """\
 The runs above at the default cap (1,000, `MUTUALIS_SEARCH_COUNT_CAP`) meet both
-targets on a quiet machine (load 1.2 at the start; the reference at 839/s before the
-runs, 673/s after): the same code at load 4 to 7 gave 0.26 and 0.14, since the heavier
-requests lose more than the reference under load. The second server counts up to
-10,000 ("more than 10,000"): its ratios miss, for the heap pages it reads (below).
+targets. Two runs of the same search code on 2026-12-07, with nothing else running:
+15:26 UTC (load 1.2 at the start; the reference 839/s before the runs, 673/s after):
+API 0.31 and 0.33, page 0.20 and 0.22; 16:52 UTC, above (load 1.8 at the start, falling
+from a test suite's run): API 0.35 and 0.38, page 0.22 and 0.25. At 13:58, sharing the
+machine with a test suite and another benchmark (load 4 to 7), the code before the
+timestamp loader below gave API 0.26 and page 0.14: the ratios move with the
+machine's load by more than the margins, so compare runs made on a quiet machine. The
+second server counts up to 10,000 ("more than 10,000"): its ratios miss, for the heap
+pages it reads (below).
 
 Where the time goes (2026-12-07, one process, CPU time per request, the mix replayed;
 the discovery document costs 0.74 ms of Python and no SQL):
