@@ -11,13 +11,11 @@ import json
 from typing import Any
 
 import pyrage
-from django.urls import reverse
 from django_scopes import scope
 
-from mutualis.core import audit
 from mutualis.deposits.models import OpeningKey
-from mutualis.identity import oidc_clients
 from tests.factories.companies import company_siren, register_company, verified_person
+from tests.factories.identity import api_client_token
 from tests.factories.procurement import make_consultation, subscribe_to_procurement
 
 
@@ -135,17 +133,11 @@ def full_deposit(client, sealed, *, key="start-1", name="offre.pdf", plaintext=P
 
 def api_token(client, *, company=None, organisation=None, scopes=("api:read", "api:write")):
     """A bearer token of a new API client of ``company`` (or ``organisation``)."""
-    api_client, secret = oidc_clients.register_client(
-        actor=audit.SystemActor("test"),
+    _client_id, token = api_client_token(
+        client,
+        organisation=organisation,
+        company=company,
+        scopes=scopes,
         name="Logiciel de réponse",
-        scopes=list(scopes),
-        grant_types=["client_credentials"],
-        company_id=company.pk if company else None,
-        organisation_id=organisation.pk if organisation else None,
     )
-    response = client.post(
-        reverse("idp:oidc:token"),
-        {"grant_type": "client_credentials", "client_id": api_client.pk, "client_secret": secret},
-    )
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
+    return token

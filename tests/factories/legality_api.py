@@ -4,36 +4,26 @@ webhooks on a local HTTP server."""
 
 from __future__ import annotations
 
-import base64
 import http.server
 import threading
 
 import pytest
-from django.urls import reverse
 
-from mutualis.core import audit
 from mutualis.core.pdf import text_pdf
-from mutualis.identity import oidc_clients
+from tests.factories.identity import api_client_token
 from tests.factories.legality import enrol, subscribe
 
 
 def token_for(client, *, organisation=None, company=None, scopes=("api:read", "api:write")):
-    api_client, secret = oidc_clients.register_client(
-        actor=audit.SystemActor("test"),
+    """A member's (or company's) software: its client id and the headers of its bearer token."""
+    client_id, token = api_client_token(
+        client,
+        organisation=organisation,
+        company=company,
+        scopes=scopes,
         name="Logiciel de délibérations",
-        scopes=list(scopes),
-        grant_types=["client_credentials"],
-        organisation_id=organisation.pk if organisation else None,
-        company_id=company.pk if company else None,
     )
-    basic = base64.b64encode(f"{api_client.pk}:{secret}".encode()).decode()
-    response = client.post(
-        reverse("idp:oidc:token"),
-        {"grant_type": "client_credentials", "scope": " ".join(scopes)},
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    )
-    assert response.status_code == 200, response.content
-    return api_client.pk, {"HTTP_AUTHORIZATION": f"Bearer {response.json()['access_token']}"}
+    return client_id, {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ from lxml import etree
 from mutualis.core import files as file_store
 from mutualis.core.models import AuditEvent
 from mutualis.legality import actes, crossings, returns, tasks, transmission
-from mutualis.legality.mailbox import ImapBox, MaildirBox
+from mutualis.legality.mailbox import ImapBox
 from mutualis.legality.models import ActStatus, InboundMessage, InboundStatus
 from tests.factories.legality import ministry_answer
+from tests.factories.prefecture_mail import read
 from tests.factories.standin import SIREN, fresh, waiting_act
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +30,6 @@ def inbound(status: str | None = None) -> list[InboundMessage]:
         if status:
             rows = rows.filter(status=status)
         return list(rows.select_related("raw"))
-
-
-def read(maildir) -> dict[str, int]:
-    box = MaildirBox(maildir)
-    try:
-        return returns.read_mailbox(box)
-    finally:
-        box.close()
 
 
 def test_the_stand_in_s_acknowledgement_acknowledges_the_act(standin, member, clerk, maildir):

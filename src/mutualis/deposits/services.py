@@ -35,6 +35,7 @@ from mutualis.core import audit
 from mutualis.core.audit.chain import SYSTEM, SystemActor, company_chain
 from mutualis.core.files.errors import FileNameRequired
 from mutualis.core.files.names import sanitise_name
+from mutualis.core.files.storage import fsync_path
 from mutualis.procurement import crossings as procurement_crossings
 from mutualis.procurement.models import State
 
@@ -590,14 +591,6 @@ def receive_chunk(
 # --- Completion (the acknowledgement) ----------------------------------------------------
 
 
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def is_age_header(head: bytes) -> bool:
     """Whether ``head`` (the file's first bytes) starts with an age v1 header with at
     least one X25519 stanza and its MAC line."""
@@ -645,7 +638,7 @@ def _seal_file(found: DepositFile) -> None:
         finally:
             os.close(descriptor)
         os.replace(part, final)
-        _fsync_directory(final.parent)
+        fsync_path(final.parent)
     found.ciphertext_sha256 = _sha256_of(final)
 
 

@@ -34,15 +34,8 @@ from typing import Any
 from django.core.files.storage import FileSystemStorage
 
 
-def _fsync_directory(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_path(path: str) -> None:
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Make a file or a directory durable (a directory: the names it holds)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -78,10 +71,10 @@ class _Unsynced:
         file one after the other), and each call still returns only once its file is on
         disk. The first error is raised once all have returned."""
         paths = list(self.paths)
-        waiting = [_fsync_pool().submit(_fsync_path, path) for path in paths[1:]]
+        waiting = [_fsync_pool().submit(fsync_path, path) for path in paths[1:]]
         errors: list[OSError] = []
         try:
-            _fsync_path(paths[0])
+            fsync_path(paths[0])
         except OSError as exc:
             errors.append(exc)
         for future in waiting:
@@ -138,7 +131,7 @@ def _make_directories(directory: str, mode: int | None) -> None:
             os.chmod(path, mode)  # mkdir's mode is masked by the umask
         pending = _unsynced.get()
         if pending is None:
-            _fsync_directory(os.path.dirname(path))
+            fsync_path(os.path.dirname(path))
         else:
             pending.paths[os.path.dirname(path)] = None
 
@@ -171,7 +164,7 @@ class DurableFileSystemStorage(FileSystemStorage):
                 os.unlink(temporary)
             raise
         if pending is None:
-            _fsync_directory(directory)
+            fsync_path(directory)
         else:
             pending.paths[full_path] = None
             pending.paths[directory] = None
