@@ -16,7 +16,7 @@
   ``store_zip(entries=…, name=…, owner_kind=…)`` archives files that never change once,
   to serve the archive like any file (sendfile).
 - ``synced_together()``: the files stored inside the block are made durable together
-  when it ends (one ``syncfs``) instead of one by one; open it inside the transaction
+  when it ends (their fsyncs run at once) instead of one by one; open it inside the transaction
   that records them.
 """
 
